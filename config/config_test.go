@@ -1,0 +1,115 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The shipped example must say exactly what the defaults are, so that an
+// operator copying it changes nothing by accident.
+func TestExampleMatchesDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "example.toml")
+	if err := os.WriteFile(path, []byte(Example), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path, nil)
+	if err != nil {
+		t.Fatalf("load example: %v", err)
+	}
+	if want := Default(); !reflect.DeepEqual(got, want) {
+		t.Errorf("example.toml differs from Default():\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestNoFileGivesDefaults(t *testing.T) {
+	got, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.HTTP.Listen != "127.0.0.1:8080" || got.Series[0].Slug != "shanghai-70th" || got.Sections[0].Slug != "society" {
+		t.Errorf("defaults: %+v", got)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	env := []string{
+		"SYNDICATED_BASE_URL=https://news.example.org",
+		"SYNDICATED_DATABASE_URL=postgres://db/x",
+		"SYNDICATED_HTTP_LISTEN=0.0.0.0:9000",
+		"SYNDICATED_HTTP_CACHE_MAX_AGE=90s",
+		"SYNDICATED_SMTP_URL=smtp://mail.example.org:587",
+		"SYNDICATED_FEEDS_ITEMS=20",
+		"SYNDICATED_SAMPLES=false",
+		"SYNDICATED_SERIES_0_TITLE=Renamed",
+		"SYNDICATED_SERIES_0_TAGS=a, b",
+		"PATH=/bin",
+	}
+	c, err := Load("", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := map[string][2]any{
+		"base_url":             {c.BaseURL, "https://news.example.org"},
+		"database.url":         {c.Database.URL, "postgres://db/x"},
+		"http.listen":          {c.HTTP.Listen, "0.0.0.0:9000"},
+		"http.cache_max_age":   {c.HTTP.CacheMaxAge.Duration, 90 * time.Second},
+		"smtp.url":             {c.SMTP.URL, "smtp://mail.example.org:587"},
+		"feeds.items":          {c.Feeds.Items, 20},
+		"samples":              {c.Samples, false},
+		"series.0.title":       {c.Series[0].Title, "Renamed"},
+		"series.0.tags (list)": {strings.Join(c.Series[0].Tags, "|"), "a|b"},
+	}
+	for key, c := range checks {
+		if !reflect.DeepEqual(c[0], c[1]) {
+			t.Errorf("%s = %v, want %v", key, c[0], c[1])
+		}
+	}
+}
+
+func TestBadInputNamesTheKey(t *testing.T) {
+	cases := []struct {
+		name, file string
+		env        []string
+		want       string
+	}{
+		{"unknown key", "[http]\nlisten = \"x:1\"\nlisen = 1\n", nil, `unknown key "http.lisen"`},
+		{"syntax", "base_url = \n", nil, "line 1"},
+		{"bad base url", "base_url = \"ftp://x\"\n", nil, "base_url"},
+		{"bad schedule", "[feeds]\nschedule = \"every day\"\n", nil, "feeds.schedule"},
+		{"bad series pattern", "[[series]]\nslug = \"s\"\nnote_pattern = \"(\"\n", nil, "series.0.note_pattern"},
+		{"bad slug", "[[sections]]\nslug = \"Bad Slug\"\n", nil, "sections.0.slug"},
+		{"bad env int", "", []string{"SYNDICATED_FEEDS_ITEMS=many"}, "SYNDICATED_FEEDS_ITEMS"},
+		{"bad smtp scheme", "", []string{"SYNDICATED_SMTP_URL=http://x"}, "smtp.url"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = filepath.Join(t.TempDir(), "c.toml")
+				if err := os.WriteFile(path, []byte(tc.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, err := Load(path, tc.env)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSeriesRulesCatchTheSeriesNote(t *testing.T) {
+	c := Default()
+	rules := c.SeriesRules()
+	if len(rules) != 1 || rules[0].NotePattern == nil {
+		t.Fatalf("rules: %+v", rules)
+	}
+	note := "This year marks the 70th anniversary of the founding of the republic and of the liberation of Shanghai."
+	if !rules[0].NotePattern.MatchString(note) {
+		t.Errorf("default pattern misses %q", note)
+	}
+}
