@@ -1,0 +1,118 @@
+package schedule
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestRunDoesNotOverlap(t *testing.T) {
+	s := New(nil, quiet())
+	started, release := make(chan struct{}), make(chan struct{})
+	go s.Run(context.Background(), "build", func(context.Context) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	if s.Run(context.Background(), "build", func(context.Context) error { return nil }) {
+		t.Error("second run of the same job ran while the first was going")
+	}
+	if !s.Run(context.Background(), "other", func(context.Context) error { return nil }) {
+		t.Error("a different job was blocked")
+	}
+	close(release)
+}
+
+func TestPanicIsRecoveredAndReported(t *testing.T) {
+	s := New(nil, quiet())
+	var got error
+	s.OnRun = func(_ string, _ time.Duration, err error) { got = err }
+	if !s.Run(context.Background(), "boom", func(context.Context) error { panic("kaboom") }) {
+		t.Fatal("did not run")
+	}
+	if got == nil || !strings.Contains(got.Error(), "kaboom") {
+		t.Fatalf("err = %v", got)
+	}
+	// The scheduler is still usable after the panic.
+	if !s.Run(context.Background(), "boom", func(context.Context) error { return nil }) {
+		t.Error("job could not run again after a panic")
+	}
+}
+
+type oneHolder struct {
+	mu   sync.Mutex
+	held map[string]bool
+}
+
+func (o *oneHolder) TryLock(_ context.Context, name string) (func(), bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.held[name] {
+		return nil, false, nil
+	}
+	o.held[name] = true
+	return func() { o.mu.Lock(); delete(o.held, name); o.mu.Unlock() }, true, nil
+}
+
+// Two schedulers sharing a lock stand for two replicas: only one runs.
+func TestLockMakesOneReplicaRun(t *testing.T) {
+	lock := &oneHolder{held: map[string]bool{}}
+	a, b := New(lock, quiet()), New(lock, quiet())
+	var runs atomic.Int32
+	started, release := make(chan struct{}), make(chan struct{})
+	go a.Run(context.Background(), "digest", func(context.Context) error {
+		runs.Add(1)
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	if b.Run(context.Background(), "digest", func(context.Context) error { runs.Add(1); return nil }) {
+		t.Error("second replica ran while the first held the lock")
+	}
+	close(release)
+	if runs.Load() != 1 {
+		t.Errorf("runs = %d", runs.Load())
+	}
+}
+
+func TestScheduleFiresAndStopCancels(t *testing.T) {
+	s := New(nil, quiet())
+	fired := make(chan struct{}, 1)
+	// Every second (cron with seconds is not enabled, so use @every).
+	if err := s.Add("tick", "@every 1s", func(ctx context.Context) error {
+		select {
+		case fired <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Add("bad", "not a spec", nil); err == nil {
+		t.Error("bad spec accepted")
+	}
+	s.Start()
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("job never fired")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.Stop(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal(err)
+	} else if err != nil {
+		t.Fatal("stop did not cancel the running job")
+	}
+}
