@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The whole test suite with its real parts: PostgreSQL, Mailpit (a real SMTP
+# server) and headless Chromium. Installs what a fresh machine lacks, then
+# runs `go test ./...`. Extra arguments go to `go test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+
+tools="${SYNDICATED_TOOLS:-$PWD/.tools}"
+mkdir -p "$tools/bin"
+
+# PostgreSQL: the storage suite runs against it whenever this URL is set.
+export SYNDICATED_TEST_POSTGRES_URL="${SYNDICATED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if command -v pg_ctlcluster >/dev/null && [ -d /etc/postgresql ]; then
+    echo "test.sh: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+fi
+
+# Mailpit, a real SMTP server with an HTTP API, for end-to-end mail tests.
+if [ -z "${MAILPIT_BIN:-}" ]; then
+  if [ ! -x "$tools/bin/mailpit" ]; then
+    echo "test.sh: installing Mailpit into $tools/bin (about 75 s the first time)"
+    GOBIN="$tools/bin" go install github.com/axllent/mailpit@v1.33.1
+  fi
+  export MAILPIT_BIN="$tools/bin/mailpit"
+fi
+
+# Headless Chromium, for pages and email HTML.
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing chromium"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "test.sh: chromium is missing and cannot be installed here (need root and apt-get); browser tests will skip" >&2
+  fi
+fi
+
+export SYNDICATED_ARTIFACTS="${SYNDICATED_ARTIFACTS:-$PWD/artifacts}"
+mkdir -p "$SYNDICATED_ARTIFACTS"
+
+go vet ./...
+go test -count=1 -timeout 30m "$@" ./...
