@@ -1,0 +1,216 @@
+package subscribers
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// headerScanLimit is how many records ImportCSV looks through for the header
+// row (a spreadsheet export often starts with a title and blank lines).
+const headerScanLimit = 50
+
+// RowError is a bad CSV row: its line number (1-based, where the record
+// starts) and what is wrong with it.
+type RowError struct {
+	Line int
+	Err  error
+}
+
+func (e *RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+func (e *RowError) Unwrap() error { return e.Err }
+
+// CSVRow is one good row of a subscriber CSV file.
+type CSVRow struct {
+	Line   int
+	Email  string // normalised
+	Name   string
+	Lists  []string // as written; empty when the file has no lists column or the cell is blank
+	Status Status   // empty when the file has no status column or the cell is blank
+}
+
+// CSVReader reads subscriber rows from CSV. It finds the header row among the
+// first lines (a row with a cell named email, e-mail, email address or
+// mail), recognises the columns name, lists/list and status in any order and
+// case, ignores other columns, and detects a comma, semicolon or tab
+// separator from the header line.
+type CSVReader struct {
+	r      *csv.Reader
+	header bool
+	col    map[string]int
+}
+
+// NewCSVReader prepares to read r.
+func NewCSVReader(r io.Reader) *CSVReader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	cr := csv.NewReader(br)
+	cr.Comma = sniffComma(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	return &CSVReader{r: cr}
+}
+
+// sniffComma looks at the first line mentioning "mail" and picks the most
+// frequent of comma, semicolon and tab in it.
+func sniffComma(br *bufio.Reader) rune {
+	buf, _ := br.Peek(64 << 10)
+	for line := range bytes.Lines(buf) {
+		if !bytes.Contains(bytes.ToLower(line), []byte("mail")) {
+			continue
+		}
+		best, n := ',', bytes.Count(line, []byte{','})
+		for _, c := range []rune{';', '\t'} {
+			if k := bytes.Count(line, []byte(string(c))); k > n {
+				best, n = c, k
+			}
+		}
+		return best
+	}
+	return ','
+}
+
+func columnName(cell string) string {
+	c := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(cell, "\ufeff")))
+	c = strings.NewReplacer("_", " ", "-", " ").Replace(c)
+	switch c {
+	case "email", "e mail", "email address", "e mail address", "mail", "address":
+		return "email"
+	case "name", "full name", "display name":
+		return "name"
+	case "lists", "list", "series":
+		return "lists"
+	case "status", "state":
+		return "status"
+	}
+	return ""
+}
+
+func (c *CSVReader) findHeader() error {
+	for i := 0; i < headerScanLimit; i++ {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			return errors.New("no header row with an email column")
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				continue
+			}
+			return err
+		}
+		col := map[string]int{}
+		for j, cell := range rec {
+			if n := columnName(cell); n != "" {
+				if _, dup := col[n]; !dup {
+					col[n] = j
+				}
+			}
+		}
+		if _, ok := col["email"]; ok {
+			c.col = col
+			c.header = true
+			return nil
+		}
+	}
+	return fmt.Errorf("no header row with an email column in the first %d lines", headerScanLimit)
+}
+
+// ParseStatus reads a status cell: a Status name or one of the aliases
+// subscribed/confirmed (active) and unconfirmed (pending). Blank gives "".
+func ParseStatus(s string) (Status, error) {
+	switch st := Status(strings.ToLower(strings.TrimSpace(s))); st {
+	case "":
+		return "", nil
+	case "subscribed", "confirmed":
+		return StatusActive, nil
+	case "unconfirmed":
+		return StatusPending, nil
+	default:
+		if st.Valid() {
+			return st, nil
+		}
+		return "", fmt.Errorf("unknown status %q (want pending, active, unsubscribed or bounced)", s)
+	}
+}
+
+// SplitLists splits a lists cell on commas, semicolons, bars and spaces.
+func SplitLists(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ';' || r == '|' || r == ' ' || r == '\t'
+	})
+}
+
+// unescapeFormula undoes the quote ExportCSV puts before a cell that a
+// spreadsheet would take for a formula.
+func unescapeFormula(s string) string {
+	if len(s) >= 2 && s[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(s[1])) {
+		return s[1:]
+	}
+	return s
+}
+
+// escapeFormula prefixes a quote to a cell a spreadsheet would run as a
+// formula (CSV injection).
+func escapeFormula(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// Next returns the next good row. A bad row gives a *RowError, after which
+// Next may be called again; io.EOF ends the file; any other error is fatal
+// (no header row, a read error). Blank rows are skipped.
+func (c *CSVReader) Next() (CSVRow, error) {
+	if !c.header {
+		if err := c.findHeader(); err != nil {
+			return CSVRow{}, err
+		}
+	}
+	for {
+		rec, err := c.r.Read()
+		if err == io.EOF {
+			return CSVRow{}, io.EOF
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return CSVRow{}, &RowError{Line: pe.StartLine, Err: pe.Err}
+			}
+			return CSVRow{}, err
+		}
+		line, _ := c.r.FieldPos(0)
+		blank := true
+		for _, cell := range rec {
+			if strings.TrimSpace(cell) != "" {
+				blank = false
+				break
+			}
+		}
+		if blank {
+			continue
+		}
+		cell := func(name string) string {
+			if j, ok := c.col[name]; ok && j < len(rec) {
+				return rec[j]
+			}
+			return ""
+		}
+		row := CSVRow{Line: line}
+		if row.Email, err = Normalize(unescapeFormula(cell("email"))); err != nil {
+			return CSVRow{}, &RowError{Line: line, Err: err}
+		}
+		if row.Name, err = ValidateName(unescapeFormula(cell("name"))); err != nil {
+			return CSVRow{}, &RowError{Line: line, Err: err}
+		}
+		if row.Status, err = ParseStatus(cell("status")); err != nil {
+			return CSVRow{}, &RowError{Line: line, Err: err}
+		}
+		row.Lists = SplitLists(cell("lists"))
+		return row, nil
+	}
+}

@@ -1,0 +1,229 @@
+package subscribers
+
+import (
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNormalize(t *testing.T) {
+	ok := []struct{ in, want string }{
+		{"  Alice@Example.COM ", "Alice@example.com"},
+		{"first.last+tag@sub.Example.org", "first.last+tag@sub.example.org"},
+		{"user@Bücher.example", "user@xn--bcher-kva.example"},
+		{"用户@例子.广告", "用户@xn--fsqu00a.xn--4rr70v"},
+		{`"john doe"@example.com`, `"john doe"@example.com`},
+		{"o'brien@example.ie", "o'brien@example.ie"},
+		{"MiXeD@EXAMPLE.com", "MiXeD@example.com"},
+	}
+	for _, c := range ok {
+		got, err := Normalize(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("Normalize(%q) = %q, %v; want %q", c.in, got, err, c.want)
+		}
+	}
+	bad := []struct{ in, why string }{
+		{"", "empty"},
+		{"   ", "empty"},
+		{"alice.example.com", "missing @"},
+		{"alice@", "nothing after"},
+		{"@example.com", "nothing before"},
+		{"alice@example.com\r\nBcc: victim@example.org", "line break"},
+		{"alice\n@example.com", "line break"},
+		{"alice@exa\rmple.com", "line break"},
+		{"al\x00ice@example.com", "control"},
+		{"alice@localhost", "no dot"},
+		{"alice@exa_mple.com", "domain"},
+		{"alice@-example.com", "invalid label"},
+		{"alice@example..com", "empty"},
+		{"alice@[127.0.0.1]", "literals"},
+		{"alice@1.2.3.4", "number"},
+		{"al ice@example.com", "not allowed"},
+		{"alice..b@example.com", "dot"},
+		{".alice@example.com", "dot"},
+		{"a<b>@example.com", "not allowed"},
+		{"alice@exam ple.com", "domain"},
+		{strings.Repeat("a", 65) + "@example.com", "64"},
+		{"alice@" + strings.Repeat("a", 64) + ".com", "label"},
+		{"\xff@example.com", "UTF-8"},
+	}
+	for _, c := range bad {
+		got, err := Normalize(c.in)
+		if err == nil {
+			t.Errorf("Normalize(%q) = %q, want error", c.in, got)
+			continue
+		}
+		if !errors.Is(err, ErrInvalidEmail) || !strings.Contains(err.Error(), c.why) {
+			t.Errorf("Normalize(%q) error %q; want ErrInvalidEmail mentioning %q", c.in, err, c.why)
+		}
+	}
+}
+
+func TestValidateName(t *testing.T) {
+	for in, want := range map[string]string{"": "", "  Zhang Wei ": "Zhang Wei", "<b>Bob</b>": "<b>Bob</b>", "李雷": "李雷"} {
+		if got, err := ValidateName(in); err != nil || got != want {
+			t.Errorf("ValidateName(%q) = %q, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"Bob\r\nBcc: x@example.com", "Bob\nSmith", "Bob\rSmith", "Bob\x00", "\xff", strings.Repeat("x", MaxNameLen+1)} {
+		if _, err := ValidateName(in); !errors.Is(err, ErrInvalidName) {
+			t.Errorf("ValidateName(%q) err = %v, want ErrInvalidName", in, err)
+		}
+	}
+}
+
+func testSigner(t testing.TB, key string) *Signer {
+	t.Helper()
+	s, err := NewSigner([]byte(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConfirmToken(t *testing.T) {
+	s := testSigner(t, "0123456789abcdef-secret")
+	other := testSigner(t, "another-secret-0123456789")
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	tok, err := s.ConfirmToken(ConfirmClaims{Email: "a@example.com", Lists: []string{"shanghai-70th"}, IssuedAt: now, Expires: now.Add(72 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.VerifyConfirm(tok, now.Add(71*time.Hour))
+	if err != nil || c.Email != "a@example.com" || len(c.Lists) != 1 || !c.IssuedAt.Equal(now) {
+		t.Fatalf("VerifyConfirm = %+v, %v", c, err)
+	}
+	if _, err := s.VerifyConfirm(tok, now.Add(72*time.Hour)); !errors.Is(err, ErrTokenExpired) || !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("expired: %v", err)
+	}
+	payload, sig, _ := strings.Cut(tok, ".")
+	forgedPayload, _ := s.sign(purposeConfirm, ConfirmClaims{Email: "b@example.com", Lists: []string{"x"}, Expires: now.Add(time.Hour)})
+	fp, _, _ := strings.Cut(forgedPayload, ".")
+	unsub, _ := s.UnsubscribeToken(UnsubscribeClaims{ID: 1, Email: "a@example.com", List: AllLists})
+	bad := map[string]string{
+		"empty":            "",
+		"no dot":           payload + sig,
+		"swapped payload":  fp + "." + sig,
+		"flipped sig":      payload + "." + flip(sig),
+		"flipped payload":  flip(payload) + "." + sig,
+		"other key":        mustConfirm(t, other, now),
+		"truncated sig":    payload + "." + sig[:len(sig)-2],
+		"extra part":       tok + ".x",
+		"unsubscribe kind": unsub,
+		"garbage":          "%%%.###",
+	}
+	for name, b := range bad {
+		if _, err := s.VerifyConfirm(b, now); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+}
+
+func mustConfirm(t *testing.T, s *Signer, now time.Time) string {
+	tok, err := s.ConfirmToken(ConfirmClaims{Email: "a@example.com", Lists: []string{"l"}, IssuedAt: now, Expires: now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func flip(s string) string {
+	b := []byte(s)
+	if b[0] == 'A' {
+		b[0] = 'B'
+	} else {
+		b[0] = 'A'
+	}
+	return string(b)
+}
+
+func TestUnsubscribeAndFormTokens(t *testing.T) {
+	s := testSigner(t, "0123456789abcdef-secret")
+	tok, err := s.UnsubscribeToken(UnsubscribeClaims{ID: 7, Email: "a@example.com", List: "shanghai-70th"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.VerifyUnsubscribe(tok)
+	if err != nil || c.ID != 7 || c.List != "shanghai-70th" {
+		t.Fatalf("VerifyUnsubscribe = %+v, %v", c, err)
+	}
+	if _, err := s.VerifyUnsubscribe(flip(tok)); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("altered: %v", err)
+	}
+	if _, err := s.UnsubscribeToken(UnsubscribeClaims{Email: "a@example.com", List: "x"}); err == nil {
+		t.Error("token without id accepted")
+	}
+	now := time.Now()
+	f := s.FormToken(now.Add(time.Hour))
+	if err := s.VerifyFormToken(f, now); err != nil {
+		t.Error(err)
+	}
+	if err := s.VerifyFormToken(f, now.Add(2*time.Hour)); !errors.Is(err, ErrTokenExpired) {
+		t.Errorf("expired form token: %v", err)
+	}
+	if err := s.VerifyFormToken(tok, now); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("unsubscribe token as form token: %v", err)
+	}
+	if s.SuppressionHash("A@example.com") != s.SuppressionHash("a@example.com") {
+		t.Error("suppression hash depends on case")
+	}
+	if _, err := NewSigner([]byte("short")); err == nil {
+		t.Error("short key accepted")
+	}
+}
+
+func TestCSVReader(t *testing.T) {
+	in := "Subscribers export\n\n" +
+		"Name;E-Mail;Status;Lists;Extra\n" +
+		"Alice;Alice@Example.COM;active;shanghai-70th|society;x\n" +
+		"Bob;not-an-address;active;;\n" +
+		"\n" +
+		";carol@example.org;;;\n" +
+		"\"Dan\r\nEvil\";dan@example.org;;;\n" +
+		"Eve;eve@example.org;weird;;\n" +
+		"'=HYPERLINK(1);frank@example.org;subscribed;;\n"
+	r := NewCSVReader(strings.NewReader(in))
+	var rows []CSVRow
+	var bad []*RowError
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		if errors.As(err, &re) {
+			bad = append(bad, re)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+	}
+	if len(rows) != 3 {
+		t.Fatalf("rows = %+v", rows)
+	}
+	if r0 := rows[0]; r0.Email != "Alice@example.com" || r0.Name != "Alice" || r0.Status != StatusActive || strings.Join(r0.Lists, ",") != "shanghai-70th,society" || r0.Line != 4 {
+		t.Errorf("row 0 = %+v", r0)
+	}
+	if rows[1].Email != "carol@example.org" || rows[1].Status != "" || rows[1].Line != 7 {
+		t.Errorf("row 1 = %+v", rows[1])
+	}
+	if rows[2].Name != "=HYPERLINK(1)" || rows[2].Status != StatusActive {
+		t.Errorf("row 2 = %+v", rows[2])
+	}
+	wantLines := []int{5, 8, 10}
+	if len(bad) != len(wantLines) {
+		t.Fatalf("bad = %v", bad)
+	}
+	for i, b := range bad {
+		if b.Line != wantLines[i] {
+			t.Errorf("bad[%d] = %v, want line %d", i, b, wantLines[i])
+		}
+	}
+	if _, err := NewCSVReader(strings.NewReader("a,b\n1,2\n")).Next(); err == nil || !strings.Contains(err.Error(), "header") {
+		t.Errorf("no header: %v", err)
+	}
+}
