@@ -1,0 +1,301 @@
+// Package server is syndicated's HTTP edge: it routes requests to the feed
+// cache, the article API, the subscriber pages, the index page, health and
+// metrics, and maps domain errors to HTTP statuses. Nothing below it knows
+// about HTTP statuses.
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/templates"
+)
+
+// ArticleAPI is what POST /api/articles needs from the ingest side.
+type ArticleAPI interface {
+	// PushArticle stores one article given as JSON.
+	PushArticle(ctx context.Context, body []byte) (article.PutResult, error)
+	// WithdrawArticle marks the article withdrawn; article.ErrNotFound when unknown.
+	WithdrawArticle(ctx context.Context, id string) (article.PutResult, error)
+}
+
+// FeedLink is one feed listed (and auto-discovered) on the index page.
+type FeedLink struct {
+	Title string
+	Path  string // e.g. /feeds/society.rss
+	Type  string // MIME type without parameters
+}
+
+// Options wires a Server. Nil handlers leave their routes out.
+type Options struct {
+	BaseURL      string
+	Product      string
+	Language     string
+	APIToken     string
+	MaxBodyBytes int64
+	Feeds        http.Handler // serves /feeds/…
+	Articles     ArticleAPI
+	// Headlines lists the newest visible articles for the index page.
+	Headlines func(ctx context.Context) ([]*article.Article, error)
+	FeedLinks []FeedLink
+	// Register adds more routes (subscriber pages, digests) to the mux.
+	Register []func(mux *http.ServeMux)
+	// Ready reports whether the daemon can serve (database reachable).
+	Ready    func(ctx context.Context) error
+	Registry *prometheus.Registry
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Server is the HTTP handler tree.
+type Server struct {
+	opts    Options
+	mux     *http.ServeMux
+	index   *template.Template
+	metrics *httpMetrics
+}
+
+// New builds the routes.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	if opts.Registry == nil {
+		opts.Registry = prometheus.NewRegistry()
+	}
+	idx, err := template.New("").ParseFS(templates.FS, "html/layout.html", "html/index.html")
+	if err != nil {
+		return nil, fmt.Errorf("server: parse index template: %w", err)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), index: idx, metrics: newHTTPMetrics(opts.Registry)}
+	m := s.mux
+	m.HandleFunc("GET /{$}", s.handleIndex)
+	if opts.Feeds != nil {
+		m.Handle("/feeds/", opts.Feeds)
+	}
+	if opts.Articles != nil {
+		m.HandleFunc("POST /api/articles", s.handlePushArticle)
+		m.HandleFunc("POST /api/articles/{id}/withdraw", s.handleWithdraw)
+		m.HandleFunc("DELETE /api/articles/{id}", s.handleWithdraw)
+	}
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	m.HandleFunc("GET /readyz", s.handleReady)
+	m.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	for _, reg := range opts.Register {
+		reg(m)
+	}
+	return s, nil
+}
+
+// ServeHTTP routes and records metrics by route pattern (never by raw
+// path, which would let clients blow up label cardinality).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	_, pattern := s.mux.Handler(r)
+	s.mux.ServeHTTP(rec, r)
+	if pattern == "" {
+		pattern = "unmatched"
+	}
+	s.metrics.observe(pattern, r.Method, rec.status, time.Since(start))
+}
+
+// HTTPServer returns an *http.Server with timeouts set, so that slow
+// clients cannot hold connections forever.
+func (s *Server) HTTPServer(addr string, read, write, idle time.Duration) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.opts.Log.Handler(), slog.LevelWarn),
+	}
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.opts.Ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.opts.Ready(ctx); err != nil {
+			s.opts.Log.Warn("not ready", "err", err)
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+type indexPage struct {
+	Title, Lang, Product string
+	BaseURL              string
+	Feeds                []FeedLink
+	Headlines            []*article.Article
+	HeadlinesErr         bool
+}
+
+func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
+	page := indexPage{Title: s.opts.Product + " feeds", Lang: s.opts.Language, Product: s.opts.Product,
+		BaseURL: strings.TrimRight(s.opts.BaseURL, "/"), Feeds: s.opts.FeedLinks}
+	if s.opts.Headlines != nil {
+		hs, err := s.opts.Headlines(r.Context())
+		if err != nil {
+			s.opts.Log.Error("index headlines", "err", err)
+			page.HeadlinesErr = true
+		}
+		page.Headlines = hs
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	if err := s.index.ExecuteTemplate(w, "layout", page); err != nil {
+		s.opts.Log.Error("render index", "err", err)
+	}
+}
+
+// authorized compares the bearer token in constant time.
+func (s *Server) authorized(r *http.Request) bool {
+	if s.opts.APIToken == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIToken)) == 1
+}
+
+func (s *Server) handlePushArticle(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="syndicated"`)
+		writeJSONError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		writeJSONError(w, http.StatusUnsupportedMediaType, "", "Content-Type must be application/json")
+		return
+	}
+	body, err := readBody(w, r, s.opts.MaxBodyBytes)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("body is larger than %d bytes", tooBig.Limit))
+			return
+		}
+		writeJSONError(w, http.StatusBadRequest, "", "reading body: "+err.Error())
+		return
+	}
+	res, err := s.opts.Articles.PushArticle(r.Context(), body)
+	if err != nil {
+		s.writeArticleError(w, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Outcome == article.Created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/articles/"+res.Article.ID)
+	}
+	writeJSON(w, status, articleResponse(res))
+}
+
+func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="syndicated"`)
+		writeJSONError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
+		return
+	}
+	res, err := s.opts.Articles.WithdrawArticle(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.writeArticleError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, articleResponse(res))
+}
+
+func articleResponse(res article.PutResult) map[string]any {
+	return map[string]any{
+		"id":      res.Article.ID,
+		"guid":    res.Article.GUID,
+		"outcome": res.Outcome.String(),
+		"updated": res.Article.Updated.Format(time.RFC3339),
+		"status":  res.Article.Status,
+	}
+}
+
+// writeArticleError maps ingest errors to statuses: a bad field is the
+// client's fault (400, naming the field), an unknown id is 404, anything
+// else is ours (500, logged, not shown).
+func (s *Server) writeArticleError(w http.ResponseWriter, err error) {
+	var fe *article.FieldError
+	switch {
+	case errors.As(err, &fe):
+		writeJSONError(w, http.StatusBadRequest, fe.Field, fe.Error())
+	case errors.Is(err, article.ErrInvalid):
+		writeJSONError(w, http.StatusBadRequest, "", err.Error())
+	case errors.Is(err, article.ErrNotFound):
+		writeJSONError(w, http.StatusNotFound, "", "no such article")
+	default:
+		s.opts.Log.Error("article api", "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "", "internal error")
+	}
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return io.ReadAll(r.Body)
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syndicated_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "syndicated_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .005, .01, .05, .1, .5, 1, 5},
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.requests, m.duration)
+	return m
+}
+
+func (m *httpMetrics) observe(route, method string, code int, took time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.duration.WithLabelValues(route).Observe(took.Seconds())
+}
