@@ -1,0 +1,212 @@
+package feeds
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+)
+
+// Doc is one built feed document.
+type Doc struct {
+	Path    string // URL path: /feeds/society.rss, /feeds/series/shanghai-70th/archive/3.atom
+	URL     string // absolute URL (the self link inside the document)
+	Format  Format
+	Slug    string // the spec's slug
+	Archive int    // archive page number; 0 for the subscription feed
+	// Pages is the number of complete archive pages of the spec at build time.
+	Pages int
+	Body  []byte
+	// Updated is the newest item Updated (the Unix epoch for an empty
+	// feed); it is the document's Last-Modified, stable across restarts.
+	Updated time.Time
+}
+
+// Options tune a Builder.
+type Options struct {
+	// Now is the clock; time.Now when nil. Articles published after Now
+	// stay out of the feeds until a build runs after their time.
+	Now func() time.Time
+	// Generator names the software in <generator>; "syndicated" when empty.
+	Generator string
+	// Version is the generator's version, if any.
+	Version string
+}
+
+// Builder builds the documents of its specs from an article store.
+type Builder struct {
+	store         article.Store
+	specs         []Spec
+	now           func() time.Time
+	generator     string
+	version       string
+	sectionTitles map[string]string
+}
+
+// NewBuilder checks and normalizes the specs (see Spec.Normalize).
+func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, error) {
+	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
+		sectionTitles: map[string]string{}}
+	if b.now == nil {
+		b.now = time.Now
+	}
+	if b.generator == "" {
+		b.generator = "syndicated"
+	}
+	paths := map[string]bool{}
+	for _, s := range specs {
+		n, err := s.Normalize()
+		if err != nil {
+			return nil, err
+		}
+		if paths[n.Path] {
+			return nil, fmt.Errorf("feeds: two specs share the path %s", n.Path)
+		}
+		paths[n.Path] = true
+		if n.Kind == KindSection {
+			b.sectionTitles[n.Slug] = n.Title
+		}
+		b.specs = append(b.specs, n)
+	}
+	return b, nil
+}
+
+// Specs returns the normalized specs.
+func (b *Builder) Specs() []Spec { return append([]Spec(nil), b.specs...) }
+
+func (s *Spec) query(now time.Time) article.Query {
+	q := article.Query{Status: article.StatusPublished, PublishedBefore: now}
+	if s.Kind == KindSection {
+		q.Section = s.Slug
+	} else {
+		q.Series = s.Slug
+	}
+	return q
+}
+
+// Build builds the subscription feed of every spec in every format.
+func (b *Builder) Build(ctx context.Context) ([]Doc, error) {
+	now := b.now()
+	docs := make([]Doc, 0, 3*len(b.specs))
+	for i := range b.specs {
+		d, err := b.buildCurrent(ctx, &b.specs[i], now)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d...)
+	}
+	return docs, nil
+}
+
+func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]Doc, error) {
+	q := s.query(now)
+	q.Limit = s.Limit
+	arts, err := b.store.ListArticles(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
+	}
+	total := len(arts)
+	if total >= s.Limit {
+		q.Limit = 0
+		if total, err = b.store.CountArticles(ctx, q); err != nil {
+			return nil, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
+		}
+	}
+	p := b.newPage(s, arts)
+	if !s.NoArchive {
+		p.pages = total / s.ArchivePageSize
+	}
+	p.complete = total <= s.Limit && p.pages == 0
+	return b.renderAll(p)
+}
+
+// archivePages returns how many complete archive pages s has now.
+func (b *Builder) archivePages(ctx context.Context, s *Spec, now time.Time) (int, error) {
+	if s.NoArchive {
+		return 0, nil
+	}
+	total, err := b.store.CountArticles(ctx, s.query(now))
+	if err != nil {
+		return 0, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
+	}
+	return total / s.ArchivePageSize, nil
+}
+
+// BuildArchive builds archive page n (1 = the oldest ArchivePageSize
+// items, in chronological order) of the spec whose archive URL path is
+// path, in all three formats. It returns an error wrapping ErrNotFound when
+// path names no archive page, or a page that is not complete yet.
+func (b *Builder) BuildArchive(ctx context.Context, path string) ([]Doc, error) {
+	for i := range b.specs {
+		s := &b.specs[i]
+		if s.NoArchive {
+			continue
+		}
+		if _, n, ok := s.parseArchivePath(path); ok {
+			return b.buildArchive(ctx, s, n)
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
+}
+
+func (b *Builder) buildArchive(ctx context.Context, s *Spec, n int) ([]Doc, error) {
+	now := b.now()
+	pages, err := b.archivePages(ctx, s, now)
+	if err != nil {
+		return nil, err
+	}
+	if n > pages {
+		return nil, fmt.Errorf("%w: %s archive page %d (%d complete pages)", ErrNotFound, s.Slug, n, pages)
+	}
+	q := s.query(now)
+	q.Oldest = true
+	q.Limit = s.ArchivePageSize
+	q.Offset = (n - 1) * s.ArchivePageSize
+	arts, err := b.store.ListArticles(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %s: archive page %d: %w", s.Slug, n, err)
+	}
+	p := b.newPage(s, arts)
+	p.archive, p.pages = n, pages
+	return b.renderAll(p)
+}
+
+func (b *Builder) newPage(s *Spec, arts []*article.Article) *page {
+	p := &page{spec: s, generator: b.generator, version: b.version, entries: make([]*entry, len(arts))}
+	for i, a := range arts {
+		p.entries[i] = newEntry(s, b.sectionTitles, a)
+	}
+	p.updated, p.published = newest(arts)
+	return p
+}
+
+func (b *Builder) renderAll(p *page) ([]Doc, error) {
+	docs := make([]Doc, 0, len(Formats))
+	updated := p.updated
+	if updated.IsZero() {
+		updated = epoch
+	}
+	for _, f := range Formats {
+		body, err := p.render(f)
+		if err != nil {
+			return nil, fmt.Errorf("feeds: %s %s: %w", p.spec.Slug, f, err)
+		}
+		docs = append(docs, Doc{Path: p.path(f), URL: p.selfURL(f), Format: f, Slug: p.spec.Slug,
+			Archive: p.archive, Pages: p.pages, Body: body, Updated: updated})
+	}
+	return docs, nil
+}
+
+// Render renders articles (in the given order) as the subscription feed of
+// spec in format f, without a store: for previews and tests. No RFC 5005
+// links are added; the feed is marked complete.
+func Render(spec Spec, articles []*article.Article, f Format, opts Options) ([]byte, error) {
+	b, err := NewBuilder(nil, []Spec{spec}, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := b.newPage(&b.specs[0], articles)
+	p.complete = true
+	return p.render(f)
+}
