@@ -1,0 +1,83 @@
+package mail
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FileTransport writes each message as an .eml file in a directory, for a
+// daemon with no SMTP server configured (and for previews). Files appear
+// atomically (temp file, fsync, rename) under unique names that sort by
+// time.
+type FileTransport struct {
+	dir     string
+	from    string
+	replyTo string
+	now     func() time.Time
+}
+
+// NewFileTransport creates dir if needed.
+func NewFileTransport(dir, from, replyTo string, now func() time.Time) (*FileTransport, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("mail: file transport: %w", err)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if from == "" {
+		from = "syndicated@localhost.localdomain"
+	}
+	return &FileTransport{dir: dir, from: from, replyTo: replyTo, now: now}, nil
+}
+
+// Dir is where the files go.
+func (f *FileTransport) Dir() string { return f.dir }
+
+// String says where mail goes.
+func (f *FileTransport) String() string { return "files under " + f.dir }
+
+// Close does nothing.
+func (f *FileTransport) Close() error { return nil }
+
+// Send writes m to DIR/<time>-<random>.eml.
+func (f *FileTransport) Send(ctx context.Context, m *Message) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Op: "write", Temporary: true, Err: err}
+	}
+	now := f.now()
+	msg, err := build(m, f.from, f.replyTo, now)
+	if err != nil {
+		return err
+	}
+	var r [6]byte
+	_, _ = rand.Read(r[:])
+	name := now.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(r[:]) + ".eml"
+	tmp, err := os.CreateTemp(f.dir, ".tmp-*.eml")
+	if err != nil {
+		return &Error{Op: "write", Temporary: true, Err: err}
+	}
+	fail := func(err error) error {
+		_ = tmp.Close()
+		_ = os.Remove(tmp.Name())
+		return &Error{Op: "write", Temporary: true, Err: err}
+	}
+	if _, err := msg.WriteTo(tmp); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, name)); err != nil {
+		_ = os.Remove(tmp.Name())
+		return &Error{Op: "write", Temporary: true, Err: err}
+	}
+	return nil
+}

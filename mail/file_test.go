@@ -1,0 +1,64 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestFileTransport(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
+	m, err := Open(Config{DataDir: dir, From: "Syndicated <news@example.com>", ReplyTo: "desk@example.com", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if m.String() != "files under "+filepath.Join(dir, "mail") {
+		t.Errorf("String = %q", m.String())
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := m.Send(context.Background(), testMessage("reader@example.org")); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	files, _ := filepath.Glob(filepath.Join(dir, "mail", "*"))
+	if len(files) != 20 {
+		t.Fatalf("%d files: %v", len(files), files)
+	}
+	msg := testMessage("reader@example.org")
+	_ = m.Send(context.Background(), msg)
+	files, _ = filepath.Glob(filepath.Join(dir, "mail", "*.eml"))
+	var raw []byte
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), msg.MessageID) {
+			raw = b
+		}
+		if !strings.HasPrefix(filepath.Base(f), "20260501T090000") {
+			t.Errorf("name %s", f)
+		}
+	}
+	if raw == nil {
+		t.Fatal("message not found")
+	}
+	checkParsed(t, raw, msg)
+
+	if err := m.Send(context.Background(), &Message{To: "a@example.org\r\nBcc: b@example.org", Text: "x"}); !errors.Is(err, ErrBadMessage) {
+		t.Errorf("bad message: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Send(ctx, testMessage("a@example.org")); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}

@@ -1,0 +1,363 @@
+package mail
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+	"github.com/wneessen/go-mail/smtp"
+)
+
+// DefaultTimeout bounds dialing and each SMTP command.
+const DefaultTimeout = 30 * time.Second
+
+// DefaultConns is how many SMTP connections may be open at once.
+const DefaultConns = 4
+
+// maxIdle is how long an idle connection is kept for reuse; servers drop
+// idle clients after a few minutes.
+const maxIdle = 30 * time.Second
+
+// SMTP sends over SMTP with go-mail. Up to Conns connections are used at
+// once (callers beyond that wait, honouring their context); a connection is
+// reused by the next Send while it is healthy and dropped after any error.
+type SMTP struct {
+	client  *gomail.Client // configuration only; connections come from DialToSMTPClientWithContext
+	from    string
+	replyTo string
+	desc    string
+	timeout time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+	sem     chan struct{}
+
+	mu     sync.Mutex
+	idle   []*conn
+	closed bool
+}
+
+type conn struct {
+	c       *smtp.Client
+	raw     net.Conn
+	idleAt  time.Time
+	started time.Time
+}
+
+type connKey struct{}
+
+// connHolder receives the net.Conn the dial function makes, so Send can
+// interrupt a blocked read or write when its context ends.
+type connHolder struct {
+	mu        sync.Mutex
+	c         net.Conn
+	cancelled bool
+}
+
+func (h *connHolder) set(c net.Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.c = c
+	if h.cancelled {
+		_ = c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (h *connHolder) cancel() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.cancelled = true
+	if h.c != nil {
+		_ = h.c.SetDeadline(time.Unix(1, 0))
+	}
+}
+
+func (h *connHolder) get() net.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.c
+}
+
+// NewSMTP parses cfg.URL and prepares an SMTP transport. It does not
+// connect.
+func NewSMTP(cfg Config) (*SMTP, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.url: %s", RedactURL(cfg.URL))
+	}
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "smtp" && scheme != "smtps" {
+		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", RedactURL(cfg.URL))
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, fmt.Errorf("smtp.url %s: no host", RedactURL(cfg.URL))
+	}
+	q := u.Query()
+	for k := range q {
+		switch k {
+		case "tls", "auth", "timeout", "conns", "helo", "insecure_skip_verify":
+		default:
+			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", RedactURL(cfg.URL), k)
+		}
+	}
+	timeout := cfg.Timeout
+	if v := q.Get("timeout"); v != "" {
+		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
+			return nil, fmt.Errorf("smtp.url: bad timeout %q", v)
+		}
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	conns := cfg.Conns
+	if v := q.Get("conns"); v != "" {
+		if conns, err = strconv.Atoi(v); err != nil || conns < 1 || conns > 100 {
+			return nil, fmt.Errorf("smtp.url: bad conns %q (1-100)", v)
+		}
+	}
+	if conns <= 0 {
+		conns = DefaultConns
+	}
+	implicitTLS := scheme == "smtps"
+	port := 587
+	if implicitTLS {
+		port = 465
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
+			return nil, fmt.Errorf("smtp.url: bad port %q", p)
+		}
+	}
+	policy, policyName := gomail.TLSMandatory, "STARTTLS mandatory"
+	switch v := strings.ToLower(q.Get("tls")); v {
+	case "", "mandatory":
+	case "opportunistic":
+		policy, policyName = gomail.TLSOpportunistic, "STARTTLS opportunistic"
+	case "none":
+		policy, policyName = gomail.NoTLS, "no TLS"
+	default:
+		return nil, fmt.Errorf("smtp.url: tls=%q: want opportunistic, mandatory or none", v)
+	}
+	if implicitTLS {
+		if q.Get("tls") != "" {
+			return nil, errors.New("smtp.url: tls= applies to smtp:// (STARTTLS); smtps:// always uses TLS")
+		}
+		policyName = "implicit TLS"
+	}
+	tlsConf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if v := q.Get("insecure_skip_verify"); v != "" {
+		skip, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, fmt.Errorf("smtp.url: bad insecure_skip_verify %q", v)
+		}
+		tlsConf.InsecureSkipVerify = skip
+	}
+
+	opts := []gomail.Option{
+		gomail.WithPort(port),
+		gomail.WithTimeout(timeout),
+		gomail.WithTLSPolicy(policy),
+		gomail.WithTLSConfig(tlsConf),
+		gomail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			var err error
+			d := &net.Dialer{}
+			if implicitTLS {
+				c, err = (&tls.Dialer{NetDialer: d, Config: tlsConf}).DialContext(ctx, network, addr)
+			} else {
+				c, err = d.DialContext(ctx, network, addr)
+			}
+			if h, ok := ctx.Value(connKey{}).(*connHolder); ok && err == nil {
+				h.set(c)
+			}
+			return c, err
+		}),
+	}
+	if implicitTLS {
+		opts = append(opts, gomail.WithSSL())
+	}
+	if v := q.Get("helo"); v != "" {
+		opts = append(opts, gomail.WithHELO(v))
+	}
+	if u.User != nil && u.User.Username() != "" {
+		pass, _ := u.User.Password()
+		auth := gomail.SMTPAuthPlain
+		switch v := strings.ToLower(q.Get("auth")); v {
+		case "", "plain":
+		case "login":
+			auth = gomail.SMTPAuthLogin
+		case "cram-md5":
+			auth = gomail.SMTPAuthCramMD5
+		case "scram-sha-256":
+			auth = gomail.SMTPAuthSCRAMSHA256
+		case "auto":
+			auth = gomail.SMTPAuthAutoDiscover
+		default:
+			return nil, fmt.Errorf("smtp.url: auth=%q: want plain, login, cram-md5, scram-sha-256 or auto", v)
+		}
+		if auth == gomail.SMTPAuthAutoDiscover && implicitTLS {
+			// go-mail cannot tell that our own TLS dial encrypted the
+			// connection, so its discovery would refuse PLAIN and LOGIN.
+			opts = append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin))
+		} else {
+			opts = append(opts, gomail.WithSMTPAuth(auth))
+		}
+		opts = append(opts, gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	}
+	client, err := gomail.NewClient(host, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.url %s: %w", RedactURL(cfg.URL), err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &SMTP{
+		client:  client,
+		from:    cfg.From,
+		replyTo: cfg.ReplyTo,
+		desc:    fmt.Sprintf("%s://%s (%s, %d connections)", scheme, net.JoinHostPort(host, strconv.Itoa(port)), policyName, conns),
+		timeout: timeout,
+		now:     now,
+		log:     logger,
+		sem:     make(chan struct{}, conns),
+	}, nil
+}
+
+// String says where mail goes, without credentials.
+func (s *SMTP) String() string { return s.desc }
+
+// ErrClosed is returned by Send after Close.
+var ErrClosed = errors.New("mail: transport closed")
+
+// Send delivers m. The error, when not nil, is an *Error: see IsTemporary
+// and IsPermanent.
+func (s *SMTP) Send(ctx context.Context, m *Message) error {
+	msg, err := build(m, s.from, s.replyTo, s.now())
+	if err != nil {
+		return err
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return &Error{Op: "connect", Temporary: true, Err: fmt.Errorf("waiting for an SMTP connection: %w", ctx.Err())}
+	}
+	defer func() { <-s.sem }()
+
+	for attempt := 0; ; attempt++ {
+		c, reused, err := s.get(ctx)
+		if err != nil {
+			return err
+		}
+		stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(time.Unix(1, 0)) })
+		err = s.client.SendWithSMTPClient(c.c, msg)
+		interrupted := !stop()
+		if err == nil && !interrupted {
+			s.put(c)
+			return nil
+		}
+		_ = c.raw.Close()
+		if err == nil { // sent, but the context ended as it finished
+			return nil
+		}
+		var se *gomail.SendError
+		if reused && attempt == 0 && !interrupted && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+			// The server dropped an idle connection; try once on a new one.
+			continue
+		}
+		e := classifySend(ctx, err)
+		s.log.Debug("smtp send failed", "error", e, "detail", e.(*Error).Detail())
+		return e
+	}
+}
+
+// get returns an idle connection or dials a new one.
+func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
+	now := time.Now()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, false, &Error{Op: "connect", Temporary: true, Err: ErrClosed}
+	}
+	for len(s.idle) > 0 {
+		c := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if now.Sub(c.idleAt) < maxIdle {
+			s.mu.Unlock()
+			return c, true, nil
+		}
+		go quit(c)
+	}
+	s.mu.Unlock()
+
+	h := &connHolder{}
+	dctx := context.WithValue(ctx, connKey{}, h)
+	// go-mail bounds the dial with its timeout but not the greeting, STARTTLS
+	// and AUTH exchanges; interrupt them when ctx ends.
+	stop := context.AfterFunc(ctx, h.cancel)
+	sc, err := s.client.DialToSMTPClientWithContext(dctx)
+	stop()
+	raw := h.get()
+	if err != nil {
+		if raw != nil {
+			_ = raw.Close()
+		}
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+		}
+		return nil, false, classifyConnect(err)
+	}
+	if raw == nil { // cannot happen: our dial function always records it
+		_ = sc.Close()
+		return nil, false, &Error{Op: "connect", Temporary: true, Err: errors.New("no connection recorded")}
+	}
+	s.log.Debug("smtp connected", "server", s.desc)
+	return &conn{c: sc, raw: raw, started: now}, false, nil
+}
+
+func (s *SMTP) put(c *conn) {
+	c.idleAt = time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		go quit(c)
+		return
+	}
+	s.idle = append(s.idle, c)
+}
+
+func quit(c *conn) {
+	_ = c.raw.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.c.Quit()
+	_ = c.raw.Close()
+}
+
+// Close says QUIT on idle connections and makes further sends fail.
+// Sends in progress finish on their own connection, which is then closed.
+func (s *SMTP) Close() error {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle = nil
+	s.closed = true
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range idle {
+		wg.Go(func() { quit(c) })
+	}
+	wg.Wait()
+	return nil
+}
