@@ -1,0 +1,660 @@
+// Package ingest brings articles into the store from the three sources the
+// newsroom uses: files (plain-text article pages, Markdown with front
+// matter, JSON) found in a content directory or named on the command line,
+// the same files embedded in the binary (the shipped samples), and JSON
+// pushed over the HTTP API.
+//
+// Every way in is idempotent: the id is stable (explicit, else the file
+// stem, else the canonical URL's last segment), the GUID is minted once
+// (tag:AUTHORITY,DATE:ID) and frozen by the store, and article.Merge
+// decides created / edited / unchanged / reclassified. A broken file is
+// reported with its name, line and reason and never stops the others nor
+// touches what is stored.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest/source"
+	"github.com/syndicated/syndicated/ingest/structured"
+	"github.com/syndicated/syndicated/ingest/textpage"
+)
+
+// Error is a rejected input, naming file, line and field where known. It
+// matches errors.Is(err, article.ErrInvalid), and errors.As finds an
+// *article.FieldError in it when one field is at fault.
+type Error = source.Error
+
+// Formats, as ImportBytes takes them and FormatOf returns them.
+const (
+	FormatText     = "text"     // plain-text article page (.txt)
+	FormatMarkdown = "markdown" // Markdown with front matter (.md, .markdown)
+	FormatJSON     = "json"     // JSON (.json)
+)
+
+// The default series: the Shanghai 70th anniversary series.
+const (
+	DefaultSeriesSlug = "shanghai-70th"
+	DefaultSeriesTag  = "shanghai-70th"
+	// DefaultSeriesPattern matches the series' editor's note, e.g. "This
+	// year marks the 70th anniversary of … the liberation of Shanghai."
+	DefaultSeriesPattern = `(?i)70th anniversary.*(liberation of )?Shanghai`
+)
+
+// DefaultGUIDAuthority is the tag: URI authority used when Options gives none.
+const DefaultGUIDAuthority = "syndicated.example"
+
+// DefaultMaxFileBytes bounds one input file.
+const DefaultMaxFileBytes = 8 << 20
+
+// DefaultSeriesRules returns the rule of the default series: tag
+// "shanghai-70th", or an editor's note matching DefaultSeriesPattern.
+func DefaultSeriesRules() []article.SeriesRule {
+	return []article.SeriesRule{{
+		Slug:        DefaultSeriesSlug,
+		Tags:        []string{DefaultSeriesTag},
+		NotePattern: regexp.MustCompile(DefaultSeriesPattern),
+	}}
+}
+
+// Options configures an Importer.
+type Options struct {
+	// Rules classify articles into series. nil means DefaultSeriesRules();
+	// an empty non-nil slice means no rules.
+	Rules []article.SeriesRule
+	// GUIDAuthority is the authority of minted tag: GUIDs (a domain the
+	// publisher owns); DefaultGUIDAuthority when empty.
+	GUIDAuthority string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Logger gets one line per stored change (Info), per unchanged article
+	// (Debug) and per rejected file (Warn); discarded when nil.
+	Logger *slog.Logger
+	// MaxFileBytes bounds one input; DefaultMaxFileBytes when 0.
+	MaxFileBytes int64
+}
+
+// Importer stores parsed articles. It holds no state between calls and is
+// safe for concurrent use when its store is.
+type Importer struct {
+	store article.Store
+	opts  Options
+}
+
+// New returns an Importer writing to store.
+func New(store article.Store, opts Options) *Importer {
+	if opts.Rules == nil {
+		opts.Rules = DefaultSeriesRules()
+	}
+	if opts.GUIDAuthority == "" {
+		opts.GUIDAuthority = DefaultGUIDAuthority
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	return &Importer{store: store, opts: opts}
+}
+
+// FileResult is what happened to one article: one file, or the page files
+// of one multi-page text article.
+type FileResult struct {
+	File   string   // the file (the first page's, for multi-page articles)
+	Files  []string // every file read for this article, pages in order
+	Format string
+	ID     string // "" when the file failed before an id was known
+	GUID   string
+	// Outcome is meaningful when Err is nil.
+	Outcome article.Outcome
+	// Err is nil on success; input errors are *Error (file, line, reason).
+	Err error
+}
+
+// Report lists every article an import touched, in file-name order.
+type Report struct {
+	Files []FileResult
+}
+
+// Err joins the errors of every failed file; nil when all succeeded.
+func (r Report) Err() error {
+	var errs []error
+	for _, f := range r.Files {
+		if f.Err != nil {
+			errs = append(errs, f.Err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Failed returns the results that failed.
+func (r Report) Failed() []FileResult {
+	var out []FileResult
+	for _, f := range r.Files {
+		if f.Err != nil {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Count returns how many articles had outcome o (failures not counted).
+func (r Report) Count(o article.Outcome) int {
+	n := 0
+	for _, f := range r.Files {
+		if f.Err == nil && f.Outcome == o {
+			n++
+		}
+	}
+	return n
+}
+
+// Changed reports whether anything stored changed.
+func (r Report) Changed() bool {
+	return r.Count(article.Created)+r.Count(article.Edited)+r.Count(article.Reclassified) > 0
+}
+
+// String summarises the report in one line.
+func (r Report) String() string {
+	return fmt.Sprintf("%d files: %d created, %d edited, %d reclassified, %d unchanged, %d failed",
+		len(r.Files), r.Count(article.Created), r.Count(article.Edited), r.Count(article.Reclassified),
+		r.Count(article.Unchanged), len(r.Failed()))
+}
+
+// FormatOf returns the format a file name's extension names, or "".
+func FormatOf(name string) string {
+	switch strings.ToLower(path.Ext(name)) {
+	case ".txt":
+		return FormatText
+	case ".md", ".markdown":
+		return FormatMarkdown
+	case ".json":
+		return FormatJSON
+	}
+	return ""
+}
+
+// input is one file to read.
+type input struct {
+	name string // as reported
+	fsys fs.FS
+	path string // inside fsys
+}
+
+// ImportPaths imports files and directories (recursively; files named
+// with a known extension, hidden entries skipped). Multi-page text
+// articles are grouped: STEM.txt (or STEM.p1.txt), STEM.p2.txt, … in one
+// directory make one article. The error is non-nil only when ctx ends;
+// per-file failures are in the Report (see Report.Err).
+func (im *Importer) ImportPaths(ctx context.Context, paths ...string) (Report, error) {
+	var rep Report
+	var inputs []input
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			rep.Files = append(rep.Files, FileResult{File: p, Files: []string{p}, Err: &Error{File: p, Err: unwrapPathError(err)}})
+			continue
+		}
+		if !st.IsDir() {
+			if FormatOf(p) == "" {
+				rep.Files = append(rep.Files, FileResult{File: p, Files: []string{p}, Err: source.Errorf(p, 0, "", "unknown format: want .txt, .md, .markdown or .json")})
+				continue
+			}
+			dir, base := filepath.Split(p)
+			if dir == "" {
+				dir = "."
+			}
+			inputs = append(inputs, input{name: p, fsys: os.DirFS(dir), path: base})
+			continue
+		}
+		ins, errs := walk(os.DirFS(p), ".", func(rel string) string { return filepath.Join(p, filepath.FromSlash(rel)) })
+		inputs = append(inputs, ins...)
+		rep.Files = append(rep.Files, errs...)
+	}
+	return im.importInputs(ctx, rep, inputs)
+}
+
+// ImportFS imports every article file under root in fsys (the embedded
+// samples, for instance), with the same rules as ImportPaths.
+func (im *Importer) ImportFS(ctx context.Context, fsys fs.FS, root string) (Report, error) {
+	if root == "" {
+		root = "."
+	}
+	ins, errs := walk(fsys, root, func(rel string) string { return rel })
+	return im.importInputs(ctx, Report{Files: errs}, ins)
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
+	}
+	return err
+}
+
+func walk(fsys fs.FS, root string, display func(string) string) ([]input, []FileResult) {
+	var ins []input
+	var errs []FileResult
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		name := display(p)
+		if err != nil {
+			errs = append(errs, FileResult{File: name, Files: []string{name}, Err: &Error{File: name, Err: unwrapPathError(err)}})
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p != root && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() || FormatOf(p) == "" {
+			return nil
+		}
+		ins = append(ins, input{name: name, fsys: fsys, path: p})
+		return nil
+	})
+	if err != nil {
+		name := display(root)
+		errs = append(errs, FileResult{File: name, Files: []string{name}, Err: &Error{File: name, Err: unwrapPathError(err)}})
+	}
+	return ins, errs
+}
+
+// group is the files of one article.
+type group struct {
+	format string
+	files  []input
+}
+
+func groupInputs(ins []input) []group {
+	sort.Slice(ins, func(i, j int) bool { return ins[i].name < ins[j].name })
+	var out []group
+	pages := map[string]int{} // dir/stem → index in out
+	for _, in := range ins {
+		f := FormatOf(in.name)
+		if f == FormatText {
+			stem, _ := textpage.PageOfName(in.name)
+			key := path.Join(path.Dir(filepath.ToSlash(in.name)), stem)
+			if i, ok := pages[key]; ok {
+				out[i].files = append(out[i].files, in)
+				continue
+			}
+			pages[key] = len(out)
+		}
+		out = append(out, group{format: f, files: []input{in}})
+	}
+	return out
+}
+
+func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {
+	seen := map[string]string{} // id → file that gave it
+	for _, g := range groupInputs(ins) {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("import: %w", err)
+		}
+		res := im.importGroup(ctx, g, seen)
+		if res.Err != nil && ctx.Err() != nil {
+			return rep, fmt.Errorf("import %s: %w", res.File, ctx.Err())
+		}
+		rep.Files = append(rep.Files, res)
+	}
+	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].File < rep.Files[j].File })
+	return rep, nil
+}
+
+func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) FileResult {
+	res := FileResult{File: g.files[0].name, Format: g.format}
+	for _, f := range g.files {
+		res.Files = append(res.Files, f.name)
+	}
+	fail := func(err error) FileResult {
+		res.Err = err
+		im.opts.Logger.Warn("import: rejected", "file", res.File, "err", err)
+		return res
+	}
+	a, err := im.parseGroup(g)
+	if err != nil {
+		return fail(err)
+	}
+	if err := im.prepare(a, res.File, g.format); err != nil {
+		return fail(err)
+	}
+	if other, ok := seen[a.ID]; ok {
+		return fail(source.Errorf(res.File, 0, "id", "%q is also the id of %s", a.ID, other))
+	}
+	seen[a.ID] = res.File
+	res.ID = a.ID
+	if keep, err := im.stickyWithdrawal(ctx, a); err != nil {
+		return fail(fmt.Errorf("%s: %w", res.File, err))
+	} else if keep != nil {
+		res.GUID, res.Outcome = keep.GUID, article.Unchanged
+		im.opts.Logger.Debug("import: kept withdrawn", "file", res.File, "id", a.ID)
+		return res
+	}
+	pr, err := im.put(ctx, a, res.File)
+	if err != nil {
+		return fail(err)
+	}
+	res.GUID, res.Outcome = pr.Article.GUID, pr.Outcome
+	im.log(res.File, pr)
+	return res
+}
+
+func (im *Importer) log(file string, pr article.PutResult) {
+	if pr.Outcome == article.Unchanged {
+		im.opts.Logger.Debug("import: unchanged", "file", file, "id", pr.Article.ID)
+		return
+	}
+	im.opts.Logger.Info("import: "+pr.Outcome.String(), "file", file, "id", pr.Article.ID, "guid", pr.Article.GUID,
+		"updated", pr.Article.Updated.Format(time.RFC3339))
+}
+
+// stickyWithdrawal keeps an article withdrawn (through the API) when its
+// file, otherwise unchanged, is scanned again: only an edit of the file
+// republishes it. It returns the stored article when nothing should be
+// written.
+func (im *Importer) stickyWithdrawal(ctx context.Context, a *article.Article) (*article.Article, error) {
+	if a.Status != article.StatusPublished {
+		return nil, nil
+	}
+	existing, err := im.store.GetArticle(ctx, a.ID)
+	if errors.Is(err, article.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", a.ID, err)
+	}
+	if existing.Status != article.StatusWithdrawn {
+		return nil, nil
+	}
+	probe := *a
+	probe.Status = article.StatusWithdrawn
+	probe.Series = existing.Series
+	if probe.Published.IsZero() {
+		probe.Published = existing.Published
+	}
+	if probe.ContentHash() == existing.ContentHash() {
+		return existing, nil
+	}
+	return nil, nil
+}
+
+func (im *Importer) put(ctx context.Context, a *article.Article, file string) (article.PutResult, error) {
+	pr, err := im.store.PutArticle(ctx, a, im.opts.Now())
+	if err != nil {
+		var fe *article.FieldError
+		if errors.As(err, &fe) {
+			return pr, &Error{File: file, Field: fe.Field, Err: fe}
+		}
+		return pr, fmt.Errorf("%s: store %s: %w", file, a.ID, err)
+	}
+	return pr, nil
+}
+
+func (im *Importer) parseGroup(g group) (*article.Article, error) {
+	var docs []*textpage.Document
+	for _, f := range g.files {
+		data, err := im.read(f)
+		if err != nil {
+			return nil, err
+		}
+		if g.format != FormatText {
+			return parse(f.name, g.format, data)
+		}
+		d, err := textpage.Parse(f.name, data)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, d)
+	}
+	return mergePages(g.files, docs)
+}
+
+// mergePages joins the page files of one text article: the header comes
+// from the file holding page 1 (else the lowest page), the body from all.
+func mergePages(files []input, docs []*textpage.Document) (*article.Article, error) {
+	base := 0
+	for i, d := range docs {
+		if len(d.Pages) > 0 && (len(docs[base].Pages) == 0 || d.Pages[0] < docs[base].Pages[0]) {
+			base = i
+		}
+	}
+	a := docs[base].Article
+	a.Body = nil
+	from := map[int]string{}
+	for i, d := range docs {
+		for _, pg := range d.Article.Body {
+			if other, ok := from[pg.Number]; ok {
+				return nil, source.Errorf(files[i].name, 0, "pagination", "page %d is also in %s", pg.Number, other)
+			}
+			from[pg.Number] = files[i].name
+			a.Body = append(a.Body, pg)
+		}
+		a.TotalPages = max(a.TotalPages, d.Article.TotalPages)
+	}
+	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
+	if len(docs) > 1 {
+		text := []string{a.Headline, a.Deck}
+		a.Language = source.DetectLanguage(append(text, a.Paragraphs()...)...)
+	}
+	return &a, nil
+}
+
+func (im *Importer) read(f input) ([]byte, error) {
+	st, err := fs.Stat(f.fsys, f.path)
+	if err != nil {
+		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
+	}
+	if st.Size() > im.opts.MaxFileBytes {
+		return nil, source.Errorf(f.name, 0, "", "file is %d bytes, more than the limit of %d", st.Size(), im.opts.MaxFileBytes)
+	}
+	data, err := fs.ReadFile(f.fsys, f.path)
+	if err != nil {
+		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
+	}
+	return data, nil
+}
+
+// parse reads one file of a known format.
+func parse(name, format string, data []byte) (*article.Article, error) {
+	switch format {
+	case FormatText:
+		d, err := textpage.Parse(name, data)
+		if err != nil {
+			return nil, err
+		}
+		return &d.Article, nil
+	case FormatMarkdown:
+		d, err := structured.ParseMarkdown(name, data)
+		if err != nil {
+			return nil, err
+		}
+		return &d.Article, nil
+	case FormatJSON:
+		d, err := structured.ParseJSON(name, data)
+		if err != nil {
+			return nil, err
+		}
+		return &d.Article, nil
+	}
+	return nil, source.Errorf(name, 0, "", "unknown format %q: want text, markdown or json", format)
+}
+
+// Parse reads one file into an article as it would be stored (id, GUID and
+// series set; Published still zero when the source gives none), without
+// storing it. format "" means by extension.
+func (im *Importer) Parse(name, format string, data []byte) (*article.Article, error) {
+	if format == "" {
+		format = FormatOf(name)
+	}
+	format = normalFormat(format)
+	a, err := parse(name, format, data)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.prepare(a, name, format); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func normalFormat(f string) string {
+	switch strings.ToLower(f) {
+	case "txt", "text", "text/plain":
+		return FormatText
+	case "md", "markdown", "text/markdown":
+		return FormatMarkdown
+	case "json", "application/json":
+		return FormatJSON
+	}
+	return strings.ToLower(f)
+}
+
+// prepare sets id, GUID, series and source, and checks the result would be
+// storable.
+func (im *Importer) prepare(a *article.Article, name, format string) error {
+	if a.ID == "" {
+		a.ID = deriveID(name, format, a.CanonicalURL)
+	}
+	if a.ID == "" {
+		return source.Errorf(name, 0, "id", "missing: give an id, a file name of a-z, 0-9 and '-', or a canonical_url")
+	}
+	now := im.opts.Now()
+	a.GUID = MintGUID(im.opts.GUIDAuthority, a, now)
+	article.Classify(a, im.opts.Rules)
+	if a.Source == "" {
+		a.Source = name
+	}
+	if err := source.CheckArticle(a); err != nil {
+		err.File = name
+		return err
+	}
+	// Validate what the store would write for a new article.
+	merged, _ := article.Merge(nil, a, now)
+	if err := merged.Validate(); err != nil {
+		var fe *article.FieldError
+		if errors.As(err, &fe) {
+			return &Error{File: name, Field: fe.Field, Err: fe}
+		}
+		return &Error{File: name, Err: err}
+	}
+	return nil
+}
+
+// deriveID returns the id from the file stem (multi-page suffix removed),
+// else from the canonical URL's last path segment.
+func deriveID(name, format, canonical string) string {
+	if FormatOf(name) != "" {
+		stem := strings.TrimSuffix(path.Base(filepath.ToSlash(name)), path.Ext(name))
+		if format == FormatText {
+			stem, _ = textpage.PageOfName(name)
+		}
+		if id := source.Slugify(stem); id != "" {
+			return id
+		}
+	}
+	if canonical != "" {
+		if u, err := url.Parse(canonical); err == nil {
+			seg := path.Base(strings.TrimSuffix(u.Path, "/"))
+			switch strings.ToLower(path.Ext(seg)) {
+			case ".html", ".htm", ".shtml", ".php", ".asp", ".aspx":
+				seg = strings.TrimSuffix(seg, path.Ext(seg))
+			}
+			if seg != "/" && seg != "." {
+				return source.Slugify(seg)
+			}
+		}
+	}
+	return ""
+}
+
+// MintGUID returns tag:AUTHORITY,YYYY-MM-DD:ID, dated by the article's
+// Published time, else its Updated time, else now, in the newsroom zone.
+// The store keeps the GUID of the first version for ever.
+func MintGUID(authority string, a *article.Article, now time.Time) string {
+	t := a.Published
+	if t.IsZero() {
+		t = a.Updated
+	}
+	if t.IsZero() {
+		t = now
+	}
+	return "tag:" + authority + "," + t.In(source.Zone()).Format("2006-01-02") + ":" + a.ID
+}
+
+// ImportBytes imports one article given as bytes (an HTTP request body, for
+// instance). format is text, markdown or json ("" means by name's
+// extension); name is used in errors and, when it has a known extension,
+// its stem can give the id.
+func (im *Importer) ImportBytes(ctx context.Context, name, format string, data []byte) (article.PutResult, error) {
+	if err := ctx.Err(); err != nil {
+		return article.PutResult{}, fmt.Errorf("import %s: %w", name, err)
+	}
+	if int64(len(data)) > im.opts.MaxFileBytes {
+		return article.PutResult{}, source.Errorf(name, 0, "", "%d bytes, more than the limit of %d", len(data), im.opts.MaxFileBytes)
+	}
+	a, err := im.Parse(name, format, data)
+	if err != nil {
+		return article.PutResult{}, err
+	}
+	pr, err := im.put(ctx, a, name)
+	if err != nil {
+		return pr, err
+	}
+	im.log(name, pr)
+	return pr, nil
+}
+
+// PushArticle imports one JSON article pushed through the HTTP API
+// (it satisfies server.ArticleAPI).
+func (im *Importer) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
+	return im.ImportBytes(ctx, "request body", FormatJSON, body)
+}
+
+// Withdraw marks article id withdrawn (it leaves every feed; Updated moves
+// to now). Withdrawing a withdrawn article changes nothing. An unknown id
+// gives an error matching article.ErrNotFound. A file in the content
+// directory does not bring a withdrawn article back until the file is
+// edited.
+func (im *Importer) Withdraw(ctx context.Context, id string) (article.PutResult, error) {
+	existing, err := im.store.GetArticle(ctx, id)
+	if err != nil {
+		return article.PutResult{}, fmt.Errorf("withdraw %s: %w", id, err)
+	}
+	if existing.Status == article.StatusWithdrawn {
+		return article.PutResult{Article: existing, Outcome: article.Unchanged}, nil
+	}
+	w := *existing
+	w.Status = article.StatusWithdrawn
+	pr, err := im.store.PutArticle(ctx, &w, im.opts.Now())
+	if err != nil {
+		return pr, fmt.Errorf("withdraw %s: %w", id, err)
+	}
+	im.log("withdraw", pr)
+	return pr, nil
+}
+
+// WithdrawArticle is Withdraw (it satisfies server.ArticleAPI).
+func (im *Importer) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
+	return im.Withdraw(ctx, id)
+}

@@ -1,0 +1,598 @@
+// Package structured parses the two structured article formats: Markdown
+// with front matter (YAML between "---" lines, or TOML between "+++"
+// lines) and JSON. Both share one schema, documented in docs/formats.md.
+// Unknown fields are errors; every error names the file and, where it can,
+// the line.
+package structured
+
+import (
+	"bytes"
+	"fmt"
+	"mime"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/text"
+	"github.com/yuin/goldmark/util"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest/source"
+)
+
+// Document is one parsed file. Article.ID is the id the file gives ("" when
+// it gives none: the importer derives one); GUID is never set here.
+type Document struct {
+	Article article.Article
+	// Line is where the metadata starts, for errors about the whole article.
+	Line int
+}
+
+// ParseMarkdown reads Markdown with front matter.
+func ParseMarkdown(name string, data []byte) (*Document, error) {
+	text, err := cleanText(name, data)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.SplitAfter(text, "\n")
+	if len(lines) == 0 {
+		return nil, source.Errorf(name, 1, "", "empty file: want front matter between --- lines")
+	}
+	fence := strings.TrimSpace(lines[0])
+	if fence != "---" && fence != "+++" {
+		return nil, source.Errorf(name, 1, "", "no front matter: the file must start with a '---' (YAML) or '+++' (TOML) line")
+	}
+	end := -1
+	for i := 1; i < len(lines); i++ {
+		t := strings.TrimSpace(lines[i])
+		if t == fence || (fence == "---" && t == "...") {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		return nil, source.Errorf(name, 1, "", "front matter opened with %q is never closed", fence)
+	}
+	meta := strings.Join(lines[1:end], "")
+	var root *node
+	var line int
+	if fence == "---" {
+		root, line, err = parseYAML(meta, 2)
+	} else {
+		root, line, err = parseTOML(meta, 2)
+	}
+	if err != nil {
+		return nil, &source.Error{File: name, Line: line, Err: err}
+	}
+	if root.kind != kMap {
+		return nil, source.Errorf(name, root.line, "", "front matter must be a mapping of fields, not a %s", root.kind)
+	}
+	doc, err := build(name, root, false)
+	if err != nil {
+		return nil, err
+	}
+	body := strings.Join(lines[end+1:], "")
+	doc.Article.Body = markdownBody([]byte(body))
+	finish(&doc.Article)
+	return doc, nil
+}
+
+// ParseJSON reads one article as a JSON object.
+func ParseJSON(name string, data []byte) (*Document, error) {
+	text, err := cleanText(name, data)
+	if err != nil {
+		return nil, err
+	}
+	root, line, err := parseJSON([]byte(text))
+	if err != nil {
+		return nil, &source.Error{File: name, Line: line, Err: err}
+	}
+	if root.kind != kMap {
+		return nil, source.Errorf(name, root.line, "", "want a JSON object, not a %s", root.kind)
+	}
+	doc, err := build(name, root, true)
+	if err != nil {
+		return nil, err
+	}
+	finish(&doc.Article)
+	return doc, nil
+}
+
+// cleanText drops a BOM, turns CRLF into LF and rejects what no article
+// may hold, naming the line.
+func cleanText(name string, data []byte) (string, error) {
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	text := strings.ReplaceAll(string(data), "\r\n", "\n")
+	for i, l := range strings.Split(text, "\n") {
+		if err := source.CheckText(l); err != nil {
+			return "", source.Errorf(name, i+1, "", "%v", err)
+		}
+	}
+	return text, nil
+}
+
+func finish(a *article.Article) {
+	if a.Status == "" {
+		a.Status = article.StatusPublished
+	}
+	if a.Dateline == "" {
+		for _, au := range a.Authors {
+			if au.Place != "" {
+				a.Dateline = au.Place
+				break
+			}
+		}
+	}
+	if a.Language == "" {
+		t := []string{a.Headline, a.Deck}
+		a.Language = source.DetectLanguage(append(t, a.Paragraphs()...)...)
+	}
+	n := 0
+	for _, p := range a.Body {
+		n = max(n, p.Number)
+	}
+	a.TotalPages = max(a.TotalPages, n)
+}
+
+var (
+	langRe      = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+	blankLineRe = regexp.MustCompile(`\n\s*\n`)
+)
+
+// build reads the schema's fields from root.
+func build(name string, root *node, allowBody bool) (*Document, error) {
+	doc := &Document{Line: root.line}
+	a := &doc.Article
+	ferr := func(n *node, field, format string, args ...any) error {
+		return source.Errorf(name, n.line, field, format, args...)
+	}
+	str := func(n *node, field string) (string, error) {
+		switch n.kind {
+		case kString, kNumber:
+			return strings.TrimSpace(n.str), nil
+		case kNull:
+			return "", nil
+		}
+		return "", ferr(n, field, "want a string, not a %s", n.kind)
+	}
+	strList := func(n *node, field string) ([]string, error) {
+		var items []*node
+		switch n.kind {
+		case kNull:
+			return nil, nil
+		case kSeq:
+			items = n.items
+		default:
+			items = []*node{n}
+		}
+		var out []string
+		for _, it := range items {
+			s, err := str(it, field)
+			if err != nil {
+				return nil, err
+			}
+			if s != "" {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	timeOf := func(n *node, field string) (time.Time, error) {
+		s, err := str(n, field)
+		if err != nil || s == "" {
+			return time.Time{}, err
+		}
+		t, err := source.ParseTime(s)
+		if err != nil {
+			return time.Time{}, ferr(n, field, "%v", err)
+		}
+		return t, nil
+	}
+	absURL := func(n *node, field string) (string, error) {
+		s, err := str(n, field)
+		if err != nil || s == "" {
+			return s, err
+		}
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", ferr(n, field, "%q is not an absolute http(s) URL", s)
+		}
+		return s, nil
+	}
+	var publishedNode, updatedNode *node
+	for i, key := range root.keys {
+		v := root.vals[i]
+		var err error
+		switch key {
+		case "id":
+			a.ID, err = str(v, key)
+			if err == nil && a.ID != "" && source.Slugify(a.ID) != a.ID {
+				err = ferr(v, key, "%q must be lower-case a-z, 0-9, '.', '_' or '-' (at most 200), starting with a letter or digit", a.ID)
+			}
+		case "section":
+			var s string
+			s, err = str(v, key)
+			a.Section = source.Slugify(s)
+			if err == nil && s != "" && a.Section == "" {
+				err = ferr(v, key, "%q gives no usable section slug", s)
+			}
+		case "series":
+			var ss []string
+			ss, err = strList(v, key)
+			for _, s := range ss {
+				if slug := source.Slugify(s); slug != "" {
+					a.Series = append(a.Series, slug)
+				}
+			}
+		case "headline":
+			a.Headline, err = str(v, key)
+			a.Headline = source.CleanSpace(a.Headline)
+		case "deck":
+			a.Deck, err = str(v, key)
+		case "authors", "author":
+			a.Authors, err = authors(name, v, key)
+		case "dateline":
+			a.Dateline, err = str(v, key)
+		case "publication":
+			a.Publication, err = str(v, key)
+		case "published":
+			publishedNode = v
+			a.Published, err = timeOf(v, key)
+		case "updated":
+			updatedNode = v
+			a.Updated, err = timeOf(v, key)
+		case "editors_note":
+			a.EditorsNote, err = str(v, key)
+		case "photo":
+			a.Photo, err = photo(name, v)
+		case "tags":
+			var ts []string
+			ts, err = strList(v, key)
+			seen := map[string]bool{}
+			for _, t := range ts {
+				if k := strings.ToLower(t); !seen[k] {
+					seen[k] = true
+					a.Tags = append(a.Tags, t)
+				}
+			}
+		case "language":
+			a.Language, err = str(v, key)
+			if err == nil && a.Language != "" && !langRe.MatchString(a.Language) {
+				err = ferr(v, key, "%q is not a language tag such as \"en\" or \"zh\"", a.Language)
+			}
+		case "canonical_url":
+			a.CanonicalURL, err = absURL(v, key)
+		case "status":
+			var s string
+			s, err = str(v, key)
+			a.Status = article.Status(strings.ToLower(s))
+			if err == nil && s != "" && !a.Status.Valid() {
+				err = ferr(v, key, "%q: want \"published\" or \"withdrawn\"", s)
+			}
+		case "total_pages":
+			var s string
+			s, err = str(v, key)
+			if err == nil && s != "" {
+				n, e := strconv.Atoi(s)
+				if e != nil || n < 0 || n > 999 {
+					err = ferr(v, key, "%q: want a whole number of pages", s)
+				}
+				a.TotalPages = n
+			}
+		case "body":
+			if !allowBody {
+				err = ferr(v, key, "unknown field: the body is the Markdown after the front matter")
+				break
+			}
+			a.Body, err = jsonBody(name, v)
+		default:
+			err = ferr(v, key, "unknown field")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if !a.Published.IsZero() && !a.Updated.IsZero() && a.Updated.Before(a.Published) {
+		return nil, ferr(updatedNode, "updated", "%s is before published %s (line %d)",
+			a.Updated.Format(time.RFC3339), a.Published.Format(time.RFC3339), publishedNode.line)
+	}
+	return doc, nil
+}
+
+func authors(name string, n *node, field string) ([]article.Author, error) {
+	var items []*node
+	switch n.kind {
+	case kNull:
+		return nil, nil
+	case kSeq:
+		items = n.items
+	default:
+		items = []*node{n}
+	}
+	var out []article.Author
+	for _, it := range items {
+		var au article.Author
+		switch it.kind {
+		case kString:
+			au.Name = source.CleanSpace(it.str)
+		case kMap:
+			for i, k := range it.keys {
+				v := it.vals[i]
+				if v.kind != kString && v.kind != kNull {
+					return nil, source.Errorf(name, v.line, field+"."+k, "want a string, not a %s", v.kind)
+				}
+				switch k {
+				case "name":
+					au.Name = source.CleanSpace(v.str)
+				case "place":
+					au.Place = source.CleanSpace(v.str)
+				default:
+					return nil, source.Errorf(name, v.line, field+"."+k, "unknown field (want name, place)")
+				}
+			}
+			if au.Name == "" {
+				return nil, source.Errorf(name, it.line, field+".name", "is empty")
+			}
+		default:
+			return nil, source.Errorf(name, it.line, field, "want a name or {name, place}, not a %s", it.kind)
+		}
+		if au.Name != "" {
+			out = append(out, au)
+		}
+	}
+	return out, nil
+}
+
+func photo(name string, n *node) (*article.Photo, error) {
+	if n.kind == kNull {
+		return nil, nil
+	}
+	if n.kind != kMap {
+		return nil, source.Errorf(name, n.line, "photo", "want an object {url, caption, credit, type, length}, not a %s", n.kind)
+	}
+	p := &article.Photo{}
+	for i, k := range n.keys {
+		v := n.vals[i]
+		field := "photo." + k
+		if k == "length" {
+			if v.kind != kNumber && v.kind != kString && v.kind != kNull {
+				return nil, source.Errorf(name, v.line, field, "want a number of bytes, not a %s", v.kind)
+			}
+			if v.kind != kNull {
+				l, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
+				if err != nil || l < 0 {
+					return nil, source.Errorf(name, v.line, field, "%q: want a whole number of bytes", v.str)
+				}
+				p.Length = l
+			}
+			continue
+		}
+		if v.kind != kString && v.kind != kNull {
+			return nil, source.Errorf(name, v.line, field, "want a string, not a %s", v.kind)
+		}
+		s := strings.TrimSpace(v.str)
+		switch k {
+		case "url":
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, source.Errorf(name, v.line, field, "%q is not an absolute http(s) URL", s)
+			}
+			p.URL = s
+		case "caption":
+			p.Caption = s
+		case "credit":
+			p.Credit = s
+		case "type":
+			if s != "" && !strings.Contains(s, "/") {
+				return nil, source.Errorf(name, v.line, field, "%q is not a media type such as image/jpeg", s)
+			}
+			p.Type = s
+		default:
+			return nil, source.Errorf(name, v.line, field, "unknown field (want url, caption, credit, type, length)")
+		}
+	}
+	if p.URL == "" {
+		return nil, source.Errorf(name, n.line, "photo.url", "is missing")
+	}
+	if p.Type == "" {
+		if u, err := url.Parse(p.URL); err == nil {
+			p.Type = mime.TypeByExtension(strings.ToLower(path.Ext(u.Path)))
+			if i := strings.IndexByte(p.Type, ';'); i >= 0 {
+				p.Type = p.Type[:i]
+			}
+		}
+	}
+	return p, nil
+}
+
+// jsonBody reads "body": a string (paragraphs split at blank lines), an
+// array of paragraphs (one page), an array of arrays of paragraphs (pages
+// 1, 2, …), or an array of {number, paragraphs} pages.
+func jsonBody(name string, n *node) ([]article.Page, error) {
+	paras := func(n *node) ([]string, error) {
+		var out []string
+		switch n.kind {
+		case kString:
+			for _, p := range blankLineRe.Split(n.str, -1) {
+				if p = source.CleanSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		case kSeq:
+			for _, it := range n.items {
+				if it.kind != kString {
+					return nil, source.Errorf(name, it.line, "body", "want a paragraph string, not a %s", it.kind)
+				}
+				if p := source.CleanSpace(it.str); p != "" {
+					out = append(out, p)
+				}
+			}
+		default:
+			return nil, source.Errorf(name, n.line, "body", "want paragraphs, not a %s", n.kind)
+		}
+		return out, nil
+	}
+	switch {
+	case n.kind == kNull:
+		return nil, nil
+	case n.kind == kString, n.kind == kSeq && (len(n.items) == 0 || n.items[0].kind == kString):
+		ps, err := paras(n)
+		if err != nil || len(ps) == 0 {
+			return nil, err
+		}
+		return []article.Page{{Number: 1, Paragraphs: ps}}, nil
+	case n.kind != kSeq:
+		return nil, source.Errorf(name, n.line, "body", "want a list of paragraphs or of pages, not a %s", n.kind)
+	}
+	var pages []article.Page
+	prev := 0
+	for i, it := range n.items {
+		pg := article.Page{Number: i + 1}
+		switch it.kind {
+		case kSeq:
+			ps, err := paras(it)
+			if err != nil {
+				return nil, err
+			}
+			pg.Paragraphs = ps
+		case kMap:
+			for j, k := range it.keys {
+				v := it.vals[j]
+				switch k {
+				case "number":
+					num, err := strconv.Atoi(v.str)
+					if v.kind != kNumber || err != nil || num < 1 || num > 999 {
+						return nil, source.Errorf(name, v.line, "body.number", "want a page number from 1, not %q", v.str)
+					}
+					pg.Number = num
+				case "paragraphs":
+					ps, err := paras(v)
+					if err != nil {
+						return nil, err
+					}
+					pg.Paragraphs = ps
+				default:
+					return nil, source.Errorf(name, v.line, "body."+k, "unknown field (want number, paragraphs)")
+				}
+			}
+		default:
+			return nil, source.Errorf(name, it.line, "body", "mixes pages and paragraphs: want all strings or all pages")
+		}
+		if pg.Number <= prev {
+			return nil, source.Errorf(name, it.line, "body.number", "page %d follows page %d", pg.Number, prev)
+		}
+		prev = pg.Number
+		if len(pg.Paragraphs) > 0 {
+			pages = append(pages, pg)
+		}
+	}
+	return pages, nil
+}
+
+var pageBreakRe = regexp.MustCompile(`(?i)^\s*<!--\s*page(\s*break)?\s*-->\s*$`)
+
+// markdownBody turns Markdown into pages of plain paragraphs: inline
+// markup is flattened to its text, each block (paragraph, heading, list
+// item, quote, code block) becomes a paragraph, raw HTML is dropped, and an
+// HTML comment "<!-- page -->" on its own starts a new page.
+func markdownBody(src []byte) []article.Page {
+	doc := goldmark.New().Parser().Parse(text.NewReader(src))
+	pages := []article.Page{{Number: 1}}
+	add := func(s string) {
+		if s = source.CleanSpace(s); s != "" {
+			pages[len(pages)-1].Paragraphs = append(pages[len(pages)-1].Paragraphs, s)
+		}
+	}
+	var blocks func(n ast.Node)
+	blocks = func(n ast.Node) {
+		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+			switch c := c.(type) {
+			case *ast.Paragraph, *ast.Heading, *ast.TextBlock:
+				add(inline(c, src))
+			case *ast.List, *ast.ListItem, *ast.Blockquote:
+				blocks(c)
+			case *ast.FencedCodeBlock, *ast.CodeBlock:
+				add(string(c.Lines().Value(src)))
+			case *ast.HTMLBlock:
+				if pageBreakRe.Match(c.Lines().Value(src)) {
+					if len(pages[len(pages)-1].Paragraphs) > 0 {
+						pages = append(pages, article.Page{Number: len(pages) + 1})
+					}
+				}
+			default:
+				if c.Type() == ast.TypeBlock {
+					blocks(c)
+				}
+			}
+		}
+	}
+	blocks(doc)
+	if len(pages[len(pages)-1].Paragraphs) == 0 {
+		pages = pages[:len(pages)-1]
+	}
+	if len(pages) == 0 {
+		return nil
+	}
+	return pages
+}
+
+func inline(n ast.Node, src []byte) string {
+	var b strings.Builder
+	var walk func(n ast.Node)
+	walk = func(n ast.Node) {
+		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
+			switch c := c.(type) {
+			case *ast.Text:
+				v := c.Value(src)
+				if !c.IsRaw() {
+					v = util.ResolveEntityNames(util.ResolveNumericReferences(util.UnescapePunctuations(v)))
+				}
+				b.Write(v)
+				if c.SoftLineBreak() || c.HardLineBreak() {
+					b.WriteByte('\n')
+				}
+			case *ast.String:
+				b.Write(c.Value)
+			case *ast.AutoLink:
+				b.Write(c.Label(src))
+			case *ast.RawHTML, *ast.Image:
+				// dropped
+			default:
+				walk(c)
+			}
+		}
+	}
+	walk(n)
+	return joinLines(b.String())
+}
+
+// joinLines joins wrapped lines with a space, or with nothing between two
+// Han characters (Chinese text is written without spaces).
+func joinLines(s string) string {
+	parts := strings.Split(s, "\n")
+	var b strings.Builder
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if i > 0 && b.Len() > 0 && p != "" {
+			last, _ := utf8.DecodeLastRuneInString(b.String())
+			first, _ := utf8.DecodeRuneInString(p)
+			if !(unicode.Is(unicode.Han, last) || unicode.Is(unicode.Han, first) || unicode.In(last, unicode.P) && last > 0x2fff) {
+				b.WriteByte(' ')
+			}
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// String summarises a document for debugging.
+func (d *Document) String() string {
+	return fmt.Sprintf("%s [%s] %d pages", d.Article.Headline, d.Article.Section, len(d.Article.Body))
+}
