@@ -1,0 +1,259 @@
+package subscribers
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Add puts an address on lists for an operator. With confirmed the
+// subscriber is active at once (the operator vouches for the consent);
+// otherwise it goes through double opt-in like a web sign-up (without the
+// rate limits). A suppressed (removed) address gives ErrSuppressed.
+func (s *Service) Add(ctx context.Context, email, name string, lists []string, confirmed bool) (*Subscriber, error) {
+	e, err := Normalize(email)
+	if err != nil {
+		return nil, err
+	}
+	n, err := ValidateName(name)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := s.cleanLists(lists)
+	if err != nil {
+		return nil, err
+	}
+	if sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(e)); err != nil {
+		return nil, fmt.Errorf("add: %w", err)
+	} else if sup {
+		return nil, ErrSuppressed
+	}
+	now := s.now().UTC()
+	var send []string
+	sub, err := s.store.UpdateSubscriber(ctx, e, func(sub *Subscriber) error {
+		send = nil
+		if sub.ID == 0 {
+			sub.CreatedAt = now
+		}
+		if n != "" {
+			sub.Name = n
+		}
+		sub.Consent = Consent{At: now, Source: "cli"}
+		if confirmed {
+			for _, l := range ls {
+				setList(sub, l, true, now, true)
+			}
+			if sub.Status != StatusActive {
+				sub.Status = StatusActive
+				sub.ConfirmedAt = now
+			}
+			return nil
+		}
+		for _, l := range ls {
+			if !hasActive(sub, l) {
+				send = append(send, l)
+				setList(sub, l, false, now, true)
+			}
+		}
+		if sub.Status != StatusActive {
+			sub.Status = StatusPending
+		}
+		if send != nil {
+			sub.ConfirmationSentAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add: %w", err)
+	}
+	if send != nil {
+		if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
+			return sub, fmt.Errorf("add: subscriber saved as pending but the confirmation email failed: %w", err)
+		}
+	}
+	return sub, nil
+}
+
+// Remove erases a subscriber's personal data and keeps a keyed hash of the
+// address on the suppression list, so no import can add it again.
+// ErrNotFound when the address is not stored.
+func (s *Service) Remove(ctx context.Context, email string) error {
+	e, err := Normalize(email)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteSubscriber(ctx, e, s.signer.SuppressionHash(e)); err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	return nil
+}
+
+// List returns subscribers matching f.
+func (s *Service) List(ctx context.Context, f Filter) ([]*Subscriber, error) {
+	if f.Status != "" && !f.Status.Valid() {
+		return nil, fmt.Errorf("list: unknown status %q", f.Status)
+	}
+	subs, err := s.store.ListSubscribers(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	return subs, nil
+}
+
+// ImportBatch is how many rows ImportCSV hands the store at once.
+const ImportBatch = 2000
+
+// ImportReport is what ImportCSV did.
+type ImportReport struct {
+	Rows       int         // data rows read (good and bad, blank ones not counted)
+	Inserted   int         // new subscribers
+	Existing   int         // already stored (or repeated in the file): left as they were
+	Suppressed int         // removed earlier: not added
+	Bad        []*RowError // rows with their line numbers and what is wrong
+}
+
+// ImportCSV adds subscribers from CSV (see CSVReader for the columns). A
+// blank status means active (the operator vouches for consent), a blank
+// lists cell the default list. Addresses already stored are left as they
+// are; suppressed addresses are skipped. Bad rows are reported and do not
+// stop the rest. progress, when not nil, is called with the rows done so far
+// after each batch.
+func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done int)) (*ImportReport, error) {
+	rep := &ImportReport{}
+	cr := NewCSVReader(r)
+	now := s.now().UTC()
+	batch := make([]*Subscriber, 0, ImportBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ins, skip, err := s.store.InsertSubscribers(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
+		rep.Inserted += ins
+		rep.Existing += skip
+		batch = batch[:0]
+		if progress != nil {
+			progress(rep.Rows)
+		}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, fmt.Errorf("import: %w", err)
+		}
+		row, err := cr.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		if errors.As(err, &re) {
+			rep.Rows++
+			rep.Bad = append(rep.Bad, re)
+			continue
+		}
+		if err != nil {
+			return rep, fmt.Errorf("import: %w", err)
+		}
+		rep.Rows++
+		lists, err := s.cleanLists(row.Lists)
+		if err != nil {
+			rep.Bad = append(rep.Bad, &RowError{Line: row.Line, Err: err})
+			continue
+		}
+		sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(row.Email))
+		if err != nil {
+			return rep, fmt.Errorf("import: %w", err)
+		}
+		if sup {
+			rep.Suppressed++
+			continue
+		}
+		status := row.Status
+		if status == "" {
+			status = StatusActive
+		}
+		sub := &Subscriber{
+			Email: row.Email, Name: row.Name, Status: status,
+			Consent:   Consent{At: now, Source: "import"},
+			CreatedAt: now,
+		}
+		for _, l := range lists {
+			sub.Lists = append(sub.Lists, Subscription{List: l, Active: status == StatusActive, ChangedAt: now})
+		}
+		switch status {
+		case StatusActive:
+			sub.ConfirmedAt = now
+		case StatusUnsubscribed:
+			sub.UnsubscribedAt = now
+		case StatusBounced:
+			sub.BounceCount = 1
+		}
+		batch = append(batch, sub)
+		if len(batch) == ImportBatch {
+			if err := flush(); err != nil {
+				return rep, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return rep, err
+	}
+	if progress != nil {
+		progress(rep.Rows)
+	}
+	return rep, nil
+}
+
+// ExportColumns is the header row ExportCSV writes; ImportCSV reads it back.
+var ExportColumns = []string{"email", "name", "status", "lists", "created_at", "confirmed_at", "unsubscribed_at", "consent_source", "consent_at", "bounce_count"}
+
+// ExportCSV writes every subscriber as CSV, paging through the store. Cells
+// a spreadsheet would run as a formula get a leading quote (ImportCSV takes
+// it off again).
+func (s *Service) ExportCSV(ctx context.Context, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(ExportColumns); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	var after int64
+	for {
+		subs, err := s.store.ListSubscribers(ctx, Filter{AfterID: after, Limit: 1000})
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		for _, sub := range subs {
+			var lists []string
+			for _, l := range sub.Lists {
+				if l.Active || sub.Status != StatusActive {
+					lists = append(lists, l.List)
+				}
+			}
+			rec := []string{escapeFormula(sub.Email), escapeFormula(sub.Name), string(sub.Status), strings.Join(lists, ";"),
+				ts(sub.CreatedAt), ts(sub.ConfirmedAt), ts(sub.UnsubscribedAt), sub.Consent.Source, ts(sub.Consent.At),
+				fmt.Sprint(sub.BounceCount)}
+			if err := cw.Write(rec); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			after = sub.ID
+		}
+		cw.Flush()
+		if err := cw.Error(); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		if len(subs) < 1000 {
+			return nil
+		}
+	}
+}

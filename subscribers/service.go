@@ -1,0 +1,524 @@
+package subscribers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/syndicated/syndicated/mail"
+)
+
+// Defaults for Config.
+const (
+	DefaultConfirmTTL      = 72 * time.Hour
+	DefaultAddressInterval = 10 * time.Minute
+	DefaultIPBurst         = 5
+	DefaultIPEvery         = 2 * time.Minute // one more request per IP every 2 minutes after the burst
+)
+
+// ErrRateLimited is returned by Subscribe when the client (IP) has made too
+// many requests. The per-address limit never returns it: the caller gets the
+// same nil as for any accepted request, so nothing is revealed.
+var ErrRateLimited = errors.New("too many requests from this client")
+
+// ErrUnknownList is wrapped when a request names a list that is not
+// configured.
+var ErrUnknownList = errors.New("unknown list")
+
+// List is a mailing list subscribers can pick: a series slug and its title.
+type List struct {
+	Slug  string
+	Title string
+}
+
+// Config builds a Service.
+type Config struct {
+	Store   Store
+	Mailer  mail.Transport
+	Secret  []byte     // config secret; HMAC keys are derived from it (at least 16 bytes)
+	BaseURL string     // public base URL, e.g. https://news.example.com (links in emails)
+	Brand   mail.Brand // hermes branding of the confirmation email
+	Lists   []List     // lists offered; the first is the default when a request names none
+	// ConfirmTTL is how long a confirmation link works (default 72 h).
+	ConfirmTTL time.Duration
+	// AddressInterval is the least time between two confirmation emails to
+	// one address (default 10 min).
+	AddressInterval time.Duration
+	// IPEvery and IPBurst make the per-client-IP token bucket of Subscribe
+	// (defaults: burst 5, then one every 2 minutes). IPEvery < 0 disables it.
+	IPEvery time.Duration
+	IPBurst int
+	Now     func() time.Time // default time.Now
+	Logger  *slog.Logger     // default: discard
+}
+
+// Service is double opt-in, unsubscribe and the operators' list tools. It is
+// safe for concurrent use; its per-IP limiter lives in the instance.
+type Service struct {
+	store    Store
+	mailer   mail.Transport
+	signer   *Signer
+	base     *url.URL
+	brand    mail.Brand
+	lists    []List
+	ttl      time.Duration
+	interval time.Duration
+	ipEvery  time.Duration
+	ipBurst  int
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu       sync.Mutex
+	limiters map[string]*ipLimiter
+	swept    time.Time
+}
+
+type ipLimiter struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("subscribers: Config.Store is nil")
+	}
+	if cfg.Mailer == nil {
+		return nil, errors.New("subscribers: Config.Mailer is nil")
+	}
+	signer, err := NewSigner(cfg.Secret)
+	if err != nil {
+		return nil, err
+	}
+	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("subscribers: base URL %q must be an absolute http(s) URL", cfg.BaseURL)
+	}
+	if len(cfg.Lists) == 0 {
+		return nil, errors.New("subscribers: no lists configured")
+	}
+	for _, l := range cfg.Lists {
+		if l.Slug == "" || l.Slug == AllLists || strings.ContainsAny(l.Slug, ",;| \t\r\n") {
+			return nil, fmt.Errorf("subscribers: bad list slug %q", l.Slug)
+		}
+	}
+	s := &Service{
+		store: cfg.Store, mailer: cfg.Mailer, signer: signer, base: base, brand: cfg.Brand,
+		lists: slices.Clone(cfg.Lists), ttl: cfg.ConfirmTTL, interval: cfg.AddressInterval,
+		ipEvery: cfg.IPEvery, ipBurst: cfg.IPBurst, now: cfg.Now, log: cfg.Logger,
+		limiters: map[string]*ipLimiter{},
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultConfirmTTL
+	}
+	if s.interval <= 0 {
+		s.interval = DefaultAddressInterval
+	}
+	if s.ipEvery == 0 {
+		s.ipEvery = DefaultIPEvery
+	}
+	if s.ipBurst <= 0 {
+		s.ipBurst = DefaultIPBurst
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+// Lists returns the configured lists.
+func (s *Service) Lists() []List { return slices.Clone(s.lists) }
+
+// Signer gives the token signer (the web handlers use it for form tokens).
+func (s *Service) Signer() *Signer { return s.signer }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// SuppressionHash is the keyed hash of a normalised address.
+func (s *Service) SuppressionHash(email string) string { return s.signer.SuppressionHash(email) }
+
+// URL makes an absolute URL under the base URL.
+func (s *Service) URL(path string, q url.Values) string {
+	u := *s.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// UnsubscribeURL is the one-click unsubscribe link for sub and list (a slug
+// or AllLists), for List-Unsubscribe and the digest footer.
+func (s *Service) UnsubscribeURL(sub *Subscriber, list string) (string, error) {
+	tok, err := s.signer.UnsubscribeToken(UnsubscribeClaims{ID: sub.ID, Email: sub.Email, List: list})
+	if err != nil {
+		return "", err
+	}
+	return s.URL("/unsubscribe", url.Values{"token": {tok}}), nil
+}
+
+func (s *Service) listTitle(slug string) string {
+	for _, l := range s.lists {
+		if l.Slug == slug {
+			return l.Title
+		}
+	}
+	return slug
+}
+
+// cleanLists validates requested lists, removes duplicates, and gives the
+// default list for none.
+func (s *Service) cleanLists(in []string) ([]string, error) {
+	var out []string
+	for _, l := range in {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if !slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == l }) {
+			return nil, fmt.Errorf("%w %q", ErrUnknownList, l)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{s.lists[0].Slug}
+	}
+	return out, nil
+}
+
+// allowIP takes a token from the client's bucket. Clients are keyed by
+// address, IPv6 by /64.
+func (s *Service) allowIP(ip string, now time.Time) bool {
+	if s.ipEvery < 0 || ip == "" {
+		return true
+	}
+	key := ip
+	if a, err := netip.ParseAddr(ip); err == nil {
+		a = a.Unmap()
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			key = p.String()
+		} else {
+			key = a.String()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// Forget clients whose bucket is full again.
+	full := s.ipEvery * time.Duration(s.ipBurst)
+	if now.Sub(s.swept) > full {
+		for k, l := range s.limiters {
+			if now.Sub(l.seen) > full {
+				delete(s.limiters, k)
+			}
+		}
+		s.swept = now
+	}
+	l := s.limiters[key]
+	if l == nil {
+		l = &ipLimiter{l: rate.NewLimiter(rate.Every(s.ipEvery), s.ipBurst)}
+		s.limiters[key] = l
+	}
+	l.seen = now
+	return l.l.AllowN(now, 1)
+}
+
+// Request is a sign-up.
+type Request struct {
+	Email     string
+	Name      string
+	Lists     []string // slugs; none means the default list
+	IP        string   // client IP, for the consent record and the rate limit
+	UserAgent string
+	Source    string // "web", "api"…
+}
+
+// Subscribe handles a sign-up with double opt-in. Its result is the same
+// (nil) whether the address is new, pending, active, suppressed or over its
+// per-address limit, so a caller cannot learn whether an address is on the
+// list. Errors are only: a malformed request (ErrInvalidEmail,
+// ErrInvalidName, ErrUnknownList), ErrRateLimited for the client IP, and
+// store failures.
+//
+// What happens behind that: a new address becomes pending and gets a
+// confirmation email; a pending one gets another (at most one per
+// AddressInterval); an active one on every requested list gets nothing (an
+// active one asking for a further list gets a confirmation for it); an
+// unsubscribed or bounced one becomes pending again and gets a confirmation.
+func (s *Service) Subscribe(ctx context.Context, r Request) error {
+	email, err := Normalize(r.Email)
+	if err != nil {
+		return err
+	}
+	name, err := ValidateName(r.Name)
+	if err != nil {
+		return err
+	}
+	lists, err := s.cleanLists(r.Lists)
+	if err != nil {
+		return err
+	}
+	ua := r.UserAgent
+	if len(ua) > 512 {
+		ua = ua[:512]
+	}
+	now := s.now().UTC()
+	if !s.allowIP(r.IP, now) {
+		return ErrRateLimited
+	}
+	if sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(email)); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	} else if sup {
+		s.log.Info("subscribe: suppressed address ignored")
+		return nil
+	}
+	source := r.Source
+	if source == "" {
+		source = "web"
+	}
+	var send []string // lists to confirm; nil: send nothing
+	var prevSent time.Time
+	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
+		send = nil
+		prevSent = sub.ConfirmationSentAt
+		var want []string
+		switch sub.Status {
+		case StatusActive:
+			for _, l := range lists {
+				if !hasActive(sub, l) {
+					want = append(want, l)
+				}
+			}
+			if len(want) == 0 {
+				return nil // already subscribed: nothing new
+			}
+		case "", StatusPending, StatusUnsubscribed, StatusBounced:
+			want = lists
+		default:
+			return nil
+		}
+		if !sub.ConfirmationSentAt.IsZero() && now.Sub(sub.ConfirmationSentAt) < s.interval {
+			return nil // per-address limit: silently nothing
+		}
+		if sub.Status != StatusActive {
+			if sub.ID == 0 {
+				sub.CreatedAt = now
+			}
+			sub.Status = StatusPending
+			for _, l := range want {
+				setList(sub, l, false, now, false)
+			}
+		}
+		if name != "" {
+			sub.Name = name
+		}
+		sub.Consent = Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}
+		sub.ConfirmationSentAt = now
+		send = want
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	if send == nil {
+		return nil
+	}
+	if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
+		// Give the address its next try at once, and keep the response the
+		// same as for any other address: the failure is in the logs.
+		s.log.Error("subscribe: confirmation email not sent", "subscriber", sub.ID, "error", err)
+		_, uerr := s.store.UpdateSubscriber(ctx, email, func(x *Subscriber) error {
+			if x.ConfirmationSentAt.Equal(now) {
+				x.ConfirmationSentAt = prevSent
+			}
+			return nil
+		})
+		if uerr != nil {
+			s.log.Error("subscribe: could not reset the confirmation time", "subscriber", sub.ID, "error", uerr)
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("subscribe: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func hasActive(sub *Subscriber, list string) bool {
+	for _, l := range sub.Lists {
+		if l.List == list {
+			return l.Active
+		}
+	}
+	return false
+}
+
+// setList sets list's state; when keepActive, an already active list stays
+// active.
+func setList(sub *Subscriber, list string, active bool, now time.Time, keepActive bool) {
+	for i := range sub.Lists {
+		if sub.Lists[i].List == list {
+			if sub.Lists[i].Active != active && !(keepActive && sub.Lists[i].Active) {
+				sub.Lists[i].Active = active
+				sub.Lists[i].ChangedAt = now
+			}
+			return
+		}
+	}
+	sub.Lists = append(sub.Lists, Subscription{List: list, Active: active, ChangedAt: now})
+}
+
+func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, now time.Time) error {
+	tok, err := s.signer.ConfirmToken(ConfirmClaims{Email: sub.Email, Lists: lists, IssuedAt: now, Expires: now.Add(s.ttl)})
+	if err != nil {
+		return err
+	}
+	link := s.URL("/confirm", url.Values{"token": {tok}})
+	titles := make([]string, len(lists))
+	for i, l := range lists {
+		titles[i] = s.listTitle(l)
+	}
+	msg, err := RenderConfirmation(s.brand, ConfirmationData{Name: sub.Name, Lists: titles, Link: link, TTL: s.ttl})
+	if err != nil {
+		return err
+	}
+	msg.To = sub.Email
+	msg.ToName = sub.Name
+	msg.Date = now
+	return s.mailer.Send(ctx, msg)
+}
+
+// ConfirmResult says what Confirm did.
+type ConfirmResult struct {
+	Lists []List // the lists now active by this confirmation
+}
+
+// Confirm activates the subscription a confirmation token names. A token
+// for an address that has since unsubscribed (after the token was issued)
+// or been removed is refused; confirming twice is harmless.
+func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
+	now := s.now().UTC()
+	c, err := s.signer.VerifyConfirm(token, now)
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	var lists []string
+	for _, l := range c.Lists {
+		if slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == l }) {
+			lists = append(lists, l)
+		}
+	}
+	if len(lists) == 0 {
+		return ConfirmResult{}, fmt.Errorf("%w: its lists no longer exist", ErrInvalidToken)
+	}
+	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+		if sub.ID == 0 {
+			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
+		}
+		if sub.UnsubscribedAt.Truncate(time.Second).After(c.IssuedAt) {
+			return fmt.Errorf("%w: unsubscribed after this link was sent", ErrInvalidToken)
+		}
+		for _, l := range lists {
+			setList(sub, l, true, now, true)
+		}
+		if sub.Status != StatusActive {
+			sub.Status = StatusActive
+			sub.ConfirmedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrInvalidToken) {
+			return ConfirmResult{}, err
+		}
+		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+	}
+	res := ConfirmResult{}
+	for _, l := range lists {
+		res.Lists = append(res.Lists, List{Slug: l, Title: s.listTitle(l)})
+	}
+	return res, nil
+}
+
+// UnsubscribeResult says what Unsubscribe did.
+type UnsubscribeResult struct {
+	All  bool
+	List List // when not All
+}
+
+// CheckUnsubscribe verifies an unsubscribe token without changing
+// anything (for the confirm page).
+func (s *Service) CheckUnsubscribe(token string) (UnsubscribeResult, error) {
+	c, err := s.signer.VerifyUnsubscribe(token)
+	if err != nil {
+		return UnsubscribeResult{}, err
+	}
+	if c.List == AllLists {
+		return UnsubscribeResult{All: true}, nil
+	}
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+}
+
+// Unsubscribe takes the subscriber a token names off its list, or off every
+// list when all is true or the token says AllLists. It is idempotent; a
+// token whose subscriber has been removed succeeds without doing anything
+// (there is nobody left to mail); a token whose id and address do not match
+// the stored subscriber is refused.
+func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (UnsubscribeResult, error) {
+	c, err := s.signer.VerifyUnsubscribe(token)
+	if err != nil {
+		return UnsubscribeResult{}, err
+	}
+	if c.List == AllLists {
+		all = true
+	}
+	now := s.now().UTC()
+	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+		if sub.ID == 0 {
+			return nil // removed: nothing written
+		}
+		if sub.ID != c.ID {
+			return fmt.Errorf("%w: wrong subscriber", ErrInvalidToken)
+		}
+		changed := false
+		for i := range sub.Lists {
+			if sub.Lists[i].Active && (all || sub.Lists[i].List == c.List) {
+				sub.Lists[i].Active = false
+				sub.Lists[i].ChangedAt = now
+				changed = true
+			}
+		}
+		anyActive := slices.ContainsFunc(sub.Lists, func(l Subscription) bool { return l.Active })
+		if !anyActive && (sub.Status == StatusActive || sub.Status == StatusPending) {
+			sub.Status = StatusUnsubscribed
+			sub.UnsubscribedAt = now
+			changed = true
+		}
+		if changed && sub.Status == StatusUnsubscribed {
+			sub.UnsubscribedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrInvalidToken) {
+			return UnsubscribeResult{}, err
+		}
+		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
+	}
+	if all {
+		return UnsubscribeResult{All: true}, nil
+	}
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+}
