@@ -32,6 +32,9 @@ type Options struct {
 	Generator string
 	// Version is the generator's version, if any.
 	Version string
+	// Location is the zone feed times are written in; the newsroom's
+	// (article.NewsroomZone) when nil.
+	Location *time.Location
 }
 
 // Builder builds the documents of its specs from an article store.
@@ -41,6 +44,7 @@ type Builder struct {
 	now           func() time.Time
 	generator     string
 	version       string
+	loc           *time.Location
 	sectionTitles map[string]string
 }
 
@@ -53,6 +57,14 @@ func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, erro
 	}
 	if b.generator == "" {
 		b.generator = "syndicated"
+	}
+	b.loc = opts.Location
+	if b.loc == nil {
+		loc, err := time.LoadLocation(article.NewsroomZone)
+		if err != nil {
+			return nil, fmt.Errorf("feeds: load zone %s: %w", article.NewsroomZone, err)
+		}
+		b.loc = loc
 	}
 	paths := map[string]bool{}
 	for _, s := range specs {
@@ -175,9 +187,9 @@ func (b *Builder) buildArchive(ctx context.Context, s *Spec, n int) ([]Doc, erro
 func (b *Builder) newPage(s *Spec, arts []*article.Article) *page {
 	p := &page{spec: s, generator: b.generator, version: b.version, entries: make([]*entry, len(arts))}
 	for i, a := range arts {
-		p.entries[i] = newEntry(s, b.sectionTitles, a)
+		p.entries[i] = newEntry(s, b.sectionTitles, b.loc, a)
 	}
-	p.updated, p.published = newest(arts)
+	p.updated, p.published = newest(p.entries)
 	return p
 }
 
@@ -185,7 +197,7 @@ func (b *Builder) renderAll(p *page) ([]Doc, error) {
 	docs := make([]Doc, 0, len(Formats))
 	updated := p.updated
 	if updated.IsZero() {
-		updated = epoch
+		updated = epoch()
 	}
 	for _, f := range Formats {
 		body, err := p.render(f)

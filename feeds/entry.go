@@ -27,10 +27,16 @@ type entry struct {
 	language   string
 	photo      *article.Photo
 	photoType  string
+	published  time.Time // in the newsroom zone
+	updated    time.Time // in the newsroom zone; Published when unset
 }
 
-func newEntry(s *Spec, sectionTitles map[string]string, a *article.Article) *entry {
-	e := &entry{a: a, title: a.Headline, language: a.Language, photo: a.Photo}
+func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *article.Article) *entry {
+	e := &entry{a: a, title: a.Headline, language: a.Language, photo: a.Photo,
+		published: a.Published.In(loc), updated: a.Updated.In(loc)}
+	if a.Updated.IsZero() {
+		e.updated = e.published
+	}
 	e.link = a.CanonicalURL
 	if e.link == "" {
 		e.link = s.BaseURL + "/articles/" + url.PathEscape(a.ID)
@@ -163,19 +169,15 @@ func contentHTML(a *article.Article, link string, paras []string) string {
 	return b.String()
 }
 
-// newest returns the latest Updated (or Published) among the articles, and
-// the latest Published; both zero when there are none.
-func newest(as []*article.Article) (updated, published time.Time) {
-	for _, a := range as {
-		u := a.Updated
-		if u.IsZero() {
-			u = a.Published
+// newest returns the latest updated and the latest published time among
+// the entries; both zero when there are none.
+func newest(es []*entry) (updated, published time.Time) {
+	for _, e := range es {
+		if e.updated.After(updated) {
+			updated = e.updated
 		}
-		if u.After(updated) {
-			updated = u
-		}
-		if a.Published.After(published) {
-			published = a.Published
+		if e.published.After(published) {
+			published = e.published
 		}
 	}
 	return updated, published

@@ -43,8 +43,8 @@ func seedArticles() []*article.Article {
 			Published: t0, Updated: t0.Add(2 * time.Hour),
 			EditorsNote: "This year marks the 70th anniversary of the liberation of Shanghai.",
 			Photo:       &article.Photo{URL: "https://img.news.example/2019/04/24/river.jpg", Caption: "The riverside at dusk.", Credit: "PROVIDED TO CHINA DAILY"},
-			Body: []article.Page{{Number: 1, Paragraphs: []string{"The first paragraph <b>not bold</b> & more.", "A second paragraph with ]]> in it."}}},
-			TotalPages: 2, Language: "en", Tags: []string{"shanghai-70th", "urban planning"},
+			Body:        []article.Page{{Number: 1, Paragraphs: []string{"The first paragraph <b>not bold</b> & more.", "A second paragraph with ]]> in it."}}},
+			TotalPages:  2, Language: "en", Tags: []string{"shanghai-70th", "urban planning"},
 			CanonicalURL: "https://news.example/a/2019/04/24/powerhouse.html", Status: article.StatusPublished,
 		},
 		{

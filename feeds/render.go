@@ -37,7 +37,7 @@ type page struct {
 }
 
 // epoch dates an empty feed, so that its bytes do not change per build.
-var epoch = time.Unix(0, 0).UTC()
+func epoch() time.Time { return time.Unix(0, 0).UTC() }
 
 func (p *page) selfURL(f Format) string {
 	if p.archive > 0 {
@@ -77,7 +77,7 @@ func (p *page) gorillaFeed() *gorilla.Feed {
 	s := p.spec
 	updated, published := p.updated, p.published
 	if updated.IsZero() {
-		updated, published = epoch, epoch
+		updated, published = epoch(), epoch()
 	}
 	gf := &gorilla.Feed{
 		Title:       s.Title,
@@ -96,12 +96,9 @@ func (p *page) gorillaFeed() *gorilla.Feed {
 			Description: e.summary,
 			Id:          e.guid,
 			IsPermaLink: strconv.FormatBool(e.permalink),
-			Created:     e.a.Published,
-			Updated:     e.a.Updated,
+			Created:     e.published,
+			Updated:     e.updated,
 			Content:     e.content,
-		}
-		if it.Updated.IsZero() {
-			it.Updated = it.Created
 		}
 		if e.photo != nil {
 			it.Enclosure = &gorilla.Enclosure{
@@ -216,13 +213,13 @@ func (p *page) renderRSS() ([]byte, error) {
 		e := p.entries[i]
 		bi.Author = "" // gorilla puts the name here; names go to dc:creator
 		bi.Description = html.EscapeString(e.summary)
-		bi.PubDate = e.a.Published.Format(time.RFC1123Z)
+		bi.PubDate = e.published.Format(time.RFC1123Z)
 		it := &rssItem{
 			RssItem:    bi,
 			Categories: e.categories,
 			Creators:   e.authors,
 			Language:   e.language,
-			Updated:    gf.Items[i].Updated.Format(time.RFC3339),
+			Updated:    e.updated.Format(time.RFC3339),
 		}
 		if ph := e.photo; ph != nil {
 			it.Media = &mediaContent{URL: ph.URL, Type: e.photoType, Medium: "image", FileSize: ph.Length, Credit: ph.Credit}
@@ -332,8 +329,8 @@ func (p *page) renderAtom() ([]byte, error) {
 	for i, be := range base.Entries {
 		e := p.entries[i]
 		be.Id = e.atomID
-		be.Published = e.a.Published.Format(time.RFC3339)
-		be.Updated = gf.Items[i].Updated.Format(time.RFC3339)
+		be.Published = e.published.Format(time.RFC3339)
+		be.Updated = e.updated.Format(time.RFC3339)
 		be.Author = nil
 		if be.Summary != nil {
 			be.Summary.Type = "text"
