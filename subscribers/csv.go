@@ -156,7 +156,7 @@ func unescapeFormula(s string) string {
 // escapeFormula prefixes a quote to a cell a spreadsheet would run as a
 // formula (CSV injection).
 func escapeFormula(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) || unescapeFormula(s) != s {
 		return "'" + s
 	}
 	return s
