@@ -1,0 +1,360 @@
+package textpage
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest/source"
+)
+
+// seedPath finds the publisher's real page in ../shared/seeds relative to
+// the repository root (it is copyrighted, so it is never copied here).
+func seedPath(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("seed page not available: %v", err)
+	}
+	return p
+}
+
+func shanghai(t *testing.T, s string) time.Time {
+	t.Helper()
+	tm, err := time.ParseInLocation("2006-01-02 15:04", s, source.Zone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tm
+}
+
+func parseFile(t *testing.T, path string) *Document {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse(filepath.Base(path), data)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", path, err)
+	}
+	return d
+}
+
+func TestSeedPage(t *testing.T) {
+	d := parseFile(t, seedPath(t))
+	a := d.Article
+	check := func(field string, got, want any) {
+		t.Helper()
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s = %#v, want %#v", field, got, want)
+		}
+	}
+	check("section", a.Section, "society")
+	check("headline", a.Headline, "Powerhouse in the making")
+	check("authors", a.Authors, []article.Author{{Name: "He Wei", Place: "Shanghai"}})
+	check("dateline", a.Dateline, "Shanghai")
+	check("publication", a.Publication, "China Daily")
+	want := shanghai(t, "2019-04-24 20:12")
+	if !a.Updated.Equal(want) {
+		t.Errorf("updated = %v, want %v", a.Updated, want)
+	}
+	if _, off := a.Updated.Zone(); off != 8*3600 {
+		t.Errorf("updated zone offset = %d, want +08:00", off)
+	}
+	check("published", a.Published.IsZero(), true)
+	check("credit", d.Credit, "PROVIDED TO CHINA DAILY")
+	if !strings.HasPrefix(d.Caption, "SenseTime, a Chinese tech unicorn") || strings.Contains(d.Caption, "PROVIDED") {
+		t.Errorf("caption = %q", d.Caption)
+	}
+	check("photo (no URL on the page)", a.Photo, (*article.Photo)(nil))
+	check("deck", a.Deck, "Already known for finance and shipping, Shanghai carves a name for itself as a global tech hub")
+	if !strings.HasPrefix(a.EditorsNote, "This year marks the 70th anniversary") {
+		t.Errorf("editor's note = %q", a.EditorsNote)
+	}
+	check("total pages", a.TotalPages, 2)
+	check("missing pages", a.MissingPages(), []int{2})
+	check("pages", len(a.Body), 1)
+	paras := a.Paragraphs()
+	if len(paras) != 11 {
+		t.Errorf("%d paragraphs, want 11", len(paras))
+	}
+	if len(paras) > 0 && !strings.HasPrefix(paras[0], "When Shanghai Vice-Mayor Wu Qing") {
+		t.Errorf("first paragraph = %q", paras[0])
+	}
+	if len(paras) > 0 && !strings.HasPrefix(paras[len(paras)-1], "This science and tech ambition") {
+		t.Errorf("last paragraph = %q", paras[len(paras)-1])
+	}
+	for _, p := range append(paras, a.Headline, a.Deck, a.EditorsNote) {
+		for _, chrome := range []string{"Global Edition", "Share - WeChat", "Next", "Copyright", "License for publishing", "Registration Number", "Editor's note"} {
+			if strings.Contains(p, chrome) {
+				t.Errorf("chrome %q left in %q", chrome, p)
+			}
+		}
+	}
+	check("language", a.Language, "en")
+	check("status", a.Status, article.StatusPublished)
+	a.ID = "seed"
+	merged, _ := article.Merge(nil, &a, time.Now())
+	if err := merged.Validate(); err != nil {
+		t.Errorf("Validate: %v", err)
+	}
+	if !merged.Published.Equal(want) {
+		t.Errorf("Merge set published = %v, want the Updated time", merged.Published)
+	}
+}
+
+func TestVariants(t *testing.T) {
+	type want struct {
+		section, headline, deck, note, caption, credit, publication, dateline, language string
+		authors                                                                         []article.Author
+		updated                                                                         string
+		pages                                                                           []int
+		total                                                                           int
+		paragraphs                                                                      int
+		firstPara                                                                       string
+	}
+	tests := []struct {
+		file string
+		want want
+	}{
+		{"caps-two-authors.txt", want{
+			section: "society", headline: "Night markets return to riverside districts",
+			deck:    "Cities relax rules on street vending as residents seek cheap eats after dark",
+			note:    "This is the first of three reports on how evening trade is changing city life.",
+			caption: "Stallholders set up under the lights of a riverside street in Wuhan on Saturday.",
+			credit:  "Photo by Wang Jing/for China Daily", publication: "China Daily", language: "en",
+			authors: []article.Author{{Name: "Li Ming"}, {Name: "Zhou Yan"}},
+			updated: "2019-06-03 07:45", pages: []int{1}, total: 1, paragraphs: 3,
+			firstPara: "Food stalls, bookstands",
+		}},
+		{"two-places.txt", want{
+			section: "society", headline: "Volunteers map the city's oldest lanes",
+			publication: "China Daily", dateline: "Beijing", language: "en",
+			authors: []article.Author{{Name: "Zhang Lei", Place: "Beijing"}, {Name: "Chen Xiao", Place: "Shanghai"}},
+			updated: "2019-05-12 16:05", pages: []int{1}, total: 1, paragraphs: 3,
+			firstPara: "Retired teachers in two cities",
+		}},
+		{"xinhua.txt", want{
+			section: "society", headline: "Ferry service resumes after river dredging",
+			caption: "A ferry leaves the pier on the first day of restored service.", credit: "Photo/Xinhua",
+			publication: "Xinhua", language: "en", authors: []article.Author{{Name: "Xinhua"}},
+			updated: "2019-07-08 11:20", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "NANJING -- Passenger ferries",
+		}},
+		{"editors-note-space.txt", want{
+			section: "society", headline: "Library opens its doors through the night",
+			note:        "This year marks the 70th anniversary of the liberation of Shanghai. This series looks at the cities of the Yangtze River Delta.",
+			publication: "China Daily", dateline: "Hangzhou", language: "en",
+			authors: []article.Author{{Name: "Sun Qian", Place: "Hangzhou"}},
+			updated: "2019-04-30 22:10", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "A district library",
+		}},
+		{"no-deck-no-caption.txt", want{
+			section: "society", headline: "Bus routes redrawn around new metro line",
+			publication: "China Daily", dateline: "Chengdu", language: "en",
+			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
+			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "Seventeen bus routes",
+		}},
+		{"crlf-bom.txt", want{
+			section: "society", headline: "Bus routes redrawn around new metro line",
+			publication: "China Daily", dateline: "Chengdu", language: "en",
+			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
+			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "Seventeen bus routes",
+		}},
+		{"runtogether.txt", want{
+			section: "society", headline: "Rooftop gardens cool crowded blocks",
+			deck:    "Residents turn bare concrete into green space",
+			caption: "Residents tend vegetables on the roof of an apartment block in Yuzhong district.", credit: "MA LIN / CHINA DAILY",
+			publication: "China Daily", dateline: "Chongqing", language: "en",
+			authors: []article.Author{{Name: "Ma Lin", Place: "Chongqing"}},
+			updated: "2019-07-22 14:30", pages: []int{1, 2}, total: 2, paragraphs: 4,
+			firstPara: "Building managers",
+		}},
+		{"garden.txt", want{
+			section: "society", headline: "Community kitchens feed older residents",
+			deck:        "A network of canteens serves hot lunches to residents over 70",
+			publication: "China Daily", dateline: "Guangzhou", language: "en",
+			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
+			updated: "2019-09-02 12:00", pages: []int{1}, total: 3, paragraphs: 1,
+			firstPara: "Volunteers at a canteen",
+		}},
+		{"garden.p2.txt", want{
+			section: "society", headline: "Community kitchens feed older residents",
+			publication: "China Daily", dateline: "Guangzhou", language: "en",
+			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
+			updated: "2019-09-02 12:00", pages: []int{2}, total: 3, paragraphs: 1,
+			firstPara: "Meals cost residents",
+		}},
+		{"garden.p3.txt", want{
+			section: "society", headline: "Community kitchens feed older residents",
+			publication: "China Daily", dateline: "Guangzhou", language: "en",
+			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
+			updated: "2019-09-02 12:00", pages: []int{3}, total: 3, paragraphs: 1,
+			firstPara: "The district plans",
+		}},
+		{"chinese.txt", want{
+			section: "society", headline: "老城区加装电梯进展顺利",
+			note:    "今年是上海解放70周年，本报推出系列报道。",
+			caption: "居民在新装的电梯前合影。", credit: "图/新华社",
+			publication: "中国日报", language: "zh", authors: []article.Author{{Name: "李明"}},
+			updated: "2019-05-20 09:30", pages: []int{1}, total: 1, paragraphs: 3,
+			firstPara: "今年以来",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			d := parseFile(t, filepath.Join("testdata", tt.file))
+			a, w := d.Article, tt.want
+			got := want{
+				section: a.Section, headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
+				caption: d.Caption, credit: d.Credit, publication: a.Publication, dateline: a.Dateline,
+				language: a.Language, authors: a.Authors, updated: a.Updated.In(source.Zone()).Format("2006-01-02 15:04"),
+				pages: d.Pages, total: a.TotalPages, paragraphs: len(a.Paragraphs()),
+			}
+			if ps := a.Paragraphs(); len(ps) > 0 && strings.HasPrefix(ps[0], w.firstPara) {
+				got.firstPara = w.firstPara
+			} else if len(ps) > 0 {
+				got.firstPara = ps[0]
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("got  %+v\nwant %+v", got, w)
+			}
+			for _, p := range a.Paragraphs() {
+				if strings.Contains(p, "Copyright") || strings.Contains(p, "Next >>") || strings.Contains(p, "Previous") ||
+					strings.Contains(p, "Share - WeChat") || strings.Contains(p, "Global Edition") || strings.HasPrefix(p, "By ") {
+					t.Errorf("chrome in body: %q", p)
+				}
+			}
+			a.ID = "x"
+			merged, _ := article.Merge(nil, &a, time.Now())
+			if err := merged.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+		})
+	}
+}
+
+func TestImageLineGivesPhoto(t *testing.T) {
+	page := "Home / China / Society\n\nA headline\n\nBy A B | China Daily | Updated: 2019-01-02 03:04\n" +
+		"Image: https://static.example.com/a.jpg\nA caption. XINHUA NEWS\n\nBody.\n"
+	d, err := Parse("img.txt", []byte(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &article.Photo{URL: "https://static.example.com/a.jpg", Caption: "A caption.", Credit: "XINHUA NEWS"}
+	if !reflect.DeepEqual(d.Article.Photo, want) {
+		t.Errorf("photo = %+v, want %+v", d.Article.Photo, want)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		file, name, text string
+		line            int
+		field, contains string
+	}{
+		{file: "no-updated.txt", line: 5, field: "byline", contains: "no 'Updated:' time in"},
+		{file: "no-breadcrumb.txt", line: 1, field: "breadcrumb", contains: "Home / … / Section"},
+		{name: "nohead.txt", text: "Home / China / Society\n\nBy X | China Daily | Updated: 2019-01-01 10:00\n", line: 3, field: "headline", contains: "missing"},
+		{name: "badtime.txt", text: "Home / China / Society\nH\nBy X | China Daily | Updated: 2019-13-01 10:00\n", line: 3, field: "byline", contains: "bad 'Updated:' time"},
+		{name: "nobyline.txt", text: "Home / China / Society\nH\n\nBody one.\nBody two.\nBody three.\nBody four.\n", line: 1, field: "byline", contains: "no byline"},
+		{name: "mid.txt", text: "Home / China / Society\nH\nBy X | C | Updated: 2019-01-01 10:00\nBody.\n|<< Previous 1 2 3 Next >>|\n", line: 5, field: "pagination", contains: "STEM.pN.txt"},
+		{name: "a.p3.txt", text: "Home / China / Society\nH\nBy X | C | Updated: 2019-01-01 10:00\nBody.\n1 2 Next >>|\n", line: 5, field: "pagination", contains: "file name says page 3"},
+		{name: "ctl.txt", text: "Home / China / Society\nH\x01\n", line: 2, contains: "control character"},
+		{name: "utf.txt", text: "Home / China / Society\n\xff\n", line: 2, contains: "UTF-8"},
+	}
+	for _, tt := range tests {
+		name, data := tt.name, []byte(tt.text)
+		if tt.file != "" {
+			name = tt.file
+			var err error
+			if data, err = os.ReadFile(filepath.Join("testdata", tt.file)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(name, data)
+			var se *source.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want *source.Error", err)
+			}
+			if se.File != name || se.Line != tt.line || se.Field != tt.field || !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("err = %q (file %q line %d field %q), want %s:%d field %q containing %q",
+					err, se.File, se.Line, se.Field, name, tt.line, tt.field, tt.contains)
+			}
+			if !errors.Is(err, article.ErrInvalid) {
+				t.Errorf("errors.Is(err, article.ErrInvalid) = false")
+			}
+			want := name + ":"
+			if !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("err %q does not start with %q", err, want)
+			}
+		})
+	}
+}
+
+func TestPageOfName(t *testing.T) {
+	for in, want := range map[string]struct {
+		stem string
+		page int
+	}{
+		"a.txt": {"a", 0}, "dir/a.p2.txt": {"a", 2}, "a.p1.txt": {"a", 1}, "a.px.txt": {"a.px", 0}, "a.p0.txt": {"a.p0", 0},
+	} {
+		stem, page := PageOfName(in)
+		if stem != want.stem || page != want.page {
+			t.Errorf("PageOfName(%q) = %q, %d; want %q, %d", in, stem, page, want.stem, want.page)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	if p, err := seedFile(); err == nil {
+		f.Add(p)
+	}
+	entries, _ := os.ReadDir("testdata")
+	for _, e := range entries {
+		if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil && !e.IsDir() {
+			f.Add(b)
+		}
+	}
+	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := Parse("fuzz.txt", data)
+		if err != nil {
+			var se *source.Error
+			if !errors.As(err, &se) || se.File != "fuzz.txt" {
+				t.Fatalf("error without file: %v", err)
+			}
+			return
+		}
+		a := d.Article
+		a.ID = "fuzz"
+		if e := source.CheckArticle(&a); e != nil {
+			t.Fatalf("parsed text fails CheckArticle: %v", e)
+		}
+		merged, _ := article.Merge(nil, &a, now)
+		if err := merged.Validate(); err != nil {
+			t.Fatalf("parsed article fails Validate: %v\n%+v", err, a)
+		}
+		for _, p := range a.Body {
+			if len(p.Paragraphs) == 0 {
+				t.Fatalf("empty page %d", p.Number)
+			}
+		}
+	})
+}
+
+func seedFile() ([]byte, error) {
+	_, file, _, _ := runtime.Caller(0)
+	return os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt"))
+}
