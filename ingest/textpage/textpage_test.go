@@ -260,8 +260,8 @@ func TestImageLineGivesPhoto(t *testing.T) {
 func TestErrors(t *testing.T) {
 	tests := []struct {
 		file, name, text string
-		line            int
-		field, contains string
+		line             int
+		field, contains  string
 	}{
 		{file: "no-updated.txt", line: 5, field: "byline", contains: "no 'Updated:' time in"},
 		{file: "no-breadcrumb.txt", line: 1, field: "breadcrumb", contains: "Home / … / Section"},
