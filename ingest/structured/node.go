@@ -164,7 +164,10 @@ func parseTOML(text string, firstLine int) (*node, int, error) {
 			n.kind, n.str = kBool, strconv.FormatBool(v)
 		case time.Time:
 			n.kind = kString
-			if v.Location().String() == "Local" || strings.HasPrefix(v.Location().String(), "local") {
+			// BurntSushi/toml gives local date-times (no offset) a zone
+			// named "datetime-local", "date-local"…: read them in the
+			// newsroom zone like every zoneless time.
+			if strings.Contains(strings.ToLower(v.Location().String()), "local") {
 				n.str = v.Format("2006-01-02T15:04:05.999999999")
 			} else {
 				n.str = v.Format(time.RFC3339Nano)

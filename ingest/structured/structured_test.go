@@ -1,0 +1,219 @@
+package structured
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest/source"
+)
+
+func read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestMarkdownYAML(t *testing.T) {
+	d, err := ParseMarkdown("full.md", read(t, "full.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.Article
+	zone := source.Zone()
+	want := article.Article{
+		ID: "tea-house-reopens", Section: "society", Series: []string{"shanghai-70th"},
+		Headline: "Old tea house reopens on the Bund", Deck: "A 1930s landmark serves its first customers in a decade",
+		Authors:     []article.Author{{Name: "Lin Hui", Place: "Shanghai"}, {Name: "Qian Wen"}},
+		Dateline:    "Shanghai",
+		Publication: "China Daily",
+		Published:   time.Date(2019, 5, 20, 8, 0, 0, 0, zone),
+		Updated:     time.Date(2019, 5, 20, 10, 30, 0, 0, zone),
+		EditorsNote: "This year marks the 70th anniversary of the liberation of Shanghai.",
+		Photo: &article.Photo{URL: "https://static.example.com/photos/tea-house.jpg", Caption: "Customers wait outside the tea house on Monday.",
+			Credit: "LIN HUI / CHINA DAILY", Type: "image/jpeg", Length: 48213},
+		Body: []article.Page{
+			{Number: 1, Paragraphs: []string{
+				"The tea house, closed since 2009 for repairs, opened its carved doors at seven on Monday morning.",
+				`"My grandfather brought me here," said Zhou Min, 68, who was first in line. See the menu & more.`,
+			}},
+			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}},
+		},
+		TotalPages: 2, Language: "en", Tags: []string{"tea", "heritage"},
+		CanonicalURL: "https://www.example.com/society/tea-house-reopens.html", Status: article.StatusPublished,
+	}
+	if !a.Published.Equal(want.Published) || !a.Updated.Equal(want.Updated) {
+		t.Errorf("times = %v, %v; want %v, %v", a.Published, a.Updated, want.Published, want.Updated)
+	}
+	a.Published, a.Updated = want.Published, want.Updated
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("got  %+v\nwant %+v", a, want)
+	}
+}
+
+func TestMarkdownTOML(t *testing.T) {
+	d, err := ParseMarkdown("page.toml.md", read(t, "page.toml.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.Article
+	if a.Headline != "Ferry timetable changes" || len(a.Authors) != 1 || a.Authors[0].Name != "Xu Rong" {
+		t.Errorf("got %+v", a)
+	}
+	if want := time.Date(2019, 6, 1, 9, 0, 0, 0, source.Zone()); !a.Published.Equal(want) {
+		t.Errorf("published = %v, want %v (a time without zone is read in Asia/Shanghai)", a.Published, want)
+	}
+	if got := a.Paragraphs(); len(got) != 1 || got[0] != "Ferries will run every 15 minutes at rush hour." {
+		t.Errorf("body = %q", got)
+	}
+}
+
+func TestJSON(t *testing.T) {
+	d, err := ParseJSON("full.json", read(t, "full.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.Article
+	if a.Status != article.StatusWithdrawn || a.ID != "canal-clean-up" || a.Dateline != "Suzhou" {
+		t.Errorf("got %+v", a)
+	}
+	if len(a.Body) != 2 || a.Body[1].Number != 2 || len(a.Body[0].Paragraphs) != 2 || a.TotalPages != 2 {
+		t.Errorf("body = %+v, total %d", a.Body, a.TotalPages)
+	}
+}
+
+func TestJSONBodyShapes(t *testing.T) {
+	base := `{"section":"society","headline":"H","published":"2019-01-01T00:00:00Z","body":%s}`
+	tests := map[string][]article.Page{
+		`["a","b"]`:  {{Number: 1, Paragraphs: []string{"a", "b"}}},
+		`"a\n\nb"`:   {{Number: 1, Paragraphs: []string{"a", "b"}}},
+		`[["a"],[]]`: {{Number: 1, Paragraphs: []string{"a"}}},
+		`[{"number":1,"paragraphs":["a"]},{"number":3,"paragraphs":["c"]}]`: {{Number: 1, Paragraphs: []string{"a"}}, {Number: 3, Paragraphs: []string{"c"}}},
+	}
+	for body, want := range tests {
+		d, err := ParseJSON("b.json", []byte(strings.Replace(base, "%s", body, 1)))
+		if err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if !reflect.DeepEqual(d.Article.Body, want) {
+			t.Errorf("%s: body = %+v, want %+v", body, d.Article.Body, want)
+		}
+	}
+}
+
+func TestChineseMarkdown(t *testing.T) {
+	md := "---\nsection: society\nheadline: 社区食堂开张\npublished: 2019-07-01 12:00\n---\n社区食堂今天开张，\n老人们排起了长队。\n"
+	d, err := ParseMarkdown("zh.md", []byte("\ufeff"+strings.ReplaceAll(md, "\n", "\r\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Article.Language != "zh" {
+		t.Errorf("language = %q, want zh", d.Article.Language)
+	}
+	if got := d.Article.Paragraphs(); len(got) != 1 || got[0] != "社区食堂今天开张，老人们排起了长队。" {
+		t.Errorf("paragraphs = %q", got)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	tests := []struct {
+		name, text, file string
+		json             bool
+		line             int
+		field, contains  string
+	}{
+		{file: "unknown.json", json: true, line: 5, field: "subtitle", contains: "unknown field"},
+		{file: "unknown.md", line: 5, field: "writer", contains: "unknown field"},
+		{file: "badtime.md", line: 4, field: "published", contains: "last tuesday"},
+		{name: "nofm.md", text: "# Title\n\nBody\n", line: 1, contains: "no front matter"},
+		{name: "open.md", text: "---\nsection: s\n", line: 1, contains: "never closed"},
+		{name: "yamlsyntax.md", text: "---\nsection: s\nheadline: a: b\n---\n", line: 3, contains: "YAML"},
+		{name: "tomlsyntax.md", text: "+++\nsection = \"s\"\nheadline = \n+++\n", line: 3, contains: "TOML"},
+		{name: "syntax.json", text: "{\n\"section\": \"s\",\n\"headline\": ,\n}", json: true, line: 3, contains: "JSON"},
+		{name: "type.json", text: "{\n\"section\": \"s\",\n\"tags\": {\"a\": 1}\n}", json: true, line: 3, field: "tags", contains: "want a string"},
+		{name: "photo.json", text: "{\n\"photo\": {\n  \"caption\": \"c\"\n}\n}", json: true, line: 2, field: "photo.url", contains: "missing"},
+		{name: "photourl.json", text: "{\n\"photo\": {\n  \"url\": \"/x.jpg\"\n}\n}", json: true, line: 3, field: "photo.url", contains: "absolute"},
+		{name: "status.json", text: "{\"status\": \"draft\"}", json: true, line: 1, field: "status", contains: "draft"},
+		{name: "dup.json", text: "{\"id\": \"a\",\n\"id\": \"b\"}", json: true, line: 2, contains: "twice"},
+		{name: "order.json", text: "{\"published\": \"2019-02-01T00:00:00Z\",\n\"updated\": \"2019-01-01T00:00:00Z\"}", json: true, line: 2, field: "updated", contains: "before published"},
+		{name: "id.json", text: "{\"id\": \"Not An Id\"}", json: true, line: 1, field: "id", contains: "lower-case"},
+		{name: "body.md", text: "---\nbody: x\n---\n", line: 2, field: "body", contains: "unknown field"},
+		{name: "array.json", text: "[1]", json: true, line: 1, contains: "want a JSON object"},
+		{name: "ctl.json", text: "{\n\"headline\": \"a\u0001\"}", json: true, line: 2, contains: "control character"},
+		{name: "trailing.json", text: "{}\n{}", json: true, line: 2, contains: "after the top-level value"},
+	}
+	for _, tt := range tests {
+		name, data := tt.name, []byte(tt.text)
+		if tt.file != "" {
+			name, data = tt.file, read(t, tt.file)
+		}
+		t.Run(name, func(t *testing.T) {
+			var err error
+			if tt.json {
+				_, err = ParseJSON(name, data)
+			} else {
+				_, err = ParseMarkdown(name, data)
+			}
+			var se *source.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want *source.Error", err)
+			}
+			if se.File != name || se.Line != tt.line || se.Field != tt.field || !strings.Contains(err.Error(), tt.contains) {
+				t.Errorf("err = %q (line %d field %q), want line %d field %q containing %q", err, se.Line, se.Field, tt.line, tt.field, tt.contains)
+			}
+			if tt.field != "" {
+				var fe *article.FieldError
+				if !errors.As(err, &fe) || fe.Field != tt.field {
+					t.Errorf("no *article.FieldError for %q in %v", tt.field, err)
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add(read(f, "full.json"))
+	f.Add([]byte(`{"section":"s","headline":"h","body":[["a"]]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseJSON("f.json", data)
+		if err != nil {
+			return
+		}
+		a := d.Article
+		a.ID = "x"
+		if a.Headline == "" || a.Section == "" {
+			return // Validate rejects these with a field error, which the importer reports
+		}
+		if e := source.CheckArticle(&a); e != nil {
+			t.Fatalf("CheckArticle: %v", e)
+		}
+		merged, _ := article.Merge(nil, &a, time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))
+		if err := merged.Validate(); err != nil {
+			t.Fatalf("Validate: %v", err)
+		}
+	})
+}
+
+func FuzzParseMarkdown(f *testing.F) {
+	f.Add(read(f, "full.md"))
+	f.Add(read(f, "page.toml.md"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseMarkdown("f.md", data)
+		if err != nil {
+			return
+		}
+		a := d.Article
+		if e := source.CheckArticle(&a); e != nil {
+			t.Fatalf("CheckArticle: %v", e)
+		}
+	})
+}
