@@ -62,7 +62,7 @@ func historyLink(t *testing.T, f Format, body []byte, feed *gofeed.Feed, rel str
 func hasMarker(t *testing.T, f Format, body []byte, name string) bool {
 	t.Helper()
 	if f == JSON {
-		return bytes.Contains(body, []byte(`"`+name+`": true`))
+		return bytes.Contains(body, []byte(`"`+name+`":true`))
 	}
 	root := parseXML(t, body)
 	parent := root

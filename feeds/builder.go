@@ -3,6 +3,7 @@ package feeds
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/syndicated/syndicated/article"
@@ -35,6 +36,10 @@ type Options struct {
 	// Location is the zone feed times are written in; the newsroom's
 	// (article.NewsroomZone) when nil.
 	Location *time.Location
+	// RecountEvery bounds how long the Builder carries an article count
+	// forward instead of counting again (see Builder.Invalidate); 30
+	// minutes when 0, measured on the Now clock.
+	RecountEvery time.Duration
 }
 
 // Builder builds the documents of its specs from an article store.
@@ -46,12 +51,29 @@ type Builder struct {
 	version       string
 	loc           *time.Location
 	sectionTitles map[string]string
+	recountEvery  time.Duration
+
+	mu     sync.Mutex
+	counts map[string]countState // by spec slug
+}
+
+// countState carries a spec's visible-article count from one build to the
+// next, so that a scheduled build does not count the whole archive: the
+// count as of asOf plus the articles published since, which are at the top
+// of the newest-first list the build fetches anyway.
+type countState struct {
+	asOf    time.Time // the build clock when total was right
+	counted time.Time // when total was last counted in full
+	total   int
 }
 
 // NewBuilder checks and normalizes the specs (see Spec.Normalize).
 func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, error) {
 	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
-		sectionTitles: map[string]string{}}
+		sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{}}
+	if b.recountEvery <= 0 {
+		b.recountEvery = 30 * time.Minute
+	}
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -118,12 +140,9 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	if err != nil {
 		return nil, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
 	}
-	total := len(arts)
-	if total >= s.Limit {
-		q.Limit = 0
-		if total, err = b.store.CountArticles(ctx, q); err != nil {
-			return nil, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
-		}
+	total, err := b.total(ctx, s, q, arts, now)
+	if err != nil {
+		return nil, err
 	}
 	p := b.newPage(s, arts)
 	if !s.NoArchive {
@@ -131,6 +150,53 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	}
 	p.complete = total <= s.Limit && p.pages == 0
 	return b.renderAll(p)
+}
+
+// Invalidate forgets the carried-forward article counts, so that the next
+// build counts again. Call it when the store changed in a way that moves
+// articles published before the last build: an article withdrawn,
+// back-dated or moved to another section or series. (New articles and
+// future-dated ones coming due are counted without it.)
+func (b *Builder) Invalidate() {
+	b.mu.Lock()
+	clear(b.counts)
+	b.mu.Unlock()
+}
+
+// total returns how many articles q selects at now, given arts, the newest
+// Limit of them.
+func (b *Builder) total(ctx context.Context, s *Spec, q article.Query, arts []*article.Article, now time.Time) (int, error) {
+	b.mu.Lock()
+	c, ok := b.counts[s.Slug]
+	b.mu.Unlock()
+	total := len(arts)
+	switch {
+	case len(arts) < s.Limit:
+		c.counted = now // the list is the whole feed: an exact count
+	case ok && !now.Before(c.asOf) && now.Sub(c.counted) < b.recountEvery:
+		newer := 0
+		for _, a := range arts {
+			if a.Published.After(c.asOf) {
+				newer++
+			}
+		}
+		if newer < len(arts) {
+			total = c.total + newer
+			break
+		}
+		fallthrough
+	default:
+		q.Limit = 0
+		n, err := b.store.CountArticles(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
+		}
+		total, c.counted = n, now
+	}
+	b.mu.Lock()
+	b.counts[s.Slug] = countState{asOf: now, counted: c.counted, total: total}
+	b.mu.Unlock()
+	return total, nil
 }
 
 // archivePages returns how many complete archive pages s has now.

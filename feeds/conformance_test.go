@@ -86,7 +86,7 @@ func TestEmptyFeed(t *testing.T) {
 			checkAtomRules(t, body, spec.FeedURL(f), "")
 		case JSON:
 			validateJSONFeed(t, sch, body)
-			if !bytes.Contains(body, []byte(`"items": []`)) {
+			if !bytes.Contains(body, []byte(`"items":[]`)) {
 				t.Errorf("empty JSON feed lacks \"items\": []:\n%s", body)
 			}
 		}

@@ -431,7 +431,6 @@ func (p *page) renderJSON() ([]byte, error) {
 	buf.Grow(64 << 10)
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	if err := enc.Encode(jf); err != nil {
 		return nil, fmt.Errorf("feeds: json: %w", err)
 	}

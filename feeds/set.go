@@ -159,7 +159,7 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 	}
 	s.snap.Store(next)
 	if len(changes) > 0 || pagesMoved {
-		s.Invalidate()
+		s.dropArchive()
 	}
 	return changes, nil
 }
@@ -169,6 +169,11 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 // withdrawn). Ingest should call it after any PutArticle that was not
 // Unchanged.
 func (s *Set) Invalidate() {
+	s.b.Invalidate()
+	s.dropArchive()
+}
+
+func (s *Set) dropArchive() {
 	s.archiveMu.Lock()
 	s.archive = map[string]*resource{}
 	s.generation++
