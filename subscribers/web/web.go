@@ -1,0 +1,469 @@
+// Package web serves the subscriber pages: the sign-up form (GET/POST
+// /subscribe, form or JSON), GET /confirm, and unsubscribe (GET shows a
+// page, POST unsubscribes, RFC 8058 one-click included).
+//
+// Client IPs for the per-client rate limit come from the connection's
+// RemoteAddr. Behind a reverse proxy, set Options.ClientIP to
+// TrustedProxyClientIP(prefixes of the proxies), which then reads
+// X-Forwarded-For from those proxies only.
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/templates"
+)
+
+// DefaultMaxBodyBytes bounds a POST body.
+const DefaultMaxBodyBytes = 16 << 10
+
+// Options tune the handlers.
+type Options struct {
+	Product string // shown in the page footer and titles
+	Lang    string // html lang, default "en"
+	// MaxBodyBytes bounds request bodies (default 16 KiB); larger → 413.
+	MaxBodyBytes int64
+	// FormTTL is how long a sign-up form's anti-CSRF token works (default 12 h).
+	FormTTL time.Duration
+	// ClientIP returns the client address used for rate limiting and the
+	// consent record; default: the host part of RemoteAddr.
+	ClientIP func(*http.Request) string
+	Logger   *slog.Logger
+}
+
+// Handler serves the subscriber pages.
+type Handler struct {
+	svc   *subscribers.Service
+	opts  Options
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+	base  *url.URL
+	log   *slog.Logger
+}
+
+var pageFiles = []string{"subscribe", "subscribe_sent", "subscribe_confirmed", "subscribe_unsubscribe", "subscribe_unsubscribed", "subscribe_error"}
+
+// New parses the page templates and returns the handler.
+func New(svc *subscribers.Service, opts Options) (*Handler, error) {
+	if svc == nil {
+		return nil, errors.New("web: nil service")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.FormTTL <= 0 {
+		opts.FormTTL = 12 * time.Hour
+	}
+	if opts.ClientIP == nil {
+		opts.ClientIP = RemoteIP
+	}
+	if opts.Product == "" {
+		opts.Product = "Syndicated"
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{svc: svc, opts: opts, pages: map[string]*template.Template{}, log: opts.Logger}
+	for _, p := range pageFiles {
+		t, err := template.ParseFS(templates.FS, "html/layout.html", "html/"+p+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", p, err)
+		}
+		h.pages[p] = t
+	}
+	base, err := url.Parse(svc.URL("/", nil))
+	if err != nil {
+		return nil, err
+	}
+	h.base = base
+	h.mux = http.NewServeMux()
+	h.Register(h.mux)
+	return h, nil
+}
+
+// Register adds the routes to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /subscribe", h.getSubscribe)
+	mux.HandleFunc("POST /subscribe", h.postSubscribe)
+	mux.HandleFunc("GET /confirm", h.getConfirm)
+	mux.HandleFunc("GET /unsubscribe", h.getUnsubscribe)
+	mux.HandleFunc("POST /unsubscribe", h.postUnsubscribe)
+}
+
+// ServeHTTP serves the routes Register adds.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// RemoteIP is the host part of r.RemoteAddr.
+func RemoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// TrustedProxyClientIP returns a ClientIP function for a server behind
+// reverse proxies: when the connection comes from one of proxies, the
+// client is the right-most X-Forwarded-For entry that is not itself a
+// proxy; otherwise it is RemoteAddr (so nobody else can spoof the header).
+func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
+	trusted := func(s string) bool {
+		a, err := netip.ParseAddr(strings.TrimSpace(s))
+		if err != nil {
+			return false
+		}
+		for _, p := range proxies {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
+	}
+	return func(r *http.Request) string {
+		ip := RemoteIP(r)
+		if !trusted(ip) {
+			return ip
+		}
+		var hops []string
+		for _, v := range r.Header.Values("X-Forwarded-For") {
+			hops = append(hops, strings.Split(v, ",")...)
+		}
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop := strings.TrimSpace(hops[i])
+			if _, err := netip.ParseAddr(hop); err != nil {
+				return ip
+			}
+			if !trusted(hop) {
+				return hop
+			}
+		}
+		return ip
+	}
+}
+
+type listOption struct {
+	Slug, Title string
+	Checked     bool
+}
+
+type pageData struct {
+	Title, Lang, Product string
+	Heading              string
+	Action               string
+	Error                string
+	FormToken            string
+	Email, Name          string
+	Lists                []listOption
+	ConfirmedLists       []subscribers.List
+	ListTitle            string
+	All                  bool
+	SubscribeURL         string
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageData) {
+	d.Lang = h.opts.Lang
+	d.Product = h.opts.Product
+	d.SubscribeURL = "/subscribe"
+	if d.Title == "" {
+		d.Title = h.opts.Product
+	} else {
+		d.Title += " · " + h.opts.Product
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	// The URLs carry tokens: never send them on as a Referer.
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	w.WriteHeader(status)
+	if err := h.pages[page].ExecuteTemplate(w, "layout", d); err != nil {
+		h.log.Error("web: render", "page", page, "error", err)
+	}
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg string) {
+	h.render(w, status, "subscribe_error", pageData{Title: title, Heading: title, Error: msg})
+}
+
+func (h *Handler) formData(email, name string, lists []string, errMsg string) pageData {
+	d := pageData{
+		Title: "Subscribe", Action: "/subscribe", Error: errMsg, Email: email, Name: name,
+		FormToken: h.svc.Signer().FormToken(h.svc.Now().Add(h.opts.FormTTL)),
+	}
+	for i, l := range h.svc.Lists() {
+		checked := len(lists) == 0 && i == 0
+		for _, x := range lists {
+			checked = checked || x == l.Slug
+		}
+		d.Lists = append(d.Lists, listOption{Slug: l.Slug, Title: l.Title, Checked: checked})
+	}
+	return d
+}
+
+func (h *Handler) getSubscribe(w http.ResponseWriter, r *http.Request) {
+	var pre []string
+	if l := r.URL.Query().Get("list"); l != "" {
+		pre = []string{l}
+	}
+	h.render(w, http.StatusOK, "subscribe", h.formData("", "", pre, ""))
+}
+
+// sameOrigin rejects cross-site form posts: Sec-Fetch-Site must be
+// same-origin or none when present, and Origin, when present, must be this
+// site (the base URL's origin or the request's own host).
+func (h *Handler) sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	if o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(u.Host, h.base.Host) && u.Scheme == h.base.Scheme {
+		return true
+	}
+	return strings.EqualFold(u.Host, r.Host)
+}
+
+type subscribeJSON struct {
+	Email   string   `json:"email"`
+	Name    string   `json:"name"`
+	Lists   []string `json:"lists"`
+	Website string   `json:"website"` // honeypot
+}
+
+const acceptedMsg = "If the address can receive mail, a message with a confirmation link is on its way."
+
+func isTooLarge(err error) bool {
+	var mb *http.MaxBytesError
+	return errors.As(err, &mb)
+}
+
+func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	isJSON := ct == "application/json"
+	fail := func(status int, msg string) {
+		if isJSON {
+			writeJSON(w, status, map[string]string{"error": msg})
+			return
+		}
+		h.errorPage(w, status, http.StatusText(status), msg)
+	}
+	if !h.sameOrigin(r) {
+		fail(http.StatusForbidden, "This form can only be sent from this site.")
+		return
+	}
+	var in subscribeJSON
+	switch ct {
+	case "application/json":
+		dec := json.NewDecoder(r.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&in); err != nil {
+			if isTooLarge(err) {
+				fail(http.StatusRequestEntityTooLarge, "The request is too large.")
+				return
+			}
+			fail(http.StatusBadRequest, "The request is not valid JSON of the expected shape.")
+			return
+		}
+		if dec.More() {
+			fail(http.StatusBadRequest, "The request has trailing data.")
+			return
+		}
+	case "application/x-www-form-urlencoded", "multipart/form-data":
+		var err error
+		if ct == "multipart/form-data" {
+			err = r.ParseMultipartForm(h.opts.MaxBodyBytes)
+		} else {
+			err = r.ParseForm()
+		}
+		if err != nil {
+			if isTooLarge(err) {
+				fail(http.StatusRequestEntityTooLarge, "The form is too large.")
+				return
+			}
+			fail(http.StatusBadRequest, "The form could not be read.")
+			return
+		}
+		if err := h.svc.Signer().VerifyFormToken(r.PostFormValue("csrf"), h.svc.Now()); err != nil {
+			fail(http.StatusForbidden, "This form has expired or did not come from this site. Please reload the page and try again.")
+			return
+		}
+		in = subscribeJSON{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Lists: r.PostForm["list"], Website: r.PostFormValue("website")}
+	default:
+		fail(http.StatusUnsupportedMediaType, "Send a form or JSON.")
+		return
+	}
+	accepted := func() {
+		if isJSON {
+			writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "message": acceptedMsg})
+			return
+		}
+		h.render(w, http.StatusOK, "subscribe_sent", pageData{Title: "Check your inbox"})
+	}
+	if in.Website != "" {
+		h.log.Info("web: honeypot filled, sign-up ignored")
+		accepted()
+		return
+	}
+	source := "web"
+	if isJSON {
+		source = "api"
+	}
+	err := h.svc.Subscribe(r.Context(), subscribers.Request{
+		Email: in.Email, Name: in.Name, Lists: in.Lists,
+		IP: h.opts.ClientIP(r), UserAgent: r.UserAgent(), Source: source,
+	})
+	switch {
+	case err == nil:
+		accepted()
+	case errors.Is(err, subscribers.ErrRateLimited):
+		w.Header().Set("Retry-After", "120")
+		fail(http.StatusTooManyRequests, "Too many requests from your network. Please try again in a few minutes.")
+	case errors.Is(err, subscribers.ErrInvalidEmail), errors.Is(err, subscribers.ErrInvalidName), errors.Is(err, subscribers.ErrUnknownList):
+		msg := userMessage(err)
+		if isJSON {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+			return
+		}
+		d := h.formData(in.Email, in.Name, in.Lists, msg)
+		if !strings.ContainsAny(in.Email+in.Name, "\r\n") {
+			d.Email, d.Name = strings.TrimSpace(in.Email), strings.TrimSpace(in.Name)
+		} else {
+			d.Email, d.Name = "", ""
+		}
+		h.render(w, http.StatusBadRequest, "subscribe", d)
+	default:
+		h.log.Error("web: subscribe failed", "error", err)
+		fail(http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
+	}
+}
+
+func userMessage(err error) string {
+	switch {
+	case errors.Is(err, subscribers.ErrInvalidEmail):
+		return "Please enter a valid email address (" + strings.TrimPrefix(err.Error(), subscribers.ErrInvalidEmail.Error()+": ") + ")."
+	case errors.Is(err, subscribers.ErrInvalidName):
+		return "Please enter a name on one line, or leave it empty."
+	case errors.Is(err, subscribers.ErrUnknownList):
+		return "Please choose lists from the form."
+	}
+	return "Invalid request."
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
+	res, err := h.svc.Confirm(r.Context(), r.URL.Query().Get("token"))
+	switch {
+	case err == nil:
+		h.render(w, http.StatusOK, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists})
+	case errors.Is(err, subscribers.ErrTokenExpired):
+		h.errorPage(w, http.StatusBadRequest, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
+	case errors.Is(err, subscribers.ErrInvalidToken):
+		h.errorPage(w, http.StatusBadRequest, "Invalid link", "This confirmation link is not valid. Please copy the whole link from the email, or subscribe again.")
+	default:
+		h.log.Error("web: confirm failed", "error", err)
+		h.errorPage(w, http.StatusInternalServerError, "Error", "Something went wrong on our side. Please try again later.")
+	}
+}
+
+func (h *Handler) invalidUnsubscribe(w http.ResponseWriter) {
+	h.errorPage(w, http.StatusBadRequest, "Invalid link", "This unsubscribe link is not valid. Please copy the whole link from the email.")
+}
+
+func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	tok := r.URL.Query().Get("token")
+	res, err := h.svc.CheckUnsubscribe(tok)
+	if err != nil {
+		h.invalidUnsubscribe(w)
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_unsubscribe", pageData{
+		Title: "Unsubscribe", Action: "/unsubscribe?" + url.Values{"token": {tok}}.Encode(),
+		All: res.All, ListTitle: res.List.Title,
+	})
+}
+
+// postUnsubscribe handles the page's buttons and RFC 8058 one-click POSTs
+// (body List-Unsubscribe=One-Click, answered with 200 and a short text).
+// The token is the authority, so no Origin check applies: mail providers
+// post from their own servers.
+func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		if isTooLarge(err) {
+			h.errorPage(w, http.StatusRequestEntityTooLarge, "Request too large", "The request is too large.")
+			return
+		}
+		h.errorPage(w, http.StatusBadRequest, "Bad request", "The request could not be read.")
+		return
+	}
+	tok := r.URL.Query().Get("token")
+	if tok == "" {
+		tok = r.PostFormValue("token")
+	}
+	fromPage := r.PostFormValue("page") == "1"
+	all := r.PostFormValue("all") == "1"
+	res, err := h.svc.Unsubscribe(r.Context(), tok, all)
+	switch {
+	case errors.Is(err, subscribers.ErrInvalidToken):
+		if fromPage {
+			h.invalidUnsubscribe(w)
+			return
+		}
+		plain(w, http.StatusBadRequest, "Invalid unsubscribe link.\n")
+		return
+	case err != nil:
+		h.log.Error("web: unsubscribe failed", "error", err)
+		if fromPage {
+			h.errorPage(w, http.StatusInternalServerError, "Error", "Something went wrong on our side. Please try again later.")
+			return
+		}
+		plain(w, http.StatusInternalServerError, "Please try again later.\n")
+		return
+	}
+	if !fromPage {
+		plain(w, http.StatusOK, "Unsubscribed.\n")
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title})
+}
+
+func plain(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
