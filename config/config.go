@@ -110,7 +110,9 @@ type Brand struct {
 type Subscribe struct {
 	ConfirmTTL         Duration `toml:"confirm_ttl"`
 	PerAddressInterval Duration `toml:"per_address_interval"`
-	PerClientPerMinute int      `toml:"per_client_per_minute"`
+	// Per client IP: PerClientBurst sign-ups at once, then one more every PerClientEvery.
+	PerClientBurst int      `toml:"per_client_burst"`
+	PerClientEvery Duration `toml:"per_client_every"`
 }
 
 type Section struct {
@@ -162,7 +164,8 @@ func Default() Config {
 		Subscribe: Subscribe{
 			ConfirmTTL:         Duration{72 * time.Hour},
 			PerAddressInterval: Duration{10 * time.Minute},
-			PerClientPerMinute: 10,
+			PerClientBurst:     5,
+			PerClientEvery:     Duration{2 * time.Minute},
 		},
 		Sections: []Section{{
 			Slug:        "society",

@@ -52,9 +52,20 @@ func New(locker Locker, log *slog.Logger) *Scheduler {
 }
 
 // Add registers job under name on spec (standard 5-field cron, with
-// optional CRON_TZ= prefix).
+// optional CRON_TZ= prefix); each run takes the shared lock, so it happens
+// on one replica.
 func (s *Scheduler) Add(name, spec string, job Job) error {
-	if _, err := s.cron.AddFunc(spec, func() { s.Run(s.ctx, name, job) }); err != nil {
+	return s.add(name, spec, job, true)
+}
+
+// AddLocal is Add for work every replica must do itself (filling its own
+// memory): runs still never overlap here, but take no shared lock.
+func (s *Scheduler) AddLocal(name, spec string, job Job) error {
+	return s.add(name, spec, job, false)
+}
+
+func (s *Scheduler) add(name, spec string, job Job, shared bool) error {
+	if _, err := s.cron.AddFunc(spec, func() { s.run(s.ctx, name, job, shared) }); err != nil {
 		return fmt.Errorf("schedule %s %q: %w", name, spec, err)
 	}
 	return nil
@@ -63,6 +74,16 @@ func (s *Scheduler) Add(name, spec string, job Job) error {
 // Run runs job now unless a run of the same name is already going (here,
 // or on another replica holding its lock). It reports whether it ran.
 func (s *Scheduler) Run(ctx context.Context, name string, job Job) (ran bool) {
+	return s.run(ctx, name, job, true)
+}
+
+// RunLocal runs job now unless a run of the same name is going here; it
+// takes no shared lock.
+func (s *Scheduler) RunLocal(ctx context.Context, name string, job Job) (ran bool) {
+	return s.run(ctx, name, job, false)
+}
+
+func (s *Scheduler) run(ctx context.Context, name string, job Job, shared bool) (ran bool) {
 	s.mu.Lock()
 	if s.running[name] {
 		s.mu.Unlock()
@@ -79,7 +100,7 @@ func (s *Scheduler) Run(ctx context.Context, name string, job Job) (ran bool) {
 		s.wg.Done()
 	}()
 
-	if s.locker != nil {
+	if shared && s.locker != nil {
 		release, ok, err := s.locker.TryLock(ctx, "job:"+name)
 		if err != nil {
 			s.log.Error("job lock", "job", name, "err", err)

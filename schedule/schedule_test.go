@@ -116,3 +116,14 @@ func TestScheduleFiresAndStopCancels(t *testing.T) {
 		t.Fatal("stop did not cancel the running job")
 	}
 }
+
+func TestRunLocalTakesNoSharedLock(t *testing.T) {
+	lock := &oneHolder{held: map[string]bool{"job:build": true}} // another replica holds it
+	s := New(lock, quiet())
+	if s.Run(context.Background(), "build", func(context.Context) error { return nil }) {
+		t.Error("Run ignored the lock held elsewhere")
+	}
+	if !s.RunLocal(context.Background(), "build", func(context.Context) error { return nil }) {
+		t.Error("RunLocal waited on a shared lock")
+	}
+}

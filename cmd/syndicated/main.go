@@ -1,0 +1,185 @@
+// Command syndicated builds and serves RSS, Atom and JSON feeds of a news
+// section and its series, and runs the subscriber list behind the weekly
+// digest. Run "syndicated help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command is one subcommand. run gets the arguments left after its flags.
+type command struct {
+	name    string
+	usage   string // arguments after the name
+	summary string
+	flags   func(fs *flag.FlagSet, o *options)
+	run     func(ctx context.Context, env *cli, args []string) error
+}
+
+// options holds every flag; each command registers the ones it takes.
+type options struct {
+	configPath string
+	dataDir    string
+	listen     string
+	out        string
+	// subscribers
+	name      string
+	list      string
+	status    string
+	confirmed bool
+}
+
+// cli carries what a command needs from the process: streams, environment
+// and parsed options. Nothing here is package-level so tests run commands
+// in-process side by side.
+type cli struct {
+	stdout, stderr io.Writer
+	environ        []string
+	opts           options
+	// isTerminal reports whether progress may be drawn on stderr.
+	isTerminal bool
+}
+
+// errUsage marks an error caused by how the command was called (exit 2).
+var errUsage = errors.New("usage")
+
+func commands() []command {
+	return []command{
+		{name: "serve", summary: "run the daemon: HTTP, feed schedule, digest schedule",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.listen, "listen", "", "address to listen on (default from http.listen, 127.0.0.1:8080)")
+			}, run: runServe},
+		{name: "import", usage: "PATH...", summary: "import article files or directories (.txt pages, .md, .json)", run: runImport},
+		{name: "feeds build", summary: "build every feed and write them to a directory",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")
+			}, run: runFeedsBuild},
+		{name: "config check", summary: "load and validate the configuration, and print it", run: runConfigCheck},
+		{name: "config example", summary: "print the annotated example configuration", run: runConfigExample},
+		{name: "subscribers add", usage: "EMAIL", summary: "add a subscriber",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.name, "name", "", "display name")
+				fs.StringVar(&o.list, "list", "", "list (series slug); default every configured series")
+				fs.BoolVar(&o.confirmed, "confirmed", false, "mark as confirmed (active) without a confirmation email")
+			}, run: runSubscribersAdd},
+		{name: "subscribers list", summary: "list subscribers as CSV",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.status, "status", "", "only this status: pending, active, unsubscribed, bounced")
+				fs.StringVar(&o.list, "list", "", "only active subscribers of this list")
+			}, run: runSubscribersList},
+		{name: "subscribers remove", usage: "EMAIL", summary: "erase a subscriber's personal data and suppress the address", run: runSubscribersRemove},
+		{name: "subscribers import", usage: "FILE.csv", summary: "import subscribers from CSV, reporting bad rows", run: runSubscribersImport},
+		{name: "subscribers export", summary: "export subscribers to CSV on stdout",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.out, "out", "", "write to this file instead of stdout")
+			}, run: runSubscribersExport},
+		{name: "version", summary: "print the version", run: runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	c := &cli{stdout: os.Stdout, stderr: os.Stderr, environ: os.Environ(), isTerminal: isTerminal(os.Stderr)}
+	code := c.main(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// main runs one command line and returns the exit code.
+func (c *cli) main(ctx context.Context, args []string) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		c.usage(cmds)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, rest, ok := findCommand(cmds, args)
+	if !ok {
+		fmt.Fprintf(c.stderr, "syndicated: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
+		c.usage(cmds)
+		return 2
+	}
+	fs := flag.NewFlagSet("syndicated "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.StringVar(&c.opts.configPath, "config", "", "config file (TOML); default: none, built-in defaults")
+	fs.StringVar(&c.opts.dataDir, "data", "./data", "data directory (SQLite database, secret, mail spool)")
+	if cmd.flags != nil {
+		cmd.flags(fs, &c.opts)
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(c.stderr, "Usage: syndicated %s [flags] %s\n\n%s.\n\nFlags:\n", cmd.name, cmd.usage, cmd.summary)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := cmd.run(ctx, c, fs.Args()); err != nil {
+		fmt.Fprintf(c.stderr, "syndicated %s: %v\n", cmd.name, err)
+		if errors.Is(err, errUsage) {
+			fs.Usage()
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// findCommand matches the longest command name ("feeds build") at the
+// start of args.
+func findCommand(cmds []command, args []string) (command, []string, bool) {
+	for _, n := range []int{2, 1} {
+		if len(args) < n {
+			continue
+		}
+		name := strings.Join(args[:n], " ")
+		for _, c := range cmds {
+			if c.name == name {
+				return c, args[n:], true
+			}
+		}
+	}
+	return command{}, nil, false
+}
+
+func (c *cli) usage(cmds []command) {
+	sort.SliceStable(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
+	fmt.Fprintf(c.stderr, "syndicated builds and serves news feeds and runs the digest's subscriber list.\n\nUsage: syndicated COMMAND [flags] [args]\n\nCommands:\n")
+	for _, cmd := range cmds {
+		fmt.Fprintf(c.stderr, "  %-22s %s\n", strings.TrimSpace(cmd.name+" "+cmd.usage), cmd.summary)
+	}
+	fmt.Fprintf(c.stderr, "\nEvery command takes --config FILE and --data DIR (default ./data).\nRun \"syndicated COMMAND --help\" for a command's flags.\n")
+}
+
+func runVersion(_ context.Context, c *cli, _ []string) error {
+	fmt.Fprintln(c.stdout, "syndicated", version())
+	return nil
+}
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+		}
+	}
+	return v
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/feeds/websub"
+	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/schedule"
+	"github.com/syndicated/syndicated/server"
+	subweb "github.com/syndicated/syndicated/subscribers/web"
+)
+
+// shutdownGrace bounds how long SIGTERM waits for requests and jobs.
+const shutdownGrace = 20 * time.Second
+
+func runServe(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+	}
+	a, err := c.openApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	listen := a.cfg.HTTP.Listen
+	if c.opts.listen != "" {
+		listen = c.opts.listen
+	}
+	d, err := newDaemon(ctx, a)
+	if err != nil {
+		return err
+	}
+	defer d.mailer.Close()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	return d.run(ctx, ln)
+}
+
+// daemon is everything serve runs.
+type daemon struct {
+	a        *app
+	importer *ingest.Importer
+	set      *feeds.Set
+	hub      *websub.Publisher
+	sched    *schedule.Scheduler
+	srv      *server.Server
+	mailer   interface{ Close() error }
+	registry *prometheus.Registry
+	builds   *prometheus.CounterVec
+	// kick asks for a feed rebuild soon; capacity 1 so requests made while
+	// a build runs collapse into one more build, and none is lost.
+	kick chan struct{}
+}
+
+func newDaemon(ctx context.Context, a *app) (*daemon, error) {
+	d := &daemon{a: a, importer: a.importer(), registry: prometheus.NewRegistry(), kick: make(chan struct{}, 1)}
+	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d.builds = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "syndicated_job_runs_total", Help: "Scheduled job runs by job and result.",
+	}, []string{"job", "result"})
+	jobSeconds := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "syndicated_job_duration_seconds", Help: "Scheduled job duration.",
+		Buckets: []float64{.001, .005, .02, .1, .5, 2, 10, 60},
+	}, []string{"job"})
+	d.registry.MustRegister(d.builds, jobSeconds)
+
+	if err := a.importSamples(ctx, d.importer); err != nil {
+		return nil, err
+	}
+	set, err := a.feedSet()
+	if err != nil {
+		return nil, err
+	}
+	d.set = set
+	if a.cfg.Feeds.HubURL != "" {
+		if d.hub, err = websub.New(a.cfg.Feeds.HubURL, websub.Options{}); err != nil {
+			return nil, err
+		}
+	}
+
+	m, err := a.mailer()
+	if err != nil {
+		return nil, err
+	}
+	d.mailer = m
+	a.log.Info("mail transport", "to", m.String())
+	svc, err := a.subscriberService(m)
+	if err != nil {
+		return nil, err
+	}
+	web, err := subweb.New(svc, subweb.Options{Product: a.cfg.Brand.Name, Lang: a.cfg.Language, Logger: a.log})
+	if err != nil {
+		return nil, err
+	}
+
+	var links []server.FeedLink
+	for _, s := range a.feedSpecs() {
+		s, err := s.Normalize()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range feeds.Formats {
+			links = append(links, server.FeedLink{Title: s.Title + " (" + formatName(f) + ")", Path: s.FeedPath(f), Type: f.MediaType()})
+		}
+	}
+	d.srv, err = server.New(server.Options{
+		BaseURL:      a.cfg.BaseURL,
+		Product:      a.cfg.Brand.Name,
+		Language:     a.cfg.Language,
+		APIToken:     a.cfg.HTTP.APIToken,
+		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
+		Feeds:        d.set,
+		Articles:     &kickingAPI{im: d.importer, kick: d.requestBuild},
+		Headlines:    d.headlines,
+		FeedLinks:    links,
+		Register:     []func(*http.ServeMux){web.Register},
+		Ready:        a.store.Ping,
+		Registry:     d.registry,
+		Log:          a.log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.HTTP.APIToken == "" {
+		a.log.Info("article API disabled: set http.api_token to accept POST /api/articles")
+	}
+
+	d.sched = schedule.New(a.store, a.log)
+	d.sched.OnRun = func(name string, took time.Duration, err error) {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		d.builds.WithLabelValues(name, result).Inc()
+		jobSeconds.WithLabelValues(name).Observe(took.Seconds())
+	}
+	// Scanning the content directory writes to the shared store: one
+	// replica at a time (locked). Building feeds fills this replica's own
+	// memory, so every replica builds, unlocked.
+	if err := d.sched.AddLocal("feeds", a.cfg.Feeds.Schedule, func(ctx context.Context) error {
+		d.requestBuild()
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func formatName(f feeds.Format) string {
+	switch f {
+	case feeds.RSS:
+		return "RSS"
+	case feeds.Atom:
+		return "Atom"
+	default:
+		return "JSON Feed"
+	}
+}
+
+func (d *daemon) headlines(ctx context.Context) ([]*article.Article, error) {
+	return d.a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
+}
+
+func (d *daemon) requestBuild() {
+	select {
+	case d.kick <- struct{}{}:
+	default: // a build is already queued; it will see this change too
+	}
+}
+
+// buildLoop runs one cycle per kick until ctx ends.
+func (d *daemon) buildLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.kick:
+			d.cycle(ctx)
+		}
+	}
+}
+
+// cycle scans the content directory (on one replica), then rebuilds this
+// replica's feeds, writes the output directory and pings the hub.
+func (d *daemon) cycle(ctx context.Context) {
+	if dir := d.a.cfg.ContentDir; dir != "" {
+		d.sched.Run(ctx, "content-scan", func(ctx context.Context) error {
+			rep, err := d.importer.ImportPaths(ctx, dir)
+			if err != nil {
+				return err
+			}
+			for _, f := range rep.Failed() {
+				d.a.log.Warn("article rejected", "err", f.Err)
+			}
+			return nil
+		})
+	}
+	d.sched.RunLocal(ctx, "feeds-build", d.buildFeeds)
+}
+
+func (d *daemon) buildFeeds(ctx context.Context) error {
+	changes, err := d.set.Rebuild(ctx)
+	if err != nil {
+		return err
+	}
+	if len(changes) == 0 {
+		return nil
+	}
+	d.a.log.Info("feeds rebuilt", "changed", len(changes))
+	if out := d.a.cfg.Feeds.OutputDir; out != "" {
+		if _, err := d.set.WriteDir(ctx, out); err != nil {
+			return err
+		}
+	}
+	if d.hub != nil {
+		topics := make([]string, len(changes))
+		for i, ch := range changes {
+			topics[i] = ch.URL
+		}
+		// Pings retry with backoff; do not hold up the next build for them.
+		go func() {
+			if err := d.hub.Publish(ctx, topics...); err != nil {
+				d.a.log.Warn("websub publish", "err", err)
+			}
+		}()
+	}
+	return nil
+}
+
+// run serves until ctx ends (SIGTERM/SIGINT), then shuts down in order:
+// stop the schedule, drain HTTP, and let deferred closes release the rest.
+func (d *daemon) run(ctx context.Context, ln net.Listener) error {
+	a := d.a
+	// The first build happens before the listener answers, so a reader
+	// never sees an empty feed from a fresh start.
+	d.cycle(ctx)
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() { d.buildLoop(loopCtx); close(loopDone) }()
+	d.sched.Start()
+
+	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	a.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/", "base_url", a.cfg.BaseURL, "database", describeDB(a.cfg.Database.URL, a.dataDir))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case serveErr = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := d.sched.Stop(sctx); err != nil {
+		a.log.Warn("schedule stop", "err", err)
+	}
+	stopLoop()
+	<-loopDone
+	if err := hs.Shutdown(sctx); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}
+
+// kickingAPI stores pushed articles and asks for a rebuild right after
+// any change, so a CMS push shows in the feeds without waiting for cron.
+type kickingAPI struct {
+	im   *ingest.Importer
+	kick func()
+}
+
+func (k *kickingAPI) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
+	res, err := k.im.PushArticle(ctx, body)
+	if err == nil && res.Outcome != article.Unchanged {
+		k.kick()
+	}
+	return res, err
+}
+
+func (k *kickingAPI) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
+	res, err := k.im.WithdrawArticle(ctx, id)
+	if err == nil && res.Outcome != article.Unchanged {
+		k.kick()
+	}
+	return res, err
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/samples"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// importer returns the article importer the config describes.
+func (a *app) importer() *ingest.Importer {
+	return ingest.New(a.store, ingest.Options{
+		Rules:         a.cfg.SeriesRules(),
+		GUIDAuthority: a.cfg.GUIDAuthority,
+		Logger:        a.log,
+	})
+}
+
+// feedSpecs maps the configured sections and series onto feed specs.
+func (a *app) feedSpecs() []feeds.Spec {
+	var specs []feeds.Spec
+	for _, s := range a.cfg.Sections {
+		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
+			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
+			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+	}
+	for _, s := range a.cfg.Series {
+		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
+			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
+			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+	}
+	return specs
+}
+
+// feedSet builds the feed Set (not yet built: call Rebuild).
+func (a *app) feedSet() (*feeds.Set, error) {
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version()})
+	if err != nil {
+		return nil, err
+	}
+	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration}), nil
+}
+
+// importSamples imports the shipped sample articles into an empty store,
+// so that a fresh checkout shows real-looking feeds at once.
+func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
+	if !a.cfg.Samples {
+		return nil
+	}
+	n, err := a.store.CountArticles(ctx, article.Query{})
+	if err != nil {
+		return fmt.Errorf("count articles: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	rep, err := im.ImportFS(ctx, samples.FS, ".")
+	if err != nil {
+		return fmt.Errorf("import samples: %w", err)
+	}
+	if err := rep.Err(); err != nil {
+		return fmt.Errorf("import samples: %w", err)
+	}
+	a.log.Info("imported the shipped sample articles", "articles", len(rep.Files))
+	return nil
+}
+
+// mailer opens the transport smtp.url names, or the .eml spool.
+func (a *app) mailer() (mail.Mailer, error) {
+	return mail.Open(mail.Config{
+		URL:     a.cfg.SMTP.URL,
+		From:    a.cfg.SMTP.From,
+		ReplyTo: a.cfg.SMTP.ReplyTo,
+		DataDir: a.dataDir,
+		Timeout: a.cfg.SMTP.Timeout.Duration,
+		Conns:   a.cfg.SMTP.Connections,
+		Logger:  a.log,
+	})
+}
+
+// subscriberService builds the subscriber service on transport t.
+func (a *app) subscriberService(t mail.Transport) (*subscribers.Service, error) {
+	lists := make([]subscribers.List, 0, len(a.cfg.Series))
+	for _, s := range a.cfg.Series {
+		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title})
+	}
+	return subscribers.New(subscribers.Config{
+		Store:           a.store,
+		Mailer:          t,
+		Secret:          a.secret,
+		BaseURL:         a.cfg.BaseURL,
+		Brand:           mail.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright},
+		Lists:           lists,
+		ConfirmTTL:      a.cfg.Subscribe.ConfirmTTL.Duration,
+		AddressInterval: a.cfg.Subscribe.PerAddressInterval.Duration,
+		IPEvery:         a.cfg.Subscribe.PerClientEvery.Duration,
+		IPBurst:         a.cfg.Subscribe.PerClientBurst,
+		Logger:          a.log,
+	})
+}
