@@ -221,4 +221,3 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Se
 	}
 	return fn(a, svc)
 }
-
