@@ -88,12 +88,13 @@ var (
 	shareRe      = regexp.MustCompile(`^Share\s*-\s*(WeChat)?$`)
 	chromeRe     = regexp.MustCompile(`^(?i:global\s*edition)|^(?i:copyright)\b.*(?i:all rights reserved|\b1995\b)|` +
 		`^(?i:license for publishing multimedia)|^(?i:registration number)|^(?i:note: browsers with)|^版权所有`)
-	paginationRe = regexp.MustCompile(`^(?:\|?\s*<<\s*)?(Previous|上一页)?\s*((?:\d+\s+)*\d+)\s*(Next|下一页)?(?:\s*>>\s*\|?)?$`)
-	imageRe      = regexp.MustCompile(`^(?i:image|photo)\s*[:：]\s*(https?://\S+)$`)
-	noteRe       = regexp.MustCompile(`^(?i:editor['’]?s\s*note)\s*[:：]\s*(.*)$|^编者按\s*[:：]?\s*(.*)$`)
-	bracketCapRe = regexp.MustCompile(`^(.*?)\s*[\[【]\s*((?i:photos?|images?|video|图|图片|摄影|视频)[^\]】]*?)\s*[\]】]$`)
-	capsCreditRe = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
-	terminalRe   = regexp.MustCompile(`[.!?。！？…"”'’)）:：;；]$`)
+	paginationRe     = regexp.MustCompile(`^(?:\|?\s*<<\s*)?(Previous|上一页)?\s*((?:\d+\s+)*\d+)\s*(Next|下一页)?(?:\s*>>\s*\|?)?$`)
+	imageRe          = regexp.MustCompile(`^(?i:image|photo)\s*[:：]\s*(https?://\S+)$`)
+	noteRe           = regexp.MustCompile(`^(?i:editor['’]?s\s*note)\s*[:：]\s*(.*)$|^编者按\s*[:：]?\s*(.*)$`)
+	bracketCapRe     = regexp.MustCompile(`^(.*?)\s*[\[【]\s*((?i:photos?|images?|video|图|图片|摄影|视频)[^\]】]*?)\s*[\]】]$`)
+	capsCreditRe     = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
+	agencyDatelineRe = regexp.MustCompile(`^(\p{Lu}[\p{Lu} .'-]*\p{Lu})\s*(?:--|—|–)\s`)
+	terminalRe       = regexp.MustCompile(`[.!?。！？…"”'’)）:：;；]$`)
 )
 
 // zhSection maps a Chinese section name in a breadcrumb to its slug.
@@ -472,6 +473,12 @@ func (p *parser) parse(hint int) (*Document, error) {
 	}
 	if a.TotalPages <= 1 && len(a.Body) <= 1 {
 		a.TotalPages = 1
+	}
+	if a.Dateline == "" && len(a.Body) > 0 {
+		// Agency copy opens with its dateline: "NANJING -- Passenger ferries…".
+		if m := agencyDatelineRe.FindStringSubmatch(a.Body[0].Paragraphs[0]); m != nil {
+			a.Dateline = source.TitleCase(m[1])
+		}
 	}
 	if doc.PhotoURL != "" {
 		a.Photo = &article.Photo{URL: doc.PhotoURL, Caption: doc.Caption, Credit: doc.Credit}

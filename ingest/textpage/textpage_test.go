@@ -145,7 +145,7 @@ func TestVariants(t *testing.T) {
 		{"xinhua.txt", want{
 			section: "society", headline: "Ferry service resumes after river dredging",
 			caption: "A ferry leaves the pier on the first day of restored service.", credit: "Photo/Xinhua",
-			publication: "Xinhua", language: "en", authors: []article.Author{{Name: "Xinhua"}},
+			publication: "Xinhua", dateline: "Nanjing", language: "en", authors: []article.Author{{Name: "Xinhua"}},
 			updated: "2019-07-08 11:20", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "NANJING -- Passenger ferries",
 		}},
