@@ -424,4 +424,3 @@ func TestTrustedProxyClientIP(t *testing.T) {
 		}
 	}
 }
-
