@@ -290,7 +290,10 @@ func groupInputs(ins []input) []group {
 	sort.Slice(ins, func(i, j int) bool { return ins[i].name < ins[j].name })
 	var out []group
 	pages := map[string]int{} // dir/stem → index in out
-	for _, in := range ins {
+	for i, in := range ins {
+		if i > 0 && ins[i-1].name == in.name {
+			continue // the same file named twice
+		}
 		f := FormatOf(in.name)
 		if f == FormatText {
 			stem, _ := textpage.PageOfName(in.name)
