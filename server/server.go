@@ -51,6 +51,9 @@ type Options struct {
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
 	FeedLinks []FeedLink
+	// Article loads one article for its page at /articles/{id}, the link
+	// feeds give items that have no canonical URL of their own.
+	Article func(ctx context.Context, id string) (*article.Article, error)
 	// Register adds more routes (subscriber pages, digests) to the mux.
 	Register []func(mux *http.ServeMux)
 	// Ready reports whether the daemon can serve (database reachable).
@@ -65,6 +68,7 @@ type Server struct {
 	opts    Options
 	mux     *http.ServeMux
 	index   *template.Template
+	page    *template.Template
 	metrics *httpMetrics
 }
 
@@ -83,9 +87,16 @@ func New(opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: parse index template: %w", err)
 	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), index: idx, metrics: newHTTPMetrics(opts.Registry)}
+	pg, err := template.New("").ParseFS(templates.FS, "html/layout.html", "html/article.html")
+	if err != nil {
+		return nil, fmt.Errorf("server: parse article template: %w", err)
+	}
+	s := &Server{opts: opts, mux: http.NewServeMux(), index: idx, page: pg, metrics: newHTTPMetrics(opts.Registry)}
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
+	if opts.Article != nil {
+		m.HandleFunc("GET /articles/{id}", s.handleArticle)
+	}
 	if opts.Feeds != nil {
 		m.Handle("/feeds/", opts.Feeds)
 	}
@@ -171,6 +182,37 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	if err := s.index.ExecuteTemplate(w, "layout", page); err != nil {
 		s.opts.Log.Error("render index", "err", err)
+	}
+}
+
+type articlePage struct {
+	Title, Lang, Product string
+	A                    *article.Article
+	Missing              []int
+}
+
+// handleArticle shows one visible article; withdrawn and future-dated
+// articles are 404 like unknown ones, so the page never leaks them early.
+func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
+	a, err := s.opts.Article(r.Context(), r.PathValue("id"))
+	if err == nil && !a.Visible(s.opts.Now()) {
+		err = article.ErrNotFound
+	}
+	if err != nil {
+		if errors.Is(err, article.ErrNotFound) {
+			http.Error(w, "no such article", http.StatusNotFound)
+			return
+		}
+		s.opts.Log.Error("article page", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
+	page := articlePage{Title: a.Headline, Lang: a.Language, Product: s.opts.Product, A: a, Missing: a.MissingPages()}
+	if err := s.page.ExecuteTemplate(w, "layout", page); err != nil {
+		s.opts.Log.Error("render article", "err", err)
 	}
 }
 

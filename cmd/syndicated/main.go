@@ -48,6 +48,9 @@ type cli struct {
 	opts           options
 	// isTerminal reports whether progress may be drawn on stderr.
 	isTerminal bool
+	// onServing, when set, is told the address serve listens on once it
+	// answers requests (tests listen on port 0).
+	onServing func(addr string)
 }
 
 // errUsage marks an error caused by how the command was called (exit 2).

@@ -45,6 +45,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	d.onServing = c.onServing
 	return d.run(ctx, ln)
 }
 
@@ -61,7 +62,8 @@ type daemon struct {
 	builds   *prometheus.CounterVec
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
 	// a build runs collapse into one more build, and none is lost.
-	kick chan struct{}
+	kick      chan struct{}
+	onServing func(addr string)
 }
 
 func newDaemon(ctx context.Context, a *app) (*daemon, error) {
@@ -125,6 +127,7 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Articles:     &kickingAPI{im: d.importer, kick: d.requestBuild},
 		Headlines:    d.headlines,
 		FeedLinks:    links,
+		Article:      a.store.GetArticle,
 		Register:     []func(*http.ServeMux){web.Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
@@ -255,6 +258,9 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	a.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/", "base_url", a.cfg.BaseURL, "database", describeDB(a.cfg.Database.URL, a.dataDir))
+	if d.onServing != nil {
+		d.onServing(ln.Addr().String())
+	}
 
 	var serveErr error
 	select {
