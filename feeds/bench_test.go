@@ -79,7 +79,9 @@ func BenchmarkRebuild(b *testing.B) {
 	seeded := map[string]int{}
 	for _, backend := range storagetest.Names {
 		for _, n := range []int{1_000, 10_000, 100_000} {
-			b.Run(fmt.Sprintf("%s/%dk", backend, n/1000), func(b *testing.B) {
+			var set *Set
+			var now time.Time
+			setup := func(b *testing.B) {
 				st := open(backend)
 				for i := seeded[backend]; i < n; i++ {
 					if _, err := st.PutArticle(ctx, benchArticle(i, start), start); err != nil {
@@ -87,18 +89,54 @@ func BenchmarkRebuild(b *testing.B) {
 					}
 					seeded[backend] = i + 1
 				}
-				now := start.Add(time.Duration(n) * 17 * time.Minute)
+				now = benchArticle(seeded[backend]-1, start).Published
 				bld, err := NewBuilder(st, testSpecs("https://hub.example/"), Options{Now: func() time.Time { return now }})
 				if err != nil {
 					b.Fatal(err)
 				}
-				set := NewSet(bld, SetOptions{})
+				set = NewSet(bld, SetOptions{})
 				if _, err := set.Rebuild(ctx); err != nil {
 					b.Fatal(err)
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
+			}
+			name := fmt.Sprintf("%s/%dk", backend, n/1000)
+			// steady: the scheduled build when nothing changed.
+			b.Run(name+"/steady", func(b *testing.B) {
+				setup(b)
 				for b.Loop() {
+					if _, err := set.Rebuild(ctx); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			// new: one article published per build, so every feed of the
+			// section (and of the series, one time in ten) is re-rendered
+			// and recompressed.
+			b.Run(name+"/new", func(b *testing.B) {
+				setup(b)
+				st := open(backend)
+				for b.Loop() {
+					b.StopTimer()
+					a := benchArticle(seeded[backend], start)
+					if _, err := st.PutArticle(ctx, a, a.Published); err != nil {
+						b.Fatal(err)
+					}
+					seeded[backend]++
+					now = a.Published
+					b.StartTimer()
+					if ch, err := set.Rebuild(ctx); err != nil || len(ch) == 0 {
+						b.Fatal(ch, err)
+					}
+				}
+			})
+			// recount: after Invalidate (a withdrawal, say), the build
+			// counts the archive again; this one grows with the store.
+			b.Run(name+"/recount", func(b *testing.B) {
+				setup(b)
+				for b.Loop() {
+					set.Invalidate()
 					if _, err := set.Rebuild(ctx); err != nil {
 						b.Fatal(err)
 					}

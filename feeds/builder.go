@@ -3,6 +3,8 @@ package feeds
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,8 +55,37 @@ type Builder struct {
 	sectionTitles map[string]string
 	recountEvery  time.Duration
 
-	mu     sync.Mutex
-	counts map[string]countState // by spec slug
+	mu       sync.Mutex
+	counts   map[string]countState // by spec slug
+	rendered map[string]renderedState
+}
+
+// renderedState remembers a spec's last subscription documents and the
+// inputs they were rendered from; an article edit always moves Updated
+// (article.Merge), so equal inputs mean equal bytes.
+type renderedState struct {
+	key  string
+	docs []Doc
+}
+
+// renderKey fingerprints what a subscription feed is rendered from.
+func renderKey(arts []*article.Article, pages int, complete bool) string {
+	var b strings.Builder
+	b.Grow(len(arts) * 64)
+	fmt.Fprintf(&b, "%d|%t|", pages, complete)
+	for _, a := range arts {
+		b.WriteString(a.ID)
+		b.WriteByte(' ')
+		b.WriteString(a.GUID)
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(a.Published.UnixNano(), 36))
+		b.WriteByte(' ')
+		b.WriteString(strconv.FormatInt(a.Updated.UnixNano(), 36))
+		b.WriteByte(' ')
+		b.WriteString(string(a.Status))
+		b.WriteByte('|')
+	}
+	return b.String()
 }
 
 // countState carries a spec's visible-article count from one build to the
@@ -70,7 +101,8 @@ type countState struct {
 // NewBuilder checks and normalizes the specs (see Spec.Normalize).
 func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, error) {
 	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
-		sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{}}
+		sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{},
+		rendered: map[string]renderedState{}}
 	if b.recountEvery <= 0 {
 		b.recountEvery = 30 * time.Minute
 	}
@@ -144,12 +176,28 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	if err != nil {
 		return nil, err
 	}
-	p := b.newPage(s, arts)
+	pages := 0
 	if !s.NoArchive {
-		p.pages = total / s.ArchivePageSize
+		pages = total / s.ArchivePageSize
 	}
-	p.complete = total <= s.Limit && p.pages == 0
-	return b.renderAll(p)
+	complete := total <= s.Limit && pages == 0
+	key := renderKey(arts, pages, complete)
+	b.mu.Lock()
+	last := b.rendered[s.Slug]
+	b.mu.Unlock()
+	if last.key == key {
+		return last.docs, nil
+	}
+	p := b.newPage(s, arts)
+	p.pages, p.complete = pages, complete
+	docs, err := b.renderAll(p)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.rendered[s.Slug] = renderedState{key: key, docs: docs}
+	b.mu.Unlock()
+	return docs, nil
 }
 
 // Invalidate forgets the carried-forward article counts, so that the next
@@ -160,6 +208,7 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 func (b *Builder) Invalidate() {
 	b.mu.Lock()
 	clear(b.counts)
+	clear(b.rendered)
 	b.mu.Unlock()
 }
 

@@ -47,7 +47,7 @@ func newRepresentation(body []byte) representation {
 
 func newResource(d Doc, lastMod time.Time) (*resource, error) {
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(&buf, gzip.DefaultCompression)
 	if err != nil {
 		return nil, err
 	}
