@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/storage/postgres"
@@ -34,6 +35,10 @@ type Storage interface {
 	article.Store
 	subscribers.Store
 	Locker
+	// PutArticles applies PutArticle to each article in one transaction:
+	// all are stored or, when one fails, none. For bulk loads and seeding
+	// benchmarks; ingest that must keep the good files uses PutArticle.
+	PutArticles(ctx context.Context, as []*article.Article, now time.Time) ([]article.PutResult, error)
 	Ping(ctx context.Context) error
 	Close() error
 }

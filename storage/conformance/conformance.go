@@ -46,6 +46,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleNextPublication", testNextPublication},
 		{"ArticleConcurrentSameID", testArticleConcurrentSameID},
 		{"ArticleConcurrentManyIDs", testArticleConcurrentManyIDs},
+		{"ArticlePutMany", testPutArticles},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},
@@ -923,5 +924,31 @@ func testTryLockConcurrent(t *testing.T, s storage.Storage) {
 	}
 	for _, r := range releases {
 		r()
+	}
+}
+
+func testPutArticles(t *testing.T, s storage.Storage) {
+	mustPut(t, s, newArticle("p0", base), base, article.Created)
+	edit := newArticle("p0", base)
+	edit.Headline = "Edited"
+	res, err := s.PutArticles(ctx(t), []*article.Article{newArticle("p1", base), edit, newArticle("p1", base)}, base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []article.Outcome
+	for _, r := range res {
+		got = append(got, r.Outcome)
+	}
+	if want := []article.Outcome{article.Created, article.Edited, article.Unchanged}; !slices.Equal(got, want) {
+		t.Errorf("outcomes = %v, want %v", got, want)
+	}
+	// One bad article: nothing of the batch is stored.
+	bad := newArticle("p3", base)
+	bad.Headline = ""
+	if _, err := s.PutArticles(ctx(t), []*article.Article{newArticle("p2", base), bad}, base); !errors.Is(err, article.ErrInvalid) {
+		t.Errorf("bad batch: %v", err)
+	}
+	if _, err := s.GetArticle(ctx(t), "p2"); !errors.Is(err, article.ErrNotFound) {
+		t.Errorf("failed batch stored p2: %v", err)
 	}
 }

@@ -28,25 +28,52 @@ var errRace = errors.New("concurrent insert")
 // with FOR UPDATE so concurrent writers of one id take turns; two inserting
 // a new id at once meet in ON CONFLICT and the loser retries as an update.
 func (s *Store) PutArticle(ctx context.Context, a *article.Article, now time.Time) (article.PutResult, error) {
-	if a == nil {
-		return article.PutResult{}, fmt.Errorf("put article: %w", &article.FieldError{Field: "article", Reason: "is nil"})
+	res, err := s.PutArticles(ctx, []*article.Article{a}, now)
+	if err != nil {
+		return article.PutResult{}, err
 	}
+	return res[0], nil
+}
+
+// PutArticles runs PutArticle's rules for every article in one transaction
+// (bulk import, benchmark seeding): all are stored, or none when one fails.
+func (s *Store) PutArticles(ctx context.Context, as []*article.Article, now time.Time) ([]article.PutResult, error) {
 	for attempt := 0; ; attempt++ {
-		var res article.PutResult
+		out := make([]article.PutResult, 0, len(as))
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			var err error
-			res, err = putArticle(ctx, tx, a, now)
-			return err
+			for _, a := range as {
+				if a == nil {
+					return fmt.Errorf("put article: %w", &article.FieldError{Field: "article", Reason: "is nil"})
+				}
+				res, err := putArticle(ctx, tx, a, now)
+				if err != nil {
+					return fmt.Errorf("put article %s: %w", a.ID, err)
+				}
+				out = append(out, res)
+			}
+			return nil
 		})
 		if errors.Is(err, errRace) && attempt < 3 {
 			continue
 		}
 		if err != nil {
-			return article.PutResult{}, fmt.Errorf("put article %s: %w", a.ID, err)
+			return nil, err
 		}
-		return res, nil
+		if len(as) >= analyzeAfter {
+			// Fresh statistics after a bulk load; with stale ones the planner
+			// sorts every row of a section instead of walking the index
+			// backwards for 50. Autovacuum gets there too, later.
+			if _, err := s.pool.Exec(ctx, `ANALYZE articles, article_series`); err != nil {
+				return nil, fmt.Errorf("put articles: analyze: %w", err)
+			}
+		}
+		return out, nil
 	}
 }
+
+// analyzeAfter is the batch size from which PutArticles and
+// InsertSubscribers refresh planner statistics.
+const analyzeAfter = 1000
 
 func putArticle(ctx context.Context, tx pgx.Tx, a *article.Article, now time.Time) (article.PutResult, error) {
 	var existing *article.Article

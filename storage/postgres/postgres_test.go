@@ -1,7 +1,17 @@
 package postgres_test
 
 import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"sync"
 	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/syndicated/syndicated/storage/postgres"
 
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/conformance"
@@ -13,4 +23,47 @@ import (
 func TestConformance(t *testing.T) {
 	storagetest.Postgres(t) // skip or fail once, up front
 	conformance.RunTests(t, func(t *testing.T) storage.Storage { return storagetest.Postgres(t) })
+}
+
+// TestConcurrentOpenMigratesOnce starts several "replicas" on one empty
+// schema at once: the advisory lock makes them take turns, none fails.
+func TestConcurrentOpenMigratesOnce(t *testing.T) {
+	storagetest.Postgres(t) // skip or fail as the suite does
+	base := os.Getenv(storagetest.PostgresURLEnv)
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	schema := fmt.Sprintf("syndicated_test_open_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := postgres.Open(ctx, u.String())
+			if err != nil {
+				errs <- err
+				return
+			}
+			s.Close()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var n int
+	if err := admin.QueryRow(ctx, "SELECT count(*) FROM "+schema+".schema_migrations").Scan(&n); err != nil || n != 1 {
+		t.Errorf("schema_migrations rows = %d, %v", n, err)
+	}
 }

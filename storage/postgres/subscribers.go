@@ -377,6 +377,11 @@ func (s *Store) InsertSubscribers(ctx context.Context, subs []*subscribers.Subsc
 	if err != nil {
 		return 0, 0, fmt.Errorf("insert subscribers: %w", err)
 	}
+	if inserted >= analyzeAfter {
+		if _, err := s.pool.Exec(ctx, `ANALYZE subscribers, subscriptions`); err != nil {
+			return inserted, skipped, fmt.Errorf("insert subscribers: analyze: %w", err)
+		}
+	}
 	return inserted, skipped, nil
 }
 

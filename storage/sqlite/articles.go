@@ -16,65 +16,100 @@ var dialect = sqlq.Dialect{Time: func(t time.Time) any { return micro(t) }}
 
 // PutArticle stores a following article.Merge, inside one write transaction.
 func (s *Store) PutArticle(ctx context.Context, a *article.Article, now time.Time) (article.PutResult, error) {
-	if a == nil {
-		return article.PutResult{}, fmt.Errorf("put article: %w", &article.FieldError{Field: "article", Reason: "is nil"})
-	}
 	var res article.PutResult
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		existing, err := getArticle(ctx, tx, a.ID)
-		if err != nil && !errors.Is(err, article.ErrNotFound) {
-			return err
-		}
-		merged, outcome := article.Merge(existing, a, now)
-		res = article.PutResult{Article: merged, Outcome: outcome}
-		if outcome == article.Unchanged {
-			return nil
-		}
-		if err := merged.Validate(); err != nil {
-			return err
-		}
-		if existing == nil {
-			if merged.GUID == "" {
-				return &article.FieldError{Field: "guid", Reason: "is empty"}
-			}
-			var other string
-			err := tx.QueryRowContext(ctx, `SELECT id FROM articles WHERE guid = ?`, merged.GUID).Scan(&other)
-			if err == nil {
-				return &article.FieldError{Field: "guid", Reason: fmt.Sprintf("%q already belongs to article %s", merged.GUID, other)}
-			} else if !errors.Is(err, sql.ErrNoRows) {
+		var err error
+		res, err = putArticle(ctx, tx, a, now)
+		return err
+	})
+	if err != nil {
+		return article.PutResult{}, err
+	}
+	return res, nil
+}
+
+// PutArticles runs PutArticle's rules for every article in one transaction
+// (bulk import, benchmark seeding): all are stored, or none when one fails.
+func (s *Store) PutArticles(ctx context.Context, as []*article.Article, now time.Time) ([]article.PutResult, error) {
+	out := make([]article.PutResult, 0, len(as))
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		for _, a := range as {
+			res, err := putArticle(ctx, tx, a, now)
+			if err != nil {
 				return err
 			}
-		}
-		doc, err := json.Marshal(merged)
-		if err != nil {
-			return err
-		}
-		pub, upd := micro(merged.Published), micro(merged.Updated)
-		if existing == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO articles
-				(id, guid, section, status, published, updated, content_hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				merged.ID, merged.GUID, merged.Section, string(merged.Status), pub, upd, merged.ContentHash(), string(doc))
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE articles SET section = ?, status = ?, published = ?, updated = ?,
-				content_hash = ?, doc = ? WHERE id = ?`,
-				merged.Section, string(merged.Status), pub, upd, merged.ContentHash(), string(doc), merged.ID)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM article_series WHERE article_id = ?`, merged.ID); err != nil {
-			return err
-		}
-		for _, series := range uniq(merged.Series) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO article_series (series, article_id, published) VALUES (?, ?, ?)`,
-				series, merged.ID, pub); err != nil {
-				return err
-			}
+			out = append(out, res)
 		}
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func putArticle(ctx context.Context, tx *sql.Tx, a *article.Article, now time.Time) (article.PutResult, error) {
+	if a == nil {
+		return article.PutResult{}, fmt.Errorf("put article: %w", &article.FieldError{Field: "article", Reason: "is nil"})
+	}
+	res, err := putArticleTx(ctx, tx, a, now)
+	if err != nil {
 		return article.PutResult{}, fmt.Errorf("put article %s: %w", a.ID, err)
+	}
+	return res, nil
+}
+
+func putArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now time.Time) (article.PutResult, error) {
+	existing, err := getArticle(ctx, tx, a.ID)
+	if err != nil && !errors.Is(err, article.ErrNotFound) {
+		return article.PutResult{}, err
+	}
+	merged, outcome := article.Merge(existing, a, now)
+	res := article.PutResult{Article: merged, Outcome: outcome}
+	if outcome == article.Unchanged {
+		return res, nil
+	}
+	if err := merged.Validate(); err != nil {
+		return article.PutResult{}, err
+	}
+	if existing == nil {
+		if merged.GUID == "" {
+			return article.PutResult{}, &article.FieldError{Field: "guid", Reason: "is empty"}
+		}
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT id FROM articles WHERE guid = ?`, merged.GUID).Scan(&other)
+		if err == nil {
+			return article.PutResult{}, &article.FieldError{Field: "guid", Reason: fmt.Sprintf("%q already belongs to article %s", merged.GUID, other)}
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return article.PutResult{}, err
+		}
+	}
+	doc, err := json.Marshal(merged)
+	if err != nil {
+		return article.PutResult{}, err
+	}
+	pub, upd := micro(merged.Published), micro(merged.Updated)
+	if existing == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO articles
+			(id, guid, section, status, published, updated, content_hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			merged.ID, merged.GUID, merged.Section, string(merged.Status), pub, upd, merged.ContentHash(), string(doc))
+	} else {
+		_, err = tx.ExecContext(ctx, `UPDATE articles SET section = ?, status = ?, published = ?, updated = ?,
+			content_hash = ?, doc = ? WHERE id = ?`,
+			merged.Section, string(merged.Status), pub, upd, merged.ContentHash(), string(doc), merged.ID)
+	}
+	if err != nil {
+		return article.PutResult{}, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM article_series WHERE article_id = ?`, merged.ID); err != nil {
+		return article.PutResult{}, err
+	}
+	for _, series := range uniq(merged.Series) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO article_series (series, article_id, published) VALUES (?, ?, ?)`,
+			series, merged.ID, pub); err != nil {
+			return article.PutResult{}, err
+		}
 	}
 	return res, nil
 }

@@ -44,15 +44,18 @@ func (b *builder) whereSQL() string {
 	return " WHERE " + strings.Join(b.where, " AND ")
 }
 
+// page writes LIMIT and OFFSET as literals (they are ints, so this is
+// safe): with a placeholder PostgreSQL's generic plan cannot see how few
+// rows are wanted and may sort the whole table instead of walking an index.
 func (b *builder) page(limit, offset int) string {
 	var s string
 	if limit > 0 {
-		s += " LIMIT " + b.arg(limit)
+		s += fmt.Sprintf(" LIMIT %d", limit)
 	} else if offset > 0 && !b.d.Postgres {
 		s += " LIMIT -1" // SQLite needs a LIMIT before OFFSET
 	}
 	if offset > 0 {
-		s += " OFFSET " + b.arg(offset)
+		s += fmt.Sprintf(" OFFSET %d", offset)
 	}
 	return s
 }

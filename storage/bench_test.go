@@ -1,0 +1,118 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+var benchBase = time.Date(2019, 4, 24, 20, 12, 0, 0, time.FixedZone("CST", 8*3600))
+
+func benchArticle(i int) *article.Article {
+	id := fmt.Sprintf("a%06d", i)
+	a := &article.Article{
+		ID: id, GUID: "urn:syndicated:" + id, Section: "society",
+		Headline: "Headline " + id, Deck: "A deck that says what the story is about in a sentence or two.",
+		Authors:  []article.Author{{Name: "He Wei", Place: "Shanghai"}},
+		Dateline: "Shanghai", Publication: "China Daily",
+		Published: benchBase.Add(-time.Duration(i) * time.Minute),
+		Body: []article.Page{{Number: 1, Paragraphs: []string{
+			"First paragraph of a realistic length, about the city and its people, and what changed over seventy years.",
+			"Second paragraph with a quotation from someone who was there, and what they remember of it.",
+			"Third paragraph closing the story.",
+		}}},
+		Language: "en", Tags: []string{"shanghai", "society"}, Status: article.StatusPublished,
+	}
+	a.Updated = a.Published
+	switch {
+	case i%3 == 0:
+		a.Series = []string{"shanghai-70th"}
+	case i%3 == 1:
+		a.Section = "world"
+	}
+	if i%50 == 7 {
+		a.Status = article.StatusWithdrawn
+	}
+	return a
+}
+
+// BenchmarkPutArticle measures one new article per op through PutArticle.
+func BenchmarkPutArticle(b *testing.B) {
+	storagetest.ForEachB(b, func(b *testing.B, s storage.Storage) {
+		ctx := context.Background()
+		b.ResetTimer()
+		for i := 0; b.Loop(); i++ {
+			if _, err := s.PutArticle(ctx, benchArticle(i), benchBase); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkInsertSubscribers100k imports 100,000 new subscribers per op.
+func BenchmarkInsertSubscribers100k(b *testing.B) {
+	const n = 100_000
+	storagetest.ForEachB(b, func(b *testing.B, s storage.Storage) {
+		ctx := context.Background()
+		for round := 0; b.Loop(); round++ {
+			b.StopTimer()
+			subs := make([]*subscribers.Subscriber, n)
+			for i := range subs {
+				subs[i] = &subscribers.Subscriber{
+					Email: fmt.Sprintf("reader%d-%d@example.com", round, i), Name: "Reader", Status: subscribers.StatusActive,
+					Consent: subscribers.Consent{At: benchBase, Source: "import"},
+					Lists:   []subscribers.Subscription{{List: "shanghai-70th", Active: true}},
+				}
+			}
+			b.StartTimer()
+			inserted, _, err := s.InsertSubscribers(ctx, subs)
+			if err != nil || inserted != n {
+				b.Fatalf("inserted %d: %v", inserted, err)
+			}
+		}
+	})
+}
+
+// BenchmarkFeedQueries runs the six queries a feed rebuild makes (newest 50
+// visible of the section and of the series, ×3 formats) at growing archive
+// sizes; the time per op should stay flat.
+func BenchmarkFeedQueries(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			storagetest.ForEachB(b, func(b *testing.B, s storage.Storage) {
+				ctx := context.Background()
+				const batch = 5000
+				for start := 0; start < n; start += batch {
+					as := make([]*article.Article, 0, batch)
+					for i := start; i < min(start+batch, n); i++ {
+						as = append(as, benchArticle(i))
+					}
+					if _, err := s.PutArticles(ctx, as, benchBase); err != nil {
+						b.Fatal(err)
+					}
+				}
+				queries := []article.Query{
+					{Section: "society", Status: article.StatusPublished, PublishedBefore: benchBase, Limit: 50},
+					{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: benchBase, Limit: 50},
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					for range 3 {
+						for _, q := range queries {
+							as, err := s.ListArticles(ctx, q)
+							if err != nil || len(as) != 50 {
+								b.Fatalf("%d articles, %v", len(as), err)
+							}
+						}
+					}
+				}
+			})
+		})
+	}
+}
