@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"net/url"
 	"slices"
@@ -55,6 +56,7 @@ func TestFeedsConformance(t *testing.T) {
 						checkAtomRules(t, body, spec.FeedURL(Atom), spec.HubURL)
 					case JSON:
 						validateJSONFeed(t, sch, body)
+						checkJSONKeys(t, body)
 					}
 					feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
 					if err != nil {
@@ -220,8 +222,14 @@ func checkItems(t *testing.T, f Format, spec *Spec, feed *gofeed.Feed, want []*a
 			}
 			if len(it.Enclosures) != 1 || it.Enclosures[0].URL != a.Photo.URL || !strings.HasPrefix(it.Enclosures[0].Type, "image/") {
 				errorf("enclosures %+v, want the photo", it.Enclosures)
-			} else if f == RSS && it.Enclosures[0].Length != itoa64(a.Photo.Length) {
-				errorf("enclosure length %q, want %d", it.Enclosures[0].Length, a.Photo.Length)
+			} else {
+				wantLen := "" // Atom and JSON Feed leave an unknown size out
+				if a.Photo.Length > 0 || f == RSS {
+					wantLen = itoa64(a.Photo.Length) // RSS requires it: 0 when unknown
+				}
+				if it.Enclosures[0].Length != wantLen {
+					errorf("enclosure length %q, want %q", it.Enclosures[0].Length, wantLen)
+				}
 			}
 		}
 		wantLang := a.Language
@@ -456,6 +464,50 @@ func checkAtomRules(t *testing.T, body []byte, self, hub string) {
 		}
 		if s := e.one(nsAtom, "summary"); s == nil || s.Text == "" {
 			t.Errorf("entry %s without summary", id)
+		}
+	}
+}
+
+// checkJSONKeys: JSON Feed 1.1 keys, none of gorilla's wrong or deprecated
+// ones.
+func checkJSONKeys(t *testing.T, body []byte) {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc["version"] != "https://jsonfeed.org/version/1.1" {
+		t.Errorf("version %v", doc["version"])
+	}
+	for _, k := range []string{"language", "feed_url", "home_page_url", "authors", "items"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("feed lacks %q", k)
+		}
+	}
+	if _, ok := doc["author"]; ok {
+		t.Errorf("feed has the deprecated \"author\"")
+	}
+	for _, it := range doc["items"].([]any) {
+		item := it.(map[string]any)
+		for _, bad := range []string{"author", "banner_"} {
+			if _, ok := item[bad]; ok {
+				t.Errorf("item has %q", bad)
+			}
+		}
+		for _, k := range []string{"id", "url", "title", "content_html", "summary", "date_published", "date_modified", "authors", "tags", "language"} {
+			if _, ok := item[k]; !ok {
+				t.Errorf("item %v lacks %q", item["id"], k)
+			}
+		}
+		if atts, ok := item["attachments"].([]any); ok {
+			for _, a := range atts {
+				if _, bad := a.(map[string]any)["size"]; bad {
+					t.Errorf("attachment has \"size\" instead of \"size_in_bytes\"")
+				}
+			}
+			if _, ok := item["banner_image"]; !ok {
+				t.Errorf("item with a photo lacks banner_image")
+			}
 		}
 	}
 }

@@ -368,10 +368,11 @@ type jsonFeed struct {
 }
 
 // jsonItem extends gorilla's item with the 1.1 keys it gets wrong or lacks:
-// language, and attachments whose size is size_in_bytes. (banner_image is
-// left out: gorilla's own key, "banner_", stays empty.)
+// language, banner_image (gorilla's own field writes "banner_" and stays
+// empty), and attachments whose size is size_in_bytes.
 type jsonItem struct {
 	*gorilla.JSONItem
+	BannerImage string           `json:"banner_image,omitempty"`
 	Language    string           `json:"language,omitempty"`
 	Attachments []jsonAttachment `json:"attachments,omitempty"`
 }
@@ -423,6 +424,7 @@ func (p *page) renderJSON() ([]byte, error) {
 		it := &jsonItem{JSONItem: bi, Language: e.language}
 		if ph := e.photo; ph != nil {
 			bi.Image = ph.URL
+			it.BannerImage = ph.URL
 			it.Attachments = []jsonAttachment{{URL: ph.URL, MIMEType: e.photoType, Title: ph.Caption, SizeInBytes: ph.Length}}
 		}
 		jf.Items[i] = it

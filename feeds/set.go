@@ -207,6 +207,19 @@ func (s *Set) archivePage(ctx context.Context, path string) (*resource, error) {
 	if r != nil {
 		return r, nil
 	}
+	// Pages beyond those of the last Rebuild are not queried for: a
+	// crawler guessing numbers costs no database work.
+	known := false
+	snap := s.snap.Load()
+	for i := range s.b.specs {
+		sp := &s.b.specs[i]
+		if _, n, ok := sp.parseArchivePath(path); ok && !sp.NoArchive && n <= snap.pages[sp.Slug] {
+			known = true
+		}
+	}
+	if !known {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
+	}
 	docs, err := s.b.BuildArchive(ctx, path)
 	if err != nil {
 		return nil, err
