@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -122,8 +123,8 @@ func New(opts Options) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	_, pattern := s.mux.Handler(r)
-	s.mux.ServeHTTP(rec, r)
+	s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
+	pattern := r.Pattern
 	if pattern == "" {
 		pattern = "unmatched"
 	}
@@ -321,6 +322,19 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// children caches the per-label series so the hot path skips label
+	// hashing; the key space is bounded by routes × methods × codes.
+	children sync.Map // metricKey → *metricChildren
+}
+
+type metricKey struct {
+	route, method string
+	code          int
+}
+
+type metricChildren struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -338,6 +352,27 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 }
 
 func (m *httpMetrics) observe(route, method string, code int, took time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
-	m.duration.WithLabelValues(route).Observe(took.Seconds())
+	key := metricKey{route, method, code}
+	c, ok := m.children.Load(key)
+	if !ok {
+		if !knownMethod(method) {
+			key.method, method = "other", "other" // clients choose methods: keep the label set bounded
+		}
+		c, _ = m.children.LoadOrStore(key, &metricChildren{
+			count:    m.requests.WithLabelValues(route, method, strconv.Itoa(code)),
+			duration: m.duration.WithLabelValues(route),
+		})
+	}
+	mc := c.(*metricChildren)
+	mc.count.Inc()
+	mc.duration.Observe(took.Seconds())
+}
+
+func knownMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,9 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	rep, err := a.importer().ImportPaths(ctx, args...)
+	// The command prints one line per file itself; the importer's own log
+	// lines would only repeat them.
+	rep, err := a.importerLogging(slog.New(slog.DiscardHandler)).ImportPaths(ctx, args...)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/feeds"
@@ -13,11 +14,13 @@ import (
 )
 
 // importer returns the article importer the config describes.
-func (a *app) importer() *ingest.Importer {
+func (a *app) importer() *ingest.Importer { return a.importerLogging(a.log) }
+
+func (a *app) importerLogging(log *slog.Logger) *ingest.Importer {
 	return ingest.New(a.store, ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
-		Logger:        a.log,
+		Logger:        log,
 	})
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Load test: GET of a 50-item feed with wrk (plain, gzip, 304), syndicated
+# side by side with a minimal net/http server serving the same bytes from
+# memory. Loopback only; each wrk run is bounded by -d. Needs wrk
+# (apt-get install wrk). Usage: scripts/load.sh [DURATION, default 10s]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin"
+dur="${1:-10s}"
+tmp="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+go build -o "$tmp/syndicated" ./cmd/syndicated
+go build -o "$tmp/minimal" ./scripts/loadtest/minimal
+
+# 60 original generated articles so that the Society feed holds 50 items.
+mkdir -p "$tmp/articles"
+for i in $(seq 1 60); do
+  day=$(( (i % 28) + 1 ))
+  cat > "$tmp/articles/load-$i.json" <<JSON
+{"id":"load-$i","section":"society","headline":"Load test article number $i","deck":"A generated article for the load test","authors":[{"name":"Load Tester","place":"Shanghai"}],"published":"2019-05-$(printf %02d $day)T$(printf %02d $(( i % 24 ))):00:00+08:00","tags":["load"],"body":["Paragraph one of article $i, long enough to look like news copy in a feed reader's list view.","Paragraph two of article $i adds a little more text, as real articles have several paragraphs.","Paragraph three of article $i closes it."]}
+JSON
+done
+SYNDICATED_SAMPLES=false "$tmp/syndicated" import --data "$tmp/data" "$tmp/articles" >/dev/null
+SYNDICATED_SAMPLES=false "$tmp/syndicated" serve --data "$tmp/data" --listen 127.0.0.1:18181 2>"$tmp/serve.log" &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18181/healthz && break; sleep 0.1; done
+
+feed=http://127.0.0.1:18181/feeds/society.rss
+curl -sf -o "$tmp/feed.rss" "$feed"
+curl -sf -H 'Accept-Encoding: gzip' -o "$tmp/feed.rss.gz" "$feed"
+etag=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+gzetag=$(curl -sfI -H 'Accept-Encoding: gzip' "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+items=$(grep -c '<item>' "$tmp/feed.rss")
+"$tmp/minimal" -listen 127.0.0.1:18182 -plain "$tmp/feed.rss" -gzip "$tmp/feed.rss.gz" -etag "$etag" -gzip-etag "$gzetag" &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18182/feed && break; sleep 0.1; done
+
+echo "feed: $items items, $(wc -c <"$tmp/feed.rss") bytes plain, $(wc -c <"$tmp/feed.rss.gz") bytes gzip; wrk -t2 -c64 -d$dur"
+rps() { wrk -t2 -c64 -d"$dur" "$@" | awk '/Requests\/sec/{print $2}'; }
+printf '%-6s %14s %14s %7s\n' case syndicated minimal ratio
+for c in plain gzip 304; do
+  case $c in
+    plain) h=(-H 'Accept-Encoding: identity') ;;
+    gzip)  h=(-H 'Accept-Encoding: gzip') ;;
+    304)   h=(-H "If-None-Match: $etag") ;;
+  esac
+  a=$(rps "${h[@]}" "$feed")
+  b=$(rps "${h[@]}" http://127.0.0.1:18182/feed)
+  printf '%-6s %14s %14s %7.2f\n' "$c" "$a" "$b" "$(echo "$a / $b" | bc -l)"
+done
