@@ -185,8 +185,10 @@ func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageD
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	// The URLs carry tokens: never send them on as a Referer.
-	hd.Set("Referrer-Policy", "no-referrer")
+	// The URLs carry tokens: never send them to another site as a Referer.
+	// (Not no-referrer: with it, browsers send "Origin: null" on our own
+	// form posts, which the CSRF check must refuse.)
+	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)

@@ -161,7 +161,7 @@ func TestSubscribeForm(t *testing.T) {
 				t.Errorf("form lacks %s", want)
 			}
 		}
-		if w.Code != 200 || w.Header().Get("Referrer-Policy") != "no-referrer" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+		if w.Code != 200 || w.Header().Get("Referrer-Policy") != "same-origin" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
 			t.Errorf("GET /subscribe: %d %v", w.Code, w.Header())
 		}
 		if strings.Contains(body, "<script") {

@@ -1,0 +1,311 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/subscribers/web"
+)
+
+const e2eHowTo = "install them (apt-get install chromium; go install github.com/axllent/mailpit@v1.33.1) and set MAILPIT_BIN or put mailpit on PATH, or run scripts/test.sh, which does all of it"
+
+// need finds a tool, or skips (fails under CI).
+func need(t *testing.T, what string, candidates ...string) string {
+	t.Helper()
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if p, err := exec.LookPath(c); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s not found, and CI is set: the end-to-end test must run; %s", what, e2eHowTo)
+	}
+	t.Skipf("%s not found; to run the end-to-end test, %s", what, e2eHowTo)
+	return ""
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startMailpit runs Mailpit on free ports and returns its SMTP address and
+// API base URL.
+func startMailpit(t *testing.T, bin string) (smtpAddr, api string) {
+	t.Helper()
+	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
+		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api = "http://" + httpAddr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(api + "/api/v1/info")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit did not start: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return smtpAddr, api
+}
+
+type mpList struct {
+	Messages []struct {
+		ID      string `json:"ID"`
+		Subject string `json:"Subject"`
+		To      []struct {
+			Address string `json:"Address"`
+		} `json:"To"`
+	} `json:"messages"`
+}
+
+type mpMessage struct {
+	ID   string `json:"ID"`
+	Text string `json:"Text"`
+	HTML string `json:"HTML"`
+}
+
+func getJSON(ctx context.Context, u string, v any) error {
+	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("%s: %s", u, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// waitMail polls Mailpit's API for the newest message to addr.
+func waitMail(t *testing.T, api, addr string) mpMessage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for {
+		var l mpList
+		if err := getJSON(ctx, api+"/api/v1/messages", &l); err == nil {
+			for _, m := range l.Messages {
+				for _, to := range m.To {
+					if to.Address == addr {
+						var full mpMessage
+						if err := getJSON(ctx, api+"/api/v1/message/"+m.ID, &full); err != nil {
+							t.Fatal(err)
+						}
+						return full
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no mail to %s in Mailpit: %v", addr, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("SYNDICATED_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	dir = filepath.Join(dir, "subscribers-e2e")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestEndToEndBrowser walks sign-up, confirmation by email (through
+// Mailpit) and unsubscribe in headless Chromium, saving a screenshot of
+// every page.
+func TestEndToEndBrowser(t *testing.T) {
+	chromium := need(t, "chromium", "chromium", "chromium-browser", "google-chrome")
+	mailpit := need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	smtpAddr, api := startMailpit(t, mailpit)
+	shots := artifactsDir(t)
+
+	st := storagetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	mailer, err := mail.Open(mail.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mailer.Close()
+	svc, err := subscribers.New(subscribers.Config{
+		Store: st, Mailer: mailer, Secret: []byte("e2e-secret-0123456789abcdef"), BaseURL: srv.URL,
+		Brand: mail.Brand{Name: "Shanghai Daily", Link: srv.URL},
+		Lists: []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th anniversary series"}, {Slug: "society", Title: "Society"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := web.New(svc, web.Options{Product: "Shanghai Daily"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(mux)
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(chromium),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(1000, 900),
+		)...)
+	defer cancelAlloc()
+	browser, cancelBrowser := chromedp.NewContext(allocCtx)
+	defer cancelBrowser()
+	if err := chromedp.Do(browser); err != nil { // start the browser without a timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
+	defer cancel()
+
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
+		if err != nil {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	heading := func() string {
+		t.Helper()
+		// While a page loads the old h1 can vanish under the query; the
+		// caller polls, so an error is just "not yet".
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1")))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(s)
+	}
+
+	// 1. Sign up with the form.
+	const addr = "reader@example.com"
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/subscribe"),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), addr),
+		chromedp.SendKeys(chromedp.ID("name"), "Li <Lei>"),
+		chromedp.Click(chromedp.ID("list-society")),
+	); err != nil {
+		t.Fatalf("fill form: %v", err)
+	}
+	shot("1-subscribe-form")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`button[type="submit"]`)), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the new page.
+	waitHeading(t, ctx, heading, "Check your inbox")
+	shot("2-check-inbox")
+
+	// 2. Read the confirmation email from Mailpit.
+	msg := waitMail(t, api, addr)
+	link := regexp.MustCompile(regexp.QuoteMeta(srv.URL) + `/confirm\?token=[A-Za-z0-9_.%-]+`).FindString(msg.Text)
+	if link == "" {
+		t.Fatalf("no confirm link in:\n%s", msg.Text)
+	}
+	if strings.Contains(msg.HTML, "<Lei>") || !strings.Contains(msg.HTML, "Li &lt;Lei&gt;") {
+		t.Error("name not escaped in the email HTML")
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(api+"/view/"+msg.ID+".html"), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+		t.Fatalf("view email: %v", err)
+	}
+	shot("3-confirmation-email")
+
+	// 3. Follow the link.
+	if err := chromedp.Do(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("h1"))); err != nil {
+		t.Fatal(err)
+	}
+	waitHeading(t, ctx, heading, "Subscription confirmed")
+	shot("4-confirmed")
+	sub, err := st.GetSubscriber(context.Background(), addr)
+	if err != nil || sub.Status != subscribers.StatusActive {
+		t.Fatalf("after confirm: %+v %v", sub, err)
+	}
+
+	// 4. Open the unsubscribe link (as in a digest), see that the page alone
+	// changes nothing, click, see the result.
+	unsub, err := svc.UnsubscribeURL(sub, "society")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(unsub), chromedp.WaitVisible(chromedp.ID("unsubscribe"))); err != nil {
+		t.Fatal(err)
+	}
+	shot("5-unsubscribe-page")
+	if s, _ := st.GetSubscriber(context.Background(), addr); s.Status != subscribers.StatusActive {
+		t.Fatal("opening the unsubscribe page unsubscribed")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("unsubscribe-all"))); err != nil {
+		t.Fatal(err)
+	}
+	waitHeading(t, ctx, heading, "You are unsubscribed")
+	shot("6-unsubscribed")
+	if s, _ := st.GetSubscriber(context.Background(), addr); s.Status != subscribers.StatusUnsubscribed {
+		t.Fatalf("after unsubscribe: %+v", s)
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+func waitHeading(t *testing.T, ctx context.Context, heading func() string, want string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		got := heading()
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			t.Fatalf("page heading %q, want %q; page: %s", got, want, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
