@@ -3,6 +3,25 @@
 // falls short), pages them back through an RFC 5005 archive, holds the
 // built bytes in memory for an http.Handler, and mirrors them to a
 // directory for a static server.
+//
+// Wiring, as the daemon does it:
+//
+//	b, _ := feeds.NewBuilder(store, specs, feeds.Options{Version: v})
+//	set := feeds.NewSet(b, feeds.SetOptions{MaxAge: cfg.HTTP.CacheMaxAge})
+//	mux.Handle("/feeds/", set)              // serves feeds and archive pages
+//	// on start-up, on the schedule and after any ingest:
+//	changes, err := set.Rebuild(ctx)        // bytes built once per change
+//	_, err = set.WriteDir(ctx, outDir)      // when an output dir is set
+//	err = pub.Publish(ctx, urlsOf(changes)...) // websub, when a hub is set
+//
+// After an ingest that withdrew, back-dated or reclassified an article, call
+// set.Invalidate() before Rebuild (new and edited articles need nothing).
+//
+// URL scheme: Spec.Path + ".rss|.atom|.json" for the subscription feed
+// (/feeds/society.rss, /feeds/series/shanghai-70th.atom) and
+// Spec.Path + "/archive/N.ext" for RFC 5005 archive page N, 1 being the
+// oldest ArchivePageSize articles; only complete pages exist, and the
+// subscription feed links the newest of them as prev-archive.
 package feeds
 
 import (
