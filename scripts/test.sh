@@ -28,10 +28,10 @@ if [ -z "${MAILPIT_BIN:-}" ]; then
 fi
 
 # Headless Chromium, for pages and email HTML.
-if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "test.sh: installing chromium"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
   else
     echo "test.sh: chromium is missing and cannot be installed here (need root and apt-get); browser tests will skip" >&2
   fi
