@@ -59,6 +59,13 @@ type Config struct {
 	IPBurst int
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
+	// SyncMail makes Subscribe send the confirmation before it returns. By
+	// default it sends in the background, so that a new address and a known
+	// one answer in the same time (no timing side channel); call Close on
+	// shutdown to let those sends finish.
+	SyncMail bool
+	// MailTimeout bounds a background confirmation send (default 2 min).
+	MailTimeout time.Duration
 }
 
 // Service is double opt-in, unsubscribe and the operators' list tools. It is
@@ -76,6 +83,9 @@ type Service struct {
 	ipBurst  int
 	now      func() time.Time
 	log      *slog.Logger
+	syncMail bool
+	mailTO   time.Duration
+	sends    sync.WaitGroup
 
 	mu       sync.Mutex
 	limiters map[string]*ipLimiter
@@ -115,7 +125,10 @@ func New(cfg Config) (*Service, error) {
 		store: cfg.Store, mailer: cfg.Mailer, signer: signer, base: base, brand: cfg.Brand,
 		lists: slices.Clone(cfg.Lists), ttl: cfg.ConfirmTTL, interval: cfg.AddressInterval,
 		ipEvery: cfg.IPEvery, ipBurst: cfg.IPBurst, now: cfg.Now, log: cfg.Logger,
-		limiters: map[string]*ipLimiter{},
+		limiters: map[string]*ipLimiter{}, syncMail: cfg.SyncMail, mailTO: cfg.MailTimeout,
+	}
+	if s.mailTO <= 0 {
+		s.mailTO = 2 * time.Minute
 	}
 	if s.ttl <= 0 {
 		s.ttl = DefaultConfirmTTL
@@ -336,12 +349,49 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if send == nil {
 		return nil
 	}
+	if s.syncMail {
+		return s.confirmAndRecover(ctx, sub, send, now, prevSent)
+	}
+	s.sends.Add(1)
+	go func() {
+		defer s.sends.Done()
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
+		defer cancel()
+		_ = s.confirmAndRecover(bctx, sub, send, now, prevSent)
+	}()
+	return nil
+}
+
+// Wait blocks until the background confirmation sends started so far are
+// done.
+func (s *Service) Wait() { s.sends.Wait() }
+
+// Close waits for background confirmation sends, or for ctx to end.
+func (s *Service) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.sends.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("subscribers: confirmation emails still sending: %w", ctx.Err())
+	}
+}
+
+// confirmAndRecover sends the confirmation; on failure it restores the
+// previous confirmation time so the address can try again at once. The
+// failure is logged, not returned (the caller's answer must not differ).
+func (s *Service) confirmAndRecover(ctx context.Context, sub *Subscriber, send []string, now, prevSent time.Time) error {
+	email := sub.Email
 	if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
 		// Give the address its next try at once, and keep the response the
 		// same as for any other address: the failure is in the logs.
 		s.log.Error("subscribe: confirmation email not sent", "subscriber", sub.ID, "error", err)
-		_, uerr := s.store.UpdateSubscriber(ctx, email, func(x *Subscriber) error {
-			if x.ConfirmationSentAt.Equal(now) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		_, uerr := s.store.UpdateSubscriber(rctx, email, func(x *Subscriber) error {
+			// Stores keep microseconds at best.
+			if x.ConfirmationSentAt.Sub(now).Abs() < time.Millisecond {
 				x.ConfirmationSentAt = prevSent
 			}
 			return nil

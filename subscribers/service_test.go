@@ -39,6 +39,7 @@ type outbox struct {
 	mu   sync.Mutex
 	file *mail.FileTransport
 	msgs []*mail.Message
+	wait func() // the service's Wait: background sends finish before take
 	fail error
 }
 
@@ -56,6 +57,9 @@ func (o *outbox) Send(ctx context.Context, m *mail.Message) error {
 }
 
 func (o *outbox) take() []*mail.Message {
+	if o.wait != nil {
+		o.wait()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m := o.msgs
@@ -91,6 +95,7 @@ func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *en
 	if err != nil {
 		t.Fatal(err)
 	}
+	out.wait = svc.Wait
 	return &env{svc: svc, store: st, clock: ck, out: out}
 }
 
@@ -424,6 +429,7 @@ func TestMailFailureKeepsResponseAndAllowsRetry(t *testing.T) {
 		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
+		e.svc.Wait()
 		if s := get(t, st, "a@example.com"); !s.ConfirmationSentAt.IsZero() {
 			t.Errorf("ConfirmationSentAt kept after a failed send: %v", s.ConfirmationSentAt)
 		}

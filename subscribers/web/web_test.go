@@ -37,6 +37,7 @@ type outbox struct {
 	mu   sync.Mutex
 	file *mail.FileTransport
 	msgs []*mail.Message
+	wait func() // the service's Wait: background sends finish before take
 }
 
 func (o *outbox) Send(ctx context.Context, m *mail.Message) error {
@@ -50,6 +51,9 @@ func (o *outbox) Send(ctx context.Context, m *mail.Message) error {
 }
 
 func (o *outbox) take() []*mail.Message {
+	if o.wait != nil {
+		o.wait()
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	m := o.msgs
@@ -86,6 +90,7 @@ func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	out.wait = svc.Wait
 	return &env{h: h, svc: svc, st: st, clock: ck, out: out}
 }
 
