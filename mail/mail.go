@@ -214,7 +214,8 @@ type Config struct {
 }
 
 // Open returns the transport cfg names: SMTP when cfg.URL is set, otherwise
-// the file transport. It does not connect yet.
+// the file transport. It does not connect yet. It logs once, at info level,
+// where mail goes (never the password).
 func Open(cfg Config) (Mailer, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -227,9 +228,19 @@ func Open(cfg Config) (Mailer, error) {
 		if dir == "" {
 			dir = "data"
 		}
-		return NewFileTransport(filepath.Join(dir, "mail"), cfg.From, cfg.ReplyTo, cfg.Now)
+		f, err := NewFileTransport(filepath.Join(dir, "mail"), cfg.From, cfg.ReplyTo, cfg.Now)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Logger.Info("no SMTP server configured (smtp.url): mail is written as .eml files", "dir", f.Dir())
+		return f, nil
 	}
-	return NewSMTP(cfg)
+	s, err := NewSMTP(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Logger.Info("mail goes over SMTP", "server", s.String())
+	return s, nil
 }
 
 // RedactURL returns u with any password replaced, for logs.
