@@ -360,3 +360,26 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
+
+// Files dropped into content_dir show up in the feeds at the next
+// scheduled build, and the output directory gets the same bytes as served.
+func TestContentDirScannedOnSchedule(t *testing.T) {
+	content, out := t.TempDir(), t.TempDir()
+	base, _ := serving(t, []string{
+		"SYNDICATED_CONTENT_DIR=" + content,
+		"SYNDICATED_FEEDS_SCHEDULE=@every 1s",
+		"SYNDICATED_FEEDS_OUTPUT_DIR=" + out,
+		"SYNDICATED_SAMPLES=false",
+	})
+	writeFile(t, filepath.Join(content, "dropped-in.md"), "---\nsection: society\nheadline: Dropped into the content directory\npublished: 2019-08-01T10:00:00+08:00\n---\nA paragraph of original text.\n")
+	writeFile(t, filepath.Join(content, "broken.json"), "{")
+	waitFor(t, "dropped-in article in the served feed", func() bool {
+		_, b := get(t, base+"/feeds/society.json")
+		return bytes.Contains(b, []byte("Dropped into the content directory"))
+	})
+	waitFor(t, "output directory holding the served bytes", func() bool {
+		_, served := get(t, base+"/feeds/society.json")
+		written, err := os.ReadFile(filepath.Join(out, "feeds", "society.json"))
+		return err == nil && bytes.Equal(served, written)
+	})
+}
