@@ -241,15 +241,17 @@ func (s *Service) dropSuppressed(ctx context.Context, batch []*Subscriber) ([]*S
 	return keep, nil
 }
 
-// ExportColumns is the header row ExportCSV writes; ImportCSV reads it back.
-var ExportColumns = []string{"email", "name", "status", "lists", "created_at", "confirmed_at", "unsubscribed_at", "consent_source", "consent_at", "bounce_count"}
+// ExportHeader is the header row ExportCSV writes; ImportCSV reads it back.
+func ExportHeader() []string {
+	return []string{"email", "name", "status", "lists", "created_at", "confirmed_at", "unsubscribed_at", "consent_source", "consent_at", "bounce_count"}
+}
 
 // ExportCSV writes every subscriber as CSV, paging through the store. Cells
 // a spreadsheet would run as a formula get a leading quote (ImportCSV takes
 // it off again).
 func (s *Service) ExportCSV(ctx context.Context, w io.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(ExportColumns); err != nil {
+	if err := cw.Write(ExportHeader()); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	ts := func(t time.Time) string {

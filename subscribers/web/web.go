@@ -54,8 +54,6 @@ type Handler struct {
 	log   *slog.Logger
 }
 
-var pageFiles = []string{"subscribe", "subscribe_sent", "subscribe_confirmed", "subscribe_unsubscribe", "subscribe_unsubscribed", "subscribe_error"}
-
 // New parses the page templates and returns the handler.
 func New(svc *subscribers.Service, opts Options) (*Handler, error) {
 	if svc == nil {
@@ -77,7 +75,7 @@ func New(svc *subscribers.Service, opts Options) (*Handler, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{svc: svc, opts: opts, pages: map[string]*template.Template{}, log: opts.Logger}
-	for _, p := range pageFiles {
+	for _, p := range []string{"subscribe", "subscribe_sent", "subscribe_confirmed", "subscribe_unsubscribe", "subscribe_unsubscribed", "subscribe_error"} {
 		t, err := template.ParseFS(templates.FS, "html/layout.html", "html/"+p+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", p, err)
