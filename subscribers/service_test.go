@@ -96,6 +96,7 @@ func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *en
 		t.Fatal(err)
 	}
 	out.wait = svc.Wait
+	t.Cleanup(svc.Wait) // before the temp dir and the store go
 	return &env{svc: svc, store: st, clock: ck, out: out}
 }
 

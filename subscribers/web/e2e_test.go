@@ -178,6 +178,7 @@ func TestEndToEndBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer svc.Close(context.Background())
 	h, err := web.New(svc, web.Options{Product: "Shanghai Daily"})
 	if err != nil {
 		t.Fatal(err)

@@ -91,6 +91,7 @@ func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 		t.Fatal(err)
 	}
 	out.wait = svc.Wait
+	t.Cleanup(svc.Wait) // before the temp dir and the store go
 	return &env{h: h, svc: svc, st: st, clock: ck, out: out}
 }
 
