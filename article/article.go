@@ -170,13 +170,21 @@ func (a *Article) Visible(now time.Time) bool {
 	return a.Status == StatusPublished && !a.Published.After(now)
 }
 
-// ContentHash fingerprints everything a reader can see. ID, GUID, Updated
-// and Source are left out so that re-importing identical content, or the
-// same content from another path, is recognised as no change.
+// ContentHash fingerprints what the newsroom wrote. ID, GUID, Updated and
+// Source are left out so that re-importing identical content, or the same
+// content from another path, is recognised as no change; so are series
+// membership and the photo's size and type, which syndicated derives
+// (see Merge).
 func (a *Article) ContentHash() string {
 	c := *a
 	c.ID, c.GUID, c.Source = "", "", ""
+	c.Series = nil
 	c.Updated = time.Time{}
+	if c.Photo != nil {
+		ph := *c.Photo
+		ph.Length, ph.Type = 0, ""
+		c.Photo = &ph
+	}
 	c.Published = c.Published.UTC()
 	b, _ := json.Marshal(c) // a struct of plain fields cannot fail to marshal
 	sum := sha256.Sum256(b)

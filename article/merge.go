@@ -9,7 +9,7 @@ const (
 	Unchanged    Outcome = iota // same content: nothing written
 	Created                     // first time this id was seen
 	Edited                      // content changed: Updated moved forward
-	Reclassified                // only series membership changed: Updated kept
+	Reclassified                // only derived metadata changed (series, photo size or type): Updated kept
 )
 
 func (o Outcome) String() string {
@@ -50,10 +50,18 @@ func Merge(existing, incoming *Article, now time.Time) (*Article, Outcome) {
 	if m.Published.IsZero() {
 		m.Published = existing.Published
 	}
-	probe := m
-	probe.Series = existing.Series
-	if probe.ContentHash() == existing.ContentHash() {
-		if equalStrings(m.Series, existing.Series) {
+	if m.Photo != nil && existing.Photo != nil && m.Photo.URL == existing.Photo.URL {
+		ph := *m.Photo
+		if ph.Length == 0 {
+			ph.Length = existing.Photo.Length
+		}
+		if ph.Type == "" {
+			ph.Type = existing.Photo.Type
+		}
+		m.Photo = &ph
+	}
+	if m.ContentHash() == existing.ContentHash() {
+		if equalStrings(m.Series, existing.Series) && samePhotoMeta(m.Photo, existing.Photo) {
 			return existing, Unchanged
 		}
 		m.Updated = existing.Updated
@@ -78,4 +86,13 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// samePhotoMeta compares what ContentHash leaves out of a photo. A source
+// that does not know the size (0) keeps the size learned before.
+func samePhotoMeta(a, b *Photo) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Length == b.Length && a.Type == b.Type
 }

@@ -52,6 +52,9 @@ type Config struct {
 	ContentDir string `toml:"content_dir"`
 	// Samples imports the shipped sample articles when the store is empty.
 	Samples bool `toml:"samples"`
+	// ProbePhotos asks image servers (HEAD) for the size of lead photos
+	// given without one, so RSS enclosures carry a real length.
+	ProbePhotos bool `toml:"probe_photos"`
 	// Secret keys HMAC tokens; when empty one is generated and kept in DATA/secret.
 	Secret    string    `toml:"secret"`
 	Language  string    `toml:"language"`
@@ -140,6 +143,7 @@ func Default() Config {
 		BaseURL:       "http://127.0.0.1:8080",
 		GUIDAuthority: "syndicated.example",
 		Samples:       true,
+		ProbePhotos:   true,
 		Language:      "en",
 		HTTP: HTTP{
 			Listen:       "127.0.0.1:8080",

@@ -85,6 +85,9 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxFileBytes bounds one input; DefaultMaxFileBytes when 0.
 	MaxFileBytes int64
+	// PhotoProbe, when set, learns the size and type of lead photos that
+	// the source gives without them.
+	PhotoProbe PhotoProbe
 }
 
 // Importer stores parsed articles. It holds no state between calls and is
@@ -403,6 +406,7 @@ func (im *Importer) stickyWithdrawal(ctx context.Context, a *article.Article) (*
 }
 
 func (im *Importer) put(ctx context.Context, a *article.Article, file string) (article.PutResult, error) {
+	im.learnPhotoSize(ctx, a)
 	pr, err := im.store.PutArticle(ctx, a, im.opts.Now())
 	if err != nil {
 		var fe *article.FieldError

@@ -218,7 +218,7 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Se
 		return err
 	}
 	defer m.Close()
-	svc, err := a.subscriberService(m)
+	svc, err := a.subscriberService(m, true)
 	if err != nil {
 		return err
 	}

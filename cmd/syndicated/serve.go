@@ -17,6 +17,7 @@ import (
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/server"
+	"github.com/syndicated/syndicated/subscribers"
 	subweb "github.com/syndicated/syndicated/subscribers/web"
 )
 
@@ -58,6 +59,7 @@ type daemon struct {
 	sched    *schedule.Scheduler
 	srv      *server.Server
 	mailer   interface{ Close() error }
+	subs     *subscribers.Service
 	registry *prometheus.Registry
 	builds   *prometheus.CounterVec
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
@@ -98,10 +100,11 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	}
 	d.mailer = m
 	a.log.Info("mail transport", "to", m.String())
-	svc, err := a.subscriberService(m)
+	svc, err := a.subscriberService(m, false)
 	if err != nil {
 		return nil, err
 	}
+	d.subs = svc
 	web, err := subweb.New(svc, subweb.Options{Product: a.cfg.Brand.Name, Lang: a.cfg.Language, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -124,7 +127,7 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		APIToken:     a.cfg.HTTP.APIToken,
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
 		Feeds:        d.set,
-		Articles:     &kickingAPI{im: d.importer, kick: d.requestBuild},
+		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged},
 		Headlines:    d.headlines,
 		FeedLinks:    links,
 		Article:      a.store.GetArticle,
@@ -176,6 +179,14 @@ func (d *daemon) headlines(ctx context.Context) ([]*article.Article, error) {
 	return d.a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
 }
 
+// storeChanged is called after an ingest changed the store: the feeds
+// count their archives again (an edit may have withdrawn or back-dated an
+// article) and rebuild soon.
+func (d *daemon) storeChanged() {
+	d.set.Invalidate()
+	d.requestBuild()
+}
+
 func (d *daemon) requestBuild() {
 	select {
 	case d.kick <- struct{}{}:
@@ -206,6 +217,9 @@ func (d *daemon) cycle(ctx context.Context) {
 			}
 			for _, f := range rep.Failed() {
 				d.a.log.Warn("article rejected", "err", f.Err)
+			}
+			if rep.Changed() {
+				d.set.Invalidate()
 			}
 			return nil
 		})
@@ -278,6 +292,10 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)
 	}
+	// Confirmation emails accepted before shutdown still go out.
+	if err := d.subs.Close(sctx); err != nil {
+		a.log.Warn("subscribers", "err", err)
+	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -287,14 +305,14 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 // kickingAPI stores pushed articles and asks for a rebuild right after
 // any change, so a CMS push shows in the feeds without waiting for cron.
 type kickingAPI struct {
-	im   *ingest.Importer
-	kick func()
+	im      *ingest.Importer
+	changed func()
 }
 
 func (k *kickingAPI) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
 	res, err := k.im.PushArticle(ctx, body)
 	if err == nil && res.Outcome != article.Unchanged {
-		k.kick()
+		k.changed()
 	}
 	return res, err
 }
@@ -302,7 +320,7 @@ func (k *kickingAPI) PushArticle(ctx context.Context, body []byte) (article.PutR
 func (k *kickingAPI) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
 	res, err := k.im.WithdrawArticle(ctx, id)
 	if err == nil && res.Outcome != article.Unchanged {
-		k.kick()
+		k.changed()
 	}
 	return res, err
 }

@@ -17,11 +17,15 @@ import (
 func (a *app) importer() *ingest.Importer { return a.importerLogging(a.log) }
 
 func (a *app) importerLogging(log *slog.Logger) *ingest.Importer {
-	return ingest.New(a.store, ingest.Options{
+	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
 		Logger:        log,
-	})
+	}
+	if a.cfg.ProbePhotos {
+		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
+	}
+	return ingest.New(a.store, opts)
 }
 
 // feedSpecs maps the configured sections and series onto feed specs.
@@ -86,8 +90,10 @@ func (a *app) mailer() (mail.Mailer, error) {
 	})
 }
 
-// subscriberService builds the subscriber service on transport t.
-func (a *app) subscriberService(t mail.Transport) (*subscribers.Service, error) {
+// subscriberService builds the subscriber service on transport t. The CLI
+// sends synchronously so that it can report a failure; the daemon sends in
+// the background so that a response's timing reveals nothing.
+func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
 	lists := make([]subscribers.List, 0, len(a.cfg.Series))
 	for _, s := range a.cfg.Series {
 		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title})
@@ -104,5 +110,6 @@ func (a *app) subscriberService(t mail.Transport) (*subscribers.Service, error) 
 		IPEvery:         a.cfg.Subscribe.PerClientEvery.Duration,
 		IPBurst:         a.cfg.Subscribe.PerClientBurst,
 		Logger:          a.log,
+		SyncMail:        syncMail,
 	})
 }
