@@ -17,31 +17,12 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/syndicated/syndicated/internal/browsertest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/subscribers/web"
 )
-
-const e2eHowTo = "install them (apt-get install chromium; go install github.com/axllent/mailpit@v1.33.1) and set MAILPIT_BIN or put mailpit on PATH, or run scripts/test.sh, which does all of it"
-
-// need finds a tool, or skips (fails under CI).
-func need(t *testing.T, what string, candidates ...string) string {
-	t.Helper()
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found, and CI is set: the end-to-end test must run; %s", what, e2eHowTo)
-	}
-	t.Skipf("%s not found; to run the end-to-end test, %s", what, e2eHowTo)
-	return ""
-}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -140,26 +121,14 @@ func waitMail(t *testing.T, api, addr string) mpMessage {
 	}
 }
 
-func artifactsDir(t *testing.T) string {
-	dir := os.Getenv("SYNDICATED_ARTIFACTS")
-	if dir == "" {
-		dir = filepath.Join("testdata", "artifacts")
-	}
-	dir = filepath.Join(dir, "subscribers-e2e")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // TestEndToEndBrowser walks sign-up, confirmation by email (through
 // Mailpit) and unsubscribe in headless Chromium, saving a screenshot of
 // every page.
 func TestEndToEndBrowser(t *testing.T) {
-	chromium := need(t, "chromium", "chromium", "chromium-browser", "google-chrome")
-	mailpit := need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	mailpit := browsertest.Need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	ctx := browsertest.Chromium(t)
 	smtpAddr, api := startMailpit(t, mailpit)
-	shots := artifactsDir(t)
+	shots := browsertest.ArtifactsDir(t, "subscribers-e2e")
 
 	st := storagetest.SQLite(t)
 	mux := http.NewServeMux()
@@ -185,37 +154,7 @@ func TestEndToEndBrowser(t *testing.T) {
 	}
 	h.Register(mux)
 
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(chromium),
-			chromedp.NoSandbox,
-			chromedp.DisableGPU,
-			chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true),
-			chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-quic", true),
-			chromedp.UserDataDir(t.TempDir()),
-			chromedp.WindowSize(1000, 900),
-		)...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(allocCtx)
-	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil { // start the browser without a timeout
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(browser, 90*time.Second)
-	defer cancel()
-
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shot := func(name string) { t.Helper(); browsertest.Screenshot(t, ctx, shots, name) }
 	heading := func() string {
 		t.Helper()
 		// While a page loads the old h1 can vanish under the query; the
