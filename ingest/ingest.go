@@ -88,6 +88,9 @@ type Options struct {
 	// PhotoProbe, when set, learns the size and type of lead photos that
 	// the source gives without them.
 	PhotoProbe PhotoProbe
+	// Progress, when set, is told after each article how many of an
+	// import's articles are done (the CLI draws it on a terminal).
+	Progress func(done, total int)
 }
 
 // Importer stores parsed articles. It holds no state between calls and is
@@ -314,7 +317,8 @@ func groupInputs(ins []input) []group {
 
 func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {
 	seen := map[string]string{} // id → file that gave it
-	for _, g := range groupInputs(ins) {
+	groups := groupInputs(ins)
+	for i, g := range groups {
 		if err := ctx.Err(); err != nil {
 			return rep, fmt.Errorf("import: %w", err)
 		}
@@ -323,6 +327,9 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 			return rep, fmt.Errorf("import %s: %w", res.File, ctx.Err())
 		}
 		rep.Files = append(rep.Files, res)
+		if im.opts.Progress != nil {
+			im.opts.Progress(i+1, len(groups))
+		}
 	}
 	sort.SliceStable(rep.Files, func(i, j int) bool { return rep.Files[i].File < rep.Files[j].File })
 	return rep, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
@@ -54,6 +55,21 @@ func TestPhotoSizeIsLearned(t *testing.T) {
 		res, err = im.ImportBytes(ctx, "b.json", ingest.FormatJSON, []byte(missing))
 		if err != nil || res.Outcome != article.Created || res.Article.Photo.Length != 0 {
 			t.Fatalf("unreachable photo: %v %v", err, res)
+		}
+	})
+}
+
+func TestProgressCountsEveryArticle(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, s storage.Storage) {
+		var calls [][2]int
+		im := ingest.New(s, ingest.Options{Progress: func(done, total int) { calls = append(calls, [2]int{done, total}) }})
+		rep, err := im.ImportFS(context.Background(), samples.FS, ".")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(rep.Files)
+		if n == 0 || len(calls) != n || calls[n-1] != [2]int{n, n} {
+			t.Errorf("progress calls %v for %d articles", calls, n)
 		}
 	})
 }

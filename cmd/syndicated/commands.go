@@ -26,7 +26,12 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	defer a.Close()
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them.
-	rep, err := a.importerLogging(slog.New(slog.DiscardHandler)).ImportPaths(ctx, args...)
+	p := c.progress("importing articles", 0)
+	rep, err := a.importerWith(slog.New(slog.DiscardHandler), func(done, total int) {
+		p.total = total
+		p.Set(done)
+	}).ImportPaths(ctx, args...)
+	p.Done()
 	if err != nil {
 		return err
 	}

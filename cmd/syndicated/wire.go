@@ -14,13 +14,14 @@ import (
 )
 
 // importer returns the article importer the config describes.
-func (a *app) importer() *ingest.Importer { return a.importerLogging(a.log) }
+func (a *app) importer() *ingest.Importer { return a.importerWith(a.log, nil) }
 
-func (a *app) importerLogging(log *slog.Logger) *ingest.Importer {
+func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *ingest.Importer {
 	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
 		Logger:        log,
+		Progress:      progress,
 	}
 	if a.cfg.ProbePhotos {
 		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
