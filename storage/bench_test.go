@@ -79,6 +79,47 @@ func BenchmarkInsertSubscribers100k(b *testing.B) {
 	})
 }
 
+// seedFeed stores benchArticle 0…n-1 in batches.
+func seedFeed(b *testing.B, s storage.Storage, n int) {
+	ctx := context.Background()
+	const batch = 5000
+	for start := 0; start < n; start += batch {
+		as := make([]*article.Article, 0, batch)
+		for i := start; i < min(start+batch, n); i++ {
+			as = append(as, benchArticle(i))
+		}
+		if _, err := s.PutArticles(ctx, as, benchBase); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFeedCount counts the visible articles of the section and of the
+// series, as a feed build does after Builder.Invalidate. Unlike the lists
+// this is O(n): it walks the (index) range of every visible article.
+func BenchmarkFeedCount(b *testing.B) {
+	for _, n := range []int{1_000, 10_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			storagetest.ForEachB(b, func(b *testing.B, s storage.Storage) {
+				ctx := context.Background()
+				seedFeed(b, s, n)
+				queries := []article.Query{
+					{Section: "society", Status: article.StatusPublished, PublishedBefore: benchBase},
+					{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: benchBase},
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					for _, q := range queries {
+						if c, err := s.CountArticles(ctx, q); err != nil || c == 0 {
+							b.Fatalf("count %d, %v", c, err)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkFeedQueries runs the six queries a feed rebuild makes (newest 50
 // visible of the section and of the series, ×3 formats) at growing archive
 // sizes; the time per op should stay flat.
@@ -87,16 +128,7 @@ func BenchmarkFeedQueries(b *testing.B) {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
 			storagetest.ForEachB(b, func(b *testing.B, s storage.Storage) {
 				ctx := context.Background()
-				const batch = 5000
-				for start := 0; start < n; start += batch {
-					as := make([]*article.Article, 0, batch)
-					for i := start; i < min(start+batch, n); i++ {
-						as = append(as, benchArticle(i))
-					}
-					if _, err := s.PutArticles(ctx, as, benchBase); err != nil {
-						b.Fatal(err)
-					}
-				}
+				seedFeed(b, s, n)
 				queries := []article.Query{
 					{Section: "society", Status: article.StatusPublished, PublishedBefore: benchBase, Limit: 50},
 					{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: benchBase, Limit: 50},

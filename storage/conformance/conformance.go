@@ -38,6 +38,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleEditKeepsSourceUpdated", testArticleEditSourceUpdated},
 		{"ArticleReclassify", testArticleReclassify},
 		{"ArticleWithdraw", testArticleWithdraw},
+		{"ArticleWithdrawLeavesSeriesFeed", testArticleWithdrawSeries},
 		{"ArticleInvalid", testArticleInvalid},
 		{"ArticleGUIDRequiredAndUnique", testArticleGUID},
 		{"ArticleTimeZone", testArticleTimeZone},
@@ -252,6 +253,60 @@ func testArticleWithdraw(t *testing.T, s storage.Storage) {
 	if n, _ := s.CountArticles(ctx(t), article.Query{Status: article.StatusWithdrawn}); n != 1 {
 		t.Errorf("withdrawn count = %d", n)
 	}
+}
+
+// testArticleWithdrawSeries checks that a status change reaches the series
+// feed (list and count), through PutArticle and PutArticles both, and that
+// the article comes back when it is published again.
+func testArticleWithdrawSeries(t *testing.T, s storage.Storage) {
+	const series = "shanghai-70th"
+	now := base.Add(24 * time.Hour)
+	for i, id := range []string{"ws0", "ws1", "ws2"} {
+		a := newArticle(id, base.Add(time.Duration(i)*time.Hour))
+		a.Series = []string{series}
+		mustPut(t, s, a, base, article.Created)
+	}
+	feed := article.Query{Series: series, Status: article.StatusPublished, PublishedBefore: now}
+	withSection := feed
+	withSection.Section = "society"
+	withdrawn := article.Query{Series: series, Status: article.StatusWithdrawn}
+	check := func(when string, want []string, wantWithdrawn int) {
+		t.Helper()
+		for _, q := range []article.Query{feed, withSection} {
+			if got := list(t, s, q); !slices.Equal(got, want) {
+				t.Errorf("%s: series feed %+v = %v, want %v", when, q, got, want)
+			}
+			if n, err := s.CountArticles(ctx(t), q); err != nil || n != len(want) {
+				t.Errorf("%s: series count %+v = %d, %v; want %d", when, q, n, err, len(want))
+			}
+		}
+		if n, err := s.CountArticles(ctx(t), withdrawn); err != nil || n != wantWithdrawn {
+			t.Errorf("%s: withdrawn series count = %d, %v; want %d", when, n, err, wantWithdrawn)
+		}
+		if got := list(t, s, article.Query{Series: series}); len(got) != 3 {
+			t.Errorf("%s: whole series = %v, want all three", when, got)
+		}
+	}
+	check("before", []string{"ws2", "ws1", "ws0"}, 0)
+
+	w := newArticle("ws1", base.Add(time.Hour))
+	w.Series = []string{series}
+	w.Status = article.StatusWithdrawn
+	mustPut(t, s, w, base.Add(time.Hour), article.Edited)
+	check("withdrawn by PutArticle", []string{"ws2", "ws0"}, 1)
+
+	w2 := newArticle("ws2", base.Add(2*time.Hour))
+	w2.Series = []string{series}
+	w2.Status = article.StatusWithdrawn
+	if _, err := s.PutArticles(ctx(t), []*article.Article{w2}, base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	check("withdrawn by PutArticles", []string{"ws0"}, 2)
+
+	back := newArticle("ws1", base.Add(time.Hour))
+	back.Series = []string{series}
+	mustPut(t, s, back, base.Add(3*time.Hour), article.Edited)
+	check("published again", []string{"ws1", "ws0"}, 1)
 }
 
 func testArticleInvalid(t *testing.T, s storage.Storage) {

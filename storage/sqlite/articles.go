@@ -106,8 +106,8 @@ func putArticleTx(ctx context.Context, tx *sql.Tx, a *article.Article, now time.
 		return article.PutResult{}, err
 	}
 	for _, series := range uniq(merged.Series) {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO article_series (series, article_id, published) VALUES (?, ?, ?)`,
-			series, merged.ID, pub); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO article_series (series, article_id, published, status) VALUES (?, ?, ?, ?)`,
+			series, merged.ID, pub, string(merged.Status)); err != nil {
 			return article.PutResult{}, err
 		}
 	}

@@ -61,22 +61,28 @@ func (b *builder) page(limit, offset int) string {
 }
 
 // Articles returns the SELECT of the doc column (or of COUNT(*) when count)
-// for q. With a series it walks article_series, whose (series, published,
-// article_id) index gives the order; otherwise the articles indexes do.
+// for q. With a series it walks article_series, which carries each
+// article's published and status, so that (series, status, published,
+// article_id) gives a feed's rows in order; otherwise the articles indexes
+// do, (section, status, published, id) for a feed. A series count without a
+// section does not read articles at all.
 func Articles(d Dialect, q article.Query, count bool) (string, []any) {
 	b := &builder{d: d}
 	from := "articles a"
-	pub, id := "a.published", "a.id"
+	pub, id, status := "a.published", "a.id", "a.status"
 	if q.Series != "" {
 		from = "article_series s JOIN articles a ON a.id = s.article_id"
-		pub, id = "s.published", "s.article_id"
+		if count && q.Section == "" {
+			from = "article_series s"
+		}
+		pub, id, status = "s.published", "s.article_id", "s.status"
 		b.cond("s.series = %s", q.Series)
 	}
 	if q.Section != "" {
 		b.cond("a.section = %s", q.Section)
 	}
 	if q.Status != "" {
-		b.cond("a.status = %s", string(q.Status))
+		b.cond(status+" = %s", string(q.Status))
 	}
 	if !q.PublishedBefore.IsZero() {
 		b.cond(pub+" <= %s", d.Time(q.PublishedBefore))

@@ -1,0 +1,78 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/storage/internal/sqlq"
+)
+
+// TestFeedQueryPlans pins the plans of a feed's queries: the count is a
+// range of a covering index (it never reads articles rows nor joins), and
+// the list walks an index in order with no temporary b-tree for the sort.
+func TestFeedQueryPlans(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(t.TempDir(), "plan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	now := time.Date(2019, 4, 24, 20, 12, 0, 0, time.UTC)
+	cases := []struct {
+		name  string
+		q     article.Query
+		count bool
+		want  string // the one plan line
+	}{
+		{"section count", article.Query{Section: "society", Status: article.StatusPublished, PublishedBefore: now}, true,
+			"SEARCH a USING COVERING INDEX articles_section_status (section=? AND status=? AND published<?)"},
+		{"series count", article.Query{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: now}, true,
+			"SEARCH s USING COVERING INDEX article_series_status (series=? AND status=? AND published<?)"},
+		{"section list", article.Query{Section: "society", Status: article.StatusPublished, PublishedBefore: now, Limit: 50}, false,
+			"SEARCH a USING INDEX articles_section_status (section=? AND status=? AND published<?)"},
+		{"series list", article.Query{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: now, Limit: 50}, false,
+			"SEARCH s USING COVERING INDEX article_series_status (series=? AND status=? AND published<?)"},
+	}
+	for _, tc := range cases {
+		query, args := sqlq.Articles(dialect, tc.q, tc.count)
+		plan := explain(t, s, query, args)
+		t.Logf("%s: %s\n%s", tc.name, query, strings.Join(plan, "\n"))
+		if len(plan) == 0 || plan[0] != tc.want {
+			t.Errorf("%s: plan %q, want first line %q", tc.name, plan, tc.want)
+		}
+		for _, line := range plan {
+			if strings.Contains(line, "TEMP B-TREE") || strings.HasPrefix(line, "SCAN") {
+				t.Errorf("%s: plan has %q", tc.name, line)
+			}
+		}
+		if tc.count && len(plan) != 1 {
+			t.Errorf("%s: count reads more than one index: %q", tc.name, plan)
+		}
+	}
+}
+
+func explain(t *testing.T, s *Store, query string, args []any) []string {
+	t.Helper()
+	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
