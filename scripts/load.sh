@@ -2,11 +2,15 @@
 # Load test: GET of a 50-item feed with wrk (plain, gzip, 304), syndicated
 # side by side with a minimal net/http server serving the same bytes from
 # memory. Loopback only; each wrk run is bounded by -d. Needs wrk
-# (apt-get install wrk). Usage: scripts/load.sh [DURATION, default 10s]
+# (apt-get install wrk). Usage: scripts/load.sh [DURATION [REPEATS]]
+# (default 10s, 3): the two servers take turns REPEATS times per case, and
+# the medians are compared, since one run on 2 shared cores is noisy.
+# MINIMAL_TIMEOUTS=1 gives the minimal server syndicated's server timeouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin"
 dur="${1:-10s}"
+reps="${2:-3}"
 tmp="$(mktemp -d)"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
@@ -33,13 +37,23 @@ curl -sf -o "$tmp/feed.rss" "$feed"
 curl -sf -H 'Accept-Encoding: gzip' -o "$tmp/feed.rss.gz" "$feed"
 etag=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
 gzetag=$(curl -sfI -H 'Accept-Encoding: gzip' "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
+lastmod=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="last-modified"{print $2}')
+cachecontrol=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="cache-control"{print $2}')
 items=$(grep -c '<item>' "$tmp/feed.rss")
-"$tmp/minimal" -listen 127.0.0.1:18182 -plain "$tmp/feed.rss" -gzip "$tmp/feed.rss.gz" -etag "$etag" -gzip-etag "$gzetag" &
+"$tmp/minimal" -listen 127.0.0.1:18182 -plain "$tmp/feed.rss" -gzip "$tmp/feed.rss.gz" -etag "$etag" -gzip-etag "$gzetag" \
+  -last-modified "$lastmod" -cache-control "$cachecontrol" ${MINIMAL_TIMEOUTS:+-timeouts} &
 pids+=($!)
 for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18182/feed && break; sleep 0.1; done
 
-echo "feed: $items items, $(wc -c <"$tmp/feed.rss") bytes plain, $(wc -c <"$tmp/feed.rss.gz") bytes gzip; wrk -t2 -c64 -d$dur"
+# Both answer with the same headers and body (compare them).
+for enc in identity gzip; do
+  diff <(curl -sfi -H "Accept-Encoding: $enc" "$feed" | tr -d '\r' | grep -vi '^date:' | sort) \
+       <(curl -sfi -H "Accept-Encoding: $enc" http://127.0.0.1:18182/feed | tr -d '\r' | grep -vi '^date:' | sort) >/dev/null \
+    || echo "warning: the two servers' $enc responses differ" >&2
+done
+echo "feed: $items items, $(wc -c <"$tmp/feed.rss") bytes plain, $(wc -c <"$tmp/feed.rss.gz") bytes gzip; wrk -t2 -c64 -d$dur, median of $reps turns"
 rps() { wrk -t2 -c64 -d"$dur" "$@" | awk '/Requests\/sec/{print $2}'; }
+median() { sort -g | awk '{v[NR]=$1} END{print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 printf '%-6s %14s %14s %7s\n' case syndicated minimal ratio
 for c in plain gzip 304; do
   case $c in
@@ -47,7 +61,12 @@ for c in plain gzip 304; do
     gzip)  h=(-H 'Accept-Encoding: gzip') ;;
     304)   h=(-H "If-None-Match: $etag") ;;
   esac
-  a=$(rps "${h[@]}" "$feed")
-  b=$(rps "${h[@]}" http://127.0.0.1:18182/feed)
+  as=() bs=()
+  for _ in $(seq 1 "$reps"); do
+    as+=("$(rps "${h[@]}" "$feed")")
+    bs+=("$(rps "${h[@]}" http://127.0.0.1:18182/feed)")
+  done
+  a=$(printf '%s\n' "${as[@]}" | median)
+  b=$(printf '%s\n' "${bs[@]}" | median)
   printf '%-6s %14s %14s %7.2f\n' "$c" "$a" "$b" "$(echo "$a / $b" | bc -l)"
 done

@@ -71,6 +71,8 @@ type Server struct {
 	index   *template.Template
 	page    *template.Template
 	metrics *httpMetrics
+	// recorders recycles the per-request status recorders.
+	recorders sync.Pool
 }
 
 // New builds the routes.
@@ -93,13 +95,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("server: parse article template: %w", err)
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), index: idx, page: pg, metrics: newHTTPMetrics(opts.Registry)}
+	s.recorders.New = func() any { return new(statusRecorder) }
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	if opts.Article != nil {
 		m.HandleFunc("GET /articles/{id}", s.handleArticle)
 	}
 	if opts.Feeds != nil {
-		m.Handle("/feeds/", opts.Feeds)
+		m.Handle(feedsPrefix, opts.Feeds) // reached only through ServeHTTP's fast path; kept for Handler lookups
 	}
 	if opts.Articles != nil {
 		m.HandleFunc("POST /api/articles", s.handlePushArticle)
@@ -122,14 +125,26 @@ func New(opts Options) (*Server, error) {
 // path, which would let clients blow up label cardinality).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-	s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
+	rec := s.recorders.Get().(*statusRecorder)
+	rec.ResponseWriter, rec.status = w, http.StatusOK
+	// Feed requests are nearly all the traffic: they skip the mux, whose
+	// pattern matching would cost more than the feed handler itself.
+	if s.opts.Feeds != nil && strings.HasPrefix(r.URL.Path, feedsPrefix) {
+		s.opts.Feeds.ServeHTTP(rec, r)
+		r.Pattern = feedsPrefix
+	} else {
+		s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
+	}
 	pattern := r.Pattern
 	if pattern == "" {
 		pattern = "unmatched"
 	}
 	s.metrics.observe(pattern, r.Method, rec.status, time.Since(start))
+	rec.ResponseWriter = nil
+	s.recorders.Put(rec)
 }
+
+const feedsPrefix = "/feeds/"
 
 // HTTPServer returns an *http.Server with timeouts set, so that slow
 // clients cannot hold connections forever.

@@ -1,7 +1,8 @@
 // Command minimal is the yardstick of scripts/load.sh: the least a Go
-// net/http server can do to serve one feed from memory (the same bytes,
-// gzip when asked, 304 on a matching If-None-Match). syndicated's feed
-// handler is measured against it side by side.
+// net/http server can do to serve one feed from memory: the same body and
+// response headers as syndicated sends (so both put the same bytes on the
+// wire), gzip when asked, 304 on a matching If-None-Match. It has no
+// routing, timeouts, metrics or conditional-request parsing of its own.
 package main
 
 import (
@@ -9,7 +10,9 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 )
 
 func main() {
@@ -19,6 +22,9 @@ func main() {
 	etag := flag.String("etag", `"x"`, "ETag of the plain bytes")
 	gzipETag := flag.String("gzip-etag", `"x-gzip"`, "ETag of the gzip bytes")
 	ctype := flag.String("type", "application/rss+xml; charset=utf-8", "Content-Type")
+	lastMod := flag.String("last-modified", "", "Last-Modified header")
+	cacheControl := flag.String("cache-control", "", "Cache-Control header")
+	timeouts := flag.Bool("timeouts", false, "set the same server timeouts as syndicated (to see what they cost)")
 	flag.Parse()
 	plain, err := os.ReadFile(*plainPath)
 	if err != nil {
@@ -34,13 +40,23 @@ func main() {
 			body, tag = gz, *gzipETag
 			w.Header().Set("Content-Encoding", "gzip")
 		}
-		w.Header().Set("Content-Type", *ctype)
-		w.Header().Set("ETag", tag)
+		h := w.Header()
+		h.Set("Vary", "Accept-Encoding")
+		h.Set("ETag", tag)
+		h.Set("Last-Modified", *lastMod)
+		h.Set("Cache-Control", *cacheControl)
 		if r.Header.Get("If-None-Match") == tag {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
+		h.Set("Content-Type", *ctype)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Length", strconv.Itoa(len(body)))
 		w.Write(body)
 	})
-	log.Fatal(http.ListenAndServe(*listen, nil))
+	srv := &http.Server{Addr: *listen}
+	if *timeouts {
+		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 5*time.Second, 10*time.Second, 30*time.Second, 2*time.Minute
+	}
+	log.Fatal(srv.ListenAndServe())
 }
