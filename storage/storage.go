@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/subscribers"
@@ -34,6 +35,7 @@ type Locker interface {
 type Storage interface {
 	article.Store
 	subscribers.Store
+	digest.Store
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

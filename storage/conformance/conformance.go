@@ -58,6 +58,10 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"SubscriberConcurrentUpdate", testSubscriberConcurrent},
 		{"TryLock", testTryLock},
 		{"TryLockConcurrent", testTryLockConcurrent},
+		{"DigestCreateIssue", testDigestCreateIssue},
+		{"DigestClaimExclusive", testDigestClaimExclusive},
+		{"DigestLeaseExpiry", testDigestLease},
+		{"DigestTransitions", testDigestTransitions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

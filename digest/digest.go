@@ -1,0 +1,182 @@
+// Package digest builds and sends the weekly digest of a series: one issue
+// per series per ISO week ("shanghai-70th/2019-W17") holding the series'
+// articles published since the previous issue, rendered with hermes and sent
+// to every active subscriber of the series' list through a crash-safe outbox
+// kept in storage (see Store).
+//
+// Sending is a pipeline of small stages, each testable alone: claim (a batch
+// of deliveries leased to this worker) → skip (subscribers who left since
+// the issue was created) → render → rate limit → send (N workers) → record.
+package digest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/syndicated/syndicated/article"
+)
+
+// IssueStatus says whether an issue still has deliveries to make.
+type IssueStatus string
+
+const (
+	IssueSending IssueStatus = "sending"
+	IssueSent    IssueStatus = "sent"
+)
+
+// Issue is one series' digest for one ISO week. Its articles are the
+// series' visible articles published in (Since, Until].
+type Issue struct {
+	ID         string // Series + "/" + Week
+	Series     string
+	Week       Week
+	Since      time.Time
+	Until      time.Time
+	CreatedAt  time.Time
+	Status     IssueStatus
+	FinishedAt time.Time
+}
+
+// State is where one delivery stands.
+type State string
+
+const (
+	StatePending State = "pending" // waiting (for the first try or a retry)
+	StateSending State = "sending" // claimed by a worker until ClaimedUntil
+	StateSent    State = "sent"
+	StateFailed  State = "failed"  // permanent failure or out of attempts
+	StateSkipped State = "skipped" // subscriber left before it was sent
+)
+
+// Done reports whether s is final.
+func (s State) Done() bool { return s == StateSent || s == StateFailed || s == StateSkipped }
+
+// Delivery is one issue to one subscriber.
+type Delivery struct {
+	IssueID       string
+	SubscriberID  int64
+	State         State
+	Attempts      int // claims so far, this one included
+	NextAttemptAt time.Time
+	ClaimedBy     string
+	ClaimedUntil  time.Time
+	LastError     string
+	MessageID     string
+	SentAt        time.Time
+}
+
+// Outcome is what a worker records after trying a delivery.
+type Outcome struct {
+	State         State     // sent, pending (retry), failed or skipped
+	MessageID     string    // sent: the Message-ID
+	Error         string    // pending, failed: why (no addresses)
+	NextAttemptAt time.Time // pending: not before
+	// Bounced marks the subscriber bounced and bumps bounce_count in the
+	// same transaction (a hard bounce).
+	Bounced bool
+}
+
+// ErrNotFound is returned for an unknown issue.
+var ErrNotFound = errors.New("digest issue not found")
+
+// Store is the outbox both storage backends keep.
+type Store interface {
+	// CreateIssue stores iss (status sending) and, in the same transaction,
+	// one pending delivery per subscriber who is active and has an active
+	// subscription to the list iss.Series. When an issue with iss.ID exists
+	// nothing changes: it returns the stored issue and created false.
+	CreateIssue(ctx context.Context, iss Issue, now time.Time) (stored *Issue, created bool, err error)
+	// GetIssue returns ErrNotFound for an unknown id.
+	GetIssue(ctx context.Context, id string) (*Issue, error)
+	// LastIssue is the series' issue with the latest Until other than
+	// exceptID; ErrNotFound when there is none.
+	LastIssue(ctx context.Context, series, exceptID string) (*Issue, error)
+	// ListIssues returns the issues with this status (every issue when
+	// empty), oldest first.
+	ListIssues(ctx context.Context, status IssueStatus) ([]*Issue, error)
+	// ClaimDeliveries leases up to limit deliveries of the issue to worker
+	// until now+lease: pending ones whose NextAttemptAt has come, and
+	// sending ones whose lease ran out (their worker died). They become
+	// sending, with Attempts incremented. Two claimers never get the same
+	// delivery while its lease holds.
+	ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]Delivery, error)
+	// CompleteDelivery records the outcome of a delivery claimed by worker.
+	// A sent delivery is never changed again. It reports false when the
+	// delivery is no longer this worker's (its lease ran out and another
+	// claimed it), in which case a non-sent outcome is not written.
+	CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o Outcome, now time.Time) (bool, error)
+	// ReleaseDeliveries hands back the deliveries worker holds on the issue
+	// (pending again, due now, the claim not counted as an attempt).
+	ReleaseDeliveries(ctx context.Context, issueID, worker string, now time.Time) (int, error)
+	// FinishIssue marks the issue sent when no delivery is pending or
+	// sending, and reports whether it is sent.
+	FinishIssue(ctx context.Context, issueID string, now time.Time) (bool, error)
+	// DeliveryCounts counts the issue's deliveries by state.
+	DeliveryCounts(ctx context.Context, issueID string) (map[State]int, error)
+	// ListDeliveries returns the issue's deliveries ordered by subscriber.
+	ListDeliveries(ctx context.Context, issueID string) ([]Delivery, error)
+}
+
+// Week is an ISO 8601 week such as 2019-W17.
+type Week struct {
+	Year int
+	Num  int
+}
+
+func (w Week) String() string { return fmt.Sprintf("%04d-W%02d", w.Year, w.Num) }
+
+// Zone is where weeks begin and end (Monday 00:00) and digest dates are
+// shown: the newsroom's zone.
+var Zone = func() *time.Location {
+	if loc, err := time.LoadLocation(article.NewsroomZone); err == nil {
+		return loc
+	}
+	return time.FixedZone("CST", 8*3600) // no tzdata: the same offset
+}()
+
+// WeekOf is the ISO week t falls in, in Zone.
+func WeekOf(t time.Time) Week {
+	y, n := t.In(Zone).ISOWeek()
+	return Week{y, n}
+}
+
+// ParseWeek reads "2019-W17" (also "2019-w17" or "2019W17").
+func ParseWeek(s string) (Week, error) {
+	var w Week
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.Replace(t, "-W", "W", 1)
+	if _, err := fmt.Sscanf(t, "%4dW%2d", &w.Year, &w.Num); err != nil || len(t) != 7 {
+		return Week{}, fmt.Errorf("week %q: want YYYY-Www, e.g. 2019-W17", s)
+	}
+	if w.Num < 1 || w.Num > 53 || WeekOf(w.Start()) != w {
+		return Week{}, fmt.Errorf("week %q does not exist", s)
+	}
+	return w, nil
+}
+
+// Start is Monday 00:00 of the week in Zone.
+func (w Week) Start() time.Time {
+	// January 4th is always in week 1.
+	jan4 := time.Date(w.Year, 1, 4, 0, 0, 0, 0, Zone)
+	wd := (int(jan4.Weekday()) + 6) % 7 // Monday 0
+	return jan4.AddDate(0, 0, -wd+(w.Num-1)*7)
+}
+
+// End is the next week's Start.
+func (w Week) End() time.Time { return w.Start().AddDate(0, 0, 7) }
+
+// IssueID names the issue of series for week.
+func IssueID(series string, w Week) string { return series + "/" + w.String() }
+
+// ParseIssueID splits "shanghai-70th/2019-W17".
+func ParseIssueID(id string) (series string, w Week, err error) {
+	series, ws, ok := strings.Cut(id, "/")
+	if !ok || series == "" {
+		return "", Week{}, fmt.Errorf("issue %q: want SERIES/YYYY-Www", id)
+	}
+	w, err = ParseWeek(ws)
+	return series, w, err
+}

@@ -1,0 +1,304 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// The digest outbox: issue creation snapshots recipients once, claims are
+// exclusive while their lease holds, and deliveries move through their
+// states as digest.Store documents.
+
+var digestNow = time.Date(2019, 4, 29, 1, 0, 0, 0, time.UTC) // Monday 09:00 Shanghai
+
+func testIssue(series string) digest.Issue {
+	w := digest.Week{Year: 2019, Num: 18}
+	return digest.Issue{ID: digest.IssueID(series, w), Series: series, Week: w,
+		Since: digestNow.Add(-7 * 24 * time.Hour), Until: digestNow}
+}
+
+func subscriberIDs(ds []digest.Delivery) []int64 {
+	out := make([]int64, len(ds))
+	for i, d := range ds {
+		out[i] = d.SubscriberID
+	}
+	return out
+}
+
+func testDigestCreateIssue(t *testing.T, s storage.Storage) {
+	a := subscribe(t, s, "a@example.com", subscribers.StatusActive, "s1")
+	b := subscribe(t, s, "b@example.com", subscribers.StatusActive, "s1", "s2")
+	subscribe(t, s, "other-list@example.com", subscribers.StatusActive, "s2")
+	subscribe(t, s, "pending@example.com", subscribers.StatusPending, "s1")
+	subscribe(t, s, "gone@example.com", subscribers.StatusUnsubscribed, "s1")
+	subscribe(t, s, "bounced@example.com", subscribers.StatusBounced, "s1")
+	if _, err := s.UpdateSubscriber(ctx(t), "left-list@example.com", func(sub *subscribers.Subscriber) error {
+		sub.Status = subscribers.StatusActive
+		sub.Lists = []subscribers.Subscription{{List: "s1", Active: false, ChangedAt: t0}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := s.GetIssue(ctx(t), "s1/2019-W18"); !errors.Is(err, digest.ErrNotFound) {
+		t.Fatalf("GetIssue before create: %v, want ErrNotFound", err)
+	}
+	if _, err := s.LastIssue(ctx(t), "s1", ""); !errors.Is(err, digest.ErrNotFound) {
+		t.Fatalf("LastIssue before create: %v, want ErrNotFound", err)
+	}
+	iss, created, err := s.CreateIssue(ctx(t), testIssue("s1"), digestNow)
+	if err != nil || !created {
+		t.Fatalf("CreateIssue = %v, %v", created, err)
+	}
+	want := testIssue("s1")
+	if iss.ID != want.ID || iss.Series != "s1" || iss.Week != want.Week || !iss.Since.Equal(want.Since) ||
+		!iss.Until.Equal(want.Until) || !iss.CreatedAt.Equal(digestNow) || iss.Status != digest.IssueSending {
+		t.Fatalf("stored issue = %+v", iss)
+	}
+	ds, err := s.ListDeliveries(ctx(t), iss.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := subscriberIDs(ds); !slices.Equal(got, []int64{a.ID, b.ID}) {
+		t.Fatalf("recipients = %v, want %v (active subscribers of s1 only)", got, []int64{a.ID, b.ID})
+	}
+	for _, d := range ds {
+		if d.State != digest.StatePending || d.Attempts != 0 || !d.NextAttemptAt.Equal(digestNow) || d.ClaimedBy != "" {
+			t.Errorf("new delivery = %+v", d)
+		}
+	}
+
+	// A second create (another replica, a retried job) changes nothing,
+	// even when the list has grown since.
+	subscribe(t, s, "late@example.com", subscribers.StatusActive, "s1")
+	again := testIssue("s1")
+	again.Until = digestNow.Add(time.Hour)
+	iss2, created, err := s.CreateIssue(ctx(t), again, digestNow.Add(time.Hour))
+	if err != nil || created {
+		t.Fatalf("second CreateIssue = %v, %v; want false, nil", created, err)
+	}
+	if !iss2.Until.Equal(digestNow) || !iss2.CreatedAt.Equal(digestNow) {
+		t.Errorf("second create returned %+v, want the stored issue", iss2)
+	}
+	if ds2, _ := s.ListDeliveries(ctx(t), iss.ID); len(ds2) != 2 {
+		t.Errorf("after second create: %d deliveries, want 2", len(ds2))
+	}
+
+	// Concurrent creates: exactly one creates.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	createdN := 0
+	for range 4 {
+		wg.Go(func() {
+			_, c, err := s.CreateIssue(ctx(t), testIssue("s2"), digestNow)
+			if err != nil {
+				t.Error(err)
+			}
+			if c {
+				mu.Lock()
+				createdN++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if createdN != 1 {
+		t.Errorf("concurrent creates: %d created, want 1", createdN)
+	}
+	if n, _ := s.DeliveryCounts(ctx(t), "s2/2019-W18"); n[digest.StatePending] != 2 {
+		t.Errorf("s2 counts = %v, want 2 pending", n)
+	}
+
+	last, err := s.LastIssue(ctx(t), "s1", "")
+	if err != nil || last.ID != iss.ID {
+		t.Errorf("LastIssue = %v, %v", last, err)
+	}
+	if _, err := s.LastIssue(ctx(t), "s1", iss.ID); !errors.Is(err, digest.ErrNotFound) {
+		t.Errorf("LastIssue except the only one: %v, want ErrNotFound", err)
+	}
+	open, err := s.ListIssues(ctx(t), digest.IssueSending)
+	if err != nil || len(open) != 2 {
+		t.Errorf("ListIssues(sending) = %d, %v; want 2", len(open), err)
+	}
+}
+
+func seedIssue(t *testing.T, s storage.Storage, n int) *digest.Issue {
+	t.Helper()
+	var subs []*subscribers.Subscriber
+	for i := range n {
+		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("r%03d@example.com", i), Status: subscribers.StatusActive,
+			CreatedAt: t0, Lists: []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}})
+	}
+	if _, _, err := s.InsertSubscribers(ctx(t), subs); err != nil {
+		t.Fatal(err)
+	}
+	iss, _, err := s.CreateIssue(ctx(t), testIssue("s1"), digestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return iss
+}
+
+func testDigestClaimExclusive(t *testing.T, s storage.Storage) {
+	iss := seedIssue(t, s, 40)
+	var mu sync.Mutex
+	seen := map[int64]string{}
+	var wg sync.WaitGroup
+	for _, w := range []string{"w1", "w2"} {
+		wg.Go(func() {
+			for {
+				ds, err := s.ClaimDeliveries(ctx(t), iss.ID, w, 3, digestNow, time.Minute)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(ds) == 0 {
+					return
+				}
+				mu.Lock()
+				for _, d := range ds {
+					if prev, dup := seen[d.SubscriberID]; dup {
+						t.Errorf("subscriber %d claimed by %s and %s", d.SubscriberID, prev, w)
+					}
+					seen[d.SubscriberID] = w
+					if d.State != digest.StateSending || d.ClaimedBy != w || d.Attempts != 1 ||
+						!d.ClaimedUntil.Equal(digestNow.Add(time.Minute)) {
+						t.Errorf("claimed delivery = %+v", d)
+					}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 40 {
+		t.Errorf("claimed %d deliveries, want 40", len(seen))
+	}
+}
+
+func testDigestLease(t *testing.T, s storage.Storage) {
+	iss := seedIssue(t, s, 3)
+	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 10, digestNow, time.Minute)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	if ds, _ := s.ClaimDeliveries(ctx(t), iss.ID, "live", 10, digestNow.Add(59*time.Second), time.Minute); len(ds) != 0 {
+		t.Fatalf("claimed %d while the lease holds", len(ds))
+	}
+	later := digestNow.Add(time.Minute)
+	ds, err = s.ClaimDeliveries(ctx(t), iss.ID, "live", 10, later, time.Minute)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("re-claim after the lease = %d, %v; want 3", len(ds), err)
+	}
+	for _, d := range ds {
+		if d.ClaimedBy != "live" || d.Attempts != 2 {
+			t.Errorf("re-claimed = %+v", d)
+		}
+	}
+	// The dead worker comes back: its failure is not recorded (no longer
+	// its claim), but mail it did send is.
+	ok, err := s.CompleteDelivery(ctx(t), iss.ID, ds[0].SubscriberID, "dead", digest.Outcome{State: digest.StateFailed, Error: "x"}, later)
+	if err != nil || ok {
+		t.Errorf("stale worker's failure recorded = %v, %v", ok, err)
+	}
+	ok, err = s.CompleteDelivery(ctx(t), iss.ID, ds[1].SubscriberID, "dead", digest.Outcome{State: digest.StateSent, MessageID: "m1@x"}, later)
+	if err != nil || !ok {
+		t.Errorf("stale worker's send recorded = %v, %v", ok, err)
+	}
+	// The live worker's failure after a sent one does not undo it.
+	ok, _ = s.CompleteDelivery(ctx(t), iss.ID, ds[1].SubscriberID, "live", digest.Outcome{State: digest.StateFailed}, later)
+	if ok {
+		t.Error("a sent delivery was changed")
+	}
+	// Release hands back the rest without counting the claim.
+	n, err := s.ReleaseDeliveries(ctx(t), iss.ID, "live", later)
+	if err != nil || n != 2 {
+		t.Errorf("release = %d, %v; want 2", n, err)
+	}
+	all, _ := s.ListDeliveries(ctx(t), iss.ID)
+	for _, d := range all {
+		if d.SubscriberID == ds[1].SubscriberID {
+			if d.State != digest.StateSent || d.MessageID != "m1@x" || !d.SentAt.Equal(later) {
+				t.Errorf("sent delivery = %+v", d)
+			}
+			continue
+		}
+		if d.State != digest.StatePending || d.Attempts != 1 || d.ClaimedBy != "" || !d.ClaimedUntil.IsZero() {
+			t.Errorf("released delivery = %+v", d)
+		}
+	}
+}
+
+func testDigestTransitions(t *testing.T, s storage.Storage) {
+	iss := seedIssue(t, s, 4)
+	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, digestNow, time.Minute)
+	if err != nil || len(ds) != 4 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	retryAt := digestNow.Add(10 * time.Minute)
+	outcomes := []digest.Outcome{
+		{State: digest.StateSent, MessageID: "a@x"},
+		{State: digest.StatePending, Error: "mail: data failed (temporary, 451)", NextAttemptAt: retryAt},
+		{State: digest.StateFailed, Error: "mail: rcpt failed (permanent, 550)", Bounced: true},
+		{State: digest.StateSkipped, Error: "unsubscribed"},
+	}
+	for i, o := range outcomes {
+		ok, err := s.CompleteDelivery(ctx(t), iss.ID, ds[i].SubscriberID, "w", o, digestNow)
+		if err != nil || !ok {
+			t.Fatalf("complete %d = %v, %v", i, ok, err)
+		}
+	}
+	counts, err := s.DeliveryCounts(ctx(t), iss.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[digest.State]int{digest.StateSent: 1, digest.StatePending: 1, digest.StateFailed: 1, digest.StateSkipped: 1}
+	for st, n := range want {
+		if counts[st] != n {
+			t.Errorf("counts = %v, want %v", counts, want)
+			break
+		}
+	}
+	bounced, err := s.GetSubscriberByID(ctx(t), ds[2].SubscriberID)
+	if err != nil || bounced.Status != subscribers.StatusBounced || bounced.BounceCount != 1 {
+		t.Errorf("hard-bounced subscriber = %+v, %v", bounced, err)
+	}
+	if sub, _ := s.GetSubscriberByID(ctx(t), ds[1].SubscriberID); sub.Status != subscribers.StatusActive {
+		t.Errorf("temporary failure changed the subscriber: %s", sub.Status)
+	}
+	if done, err := s.FinishIssue(ctx(t), iss.ID, digestNow); err != nil || done {
+		t.Errorf("FinishIssue with a retry pending = %v, %v", done, err)
+	}
+	// The retry waits for its time.
+	if ds, _ := s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, retryAt.Add(-time.Second), time.Minute); len(ds) != 0 {
+		t.Errorf("claimed %d before the retry time", len(ds))
+	}
+	ds, err = s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, retryAt, time.Minute)
+	if err != nil || len(ds) != 1 || ds[0].Attempts != 2 || ds[0].LastError == "" {
+		t.Fatalf("retry claim = %+v, %v", ds, err)
+	}
+	if _, err := s.CompleteDelivery(ctx(t), iss.ID, ds[0].SubscriberID, "w", digest.Outcome{State: digest.StateSent, MessageID: "b@x"}, retryAt); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.FinishIssue(ctx(t), iss.ID, retryAt); err != nil || !done {
+		t.Errorf("FinishIssue when all done = %v, %v", done, err)
+	}
+	got, _ := s.GetIssue(ctx(t), iss.ID)
+	if got.Status != digest.IssueSent || !got.FinishedAt.Equal(retryAt) {
+		t.Errorf("finished issue = %+v", got)
+	}
+	if open, _ := s.ListIssues(ctx(t), digest.IssueSending); len(open) != 0 {
+		t.Errorf("%d issues still sending", len(open))
+	}
+	if all, _ := s.ListIssues(ctx(t), ""); len(all) != 1 {
+		t.Errorf("ListIssues(\"\") = %d, want 1", len(all))
+	}
+}
