@@ -1,0 +1,356 @@
+package digest
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/mail"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/matcornic/hermes/v2"
+
+	"github.com/syndicated/syndicated/article"
+	smail "github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// Series is a configured series the digest is sent for.
+type Series struct {
+	Slug        string
+	Title       string
+	Description string // the digest's intro
+}
+
+// Config is what a Service needs.
+type Config struct {
+	Store       Store
+	Articles    article.Store
+	Subscribers *subscribers.Service // unsubscribe links
+	Series      []Series
+	BaseURL     string
+	Brand       smail.Brand
+	// From is smtp.from: its address is the List-Unsubscribe mailto and its
+	// domain the Message-IDs'.
+	From string
+	Now  func() time.Time // default time.Now
+	Log  *slog.Logger
+}
+
+// Service plans, creates and renders issues. It is safe for concurrent use.
+type Service struct {
+	cfg     Config
+	tmpl    *template.Template
+	fromTo  string // bare address of From
+	domain  string
+	mu      sync.Mutex
+	content map[string][]*article.Article // issue id → articles, for sending
+}
+
+// ErrNoArticles is returned by Create when the series has no new articles:
+// no issue, no email.
+var ErrNoArticles = errors.New("no new articles since the last digest")
+
+// ErrUnknownSeries is returned for a series that is not configured.
+var ErrUnknownSeries = errors.New("unknown series")
+
+//go:embed articles.html
+var articlesHTML string
+
+// New checks cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Articles == nil || cfg.Subscribers == nil {
+		return nil, errors.New("digest: Store, Articles and Subscribers are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Service{cfg: cfg, content: map[string][]*article.Article{},
+		tmpl: template.Must(template.New("articles").Parse(articlesHTML)), domain: "syndicated.local"}
+	if cfg.From != "" {
+		a, err := mail.ParseAddress(cfg.From)
+		if err != nil {
+			return nil, fmt.Errorf("digest: from %q: %w", cfg.From, err)
+		}
+		s.fromTo = a.Address
+		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
+			s.domain = a.Address[at+1:]
+		}
+	}
+	return s, nil
+}
+
+// Series returns the configured series with this slug.
+func (s *Service) Series(slug string) (Series, error) {
+	for _, se := range s.cfg.Series {
+		if se.Slug == slug {
+			return se, nil
+		}
+	}
+	return Series{}, fmt.Errorf("%w %q", ErrUnknownSeries, slug)
+}
+
+// AllSeries returns the configured series.
+func (s *Service) AllSeries() []Series { return append([]Series(nil), s.cfg.Series...) }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.cfg.Now() }
+
+// Plan is an issue and its articles, stored or not.
+type Plan struct {
+	Issue    Issue
+	Articles []*article.Article // oldest first
+	Stored   bool               // the issue exists in the store
+}
+
+// Plan works out the issue of series for week w. A stored issue is
+// returned as stored. Otherwise its articles are those published after the
+// previous issue's cut-off (none: since, or else 7 days before) up to the
+// end of the week or now, whichever is first.
+func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Time) (*Plan, error) {
+	if _, err := s.Series(series); err != nil {
+		return nil, err
+	}
+	id := IssueID(series, w)
+	if iss, err := s.cfg.Store.GetIssue(ctx, id); err == nil {
+		arts, err := s.Articles(ctx, iss)
+		if err != nil {
+			return nil, err
+		}
+		return &Plan{Issue: *iss, Articles: arts, Stored: true}, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	now := s.cfg.Now()
+	until := w.End()
+	if now.Before(until) {
+		until = now
+	}
+	until = until.UTC().Truncate(time.Microsecond)
+	if since.IsZero() {
+		prev, err := s.cfg.Store.LastIssue(ctx, series, id)
+		switch {
+		case err == nil:
+			since = prev.Until
+		case errors.Is(err, ErrNotFound):
+			since = until.Add(-7 * 24 * time.Hour)
+		default:
+			return nil, err
+		}
+	}
+	iss := Issue{ID: id, Series: series, Week: w, Since: since.UTC().Truncate(time.Microsecond), Until: until}
+	arts, err := s.Articles(ctx, &iss)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Issue: iss, Articles: arts}, nil
+}
+
+// Create stores the issue p plans, with its recipients, unless it has no
+// articles (ErrNoArticles). Creating an issue that exists does nothing.
+func (s *Service) Create(ctx context.Context, p *Plan) (*Issue, bool, error) {
+	if len(p.Articles) == 0 {
+		return nil, false, fmt.Errorf("%s: %w", p.Issue.ID, ErrNoArticles)
+	}
+	return s.cfg.Store.CreateIssue(ctx, p.Issue, s.cfg.Now())
+}
+
+// Articles returns the series' visible articles published in (Since,
+// Until] of iss, oldest first.
+func (s *Service) Articles(ctx context.Context, iss *Issue) ([]*article.Article, error) {
+	const page = 100
+	var out []*article.Article
+	for off := 0; ; off += page {
+		as, err := s.cfg.Articles.ListArticles(ctx, article.Query{Series: iss.Series, Status: article.StatusPublished,
+			PublishedBefore: iss.Until, Limit: page, Offset: off})
+		if err != nil {
+			return nil, fmt.Errorf("articles of %s: %w", iss.ID, err)
+		}
+		for _, a := range as {
+			if !a.Published.After(iss.Since) {
+				return reverse(out), nil
+			}
+			out = append(out, a)
+		}
+		if len(as) < page {
+			return reverse(out), nil
+		}
+	}
+}
+
+func reverse(as []*article.Article) []*article.Article {
+	for i, j := 0, len(as)-1; i < j; i, j = i+1, j-1 {
+		as[i], as[j] = as[j], as[i]
+	}
+	return as
+}
+
+// ViewURL is the issue's "view in browser" page.
+func (s *Service) ViewURL(id string) string { return s.cfg.BaseURL + "/digests/" + id }
+
+// ArticleURL is where a headline links: the canonical URL when it is an
+// http(s) URL, else the article's page here.
+func (s *Service) ArticleURL(a *article.Article) string {
+	if u, err := url.Parse(a.CanonicalURL); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+		return a.CanonicalURL
+	}
+	return s.cfg.BaseURL + "/articles/" + url.PathEscape(a.ID)
+}
+
+// Recipient is who an issue is rendered for; nil renders the browser copy.
+type Recipient struct {
+	Name           string
+	UnsubscribeURL string
+}
+
+// Rendered is one issue rendered for one recipient.
+type Rendered struct {
+	Subject string
+	HTML    string
+	Text    string
+}
+
+type articleView struct {
+	URL, Headline, Deck, Byline, Date, DateTime string
+	Photo                                       *article.Photo
+}
+
+// Render renders the issue for rcpt (nil: the browser copy, without an
+// unsubscribe link).
+func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
+	se, err := s.Series(p.Issue.Series)
+	if err != nil {
+		return nil, err
+	}
+	data := struct {
+		ViewURL, UnsubscribeURL, SeriesTitle string
+		Articles                             []articleView
+	}{SeriesTitle: se.Title}
+	if rcpt != nil {
+		data.ViewURL = s.ViewURL(p.Issue.ID)
+		data.UnsubscribeURL = rcpt.UnsubscribeURL
+	}
+	for _, a := range p.Articles {
+		v := articleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: byline(a),
+			Date: a.Published.In(Zone).Format("Monday 2 January 2006, 15:04"), DateTime: a.Published.Format(time.RFC3339)}
+		if a.Photo != nil && strings.HasPrefix(a.Photo.URL, "http") {
+			v.Photo = a.Photo
+		}
+		data.Articles = append(data.Articles, v)
+	}
+	var b bytes.Buffer
+	if err := s.tmpl.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	start := p.Issue.Week.Start()
+	body := hermes.Body{
+		Title:  se.Title,
+		Intros: []string{se.Description, fmt.Sprintf("Week %d of %d, from %s: %s.", p.Issue.Week.Num, p.Issue.Week.Year, start.Format("2 January"), stories(len(p.Articles)))},
+		// An HTML block passes through the markdown renderer untouched; the
+		// template above escaped everything in it.
+		FreeMarkdown: hermes.Markdown("\n" + strings.ReplaceAll(b.String(), "\n\n", "\n") + "\n"),
+		Signature:    "The editors",
+	}
+	if rcpt != nil && rcpt.Name != "" {
+		body.Name = rcpt.Name
+	}
+	h := s.cfg.Brand.Hermes()
+	email := hermes.Email{Body: body}
+	html, err := h.GenerateHTML(email)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
+	}
+	text, err := h.GeneratePlainText(email)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
+	}
+	return &Rendered{Subject: fmt.Sprintf("%s: %s (%s)", se.Title, stories(len(p.Articles)), p.Issue.Week), HTML: html, Text: text}, nil
+}
+
+func stories(n int) string {
+	if n == 1 {
+		return "1 new story"
+	}
+	return fmt.Sprintf("%d new stories", n)
+}
+
+// byline is "By A in X, B and C".
+func byline(a *article.Article) string {
+	var parts []string
+	for _, au := range a.Authors {
+		p := au.Name
+		if au.Place != "" {
+			p += " in " + au.Place
+		}
+		parts = append(parts, p)
+	}
+	switch len(parts) {
+	case 0:
+		return ""
+	case 1:
+		return "By " + parts[0]
+	}
+	return "By " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// MessageID is the stable Message-ID of the issue to a subscriber, so that
+// a copy sent again after a crash can be recognised as the same message.
+func (s *Service) MessageID(issueID string, subscriberID int64) string {
+	return fmt.Sprintf("digest.%s.%d@%s", strings.ReplaceAll(issueID, "/", "."), subscriberID, s.domain)
+}
+
+// Message renders the issue p for sub: the email, its List-Unsubscribe
+// headers and its stable Message-ID.
+func (s *Service) Message(p *Plan, sub *subscribers.Subscriber) (*smail.Message, error) {
+	unsub, err := s.cfg.Subscribers.UnsubscribeURL(sub, p.Issue.Series)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Render(p, &Recipient{Name: sub.Name, UnsubscribeURL: unsub})
+	if err != nil {
+		return nil, err
+	}
+	m := &smail.Message{To: sub.Email, ToName: sub.Name, Subject: r.Subject, HTML: r.HTML, Text: r.Text,
+		MessageID: s.MessageID(p.Issue.ID, sub.ID),
+		Headers: map[string]string{
+			"List-Id":    fmt.Sprintf("<%s.digest.%s>", p.Issue.Series, s.domain),
+			"Precedence": "bulk",
+		}}
+	mailto := ""
+	if s.fromTo != "" {
+		mailto = "mailto:" + s.fromTo + "?subject=unsubscribe"
+	}
+	m.SetListUnsubscribe(unsub, mailto)
+	return m, nil
+}
+
+// Compose is the sender's render stage: the issue's articles are loaded
+// once per issue and kept while it is being sent.
+func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subscriber) (*smail.Message, error) {
+	s.mu.Lock()
+	arts, ok := s.content[iss.ID]
+	s.mu.Unlock()
+	if !ok {
+		var err error
+		if arts, err = s.Articles(ctx, iss); err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		if len(s.content) > 16 {
+			clear(s.content)
+		}
+		s.content[iss.ID] = arts
+		s.mu.Unlock()
+	}
+	return s.Message(&Plan{Issue: *iss, Articles: arts, Stored: true}, sub)
+}
