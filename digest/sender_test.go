@@ -1,0 +1,354 @@
+package digest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// TestSenderFaults sends an issue through a real SMTP server that answers
+// 451, 550 at RCPT, or drops the connection, for some recipients.
+func TestSenderFaults(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		srv := startSMTP(t)
+		ok := []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com", "e@example.com"}
+		for _, e := range ok {
+			f.subscribe(t, e)
+		}
+		f.subscribe(t, "temp1@example.com")
+		f.subscribe(t, "drop1@example.com")
+		perm := f.subscribe(t, "perm@example.com")
+		f.subscribe(t, "other@example.com", "other") // not on this list
+		iss := f.createIssue(t)
+
+		var results sync.Map
+		s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+			Workers: 3, Batch: 4, Worker: "w1", Now: f.clock.Now, Backoff: func(int) time.Duration { return time.Minute },
+			OnResult: func(r string) { n, _ := results.LoadOrStore(r, new(atomic.Int64)); n.(*atomic.Int64).Add(1) }})
+		rep, err := s.SendIssue(t.Context(), iss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Sent != 5 || rep.Retry != 2 || rep.Bounced != 1 || rep.Finished {
+			t.Fatalf("first pass = %+v; want 5 sent, 2 retries, 1 bounced, not finished", rep)
+		}
+		if got, _ := st.GetSubscriberByID(t.Context(), perm.ID); got.Status != subscribers.StatusBounced || got.BounceCount != 1 {
+			t.Errorf("550 at RCPT: subscriber %s, bounce_count %d", got.Status, got.BounceCount)
+		}
+		// Retries wait for their time.
+		if rep, _ := s.SendIssue(t.Context(), iss, nil); rep.Sent+rep.Retry != 0 {
+			t.Errorf("retried before the backoff: %+v", rep)
+		}
+		f.clock.Add(time.Minute)
+		rep, err = s.SendIssue(t.Context(), iss, nil)
+		if err != nil || rep.Sent != 2 || !rep.Finished {
+			t.Fatalf("second pass = %+v, %v; want 2 sent, finished", rep, err)
+		}
+		for _, e := range append(ok, "temp1@example.com", "drop1@example.com") {
+			ms := srv.received(e)
+			if len(ms) != 1 {
+				t.Errorf("%s got %d messages, want 1", e, len(ms))
+				continue
+			}
+			h := ms[0].Header
+			if h.Get("List-Unsubscribe-Post") != "List-Unsubscribe=One-Click" || h.Get("List-Unsubscribe") == "" {
+				t.Errorf("%s: List-Unsubscribe headers missing", e)
+			}
+		}
+		if n := len(srv.received("perm@example.com")) + len(srv.received("other@example.com")); n != 0 {
+			t.Errorf("bounced or unlisted recipients got %d messages", n)
+		}
+		ds, _ := st.ListDeliveries(t.Context(), iss.ID)
+		for _, d := range ds {
+			if d.SubscriberID == perm.ID {
+				if d.State != digest.StateFailed || d.LastError == "" {
+					t.Errorf("bounced delivery = %+v", d)
+				}
+				continue
+			}
+			if d.State != digest.StateSent || d.MessageID != f.dg.MessageID(iss.ID, d.SubscriberID) {
+				t.Errorf("delivery = %+v", d)
+			}
+		}
+		if got, _ := st.GetIssue(t.Context(), iss.ID); got.Status != digest.IssueSent {
+			t.Errorf("issue status %s", got.Status)
+		}
+		for r, want := range map[string]int64{digest.ResultSent: 7, digest.ResultRetry: 2, digest.ResultBounced: 1} {
+			n, _ := results.Load(r)
+			if n == nil || n.(*atomic.Int64).Load() != want {
+				t.Errorf("OnResult(%s) count = %v, want %d", r, n, want)
+			}
+		}
+	})
+}
+
+// TestSenderGivesUp: a recipient that keeps failing temporarily fails for
+// good after MaxAttempts.
+func TestSenderGivesUp(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	f.subscribe(t, "temp99@example.com")
+	iss := f.createIssue(t)
+	s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+		MaxAttempts: 3, Now: f.clock.Now, Backoff: func(int) time.Duration { return time.Second }})
+	var rep digest.Report
+	for range 3 {
+		r, err := s.SendIssue(t.Context(), iss, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep = r
+		f.clock.Add(time.Second)
+	}
+	if rep.Failed != 1 || !rep.Finished {
+		t.Errorf("third attempt = %+v; want failed, finished", rep)
+	}
+}
+
+// TestSenderSkipsUnsubscribed: someone who unsubscribes after the issue
+// was created (recipients snapshotted) gets nothing.
+func TestSenderSkipsUnsubscribed(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	f.subscribe(t, "stays@example.com")
+	leaver := f.subscribe(t, "leaves@example.com", series, "other")
+	iss := f.createIssue(t)
+	u, err := f.subs.UnsubscribeURL(leaver, series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := pu.Query().Get("token")
+	if _, err := f.subs.Unsubscribe(t.Context(), tok, false); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := f.sender(srv.transport(t), st, "w").SendIssue(t.Context(), iss, nil)
+	if err != nil || rep.Sent != 1 || rep.Skipped != 1 || !rep.Finished {
+		t.Fatalf("report = %+v, %v; want 1 sent, 1 skipped", rep, err)
+	}
+	if n := len(srv.received("leaves@example.com")); n != 0 {
+		t.Errorf("unsubscribed reader got %d messages", n)
+	}
+}
+
+// crashStore is the outbox of a process that dies: once crashed, every
+// write fails, as nothing the dead process does reaches the database.
+type crashStore struct {
+	digest.Store
+	crashed *atomic.Bool
+}
+
+var errCrashed = errors.New("process crashed")
+
+func (c crashStore) ClaimDeliveries(ctx context.Context, id, w string, n int, now time.Time, l time.Duration) ([]digest.Delivery, error) {
+	if c.crashed.Load() {
+		return nil, errCrashed
+	}
+	return c.Store.ClaimDeliveries(ctx, id, w, n, now, l)
+}
+
+func (c crashStore) CompleteDelivery(ctx context.Context, id string, sub int64, w string, o digest.Outcome, now time.Time) (bool, error) {
+	if c.crashed.Load() {
+		return false, errCrashed
+	}
+	return c.Store.CompleteDelivery(ctx, id, sub, w, o, now)
+}
+
+func (c crashStore) ReleaseDeliveries(ctx context.Context, id, w string, now time.Time) (int, error) {
+	if c.crashed.Load() {
+		return 0, errCrashed
+	}
+	return c.Store.ReleaseDeliveries(ctx, id, w, now)
+}
+
+func (c crashStore) FinishIssue(ctx context.Context, id string, now time.Time) (bool, error) {
+	if c.crashed.Load() {
+		return false, errCrashed
+	}
+	return c.Store.FinishIssue(ctx, id, now)
+}
+
+// crashTransport sends until the crash; the send that trips it (and any
+// already in its SMTP transaction) goes out, nothing after it does.
+type crashTransport struct {
+	mail.Transport
+	after   int64
+	sent    atomic.Int64
+	crashed *atomic.Bool
+}
+
+func (c *crashTransport) Send(ctx context.Context, m *mail.Message) error {
+	if c.crashed.Load() {
+		return &mail.Error{Op: "connect", Temporary: true, Err: errCrashed}
+	}
+	err := c.Transport.Send(ctx, m)
+	if c.sent.Add(1) >= c.after {
+		c.crashed.Store(true)
+	}
+	return err
+}
+
+func subscribeMany(t *testing.T, f *fixture, n int) []string {
+	var out []string
+	for i := range n {
+		e := fmt.Sprintf("r%02d@example.com", i)
+		f.subscribe(t, e)
+		out = append(out, e)
+	}
+	return out
+}
+
+// TestCrashResume kills a sender mid-issue (its in-flight mail goes out but
+// is never recorded; its claims stay sending) and starts another after the
+// lease: everyone gets the issue, only the in-flight ones twice.
+func TestCrashResume(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		srv := startSMTP(t)
+		all := subscribeMany(t, f, 30)
+		iss := f.createIssue(t)
+
+		var crashed atomic.Bool
+		dead := f.sender(&crashTransport{Transport: srv.transport(t), after: 10, crashed: &crashed},
+			crashStore{Store: st, crashed: &crashed}, "dead")
+		if _, err := dead.SendIssue(t.Context(), iss, nil); !errors.Is(err, errCrashed) {
+			t.Fatalf("crashed sender returned %v", err)
+		}
+		before := srv.total()
+		counts, _ := st.DeliveryCounts(t.Context(), iss.ID)
+		t.Logf("at the crash: %d messages out, outbox %v", before, counts)
+		if counts[digest.StateSending] == 0 {
+			t.Fatal("the crash left nothing sending; the test proves nothing")
+		}
+
+		// A new process before the lease ends takes nothing over …
+		fresh := f.sender(srv.transport(t), st, "fresh")
+		rep, err := fresh.SendIssue(t.Context(), iss, nil)
+		if err != nil || rep.Finished {
+			t.Fatalf("before the lease ran out: %+v, %v", rep, err)
+		}
+		// … and after it, finishes the issue.
+		f.clock.Add(5 * time.Minute)
+		rep, err = fresh.SendIssue(t.Context(), iss, nil)
+		if err != nil || !rep.Finished {
+			t.Fatalf("after the lease: %+v, %v", rep, err)
+		}
+		twice := 0
+		for _, e := range all {
+			switch n := len(srv.received(e)); n {
+			case 1:
+			case 2:
+				twice++
+			default:
+				t.Errorf("%s got %d messages", e, n)
+			}
+		}
+		// In flight at the crash: at most one per worker.
+		if twice > 3 {
+			t.Errorf("%d readers got the issue twice, want at most 3 (the workers in flight)", twice)
+		}
+		t.Logf("sent twice (in flight at the crash): %d of %d", twice, len(all))
+		for _, e := range all {
+			if ms := srv.received(e); len(ms) == 2 && ms[0].Header.Get("Message-Id") != ms[1].Header.Get("Message-Id") {
+				t.Errorf("%s: the resent copy has another Message-ID", e)
+			}
+		}
+	})
+}
+
+// slowTransport takes a while per message, so that a shutdown lands
+// mid-issue.
+type slowTransport struct {
+	mail.Transport
+	sent   atomic.Int64
+	onSend func(n int64)
+}
+
+func (s *slowTransport) Send(ctx context.Context, m *mail.Message) error {
+	time.Sleep(20 * time.Millisecond)
+	err := s.Transport.Send(ctx, m)
+	s.onSend(s.sent.Add(1))
+	return err
+}
+
+// TestShutdownHandsBack cancels a sender mid-issue: sends in flight finish
+// and are recorded, unsent claims are handed back, and a second sender
+// (no lease to wait for) sends each reader exactly one copy.
+func TestShutdownHandsBack(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		srv := startSMTP(t)
+		all := subscribeMany(t, f, 24)
+		iss := f.createIssue(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		tr := &slowTransport{Transport: srv.transport(t), onSend: func(n int64) {
+			if n == 8 {
+				cancel()
+			}
+		}}
+		rep, err := f.sender(tr, st, "a").SendIssue(ctx, iss, nil)
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled sender: %v", err)
+		}
+		if rep.Finished || rep.Sent < 8 || rep.Sent == 24 {
+			t.Fatalf("cancelled sender report %+v", rep)
+		}
+		counts, _ := st.DeliveryCounts(t.Context(), iss.ID)
+		if counts[digest.StateSending] != 0 {
+			t.Errorf("after shutdown %d deliveries still claimed", counts[digest.StateSending])
+		}
+		rep2, err := f.sender(srv.transport(t), st, "b").SendIssue(t.Context(), iss, nil)
+		if err != nil || !rep2.Finished || rep.Sent+rep2.Sent != 24 {
+			t.Fatalf("second sender %+v, %v (first sent %d)", rep2, err, rep.Sent)
+		}
+		for _, e := range all {
+			if n := len(srv.received(e)); n != 1 {
+				t.Errorf("%s got %d messages, want exactly 1", e, n)
+			}
+		}
+	})
+}
+
+// TestRateLimit: the limiter spaces sends.
+func TestRateLimit(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	subscribeMany(t, f, 6)
+	iss := f.createIssue(t)
+	s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+		Limiter: rate.NewLimiter(20, 1), Workers: 4, Now: f.clock.Now})
+	start := time.Now()
+	rep, err := s.SendIssue(t.Context(), iss, nil)
+	if err != nil || rep.Sent != 6 {
+		t.Fatal(rep, err)
+	}
+	if took := time.Since(start); took < 240*time.Millisecond {
+		t.Errorf("6 messages at 20/s took %v, want ≥ 250ms", took)
+	}
+}
