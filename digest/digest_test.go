@@ -96,7 +96,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 	}
 	for _, want := range []string{
 		`href="https://www.shine.cn/news/metro/1904221/"`, // canonical URL
-		`href="` + srv.URL + `/articles/second"`,           // no canonical URL: ours
+		`href="` + srv.URL + `/articles/second"`,          // no canonical URL: ours
 		`src="https://img.example.com/bund.jpg"`,
 		"Headline first", "Deck first", "By Wu Qiong in Shanghai and Li Qian",
 		"Tuesday 23 April 2019, 09:00", // published 6 days before Monday 09:00, Shanghai time
@@ -171,4 +171,3 @@ func TestPlanRenderAndPage(t *testing.T) {
 		t.Errorf("stored plan = %+v", again)
 	}
 }
-

@@ -174,7 +174,9 @@ func startSMTP(t *testing.T) *smtpServer {
 	return s
 }
 
-func (s *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) { return &smtpSession{s: s, c: c}, nil }
+func (s *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{s: s, c: c}, nil
+}
 
 type smtpSession struct {
 	s  *smtpServer
