@@ -270,11 +270,46 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
 	}
+	// The plain text comes from the same body with the articles as
+	// markdown: an HTML table would turn into ASCII boxes.
+	var md strings.Builder
+	if rcpt != nil {
+		fmt.Fprintf(&md, "View this digest in your browser: %s\n\n", data.ViewURL)
+	}
+	for _, v := range data.Articles {
+		fmt.Fprintf(&md, "### %s\n\n", mdEscape(v.Headline))
+		if v.Deck != "" {
+			fmt.Fprintf(&md, "%s\n\n", mdEscape(v.Deck))
+		}
+		meta := v.Date
+		if v.Byline != "" {
+			meta = v.Byline + " · " + meta
+		}
+		fmt.Fprintf(&md, "%s\n\nRead it: %s\n\n", mdEscape(meta), v.URL)
+	}
+	if rcpt != nil && rcpt.UnsubscribeURL != "" {
+		fmt.Fprintf(&md, "You receive this digest because you subscribed to %s. Unsubscribe with one click: %s\n",
+			mdEscape(se.Title), rcpt.UnsubscribeURL)
+	}
+	email.Body.FreeMarkdown = hermes.Markdown(md.String())
 	text, err := h.GeneratePlainText(email)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
 	}
 	return &Rendered{Subject: fmt.Sprintf("%s: %s (%s)", se.Title, stories(len(p.Articles)), p.Issue.Week), HTML: html, Text: text}, nil
+}
+
+// mdEscape makes s literal text in markdown (blackfriday honours a
+// backslash before each of these).
+func mdEscape(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune("\\`*_{}[]()#+-.!:|&<>~", r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func stories(n int) string {

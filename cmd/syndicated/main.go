@@ -37,6 +37,9 @@ type options struct {
 	list      string
 	status    string
 	confirmed bool
+	// digest
+	series, week, since, format, to string
+	dryRun                          bool
 }
 
 // cli carries what a command needs from the process: streams, environment
@@ -86,8 +89,26 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.out, "out", "", "write to this file instead of stdout")
 			}, run: runSubscribersExport},
+		{name: "digest preview", summary: "render a digest issue for a sample reader, without sending or storing it",
+			flags: func(fs *flag.FlagSet, o *options) {
+				digestFlags(fs, o)
+				fs.StringVar(&o.format, "format", "html", "html or text")
+				fs.StringVar(&o.out, "out", "", "write to this file instead of stdout (needs one --series)")
+			}, run: runDigestPreview},
+		{name: "digest send", summary: "create a digest issue and send it to the list's active subscribers",
+			flags: func(fs *flag.FlagSet, o *options) {
+				digestFlags(fs, o)
+				fs.BoolVar(&o.dryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
+				fs.StringVar(&o.to, "to", "", "send one copy to this address only, without creating the issue")
+			}, run: runDigestSend},
 		{name: "version", summary: "print the version", run: runVersion},
 	}
+}
+
+func digestFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
+	fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default the current week, Asia/Shanghai)")
+	fs.StringVar(&o.since, "since", "", "for a first issue: articles published after this date (YYYY-MM-DD) instead of the past 7 days")
 }
 
 func main() {

@@ -61,6 +61,7 @@ type daemon struct {
 	srv      *server.Server
 	mailer   interface{ Close() error }
 	subs     *subscribers.Service
+	digest   *daemonDigest
 	registry *prometheus.Registry
 	builds   *prometheus.CounterVec
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
@@ -106,6 +107,9 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		return nil, err
 	}
 	d.subs = svc
+	if d.digest, err = d.setupDigest(m); err != nil {
+		return nil, err
+	}
 	web, err := subweb.New(svc, subweb.Options{Product: a.cfg.Brand.Name, Lang: a.cfg.Language, Logger: a.log})
 	if err != nil {
 		return nil, err
@@ -132,7 +136,7 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Headlines:    d.headlines,
 		FeedLinks:    links,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){web.Register},
+		Register:     []func(*http.ServeMux){web.Register, d.digest.svc.Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
@@ -163,6 +167,9 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		d.requestBuild()
 		return nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := d.digest.schedule(); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -271,6 +278,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	loopDone := make(chan struct{})
 	go func() { d.buildLoop(loopCtx); close(loopDone) }()
 	d.sched.Start()
+	d.digest.start()
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
 	errc := make(chan error, 1)
@@ -293,6 +301,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	}
 	stopLoop()
 	<-loopDone
+	d.digest.stop()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)
 	}
