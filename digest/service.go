@@ -252,10 +252,9 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	if err := s.tmpl.Execute(&b, data); err != nil {
 		return nil, err
 	}
-	start := p.Issue.Week.Start()
 	body := hermes.Body{
 		Title:  se.Title,
-		Intros: []string{se.Description, fmt.Sprintf("Week %d of %d, from %s: %s.", p.Issue.Week.Num, p.Issue.Week.Year, start.Format("2 January"), stories(len(p.Articles)))},
+		Intros: []string{se.Description, fmt.Sprintf("Week %d of %d: %s since %s.", p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(Zone).Format("Monday 2 January"))},
 		// An HTML block passes through the markdown renderer untouched; the
 		// template above escaped everything in it.
 		FreeMarkdown: hermes.Markdown("\n" + strings.ReplaceAll(b.String(), "\n\n", "\n") + "\n"),

@@ -1,0 +1,202 @@
+package digest_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/browsertest"
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers/web"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startMailpit runs Mailpit on free ports and returns its SMTP address and
+// API base URL.
+func startMailpit(t *testing.T, bin string) (smtpAddr, api string) {
+	t.Helper()
+	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
+		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	api = "http://" + httpAddr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(api + "/api/v1/info")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailpit did not start: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return smtpAddr, api
+}
+
+func getJSON(t *testing.T, u string, v any) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("%s: %s", u, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type mpList struct {
+	Messages []struct {
+		ID string `json:"ID"`
+		To []struct {
+			Address string `json:"Address"`
+		} `json:"To"`
+	} `json:"messages"`
+}
+
+// TestEndToEndMailpit sends a real issue through Mailpit, checks the
+// one-click unsubscribe headers and that POSTing the URL unsubscribes, and
+// looks at the email and the "view in browser" page in headless Chromium
+// (screenshots kept as artifacts).
+func TestEndToEndMailpit(t *testing.T) {
+	mailpit := browsertest.Need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	bctx := browsertest.Chromium(t)
+	smtpAddr, api := startMailpit(t, mailpit)
+	shots := browsertest.ArtifactsDir(t, "digest-e2e")
+
+	st := storagetest.SQLite(t)
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	f := newFixture(t, st, srv.URL)
+	h, err := web.New(f.subs, web.Options{Product: "Shanghai Daily"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(mux)
+	f.dg.Register(mux)
+	f.seedArticles(t)
+	readers := []string{"li@example.com", "wang@example.com", "zhao@example.com"}
+	for _, e := range readers {
+		f.subscribe(t, e)
+	}
+	iss := f.createIssue(t)
+	mailer, err := mail.Open(mail.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mailer.Close()
+	rep, err := f.sender(mailer, st, "e2e").SendIssue(t.Context(), iss, nil)
+	if err != nil || rep.Sent != 3 || !rep.Finished {
+		t.Fatalf("send = %+v, %v", rep, err)
+	}
+
+	var list mpList
+	getJSON(t, api+"/api/v1/messages", &list)
+	if len(list.Messages) != 3 {
+		t.Fatalf("Mailpit has %d messages, want 3", len(list.Messages))
+	}
+	var firstID, unsubURL, reader string
+	for _, m := range list.Messages {
+		var hdr map[string][]string
+		getJSON(t, api+"/api/v1/message/"+m.ID+"/headers", &hdr)
+		lu := strings.Join(hdr["List-Unsubscribe"], "")
+		if got := strings.Join(hdr["List-Unsubscribe-Post"], ""); got != "List-Unsubscribe=One-Click" {
+			t.Errorf("List-Unsubscribe-Post = %q", got)
+		}
+		u := regexp.MustCompile(`<(http[^>]+)>`).FindStringSubmatch(lu)
+		if u == nil || !strings.Contains(lu, "<mailto:news@example.com?subject=unsubscribe>") {
+			t.Fatalf("List-Unsubscribe = %q", lu)
+		}
+		if !strings.Contains(strings.Join(hdr["Message-Id"], "")+strings.Join(hdr["Message-ID"], ""), "digest.shanghai-70th.2019-W18.") {
+			t.Errorf("Message-ID = %v", hdr)
+		}
+		if firstID == "" {
+			firstID, unsubURL, reader = m.ID, u[1], m.To[0].Address
+		}
+	}
+
+	// The email as a reader sees it.
+	if err := chromedp.Do(bctx, chromedp.Navigate(api+"/view/"+firstID+".html"), chromedp.WaitVisible(chromedp.CSS("body"))); err != nil {
+		t.Fatalf("view email: %v", err)
+	}
+	browsertest.Screenshot(t, bctx, shots, "1-digest-email")
+
+	// The "view in browser" page.
+	if err := chromedp.Do(bctx, chromedp.Navigate(f.dg.ViewURL(iss.ID)), chromedp.WaitVisible(chromedp.CSS("h2.digest-headline"))); err != nil {
+		t.Fatalf("view page: %v", err)
+	}
+	headlines, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("h2.digest-headline")).map(e => e.innerText)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	linkCount, err := chromedp.Run(bctx, chromedp.Evaluate[int](`document.querySelectorAll("h2.digest-headline a[href^='http']").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(headlines) != 3 || headlines[2] != "Tom & Jerry <script>alert(1)</script>" || linkCount != 3 {
+		t.Errorf("page headlines = %q, %d links", headlines, linkCount)
+	}
+	browsertest.Screenshot(t, bctx, shots, "2-digest-page")
+
+	// One-click unsubscribe, as a mail client does it (RFC 8058).
+	resp, err := http.PostForm(unsubURL, url.Values{"List-Unsubscribe": {"One-Click"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("one-click POST: %s", resp.Status)
+	}
+	sub, err := st.GetSubscriber(context.Background(), reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range sub.Lists {
+		if l.List == series && l.Active {
+			t.Errorf("%s still on %s after one-click unsubscribe: %+v", reader, series, sub)
+		}
+	}
+	// The next issue skips them.
+	f.clock.Add(7 * 24 * time.Hour)
+	f.put(t, story("next-week", f.clock.Now().Add(-time.Hour)))
+	next := f.createIssue(t)
+	if counts, _ := st.DeliveryCounts(t.Context(), next.ID); counts[digest.StatePending] != 2 {
+		t.Errorf("next issue recipients %v, want 2", counts)
+	}
+	t.Logf("screenshots in %s", shots)
+}
