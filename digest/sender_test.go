@@ -352,3 +352,19 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("6 messages at 20/s took %v, want ≥ 250ms", took)
 	}
 }
+
+// TestResume sends every unfinished issue, as serve does at start-up.
+func TestResume(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	subscribeMany(t, f, 3)
+	iss := f.createIssue(t)
+	if err := f.sender(srv.transport(t), st, "r").Resume(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.GetIssue(t.Context(), iss.ID); got.Status != digest.IssueSent || srv.total() != 3 {
+		t.Errorf("after Resume: issue %s, %d messages", got.Status, srv.total())
+	}
+}

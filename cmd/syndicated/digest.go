@@ -316,6 +316,9 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 		Name: "syndicated_digest_deliveries_total", Help: "Digest delivery attempts by result (sent, retry, failed, bounced, skipped).",
 	}, []string{"result"})
 	d.registry.MustRegister(deliveries)
+	for _, r := range []string{digest.ResultSent, digest.ResultRetry, digest.ResultFailed, digest.ResultBounced, digest.ResultSkipped} {
+		deliveries.WithLabelValues(r) // exported as 0 from the start
+	}
 	dd := &daemonDigest{d: d, svc: svc, kick: make(chan struct{}, 1),
 		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() })}
 	return dd, nil
