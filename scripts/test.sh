@@ -27,13 +27,15 @@ if [ -z "${MAILPIT_BIN:-}" ]; then
   export MAILPIT_BIN="$tools/bin/mailpit"
 fi
 
-# Headless Chromium, for pages and email HTML.
-if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null || ! fc-list 2>/dev/null | grep -qi wenquanyi; then
+# Headless Chromium, for pages and email HTML, with a CJK font so that the
+# Chinese sample renders in screenshots.
+have_cjk_font() { fc-list 2>/dev/null | grep -i wenquanyi >/dev/null; } # no grep -q: pipefail + SIGPIPE
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null || ! have_cjk_font; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "test.sh: installing chromium"
+    echo "test.sh: installing chromium and fonts-wqy-zenhei"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null
   else
-    echo "test.sh: chromium is missing and cannot be installed here (need root and apt-get); browser tests will skip" >&2
+    echo "test.sh: chromium or a CJK font is missing and cannot be installed here (need root and apt-get); browser tests may skip" >&2
   fi
 fi
 
