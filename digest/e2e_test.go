@@ -2,14 +2,9 @@ package digest_test
 
 import (
 	"context"
-	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -19,83 +14,20 @@ import (
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/browsertest"
+	"github.com/syndicated/syndicated/internal/mailpittest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers/web"
 )
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startMailpit runs Mailpit on free ports and returns its SMTP address and
-// API base URL.
-func startMailpit(t *testing.T, bin string) (smtpAddr, api string) {
-	t.Helper()
-	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
-		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mailpit: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	api = "http://" + httpAddr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(api + "/api/v1/info")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return smtpAddr, api
-}
-
-func getJSON(t *testing.T, u string, v any) {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("%s: %s", u, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type mpList struct {
-	Messages []struct {
-		ID string `json:"ID"`
-		To []struct {
-			Address string `json:"Address"`
-		} `json:"To"`
-	} `json:"messages"`
-}
 
 // TestEndToEndMailpit sends a real issue through Mailpit, checks the
 // one-click unsubscribe headers and that POSTing the URL unsubscribes, and
 // looks at the email and the "view in browser" page in headless Chromium
 // (screenshots kept as artifacts).
 func TestEndToEndMailpit(t *testing.T) {
-	mailpit := browsertest.Need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	mp := mailpittest.Start(t)
 	bctx := browsertest.Chromium(t)
-	smtpAddr, api := startMailpit(t, mailpit)
+	smtpAddr, api := mp.SMTP, mp.API
 	shots := browsertest.ArtifactsDir(t, "digest-e2e")
 
 	st := storagetest.SQLite(t)
@@ -125,15 +57,13 @@ func TestEndToEndMailpit(t *testing.T) {
 		t.Fatalf("send = %+v, %v", rep, err)
 	}
 
-	var list mpList
-	getJSON(t, api+"/api/v1/messages", &list)
-	if len(list.Messages) != 3 {
-		t.Fatalf("Mailpit has %d messages, want 3", len(list.Messages))
+	messages := mp.Messages(t)
+	if len(messages) != 3 {
+		t.Fatalf("Mailpit has %d messages, want 3", len(messages))
 	}
 	var firstID, unsubURL, reader string
-	for _, m := range list.Messages {
-		var hdr map[string][]string
-		getJSON(t, api+"/api/v1/message/"+m.ID+"/headers", &hdr)
+	for _, m := range messages {
+		hdr := mp.Headers(t, m.ID)
 		lu := strings.Join(hdr["List-Unsubscribe"], "")
 		if got := strings.Join(hdr["List-Unsubscribe-Post"], ""); got != "List-Unsubscribe=One-Click" {
 			t.Errorf("List-Unsubscribe-Post = %q", got)

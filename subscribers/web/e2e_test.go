@@ -2,14 +2,8 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,116 +12,20 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/syndicated/syndicated/internal/browsertest"
+	"github.com/syndicated/syndicated/internal/mailpittest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/subscribers/web"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startMailpit runs Mailpit on free ports and returns its SMTP address and
-// API base URL.
-func startMailpit(t *testing.T, bin string) (smtpAddr, api string) {
-	t.Helper()
-	smtpAddr, httpAddr := freeAddr(t), freeAddr(t)
-	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(t.TempDir(), "mailpit.db"),
-		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start mailpit: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	api = "http://" + httpAddr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(api + "/api/v1/info")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mailpit did not start: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return smtpAddr, api
-}
-
-type mpList struct {
-	Messages []struct {
-		ID      string `json:"ID"`
-		Subject string `json:"Subject"`
-		To      []struct {
-			Address string `json:"Address"`
-		} `json:"To"`
-	} `json:"messages"`
-}
-
-type mpMessage struct {
-	ID   string `json:"ID"`
-	Text string `json:"Text"`
-	HTML string `json:"HTML"`
-}
-
-func getJSON(ctx context.Context, u string, v any) error {
-	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("%s: %s", u, resp.Status)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
-// waitMail polls Mailpit's API for the newest message to addr.
-func waitMail(t *testing.T, api, addr string) mpMessage {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for {
-		var l mpList
-		if err := getJSON(ctx, api+"/api/v1/messages", &l); err == nil {
-			for _, m := range l.Messages {
-				for _, to := range m.To {
-					if to.Address == addr {
-						var full mpMessage
-						if err := getJSON(ctx, api+"/api/v1/message/"+m.ID, &full); err != nil {
-							t.Fatal(err)
-						}
-						return full
-					}
-				}
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("no mail to %s in Mailpit: %v", addr, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
 // TestEndToEndBrowser walks sign-up, confirmation by email (through
 // Mailpit) and unsubscribe in headless Chromium, saving a screenshot of
 // every page.
 func TestEndToEndBrowser(t *testing.T) {
-	mailpit := browsertest.Need(t, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	mp := mailpittest.Start(t)
 	ctx := browsertest.Chromium(t)
-	smtpAddr, api := startMailpit(t, mailpit)
+	smtpAddr, api := mp.SMTP, mp.API
 	shots := browsertest.ArtifactsDir(t, "subscribers-e2e")
 
 	st := storagetest.SQLite(t)
@@ -186,7 +84,7 @@ func TestEndToEndBrowser(t *testing.T) {
 	shot("2-check-inbox")
 
 	// 2. Read the confirmation email from Mailpit.
-	msg := waitMail(t, api, addr)
+	msg := mp.WaitFor(t, addr)
 	link := regexp.MustCompile(regexp.QuoteMeta(srv.URL) + `/confirm\?token=[A-Za-z0-9_.%-]+`).FindString(msg.Text)
 	if link == "" {
 		t.Fatalf("no confirm link in:\n%s", msg.Text)
