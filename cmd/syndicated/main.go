@@ -78,7 +78,7 @@ func commands() []command {
 				fs.StringVar(&o.list, "list", "", "list (series slug); default every configured series")
 				fs.BoolVar(&o.confirmed, "confirmed", false, "mark as confirmed (active) without a confirmation email")
 			}, run: runSubscribersAdd},
-		{name: "subscribers list", summary: "list subscribers as CSV",
+		{name: "subscribers list", summary: "list subscribers, one a line, tab-separated",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.status, "status", "", "only this status: pending, active, unsubscribed, bounced")
 				fs.StringVar(&o.list, "list", "", "only active subscribers of this list")
@@ -182,9 +182,9 @@ func findCommand(cmds []command, args []string) (command, []string, bool) {
 
 func (c *cli) usage(cmds []command) {
 	sort.SliceStable(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	fmt.Fprintf(c.stderr, "syndicated builds and serves news feeds and runs the digest's subscriber list.\n\nUsage: syndicated COMMAND [flags] [args]\n\nCommands:\n")
+	fmt.Fprintf(c.stderr, "syndicated builds and serves news feeds and sends their weekly email digests.\n\nUsage: syndicated COMMAND [flags] [args]\n\nCommands:\n")
 	for _, cmd := range cmds {
-		fmt.Fprintf(c.stderr, "  %-22s %s\n", strings.TrimSpace(cmd.name+" "+cmd.usage), cmd.summary)
+		fmt.Fprintf(c.stderr, "  %-29s %s\n", strings.TrimSpace(cmd.name+" "+cmd.usage), cmd.summary)
 	}
 	fmt.Fprintf(c.stderr, "\nEvery command takes --config FILE and --data DIR (default ./data).\nRun \"syndicated COMMAND --help\" for a command's flags.\n")
 }
