@@ -42,4 +42,11 @@ type Store interface {
 	// published articles, or the zero time when there is none; the feed
 	// schedule uses it to know when a future-dated article comes due.
 	NextPublication(ctx context.Context, t time.Time) (time.Time, error)
+	// ArticlesRevision returns a counter that increases in the same
+	// transaction as every write that changes an article (a put whose
+	// Outcome is not Unchanged), so that a reader holding feeds built from
+	// revision r knows they are stale when it reads anything else. Only
+	// equality is meaningful; the value says nothing about how many writes
+	// happened.
+	ArticlesRevision(ctx context.Context) (int64, error)
 }

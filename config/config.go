@@ -90,6 +90,9 @@ type Feeds struct {
 	Items     int    `toml:"items"`
 	OutputDir string `toml:"output_dir"`
 	HubURL    string `toml:"hub_url"`
+	// PollInterval is how often serve reads the store's articles revision
+	// and rebuilds when another replica changed an article; 0 disables.
+	PollInterval Duration `toml:"poll_interval"`
 }
 
 type SMTP struct {
@@ -153,7 +156,7 @@ func Default() Config {
 			IdleTimeout:  Duration{120 * time.Second},
 			MaxBodyBytes: 1 << 20,
 		},
-		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50},
+		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{10 * time.Second}},
 		SMTP: SMTP{
 			From:        "Syndicated <digest@syndicated.example>",
 			Timeout:     Duration{30 * time.Second},
@@ -234,6 +237,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := cron.ParseStandard(c.Feeds.Schedule); err != nil {
 		errs = append(errs, fmt.Errorf("feeds.schedule: %q: %w", c.Feeds.Schedule, err))
+	}
+	if c.Feeds.PollInterval.Duration < 0 {
+		errs = append(errs, fmt.Errorf("feeds.poll_interval: %s is negative (0s disables polling)", c.Feeds.PollInterval))
 	}
 	slug := regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	seen := map[string]bool{}

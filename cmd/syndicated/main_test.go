@@ -32,6 +32,13 @@ func run(t *testing.T, ctx context.Context, environ []string, args ...string) (i
 func serving(t *testing.T, environ []string) (string, string) {
 	t.Helper()
 	data := t.TempDir()
+	return servingIn(t, environ, data), data
+}
+
+// servingIn is serving with a given data directory, which several daemons
+// may share.
+func servingIn(t *testing.T, environ []string, data string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	var errb syncBuffer
@@ -58,7 +65,7 @@ func serving(t *testing.T, environ []string) (string, string) {
 			t.Error("serve did not shut down within 30 s of its context ending")
 		}
 	})
-	return base, data
+	return base
 }
 
 func get(t *testing.T, url string, hdr ...string) (*http.Response, []byte) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -68,6 +69,15 @@ type daemon struct {
 	// a build runs collapse into one more build, and none is lost.
 	kick      chan struct{}
 	onServing func(addr string)
+
+	// revMu guards what the revision poll compares against: the store's
+	// articles revision read just before the last successful build
+	// (builtRev), and the one the poll last asked a build for (kickedRev),
+	// so a slow build is not invalidated again on every tick.
+	revMu     sync.Mutex
+	haveRev   bool
+	builtRev  int64
+	kickedRev int64
 }
 
 func newDaemon(ctx context.Context, a *app) (*daemon, error) {
@@ -239,10 +249,19 @@ func (d *daemon) cycle(ctx context.Context) {
 }
 
 func (d *daemon) buildFeeds(ctx context.Context) error {
+	// Read before building: a change committed after this read bumps the
+	// revision past rev, and the next poll builds again.
+	rev, err := d.a.store.ArticlesRevision(ctx)
+	if err != nil {
+		return err
+	}
 	changes, err := d.set.Rebuild(ctx)
 	if err != nil {
 		return err
 	}
+	d.revMu.Lock()
+	d.haveRev, d.builtRev = true, rev
+	d.revMu.Unlock()
 	if len(changes) == 0 {
 		return nil
 	}
@@ -267,6 +286,45 @@ func (d *daemon) buildFeeds(ctx context.Context) error {
 	return nil
 }
 
+// pollLoop reads the store's articles revision every interval until ctx
+// ends. Another replica's API push or withdrawal, or its content-dir scan,
+// bumps the revision in the shared database; this replica then recounts its
+// archives and rebuilds at once instead of at the next scheduled build.
+// Changes made through this replica were built already: the build recorded
+// the revision it started from, so the poll sees nothing new.
+func (d *daemon) pollLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.pollRevision(ctx)
+		}
+	}
+}
+
+func (d *daemon) pollRevision(ctx context.Context) {
+	rev, err := d.a.store.ArticlesRevision(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.a.log.Warn("articles revision", "err", err)
+		}
+		return
+	}
+	d.revMu.Lock()
+	stale := (!d.haveRev || rev != d.builtRev) && rev != d.kickedRev
+	if stale {
+		d.kickedRev = rev
+	}
+	d.revMu.Unlock()
+	if stale {
+		d.a.log.Debug("articles changed in the store", "revision", rev)
+		d.storeChanged()
+	}
+}
+
 // run serves until ctx ends (SIGTERM/SIGINT), then shuts down in order:
 // stop the schedule, drain HTTP, and let deferred closes release the rest.
 func (d *daemon) run(ctx context.Context, ln net.Listener) error {
@@ -277,6 +335,12 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	loopCtx, stopLoop := context.WithCancel(context.Background())
 	loopDone := make(chan struct{})
 	go func() { d.buildLoop(loopCtx); close(loopDone) }()
+	pollDone := make(chan struct{})
+	if every := a.cfg.Feeds.PollInterval.Duration; every > 0 {
+		go func() { d.pollLoop(loopCtx, every); close(pollDone) }()
+	} else {
+		close(pollDone)
+	}
 	d.sched.Start()
 	d.digest.start()
 
@@ -301,6 +365,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	}
 	stopLoop()
 	<-loopDone
+	<-pollDone
 	d.digest.stop()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)

@@ -48,6 +48,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleConcurrentSameID", testArticleConcurrentSameID},
 		{"ArticleConcurrentManyIDs", testArticleConcurrentManyIDs},
 		{"ArticlePutMany", testPutArticles},
+		{"ArticlesRevision", testArticlesRevision},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},
@@ -1010,4 +1011,79 @@ func testPutArticles(t *testing.T, s storage.Storage) {
 	if _, err := s.GetArticle(ctx(t), "p2"); !errors.Is(err, article.ErrNotFound) {
 		t.Errorf("failed batch stored p2: %v", err)
 	}
+}
+
+// testArticlesRevision checks that every write that changes an article
+// moves the revision forward, through PutArticle and PutArticles, and that
+// unchanged puts and failed batches leave it where it was.
+func testArticlesRevision(t *testing.T, s storage.Storage) {
+	rev := func() int64 {
+		t.Helper()
+		r, err := s.ArticlesRevision(ctx(t))
+		if err != nil {
+			t.Fatalf("ArticlesRevision: %v", err)
+		}
+		return r
+	}
+	last := rev()
+	step := func(what string, wantBump bool) {
+		t.Helper()
+		r := rev()
+		switch {
+		case wantBump && r <= last:
+			t.Errorf("%s: revision %d → %d, want it to increase", what, last, r)
+		case !wantBump && r != last:
+			t.Errorf("%s: revision %d → %d, want it unchanged", what, last, r)
+		}
+		last = r
+	}
+	step("nothing written", false)
+
+	mustPut(t, s, newArticle("rev", base), base, article.Created)
+	step("create", true)
+	mustPut(t, s, newArticle("rev", base), base.Add(time.Hour), article.Unchanged)
+	step("unchanged put", false)
+
+	edit := newArticle("rev", base)
+	edit.Headline = "Edited for the revision"
+	mustPut(t, s, edit, base.Add(time.Hour), article.Edited)
+	step("edit", true)
+
+	rc := newArticle("rev", base)
+	rc.Headline = edit.Headline
+	rc.Series = []string{"shanghai-70th"}
+	mustPut(t, s, rc, base.Add(2*time.Hour), article.Reclassified)
+	step("reclassify", true)
+
+	w := newArticle("rev", base)
+	w.Headline, w.Series = edit.Headline, rc.Series
+	w.Status = article.StatusWithdrawn
+	mustPut(t, s, w, base.Add(3*time.Hour), article.Edited)
+	step("withdraw", true)
+
+	if _, err := s.PutArticles(ctx(t), []*article.Article{newArticle("rev-a", base), newArticle("rev-b", base)}, base); err != nil {
+		t.Fatal(err)
+	}
+	step("PutArticles creating two", true)
+	res, err := s.PutArticles(ctx(t), []*article.Article{newArticle("rev-a", base), newArticle("rev-b", base)}, base.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Outcome != article.Unchanged {
+			t.Fatalf("repeated batch: outcome %v, want unchanged", r.Outcome)
+		}
+	}
+	step("PutArticles with nothing new", false)
+
+	bad := newArticle("rev-bad", base)
+	bad.Headline = ""
+	if _, err := s.PutArticles(ctx(t), []*article.Article{newArticle("rev-c", base), bad}, base); !errors.Is(err, article.ErrInvalid) {
+		t.Fatalf("bad batch: %v", err)
+	}
+	step("failed PutArticles", false)
+	if _, err := s.PutArticle(ctx(t), bad, base); !errors.Is(err, article.ErrInvalid) {
+		t.Fatalf("bad put: %v", err)
+	}
+	step("failed PutArticle", false)
 }

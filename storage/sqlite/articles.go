@@ -19,8 +19,13 @@ func (s *Store) PutArticle(ctx context.Context, a *article.Article, now time.Tim
 	var res article.PutResult
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		res, err = putArticle(ctx, tx, a, now)
-		return err
+		if res, err = putArticle(ctx, tx, a, now); err != nil {
+			return err
+		}
+		if res.Outcome != article.Unchanged {
+			return bumpArticlesRevision(ctx, tx)
+		}
+		return nil
 	})
 	if err != nil {
 		return article.PutResult{}, err
@@ -34,12 +39,17 @@ func (s *Store) PutArticles(ctx context.Context, as []*article.Article, now time
 	out := make([]article.PutResult, 0, len(as))
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
+		changed := false
 		for _, a := range as {
 			res, err := putArticle(ctx, tx, a, now)
 			if err != nil {
 				return err
 			}
+			changed = changed || res.Outcome != article.Unchanged
 			out = append(out, res)
+		}
+		if changed {
+			return bumpArticlesRevision(ctx, tx)
 		}
 		return nil
 	})
@@ -47,6 +57,28 @@ func (s *Store) PutArticles(ctx context.Context, as []*article.Article, now time
 		return nil, err
 	}
 	return out, nil
+}
+
+// bumpArticlesRevision increases the articles revision inside the write
+// transaction that changed an article (see article.Store.ArticlesRevision).
+func bumpArticlesRevision(ctx context.Context, tx *sql.Tx) error {
+	res, err := tx.ExecContext(ctx, `UPDATE revisions SET value = value + 1 WHERE name = 'articles'`)
+	if err != nil {
+		return fmt.Errorf("bump articles revision: %w", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n != 1 {
+		return fmt.Errorf("bump articles revision: %d rows updated, want 1", n)
+	}
+	return nil
+}
+
+// ArticlesRevision returns the counter every changing article write bumps.
+func (s *Store) ArticlesRevision(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT value FROM revisions WHERE name = 'articles'`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("articles revision: %w", err)
+	}
+	return v, nil
 }
 
 func putArticle(ctx context.Context, tx *sql.Tx, a *article.Article, now time.Time) (article.PutResult, error) {

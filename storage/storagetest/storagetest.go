@@ -85,6 +85,25 @@ func SQLite(tb testing.TB) storage.Storage {
 // whenever the database cannot be reached.
 func Postgres(tb testing.TB) storage.Storage {
 	tb.Helper()
+	conn := PostgresURL(tb)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := postgres.Open(ctx, conn)
+	if err != nil {
+		tb.Fatalf("storagetest: %v", err)
+	}
+	tb.Cleanup(func() { s.Close() }) // runs before the schema is dropped
+	return s
+}
+
+// PostgresURL creates a new, empty schema in the database named by
+// SYNDICATED_TEST_POSTGRES_URL and returns a connection string whose
+// search_path is that schema, for tests that open the store themselves
+// (several daemons sharing one database, say). The schema is dropped at
+// cleanup, so anything using it must be closed by cleanups registered
+// after this call. It skips or fails like Postgres.
+func PostgresURL(tb testing.TB) string {
+	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
 		if os.Getenv("CI") != "" {
@@ -103,13 +122,8 @@ func Postgres(tb testing.TB) storage.Storage {
 	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		tb.Fatalf("storagetest: create schema: %v", err)
 	}
-	tb.Cleanup(func() { dropSchema(tb, base, schema) }) // runs after Close below
-	s, err := postgres.Open(ctx, withSearchPath(base, schema))
-	if err != nil {
-		tb.Fatalf("storagetest: %v", err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	return s
+	tb.Cleanup(func() { dropSchema(tb, base, schema) })
+	return withSearchPath(base, schema)
 }
 
 func dropSchema(tb testing.TB, base, schema string) {
