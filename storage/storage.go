@@ -41,6 +41,12 @@ type Storage interface {
 	// all are stored or, when one fails, none. For bulk loads and seeding
 	// benchmarks; ingest that must keep the good files uses PutArticle.
 	PutArticles(ctx context.Context, as []*article.Article, now time.Time) ([]article.PutResult, error)
+	// Secret returns the value kept under name, or, when there is none yet,
+	// calls generate and stores and returns its result. Processes sharing
+	// the database that race on first use all get the one value stored
+	// first. An error from generate is returned and nothing is stored.
+	// For keys every replica must share (the HMAC key of signed tokens).
+	Secret(ctx context.Context, name string, generate func() (string, error)) (string, error)
 	Ping(ctx context.Context) error
 	Close() error
 }

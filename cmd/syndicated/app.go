@@ -41,7 +41,8 @@ func (c *cli) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 }
 
-// openApp loads config, creates the data directory and opens the store.
+// openApp loads config, creates the data directory, opens the store and
+// resolves the HMAC secret (which may live in the store).
 func (c *cli) openApp(ctx context.Context) (*app, error) {
 	cfg, err := c.loadConfig()
 	if err != nil {
@@ -50,45 +51,62 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err := os.MkdirAll(c.opts.dataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	secret, err := loadSecret(cfg.Secret, c.opts.dataDir)
-	if err != nil {
-		return nil, err
-	}
 	st, err := storage.Open(ctx, cfg.Database.URL, c.opts.dataDir)
 	if err != nil {
 		return nil, err
 	}
-	return &app{cfg: cfg, dataDir: c.opts.dataDir, log: c.logger(), store: st, secret: secret}, nil
+	log := c.logger()
+	secret, source, err := loadSecret(ctx, cfg.Secret, c.opts.dataDir, st)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	log.Debug("hmac secret", "source", source) // never the value
+	return &app{cfg: cfg, dataDir: c.opts.dataDir, log: log, store: st, secret: secret}, nil
 }
 
 func (a *app) Close() error { return a.store.Close() }
 
-// loadSecret returns the configured secret, else the one kept in
-// DATA/secret, creating it on first use so that tokens survive restarts.
-func loadSecret(configured, dataDir string) ([]byte, error) {
+// secretName is the store setting that holds the generated HMAC key.
+const secretName = "hmac"
+
+// loadSecret returns the HMAC key and where it came from, first of:
+//
+//   - the configured secret (at least 16 characters);
+//   - DATA/secret, when an earlier version generated one there, so that
+//     links already sent by a single-box install keep working;
+//   - the key kept in the store under "hmac", generated (32 random bytes,
+//     hex) and stored on first use. Every replica sharing the database
+//     reads the same one, so a link signed by one verifies on all.
+func loadSecret(ctx context.Context, configured, dataDir string, st storage.Storage) ([]byte, string, error) {
 	if configured != "" {
 		if len(configured) < 16 {
-			return nil, errors.New("secret: must be at least 16 characters")
+			return nil, "", errors.New("secret: must be at least 16 characters")
 		}
-		return []byte(configured), nil
+		return []byte(configured), "config", nil
 	}
 	path := filepath.Join(dataDir, "secret")
 	b, err := os.ReadFile(path)
 	if err == nil && len(strings.TrimSpace(string(b))) >= 32 {
-		return []byte(strings.TrimSpace(string(b))), nil
+		return []byte(strings.TrimSpace(string(b))), "file " + path, nil
 	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("secret: %w", err)
+		return nil, "", fmt.Errorf("secret: %w", err)
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
+	s, err := st.Secret(ctx, secretName, func() (string, error) {
+		raw := make([]byte, 32)
+		if _, err := rand.Read(raw); err != nil {
+			return "", err
+		}
+		return hex.EncodeToString(raw), nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("secret: %w", err)
 	}
-	s := hex.EncodeToString(raw)
-	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
+	if len(s) < 16 {
+		return nil, "", fmt.Errorf("secret: the %q setting in the database is shorter than 16 characters", secretName)
 	}
-	return []byte(s), nil
+	return []byte(s), "database", nil
 }
 
 func runConfigCheck(_ context.Context, c *cli, args []string) error {

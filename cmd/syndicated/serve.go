@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -153,9 +152,6 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	})
 	if err != nil {
 		return nil, err
-	}
-	if a.cfg.Secret == "" && strings.HasPrefix(a.cfg.Database.URL, "postgres") {
-		a.log.Warn("secret is not configured: using the key generated in the data directory; replicas sharing this database must all set the same secret, or their confirmation and unsubscribe links will not work on each other")
 	}
 	if a.cfg.HTTP.APIToken == "" {
 		a.log.Info("article API disabled: set http.api_token to accept POST /api/articles")

@@ -59,6 +59,9 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"SubscriberConcurrentUpdate", testSubscriberConcurrent},
 		{"TryLock", testTryLock},
 		{"TryLockConcurrent", testTryLockConcurrent},
+		{"SecretGeneratedOnce", testSecretGeneratedOnce},
+		{"SecretConcurrent", testSecretConcurrent},
+		{"SecretGenerateError", testSecretGenerateError},
 		{"DigestCreateIssue", testDigestCreateIssue},
 		{"DigestClaimExclusive", testDigestClaimExclusive},
 		{"DigestLeaseExpiry", testDigestLease},
@@ -1086,4 +1089,67 @@ func testArticlesRevision(t *testing.T, s storage.Storage) {
 		t.Fatalf("bad put: %v", err)
 	}
 	step("failed PutArticle", false)
+}
+
+// testSecretGeneratedOnce: the first call stores what generate returns; later
+// calls return it without generating; names are independent.
+func testSecretGeneratedOnce(t *testing.T, s storage.Storage) {
+	calls := 0
+	gen := func(v string) func() (string, error) {
+		return func() (string, error) { calls++; return v, nil }
+	}
+	got, err := s.Secret(ctx(t), "hmac", gen("first-value"))
+	if err != nil || got != "first-value" || calls != 1 {
+		t.Fatalf("first Secret = %q, %v after %d generate calls; want first-value, 1 call", got, err, calls)
+	}
+	got, err = s.Secret(ctx(t), "hmac", gen("second-value"))
+	if err != nil || got != "first-value" || calls != 1 {
+		t.Fatalf("second Secret = %q, %v after %d generate calls; want first-value without generating", got, err, calls)
+	}
+	got, err = s.Secret(ctx(t), "other", gen("other-value"))
+	if err != nil || got != "other-value" || calls != 2 {
+		t.Fatalf("Secret of another name = %q, %v after %d generate calls; want other-value", got, err, calls)
+	}
+}
+
+// testSecretConcurrent: callers racing on first use, each generating a
+// different value, all end with the same one.
+func testSecretConcurrent(t *testing.T, s storage.Storage) {
+	const n = 8
+	var (
+		wg  sync.WaitGroup
+		got [n]string
+	)
+	for i := range n {
+		wg.Go(func() {
+			v, err := s.Secret(ctx(t), "hmac", func() (string, error) { return fmt.Sprintf("value-%d", i), nil })
+			if err != nil {
+				t.Error(err)
+			}
+			got[i] = v
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if got[i] == "" || got[i] != got[0] {
+			t.Fatalf("concurrent Secret results differ: %q", got)
+		}
+	}
+	if v, err := s.Secret(ctx(t), "hmac", func() (string, error) { return "late", nil }); err != nil || v != got[0] {
+		t.Errorf("Secret after the race = %q, %v; want %q", v, err, got[0])
+	}
+}
+
+// testSecretGenerateError: a failing generate is reported and stores
+// nothing, so the next call generates again.
+func testSecretGenerateError(t *testing.T, s storage.Storage) {
+	boom := errors.New("no entropy")
+	if v, err := s.Secret(ctx(t), "hmac", func() (string, error) { return "", boom }); !errors.Is(err, boom) || v != "" {
+		t.Fatalf("Secret with failing generate = %q, %v; want the error", v, err)
+	}
+	called := false
+	v, err := s.Secret(ctx(t), "hmac", func() (string, error) { called = true; return "after-error", nil })
+	if err != nil || v != "after-error" || !called {
+		t.Fatalf("Secret after a failed generate = %q, %v (generated: %v); want a fresh value", v, err, called)
+	}
 }
