@@ -138,7 +138,7 @@ func (c *cli) main(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("syndicated "+cmd.name, flag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.StringVar(&c.opts.configPath, "config", "", "config file (TOML); default: none, built-in defaults")
-	fs.StringVar(&c.opts.dataDir, "data", "./data", "data directory (SQLite database, secret, mail spool)")
+	fs.StringVar(&c.opts.dataDir, "data", "./data", "data directory (SQLite database, mail spool, legacy secret file)")
 	if cmd.flags != nil {
 		cmd.flags(fs, &c.opts)
 	}
