@@ -8,10 +8,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/internal/mailtest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -20,68 +20,17 @@ import (
 
 const secret = "test-secret-0123456789abcdef"
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// outbox records what the service sends, after building each message with
-// the real file transport (so MIME and header checks apply).
-type outbox struct {
-	mu   sync.Mutex
-	file *mail.FileTransport
-	msgs []*mail.Message
-	wait func() // the service's Wait: background sends finish before take
-	fail error
-}
-
-func (o *outbox) Send(ctx context.Context, m *mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.fail != nil {
-		return o.fail
-	}
-	if err := o.file.Send(ctx, m); err != nil {
-		return err
-	}
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) take() []*mail.Message {
-	if o.wait != nil {
-		o.wait()
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	m := o.msgs
-	o.msgs = nil
-	return m
-}
-
 type env struct {
 	svc   *subscribers.Service
 	store storage.Storage
-	clock *clock
-	out   *outbox
+	clock *mailtest.Clock
+	out   *mailtest.Outbox
 }
 
 func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *env {
 	t.Helper()
-	ck := &clock{t: time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC)}
-	ft, err := mail.NewFileTransport(t.TempDir(), "News <news@example.com>", "", ck.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &outbox{file: ft}
+	ck := mailtest.NewClock(time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC))
+	out := mailtest.NewOutbox(t, "News <news@example.com>", ck.Now)
 	cfg := subscribers.Config{
 		Store: st, Mailer: out, Secret: []byte(secret), BaseURL: "https://news.example.com/",
 		Brand: mail.Brand{Name: "China Daily News", Link: "https://news.example.com"},
@@ -95,7 +44,7 @@ func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *en
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.wait = svc.Wait
+	out.Wait = svc.Wait
 	t.Cleanup(svc.Wait) // before the temp dir and the store go
 	return &env{svc: svc, store: st, clock: ck, out: out}
 }
@@ -160,7 +109,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		if s.Status != subscribers.StatusPending || activeLists(s) != "" || s.Consent.IP != "192.0.2.1" || s.Consent.Source != "web" || !s.ConfirmationSentAt.Equal(e.clock.Now()) {
 			t.Fatalf("after subscribe: %+v", s)
 		}
-		msgs := e.out.take()
+		msgs := e.out.Take()
 		if len(msgs) != 1 || msgs[0].To != "Reader@example.com" {
 			t.Fatalf("sent %v", msgs)
 		}
@@ -174,12 +123,12 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		tok := confirmToken(t, m)
 
 		// Asking again at once: same answer, nothing sent (per-address limit).
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.take()) != 0 {
+		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
 			t.Fatalf("second subscribe: %v", err)
 		}
 		// After the interval a pending address gets another email.
 		e.clock.Add(11 * time.Minute)
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.take()) != 1 {
+		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 1 {
 			t.Fatalf("subscribe after interval: %v", err)
 		}
 
@@ -197,7 +146,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		}
 		// An active address asking again gets nothing.
 		e.clock.Add(time.Hour)
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.take()) != 0 {
+		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
 			t.Fatalf("active re-subscribe: %v", err)
 		}
 		// ...but asking for a further list gets a confirmation for it.
@@ -206,7 +155,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		if err := e.svc.Subscribe(ctx, req2); err != nil {
 			t.Fatal(err)
 		}
-		msgs = e.out.take()
+		msgs = e.out.Take()
 		if len(msgs) != 1 || strings.Contains(msgs[0].Text, "Shanghai") || !strings.Contains(msgs[0].Text, "Society") {
 			t.Fatalf("further list: %v", msgs)
 		}
@@ -260,7 +209,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		s = get(t, st, "Reader@example.com")
-		msgs = e.out.take()
+		msgs = e.out.Take()
 		if s.Status != subscribers.StatusPending || len(msgs) != 1 {
 			t.Fatalf("come back: %+v, %d sent", s, len(msgs))
 		}
@@ -298,13 +247,13 @@ func TestSubscribeRevealsNothing(t *testing.T) {
 		if err := e.svc.Remove(ctx, "gone@EXAMPLE.com"); err != nil {
 			t.Fatal(err)
 		}
-		e.out.take()
+		e.out.Take()
 		for _, addr := range []string{"new@example.com", "pending@example.com", "active@example.com", "gone@example.com", "Gone@Example.com"} {
 			if err := e.svc.Subscribe(ctx, subscribers.Request{Email: addr, IP: "192.0.2.9"}); err != nil {
 				t.Errorf("%s: %v", addr, err)
 			}
 		}
-		sent := e.out.take()
+		sent := e.out.Take()
 		if len(sent) != 1 || sent[0].To != "new@example.com" {
 			t.Errorf("sent %d messages", len(sent))
 		}
@@ -340,7 +289,7 @@ func TestSubscribeBadInputChangesNothing(t *testing.T) {
 				t.Errorf("%+v: err = %v, want %v", c.req, err, c.want)
 			}
 		}
-		if snapshot(t, st) != before || len(e.out.take()) != 0 {
+		if snapshot(t, st) != before || len(e.out.Take()) != 0 {
 			t.Error("bad input changed the store or sent mail")
 		}
 	})
@@ -426,7 +375,7 @@ func TestMailFailureKeepsResponseAndAllowsRetry(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		ctx := context.Background()
 		e := newEnv(t, st, nil)
-		e.out.fail = &mail.Error{Op: "connect", Temporary: true, Err: errors.New("down")}
+		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("down")})
 		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
@@ -434,8 +383,8 @@ func TestMailFailureKeepsResponseAndAllowsRetry(t *testing.T) {
 		if s := get(t, st, "a@example.com"); !s.ConfirmationSentAt.IsZero() {
 			t.Errorf("ConfirmationSentAt kept after a failed send: %v", s.ConfirmationSentAt)
 		}
-		e.out.fail = nil
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil || len(e.out.take()) != 1 {
+		e.out.Fail(nil)
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil || len(e.out.Take()) != 1 {
 			t.Fatalf("retry: %v", err)
 		}
 	})
@@ -454,7 +403,7 @@ func TestImportExport(t *testing.T) {
 		if err := e.svc.Remove(ctx, "removed@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		e.out.take()
+		e.out.Take()
 		in := "Our readers\n" +
 			"\n" +
 			"email,name,lists,status\n" +
@@ -483,7 +432,7 @@ func TestImportExport(t *testing.T) {
 		if len(progress) == 0 || progress[len(progress)-1] != 9 {
 			t.Errorf("progress %v", progress)
 		}
-		if len(e.out.take()) != 0 {
+		if len(e.out.Take()) != 0 {
 			t.Error("import sent mail")
 		}
 		one := get(t, st, "one@example.com")

@@ -8,10 +8,10 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/internal/mailtest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -19,64 +19,18 @@ import (
 	"github.com/syndicated/syndicated/subscribers/web"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// outbox keeps what the service sends (after the real file transport has
-// built it).
-type outbox struct {
-	mu   sync.Mutex
-	file *mail.FileTransport
-	msgs []*mail.Message
-	wait func() // the service's Wait: background sends finish before take
-}
-
-func (o *outbox) Send(ctx context.Context, m *mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.file.Send(ctx, m); err != nil {
-		return err
-	}
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) take() []*mail.Message {
-	if o.wait != nil {
-		o.wait()
-	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	m := o.msgs
-	o.msgs = nil
-	return m
-}
-
 type env struct {
 	h     *web.Handler
 	svc   *subscribers.Service
 	st    storage.Storage
-	clock *clock
-	out   *outbox
+	clock *mailtest.Clock
+	out   *mailtest.Outbox
 }
 
 func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 	t.Helper()
-	ck := &clock{t: time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC)}
-	ft, err := mail.NewFileTransport(t.TempDir(), "News <news@example.com>", "", ck.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &outbox{file: ft}
+	ck := mailtest.NewClock(time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC))
+	out := mailtest.NewOutbox(t, "News <news@example.com>", ck.Now)
 	svc, err := subscribers.New(subscribers.Config{
 		Store: st, Mailer: out, Secret: []byte("web-test-secret-0123456789"), BaseURL: "https://news.example.com",
 		Brand: mail.Brand{Name: "Daily"},
@@ -90,7 +44,7 @@ func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.wait = svc.Wait
+	out.Wait = svc.Wait
 	t.Cleanup(svc.Wait) // before the temp dir and the store go
 	return &env{h: h, svc: svc, st: st, clock: ck, out: out}
 }
@@ -184,7 +138,7 @@ func TestSubscribeForm(t *testing.T) {
 		if err != nil || s.Status != subscribers.StatusPending || s.Name != "<b>Li</b>" || s.Consent.IP != "192.0.2.1" || s.Consent.Source != "web" {
 			t.Fatalf("stored %+v %v", s, err)
 		}
-		msgs := e.out.take()
+		msgs := e.out.Take()
 		if len(msgs) != 1 {
 			t.Fatalf("%d mails", len(msgs))
 		}
@@ -193,8 +147,8 @@ func TestSubscribeForm(t *testing.T) {
 
 		// Same page for a pending address (limited), an active one, a new one.
 		w = e.do(req{method: "POST", target: "/subscribe", ctype: formCT, body: form("csrf", tok, "email", "reader@example.com")})
-		if w.Code != 200 || w.Body.String() != sent || len(e.out.take()) != 0 {
-			t.Errorf("pending again: %d, %d mails", w.Code, len(e.out.take()))
+		if w.Code != 200 || w.Body.String() != sent || len(e.out.Take()) != 0 {
+			t.Errorf("pending again: %d, %d mails", w.Code, len(e.out.Take()))
 		}
 
 		w = e.do(req{method: "GET", target: "/confirm?" + u.RawQuery})
@@ -206,11 +160,11 @@ func TestSubscribeForm(t *testing.T) {
 		}
 		e.clock.Add(time.Hour)
 		w = e.do(req{method: "POST", target: "/subscribe", ctype: formCT, body: form("csrf", tok, "email", "reader@example.com", "list", "society")})
-		if w.Code != 200 || w.Body.String() != sent || len(e.out.take()) != 0 {
+		if w.Code != 200 || w.Body.String() != sent || len(e.out.Take()) != 0 {
 			t.Errorf("active again: %d", w.Code)
 		}
 		w = e.do(req{method: "POST", target: "/subscribe", ctype: formCT, body: form("csrf", tok, "email", "new@example.com")})
-		if w.Code != 200 || w.Body.String() != sent || len(e.out.take()) != 1 {
+		if w.Code != 200 || w.Body.String() != sent || len(e.out.Take()) != 1 {
 			t.Errorf("new: %d", w.Code)
 		}
 
@@ -239,7 +193,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.out.take()
+		e.out.Take()
 		tok := e.csrf(t)
 		other, _ := subscribers.NewSigner([]byte("another-secret-0123456789"))
 		foreignCSRF := other.FormToken(e.clock.Now().Add(time.Hour))
@@ -317,7 +271,7 @@ func TestBadInputsChangeNothing(t *testing.T) {
 				if after := snapshot(t, st); after != before {
 					t.Errorf("store changed:\n%s\n→\n%s", before, after)
 				}
-				if n := len(e.out.take()); n != 0 {
+				if n := len(e.out.Take()); n != 0 {
 					t.Errorf("%d mails sent", n)
 				}
 			})
@@ -394,7 +348,7 @@ func TestRateLimits(t *testing.T) {
 		if w := post("one@example.com", "198.51.100.1:1234"); w.Code != 200 || !strings.Contains(w.Body.String(), "Check your inbox") {
 			t.Errorf("address limit must look like success: %d", w.Code)
 		}
-		if n := len(e.out.take()); n != 1 {
+		if n := len(e.out.Take()); n != 1 {
 			t.Errorf("%d confirmations for one address", n)
 		}
 		before := snapshot(t, st)
@@ -402,7 +356,7 @@ func TestRateLimits(t *testing.T) {
 		if w.Code != 429 || w.Header().Get("Retry-After") == "" {
 			t.Errorf("IP limit: %d", w.Code)
 		}
-		if snapshot(t, st) != before || len(e.out.take()) != 0 {
+		if snapshot(t, st) != before || len(e.out.Take()) != 0 {
 			t.Error("rate-limited request changed something")
 		}
 		if w := post("two@example.com", "203.0.113.5:999"); w.Code != 200 {
