@@ -15,7 +15,7 @@ import (
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/browsertest"
 	"github.com/syndicated/syndicated/internal/mailpittest"
-	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers/web"
 )
@@ -47,7 +47,7 @@ func TestEndToEndMailpit(t *testing.T) {
 		f.subscribe(t, e)
 	}
 	iss := f.createIssue(t)
-	mailer, err := mail.Open(mail.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
+	mailer, err := smtp.New(smtp.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
 	if err != nil {
 		t.Fatal(err)
 	}

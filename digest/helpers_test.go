@@ -18,6 +18,8 @@ import (
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/hermes"
+	smtpmail "github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -54,8 +56,10 @@ type fixture struct {
 func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 	t.Helper()
 	c := &clock{t: now0}
+	render := hermes.New(hermes.Brand{Name: "Shanghai Daily", Link: baseURL + "/"})
 	subs, err := subscribers.New(subscribers.Config{
-		Store: st, Mailer: nopTransport{}, Secret: []byte("digest-test-secret-0123456789"), BaseURL: baseURL,
+		Confirmation: render,
+		Store:        st, Mailer: nopTransport{}, Secret: []byte("digest-test-secret-0123456789"), BaseURL: baseURL,
 		Lists: []subscribers.List{{Slug: series, Title: "Shanghai 70th anniversary series"}, {Slug: "other", Title: "Other"}},
 		Now:   c.Now, SyncMail: true,
 	})
@@ -66,9 +70,9 @@ func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 		Store: st, Articles: st, Subscribers: subs, BaseURL: baseURL,
 		Series: []digest.Series{{Slug: series, Title: "Shanghai 70th anniversary series",
 			Description: "Stories commemorating the 70th anniversary of the liberation of Shanghai."}},
-		Brand: mail.Brand{Name: "Shanghai Daily", Link: baseURL + "/"},
-		From:  "Shanghai Daily <news@example.com>",
-		Now:   c.Now,
+		Renderer: render,
+		From:     "Shanghai Daily <news@example.com>",
+		Now:      c.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -248,7 +252,7 @@ func (s *smtpServer) total() int {
 
 func (s *smtpServer) transport(t *testing.T) mail.Mailer {
 	t.Helper()
-	m, err := mail.NewSMTP(mail.Config{URL: "smtp://" + s.addr + "?tls=none", From: "Shanghai Daily <news@example.com>",
+	m, err := smtpmail.New(smtpmail.Config{URL: "smtp://" + s.addr + "?tls=none", From: "Shanghai Daily <news@example.com>",
 		Timeout: 5 * time.Second, Conns: 4})
 	if err != nil {
 		t.Fatal(err)

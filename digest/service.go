@@ -1,20 +1,15 @@
 package digest
 
 import (
-	"bytes"
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"net/mail"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/matcornic/hermes/v2"
 
 	"github.com/syndicated/syndicated/article"
 	smail "github.com/syndicated/syndicated/mail"
@@ -35,7 +30,7 @@ type Config struct {
 	Subscribers *subscribers.Service // unsubscribe links
 	Series      []Series
 	BaseURL     string
-	Brand       smail.Brand
+	Renderer    Renderer // lays the issue out as HTML and text (mail/hermes)
 	// From is smtp.from: its address is the List-Unsubscribe mailto and its
 	// domain the Message-IDs'.
 	From string
@@ -46,7 +41,6 @@ type Config struct {
 // Service plans, creates and renders issues. It is safe for concurrent use.
 type Service struct {
 	cfg     Config
-	tmpl    *template.Template
 	fromTo  string // bare address of From
 	domain  string
 	mu      sync.Mutex
@@ -60,13 +54,10 @@ var ErrNoArticles = errors.New("no new articles since the last digest")
 // ErrUnknownSeries is returned for a series that is not configured.
 var ErrUnknownSeries = errors.New("unknown series")
 
-//go:embed articles.html
-var articlesHTML string
-
 // New checks cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Articles == nil || cfg.Subscribers == nil {
-		return nil, errors.New("digest: Store, Articles and Subscribers are required")
+	if cfg.Store == nil || cfg.Articles == nil || cfg.Subscribers == nil || cfg.Renderer == nil {
+		return nil, errors.New("digest: Store, Articles, Subscribers and Renderer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -75,8 +66,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Service{cfg: cfg, content: map[string][]*article.Article{},
-		tmpl: template.Must(template.New("articles").Parse(articlesHTML)), domain: "syndicated.local"}
+	s := &Service{cfg: cfg, content: map[string][]*article.Article{}, domain: "syndicated.local"}
 	if cfg.From != "" {
 		a, err := mail.ParseAddress(cfg.From)
 		if err != nil {
@@ -220,9 +210,29 @@ type Rendered struct {
 	Text    string
 }
 
-type articleView struct {
-	URL, Headline, Deck, Byline, Date, DateTime string
-	Photo                                       *article.Photo
+// Email is an issue laid out for one recipient, or for the browser: what a
+// Renderer turns into HTML and plain text.
+type Email struct {
+	Title          string   // the series title
+	Intros         []string // the series description, the week's summary
+	Name           string   // the recipient's name, may be empty
+	ViewURL        string   // the "view in browser" page; empty in the browser copy
+	UnsubscribeURL string   // one-click unsubscribe; empty in the browser copy
+	Articles       []ArticleView
+}
+
+// ArticleView is one article of an Email, its dates already in the
+// newsroom's zone.
+type ArticleView struct {
+	URL, Headline, Deck, Byline string
+	Date                        string // e.g. "Monday 22 April 2019, 09:00"
+	DateTime                    string // RFC 3339
+	Photo                       *article.Photo
+}
+
+// Renderer renders an Email as HTML and plain text.
+type Renderer interface {
+	RenderDigest(e *Email) (html, text string, err error)
 }
 
 // Render renders the issue for rcpt (nil: the browser copy, without an
@@ -232,83 +242,26 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	data := struct {
-		ViewURL, UnsubscribeURL, SeriesTitle string
-		Articles                             []articleView
-	}{SeriesTitle: se.Title}
+	e := &Email{Title: se.Title, Intros: []string{se.Description, fmt.Sprintf("Week %d of %d: %s since %s.",
+		p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(Zone).Format("Monday 2 January"))}}
 	if rcpt != nil {
-		data.ViewURL = s.ViewURL(p.Issue.ID)
-		data.UnsubscribeURL = rcpt.UnsubscribeURL
+		e.Name = rcpt.Name
+		e.ViewURL = s.ViewURL(p.Issue.ID)
+		e.UnsubscribeURL = rcpt.UnsubscribeURL
 	}
 	for _, a := range p.Articles {
-		v := articleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: byline(a),
+		v := ArticleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: byline(a),
 			Date: a.Published.In(Zone).Format("Monday 2 January 2006, 15:04"), DateTime: a.Published.Format(time.RFC3339)}
 		if a.Photo != nil && strings.HasPrefix(a.Photo.URL, "http") {
 			v.Photo = a.Photo
 		}
-		data.Articles = append(data.Articles, v)
+		e.Articles = append(e.Articles, v)
 	}
-	var b bytes.Buffer
-	if err := s.tmpl.Execute(&b, data); err != nil {
-		return nil, err
-	}
-	body := hermes.Body{
-		Title:  se.Title,
-		Intros: []string{se.Description, fmt.Sprintf("Week %d of %d: %s since %s.", p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(Zone).Format("Monday 2 January"))},
-		// An HTML block passes through the markdown renderer untouched; the
-		// template above escaped everything in it.
-		FreeMarkdown: hermes.Markdown("\n" + strings.ReplaceAll(b.String(), "\n\n", "\n") + "\n"),
-		Signature:    "The editors",
-	}
-	if rcpt != nil && rcpt.Name != "" {
-		body.Name = rcpt.Name
-	}
-	h := s.cfg.Brand.Hermes()
-	email := hermes.Email{Body: body}
-	html, err := h.GenerateHTML(email)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
-	}
-	// The plain text comes from the same body with the articles as
-	// markdown: an HTML table would turn into ASCII boxes.
-	var md strings.Builder
-	if rcpt != nil {
-		fmt.Fprintf(&md, "View this digest in your browser: %s\n\n", data.ViewURL)
-	}
-	for _, v := range data.Articles {
-		fmt.Fprintf(&md, "### %s\n\n", mdEscape(v.Headline))
-		if v.Deck != "" {
-			fmt.Fprintf(&md, "%s\n\n", mdEscape(v.Deck))
-		}
-		meta := v.Date
-		if v.Byline != "" {
-			meta = v.Byline + " · " + meta
-		}
-		fmt.Fprintf(&md, "%s\n\nRead it: %s\n\n", mdEscape(meta), v.URL)
-	}
-	if rcpt != nil && rcpt.UnsubscribeURL != "" {
-		fmt.Fprintf(&md, "You receive this digest because you subscribed to %s. Unsubscribe with one click: %s\n",
-			mdEscape(se.Title), rcpt.UnsubscribeURL)
-	}
-	email.Body.FreeMarkdown = hermes.Markdown(md.String())
-	text, err := h.GeneratePlainText(email)
+	html, text, err := s.cfg.Renderer.RenderDigest(e)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
 	}
 	return &Rendered{Subject: fmt.Sprintf("%s: %s (%s)", se.Title, stories(len(p.Articles)), p.Issue.Week), HTML: html, Text: text}, nil
-}
-
-// mdEscape makes s literal text in markdown (blackfriday honours a
-// backslash before each of these).
-func mdEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune("\\`*_{}[]()#+-.!:|&<>~", r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func stories(n int) string {

@@ -44,10 +44,11 @@ type List struct {
 type Config struct {
 	Store   Store
 	Mailer  mail.Transport
-	Secret  []byte     // config secret; HMAC keys are derived from it (at least 16 bytes)
-	BaseURL string     // public base URL, e.g. https://news.example.com (links in emails)
-	Brand   mail.Brand // hermes branding of the confirmation email
-	Lists   []List     // lists offered; the first is the default when a request names none
+	Secret  []byte // config secret; HMAC keys are derived from it (at least 16 bytes)
+	BaseURL string // public base URL, e.g. https://news.example.com (links in emails)
+	// Confirmation renders the confirmation email (mail/hermes).
+	Confirmation ConfirmationRenderer
+	Lists        []List // lists offered; the first is the default when a request names none
 	// ConfirmTTL is how long a confirmation link works (default 72 h).
 	ConfirmTTL time.Duration
 	// AddressInterval is the least time between two confirmation emails to
@@ -75,7 +76,7 @@ type Service struct {
 	mailer   mail.Transport
 	signer   *Signer
 	base     *url.URL
-	brand    mail.Brand
+	render   ConfirmationRenderer
 	lists    []List
 	ttl      time.Duration
 	interval time.Duration
@@ -105,6 +106,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Mailer == nil {
 		return nil, errors.New("subscribers: Config.Mailer is nil")
 	}
+	if cfg.Confirmation == nil {
+		return nil, errors.New("subscribers: Config.Confirmation is nil")
+	}
 	signer, err := NewSigner(cfg.Secret)
 	if err != nil {
 		return nil, err
@@ -122,7 +126,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{
-		store: cfg.Store, mailer: cfg.Mailer, signer: signer, base: base, brand: cfg.Brand,
+		store: cfg.Store, mailer: cfg.Mailer, signer: signer, base: base, render: cfg.Confirmation,
 		lists: slices.Clone(cfg.Lists), ttl: cfg.ConfirmTTL, interval: cfg.AddressInterval,
 		ipEvery: cfg.IPEvery, ipBurst: cfg.IPBurst, now: cfg.Now, log: cfg.Logger,
 		limiters: map[string]*ipLimiter{}, syncMail: cfg.SyncMail, mailTO: cfg.MailTimeout,
@@ -440,7 +444,7 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists [
 	for i, l := range lists {
 		titles[i] = s.listTitle(l)
 	}
-	msg, err := RenderConfirmation(s.brand, ConfirmationData{Name: sub.Name, Lists: titles, Link: link, TTL: s.ttl})
+	msg, err := s.render.RenderConfirmation(ConfirmationData{Name: sub.Name, Lists: titles, Link: link, TTL: s.ttl})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/syndicated/syndicated/internal/mailtest"
 	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/hermes"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
@@ -33,9 +34,9 @@ func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *en
 	out := mailtest.NewOutbox(t, "News <news@example.com>", ck.Now)
 	cfg := subscribers.Config{
 		Store: st, Mailer: out, Secret: []byte(secret), BaseURL: "https://news.example.com/",
-		Brand: mail.Brand{Name: "China Daily News", Link: "https://news.example.com"},
-		Lists: []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th anniversary series"}, {Slug: "society", Title: "Society"}},
-		Now:   ck.Now,
+		Confirmation: hermes.New(hermes.Brand{Name: "China Daily News", Link: "https://news.example.com"}),
+		Lists:        []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th anniversary series"}, {Slug: "society", Title: "Society"}},
+		Now:          ck.Now,
 	}
 	if mod != nil {
 		mod(&cfg)

@@ -34,10 +34,10 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 	}
 	return digest.New(digest.Config{
 		Store: a.store, Articles: a.store, Subscribers: subs, Series: series,
-		BaseURL: a.cfg.BaseURL,
-		Brand:   mail.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright},
-		From:    a.cfg.SMTP.From,
-		Log:     a.log,
+		BaseURL:  a.cfg.BaseURL,
+		Renderer: a.renderer(),
+		From:     a.cfg.SMTP.From,
+		Log:      a.log,
 	})
 }
 

@@ -4,11 +4,16 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"strings"
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/hermes"
+	"github.com/syndicated/syndicated/mail/smtp"
+	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -78,17 +83,37 @@ func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
 	return nil
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool.
+// mailer opens the transport smtp.url names, or the .eml spool under the
+// data directory when it is empty. It does not connect yet. It logs once,
+// at info level, where mail goes (never the password).
 func (a *app) mailer() (mail.Mailer, error) {
-	return mail.Open(mail.Config{
+	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
+		f, err := spool.New(filepath.Join(a.dataDir, "mail"), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
+		if err != nil {
+			return nil, err
+		}
+		a.log.Info("no SMTP server configured (smtp.url): mail is written as .eml files", "dir", f.Dir())
+		return f, nil
+	}
+	s, err := smtp.New(smtp.Config{
 		URL:     a.cfg.SMTP.URL,
 		From:    a.cfg.SMTP.From,
 		ReplyTo: a.cfg.SMTP.ReplyTo,
-		DataDir: a.dataDir,
 		Timeout: a.cfg.SMTP.Timeout.Duration,
 		Conns:   a.cfg.SMTP.Connections,
 		Logger:  a.log,
 	})
+	if err != nil {
+		return nil, err
+	}
+	a.log.Info("mail goes over SMTP", "server", s.String())
+	return s, nil
+}
+
+// renderer renders the digest and the confirmation email with the
+// configured brand.
+func (a *app) renderer() *hermes.Renderer {
+	return hermes.New(hermes.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright})
 }
 
 // subscriberService builds the subscriber service on transport t. The CLI
@@ -104,7 +129,7 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		Mailer:          t,
 		Secret:          a.secret,
 		BaseURL:         a.cfg.BaseURL,
-		Brand:           mail.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright},
+		Confirmation:    a.renderer(),
 		Lists:           lists,
 		ConfirmTTL:      a.cfg.Subscribe.ConfirmTTL.Duration,
 		AddressInterval: a.cfg.Subscribe.PerAddressInterval.Duration,

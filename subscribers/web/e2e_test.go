@@ -13,7 +13,8 @@ import (
 
 	"github.com/syndicated/syndicated/internal/browsertest"
 	"github.com/syndicated/syndicated/internal/mailpittest"
-	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/hermes"
+	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/subscribers/web"
@@ -32,15 +33,15 @@ func TestEndToEndBrowser(t *testing.T) {
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	mailer, err := mail.Open(mail.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
+	mailer, err := smtp.New(smtp.Config{URL: "smtp://" + smtpAddr + "?tls=none", From: "Shanghai Daily <news@example.com>"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer mailer.Close()
 	svc, err := subscribers.New(subscribers.Config{
 		Store: st, Mailer: mailer, Secret: []byte("e2e-secret-0123456789abcdef"), BaseURL: srv.URL,
-		Brand: mail.Brand{Name: "Shanghai Daily", Link: srv.URL},
-		Lists: []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th anniversary series"}, {Slug: "society", Title: "Society"}},
+		Confirmation: hermes.New(hermes.Brand{Name: "Shanghai Daily", Link: srv.URL}),
+		Lists:        []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th anniversary series"}, {Slug: "society", Title: "Society"}},
 	})
 	if err != nil {
 		t.Fatal(err)

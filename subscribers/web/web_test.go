@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/internal/mailtest"
-	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/hermes"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
@@ -33,9 +33,9 @@ func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 	out := mailtest.NewOutbox(t, "News <news@example.com>", ck.Now)
 	svc, err := subscribers.New(subscribers.Config{
 		Store: st, Mailer: out, Secret: []byte("web-test-secret-0123456789"), BaseURL: "https://news.example.com",
-		Brand: mail.Brand{Name: "Daily"},
-		Lists: []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th"}, {Slug: "society", Title: "Society"}},
-		Now:   ck.Now, IPBurst: ipBurst, IPEvery: time.Minute,
+		Confirmation: hermes.New(hermes.Brand{Name: "Daily"}),
+		Lists:        []subscribers.List{{Slug: "shanghai-70th", Title: "Shanghai 70th"}, {Slug: "society", Title: "Society"}},
+		Now:          ck.Now, IPBurst: ipBurst, IPEvery: time.Minute,
 	})
 	if err != nil {
 		t.Fatal(err)

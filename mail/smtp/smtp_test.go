@@ -1,7 +1,6 @@
-package mail
+package smtp
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -14,11 +13,7 @@ import (
 	"io"
 	"log"
 	"math/big"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
-	netmail "net/mail"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +21,9 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/syndicated/syndicated/internal/mailtest"
+	"github.com/syndicated/syndicated/mail"
 )
 
 // fakeServer is an in-process SMTP server (go-smtp) with fault injection by
@@ -158,22 +156,9 @@ func startServer(t *testing.T, user, pass string, starttls, implicitTLS bool) *f
 	return f
 }
 
-func testMessage(to string) *Message {
-	m := &Message{
-		To:      to,
-		ToName:  `Zhang "Wei" <b>`,
-		Subject: "Confirm your subscription — 确认订阅",
-		Text:    "Hello,\nplease confirm: https://news.example.com/confirm?token=abc\n",
-		HTML:    `<p>Hello, <a href="https://news.example.com/confirm?token=abc">confirm</a> 确认</p>`,
-		Headers: map[string]string{"List-Id": "Shanghai 70th <shanghai-70th.news.example.com>"},
-	}
-	m.SetListUnsubscribe("https://news.example.com/unsubscribe?token=xyz", "unsubscribe@news.example.com")
-	return m
-}
-
 func newSMTP(t *testing.T, url string) *SMTP {
 	t.Helper()
-	s, err := NewSMTP(Config{URL: url, From: "Syndicated <news@example.com>", ReplyTo: "desk@example.com", Timeout: 2 * time.Second})
+	s, err := New(Config{URL: url, From: "Syndicated <news@example.com>", ReplyTo: "desk@example.com", Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +172,7 @@ func TestSMTPSendAndParts(t *testing.T) {
 	if strings.Contains(s.String(), "s3cret") {
 		t.Errorf("String() reveals the password: %s", s)
 	}
-	m := testMessage("reader@example.org")
+	m := mailtest.Message("reader@example.org")
 	if err := s.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -199,76 +184,7 @@ func TestSMTPSendAndParts(t *testing.T) {
 	if len(srv.received) != 1 || srv.rcpts[0] != "reader@example.org" {
 		t.Fatalf("received %d, rcpts %v", len(srv.received), srv.rcpts)
 	}
-	checkParsed(t, srv.received[0], m)
-}
-
-func checkParsed(t *testing.T, raw []byte, m *Message) {
-	t.Helper()
-	pm, err := netmail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := pm.Header
-	dec := new(mime.WordDecoder)
-	subj, _ := dec.DecodeHeader(h.Get("Subject"))
-	if subj != m.Subject {
-		t.Errorf("Subject = %q", subj)
-	}
-	from, err := h.AddressList("From")
-	if err != nil || from[0].Address != "news@example.com" || from[0].Name != "Syndicated" {
-		t.Errorf("From = %v, %v", from, err)
-	}
-	to, err := h.AddressList("To")
-	if err != nil || to[0].Address != m.To || to[0].Name != m.ToName {
-		t.Errorf("To = %v, %v", to, err)
-	}
-	if got := h.Get("Reply-To"); !strings.Contains(got, "desk@example.com") {
-		t.Errorf("Reply-To = %q", got)
-	}
-	if got := h.Get("Message-Id"); got != "<"+m.MessageID+">" {
-		t.Errorf("Message-ID = %q want <%s>", got, m.MessageID)
-	}
-	if got := h.Get("List-Unsubscribe"); got != "<https://news.example.com/unsubscribe?token=xyz>, <mailto:unsubscribe@news.example.com>" {
-		t.Errorf("List-Unsubscribe = %q", got)
-	}
-	if got := h.Get("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
-		t.Errorf("List-Unsubscribe-Post = %q", got)
-	}
-	if got := h.Get("List-Id"); got != m.Headers["List-Id"] {
-		t.Errorf("List-Id = %q", got)
-	}
-	if h.Get("Date") == "" {
-		t.Error("no Date")
-	}
-	mt, params, err := mime.ParseMediaType(h.Get("Content-Type"))
-	if err != nil || mt != "multipart/alternative" {
-		t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
-	}
-	mr := multipart.NewReader(pm.Body, params["boundary"])
-	parts := map[string]string{}
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		var r io.Reader = p // multipart decodes quoted-printable itself
-		if p.Header.Get("Content-Transfer-Encoding") == "base64" {
-			t.Fatalf("unexpected base64 part")
-		}
-		_ = quotedprintable.NewReader
-		b, _ := io.ReadAll(r)
-		parts[ct] = string(b)
-	}
-	if strings.ReplaceAll(parts["text/plain"], "\r\n", "\n") != m.Text {
-		t.Errorf("text part = %q", parts["text/plain"])
-	}
-	if strings.TrimRight(parts["text/html"], "\r\n") != m.HTML {
-		t.Errorf("html part = %q", parts["text/html"])
-	}
+	mailtest.CheckParsed(t, srv.received[0], m)
 }
 
 func TestSMTPFaults(t *testing.T) {
@@ -289,17 +205,17 @@ func TestSMTPFaults(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.to, func(t *testing.T) {
-			err := s.Send(context.Background(), testMessage(c.to))
+			err := s.Send(context.Background(), mailtest.Message(c.to))
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if IsTemporary(err) != c.temporary || IsPermanent(err) == c.temporary {
-				t.Errorf("%v: IsTemporary=%v IsPermanent=%v", err, IsTemporary(err), IsPermanent(err))
+			if mail.IsTemporary(err) != c.temporary || mail.IsPermanent(err) == c.temporary {
+				t.Errorf("%v: mail.IsTemporary=%v mail.IsPermanent=%v", err, mail.IsTemporary(err), mail.IsPermanent(err))
 			}
-			if IsRecipientRejected(err) != c.recipient {
-				t.Errorf("IsRecipientRejected = %v", IsRecipientRejected(err))
+			if mail.IsRecipientRejected(err) != c.recipient {
+				t.Errorf("mail.IsRecipientRejected = %v", mail.IsRecipientRejected(err))
 			}
-			var e *Error
+			var e *mail.Error
 			if !errors.As(err, &e) || e.Op != c.op || e.Code != c.code {
 				t.Errorf("error = %#v", err)
 			}
@@ -307,7 +223,7 @@ func TestSMTPFaults(t *testing.T) {
 				t.Errorf("error message reveals an address: %v", err)
 			}
 			// The transport recovers: the next message goes through.
-			if err := s.Send(context.Background(), testMessage("ok@example.org")); err != nil {
+			if err := s.Send(context.Background(), mailtest.Message("ok@example.org")); err != nil {
 				t.Errorf("send after fault: %v", err)
 			}
 		})
@@ -336,14 +252,14 @@ func TestSMTPAuthAndTLS(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			s := newSMTP(t, c.url)
-			err := s.Send(context.Background(), testMessage("reader@example.org"))
+			err := s.Send(context.Background(), mailtest.Message("reader@example.org"))
 			if (err != nil) != c.wantErr {
-				var e *Error
+				var e *mail.Error
 				errors.As(err, &e)
 				t.Fatalf("err = %v (%v)", err, e.Detail())
 			}
-			if err != nil && IsPermanent(err) != c.permanent {
-				t.Errorf("IsPermanent(%v) = %v", err, IsPermanent(err))
+			if err != nil && mail.IsPermanent(err) != c.permanent {
+				t.Errorf("mail.IsPermanent(%v) = %v", err, mail.IsPermanent(err))
 			}
 			if err != nil && strings.Contains(err.Error(), ":bad@") {
 				t.Errorf("error reveals the password: %v", err)
@@ -360,7 +276,7 @@ func TestSMTPConcurrentWorkersReuseConnections(t *testing.T) {
 	for w := range 6 {
 		wg.Go(func() {
 			for i := range 10 {
-				if err := s.Send(context.Background(), testMessage(fmt.Sprintf("r%d-%d@example.org", w, i))); err != nil {
+				if err := s.Send(context.Background(), mailtest.Message(fmt.Sprintf("r%d-%d@example.org", w, i))); err != nil {
 					errs <- err
 				}
 			}
@@ -387,8 +303,8 @@ func TestSMTPContextCancel(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	err := s.Send(ctx, testMessage("stall@example.org"))
-	if !errors.Is(err, context.DeadlineExceeded) || !IsTemporary(err) {
+	err := s.Send(ctx, mailtest.Message("stall@example.org"))
+	if !errors.Is(err, context.DeadlineExceeded) || !mail.IsTemporary(err) {
 		t.Errorf("err = %v", err)
 	}
 	if time.Since(start) > 2*time.Second {
@@ -399,7 +315,7 @@ func TestSMTPContextCancel(t *testing.T) {
 func TestBadMessagesAndURLs(t *testing.T) {
 	srv := startServer(t, "", "", false, false)
 	s := newSMTP(t, "smtp://"+srv.addr+"?tls=none")
-	bad := map[string]*Message{
+	bad := map[string]*mail.Message{
 		"CRLF in subject":    {To: "a@example.org", Subject: "Hi\r\nBcc: x@example.org", Text: "x"},
 		"CRLF in to":         {To: "a@example.org\r\nBcc: x@example.org", Text: "x"},
 		"CRLF in name":       {To: "a@example.org", ToName: "A\nB", Text: "x"},
@@ -412,7 +328,7 @@ func TestBadMessagesAndURLs(t *testing.T) {
 	}
 	for name, m := range bad {
 		err := s.Send(context.Background(), m)
-		if !errors.Is(err, ErrBadMessage) || !IsPermanent(err) {
+		if !errors.Is(err, mail.ErrBadMessage) || !mail.IsPermanent(err) {
 			t.Errorf("%s: err = %v", name, err)
 		}
 	}
@@ -422,14 +338,14 @@ func TestBadMessagesAndURLs(t *testing.T) {
 	}
 	srv.mu.Unlock()
 	for _, u := range []string{"http://x", "smtp://", "smtp://h?tls=maybe", "smtps://h?tls=none", "smtp://h:99999", "smtp://h?timeout=x", "smtp://h?conns=0", "smtp://h?auth=magic&x=1", "smtp://u:p@h?auth=magic"} {
-		if _, err := NewSMTP(Config{URL: u}); err == nil {
-			t.Errorf("NewSMTP(%q) accepted", u)
+		if _, err := New(Config{URL: u}); err == nil {
+			t.Errorf("New(%q) accepted", u)
 		}
 	}
-	if m, err := NewSMTP(Config{URL: "smtp://u:secret@mail.example.com"}); err != nil || m.String() != "smtp://mail.example.com:587 (STARTTLS mandatory, 4 connections)" {
+	if m, err := New(Config{URL: "smtp://u:secret@mail.example.com"}); err != nil || m.String() != "smtp://mail.example.com:587 (STARTTLS mandatory, 4 connections)" {
 		t.Errorf("defaults: %v %v", m, err)
 	}
-	if m, err := NewSMTP(Config{URL: "smtps://mail.example.com"}); err != nil || !strings.Contains(m.String(), ":465 (implicit TLS") {
+	if m, err := New(Config{URL: "smtps://mail.example.com"}); err != nil || !strings.Contains(m.String(), ":465 (implicit TLS") {
 		t.Errorf("smtps defaults: %v %v", m, err)
 	}
 }

@@ -1,4 +1,4 @@
-package mail
+package spool_test
 
 import (
 	"context"
@@ -9,12 +9,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/syndicated/syndicated/internal/mailtest"
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/spool"
 )
 
 func TestFileTransport(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
-	m, err := Open(Config{DataDir: dir, From: "Syndicated <news@example.com>", ReplyTo: "desk@example.com", Now: func() time.Time { return now }})
+	m, err := spool.New(filepath.Join(dir, "mail"), "Syndicated <news@example.com>", "desk@example.com", func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +29,7 @@ func TestFileTransport(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 20 {
 		wg.Go(func() {
-			if err := m.Send(context.Background(), testMessage("reader@example.org")); err != nil {
+			if err := m.Send(context.Background(), mailtest.Message("reader@example.org")); err != nil {
 				t.Error(err)
 			}
 		})
@@ -35,7 +39,7 @@ func TestFileTransport(t *testing.T) {
 	if len(files) != 20 {
 		t.Fatalf("%d files: %v", len(files), files)
 	}
-	msg := testMessage("reader@example.org")
+	msg := mailtest.Message("reader@example.org")
 	_ = m.Send(context.Background(), msg)
 	files, _ = filepath.Glob(filepath.Join(dir, "mail", "*.eml"))
 	var raw []byte
@@ -51,14 +55,14 @@ func TestFileTransport(t *testing.T) {
 	if raw == nil {
 		t.Fatal("message not found")
 	}
-	checkParsed(t, raw, msg)
+	mailtest.CheckParsed(t, raw, msg)
 
-	if err := m.Send(context.Background(), &Message{To: "a@example.org\r\nBcc: b@example.org", Text: "x"}); !errors.Is(err, ErrBadMessage) {
+	if err := m.Send(context.Background(), &mail.Message{To: "a@example.org\r\nBcc: b@example.org", Text: "x"}); !errors.Is(err, mail.ErrBadMessage) {
 		t.Errorf("bad message: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := m.Send(ctx, testMessage("a@example.org")); !errors.Is(err, context.Canceled) {
+	if err := m.Send(ctx, mailtest.Message("a@example.org")); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -1,4 +1,8 @@
-package mail
+// Package smtp is the mail.Transport that sends over SMTP with
+// github.com/wneessen/go-mail, configured from a URL, with a small pool of
+// reused connections. Its errors are *mail.Error, classified from the SMTP
+// reply codes.
+package smtp
 
 import (
 	"context"
@@ -15,7 +19,31 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 	"github.com/wneessen/go-mail/smtp"
+
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/internal/compose"
 )
+
+// Config says how to reach the SMTP server.
+type Config struct {
+	// URL is smtp.url: smtp://[user[:pass]@]host[:port][?tls=opportunistic|mandatory|none]
+	// (STARTTLS policy; default mandatory, port 587) or smtps://… (implicit
+	// TLS, port 465). Further query keys: auth=plain|login|cram-md5|
+	// scram-sha-256|auto (default plain when a user is given), timeout=30s,
+	// conns=4 (connections at most), helo=NAME, insecure_skip_verify=true
+	// (tests only).
+	URL     string
+	From    string // default From, e.g. "Syndicated <news@example.com>"
+	ReplyTo string // default Reply-To (optional)
+	// Timeout bounds dialing and each SMTP command (default 30 s); the URL's
+	// timeout= overrides it.
+	Timeout time.Duration
+	// Conns is how many SMTP connections may be open at once (default 4);
+	// the URL's conns= overrides it.
+	Conns  int
+	Logger *slog.Logger
+	Now    func() time.Time // default time.Now
+}
 
 // DefaultTimeout bounds dialing and each SMTP command.
 const DefaultTimeout = 30 * time.Second
@@ -86,27 +114,27 @@ func (h *connHolder) get() net.Conn {
 	return h.c
 }
 
-// NewSMTP parses cfg.URL and prepares an SMTP transport. It does not
+// New parses cfg.URL and prepares an SMTP transport. It does not
 // connect.
-func NewSMTP(cfg Config) (*SMTP, error) {
+func New(cfg Config) (*SMTP, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("smtp.url: %s", RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url: %s", mail.RedactURL(cfg.URL))
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "smtp" && scheme != "smtps" {
-		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", mail.RedactURL(cfg.URL))
 	}
 	host := u.Hostname()
 	if host == "" {
-		return nil, fmt.Errorf("smtp.url %s: no host", RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url %s: no host", mail.RedactURL(cfg.URL))
 	}
 	q := u.Query()
 	for k := range q {
 		switch k {
 		case "tls", "auth", "timeout", "conns", "helo", "insecure_skip_verify":
 		default:
-			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", RedactURL(cfg.URL), k)
+			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", mail.RedactURL(cfg.URL), k)
 		}
 	}
 	timeout := cfg.Timeout
@@ -216,7 +244,7 @@ func NewSMTP(cfg Config) (*SMTP, error) {
 	}
 	client, err := gomail.NewClient(host, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("smtp.url %s: %w", RedactURL(cfg.URL), err)
+		return nil, fmt.Errorf("smtp.url %s: %w", mail.RedactURL(cfg.URL), err)
 	}
 	now := cfg.Now
 	if now == nil {
@@ -241,20 +269,17 @@ func NewSMTP(cfg Config) (*SMTP, error) {
 // String says where mail goes, without credentials.
 func (s *SMTP) String() string { return s.desc }
 
-// ErrClosed is returned by Send after Close.
-var ErrClosed = errors.New("mail: transport closed")
-
-// Send delivers m. The error, when not nil, is an *Error: see IsTemporary
-// and IsPermanent.
-func (s *SMTP) Send(ctx context.Context, m *Message) error {
-	msg, err := build(m, s.from, s.replyTo, s.now())
+// Send delivers m. The error, when not nil, is a *mail.Error: see
+// mail.IsTemporary and mail.IsPermanent.
+func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
+	msg, err := compose.Build(m, s.from, s.replyTo, s.now())
 	if err != nil {
 		return err
 	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
-		return &Error{Op: "connect", Temporary: true, Err: fmt.Errorf("waiting for an SMTP connection: %w", ctx.Err())}
+		return &mail.Error{Op: "connect", Temporary: true, Err: fmt.Errorf("waiting for an SMTP connection: %w", ctx.Err())}
 	}
 	defer func() { <-s.sem }()
 
@@ -280,7 +305,7 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 			continue
 		}
 		e := classifySend(ctx, err)
-		s.log.Debug("smtp send failed", "error", e, "detail", e.(*Error).Detail())
+		s.log.Debug("smtp send failed", "error", e, "detail", e.(*mail.Error).Detail())
 		return e
 	}
 }
@@ -291,7 +316,7 @@ func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return nil, false, &Error{Op: "connect", Temporary: true, Err: ErrClosed}
+		return nil, false, &mail.Error{Op: "connect", Temporary: true, Err: mail.ErrClosed}
 	}
 	for len(s.idle) > 0 {
 		c := s.idle[len(s.idle)-1]
@@ -323,7 +348,7 @@ func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
 	}
 	if raw == nil { // cannot happen: our dial function always records it
 		_ = sc.Close()
-		return nil, false, &Error{Op: "connect", Temporary: true, Err: errors.New("no connection recorded")}
+		return nil, false, &mail.Error{Op: "connect", Temporary: true, Err: errors.New("no connection recorded")}
 	}
 	s.log.Debug("smtp connected", "server", s.desc)
 	return &conn{c: sc, raw: raw, started: now}, false, nil

@@ -1,4 +1,6 @@
-package mail
+// Package spool is the mail.Transport for a daemon with no SMTP server
+// configured (and for previews): each message is written as an .eml file.
+package spool
 
 import (
 	"context"
@@ -8,23 +10,26 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/mail/internal/compose"
 )
 
-// FileTransport writes each message as an .eml file in a directory, for a
+// Spool writes each message as an .eml file in a directory, for a
 // daemon with no SMTP server configured (and for previews). Files appear
 // atomically (temp file, fsync, rename) under unique names that sort by
 // time.
-type FileTransport struct {
+type Spool struct {
 	dir     string
 	from    string
 	replyTo string
 	now     func() time.Time
 }
 
-// NewFileTransport creates dir if needed.
-func NewFileTransport(dir, from, replyTo string, now func() time.Time) (*FileTransport, error) {
+// New creates dir if needed.
+func New(dir, from, replyTo string, now func() time.Time) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("mail: file transport: %w", err)
+		return nil, fmt.Errorf("mail spool: %w", err)
 	}
 	if now == nil {
 		now = time.Now
@@ -32,25 +37,25 @@ func NewFileTransport(dir, from, replyTo string, now func() time.Time) (*FileTra
 	if from == "" {
 		from = "syndicated@localhost.localdomain"
 	}
-	return &FileTransport{dir: dir, from: from, replyTo: replyTo, now: now}, nil
+	return &Spool{dir: dir, from: from, replyTo: replyTo, now: now}, nil
 }
 
 // Dir is where the files go.
-func (f *FileTransport) Dir() string { return f.dir }
+func (f *Spool) Dir() string { return f.dir }
 
 // String says where mail goes.
-func (f *FileTransport) String() string { return "files under " + f.dir }
+func (f *Spool) String() string { return "files under " + f.dir }
 
 // Close does nothing.
-func (f *FileTransport) Close() error { return nil }
+func (f *Spool) Close() error { return nil }
 
 // Send writes m to DIR/<time>-<random>.eml.
-func (f *FileTransport) Send(ctx context.Context, m *Message) error {
+func (f *Spool) Send(ctx context.Context, m *mail.Message) error {
 	if err := ctx.Err(); err != nil {
-		return &Error{Op: "write", Temporary: true, Err: err}
+		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
 	now := f.now()
-	msg, err := build(m, f.from, f.replyTo, now)
+	msg, err := compose.Build(m, f.from, f.replyTo, now)
 	if err != nil {
 		return err
 	}
@@ -59,12 +64,12 @@ func (f *FileTransport) Send(ctx context.Context, m *Message) error {
 	name := now.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(r[:]) + ".eml"
 	tmp, err := os.CreateTemp(f.dir, ".tmp-*.eml")
 	if err != nil {
-		return &Error{Op: "write", Temporary: true, Err: err}
+		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
 	fail := func(err error) error {
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
-		return &Error{Op: "write", Temporary: true, Err: err}
+		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
 	if _, err := msg.WriteTo(tmp); err != nil {
 		return fail(err)
@@ -77,7 +82,7 @@ func (f *FileTransport) Send(ctx context.Context, m *Message) error {
 	}
 	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, name)); err != nil {
 		_ = os.Remove(tmp.Name())
-		return &Error{Op: "write", Temporary: true, Err: err}
+		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
 	return nil
 }

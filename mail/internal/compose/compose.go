@@ -1,0 +1,126 @@
+// Package compose turns a mail.Message into a go-mail message, applying
+// the transport's defaults and refusing what cannot be sent safely (line
+// breaks in headers, reserved headers, no recipient). The SMTP transport and
+// the .eml spool share it.
+package compose
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/mail"
+	"sort"
+	"strings"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	smail "github.com/syndicated/syndicated/mail"
+)
+
+var reservedHeaders = map[string]bool{
+	"from": true, "to": true, "cc": true, "bcc": true, "reply-to": true, "sender": true,
+	"subject": true, "date": true, "message-id": true, "mime-version": true,
+	"content-type": true, "content-transfer-encoding": true, "return-path": true,
+}
+
+func validHeaderName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c <= ' ' || c >= 127 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+func noBreak(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
+
+// Build turns m into a go-mail message, applying the defaults.
+func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail.Msg, error) {
+	if m == nil {
+		return nil, smail.BadMessage("nil message")
+	}
+	from := m.From
+	if from == "" {
+		from = defFrom
+	}
+	replyTo := m.ReplyTo
+	if replyTo == "" {
+		replyTo = defReplyTo
+	}
+	for name, v := range map[string]string{"From": from, "Reply-To": replyTo, "To": m.To, "recipient name": m.ToName, "Subject": m.Subject, "Message-ID": m.MessageID} {
+		if !noBreak(v) {
+			return nil, smail.BadMessage("%s contains a line break", name)
+		}
+	}
+	if from == "" {
+		return nil, smail.BadMessage("no From address (configure one)")
+	}
+	if m.To == "" {
+		return nil, smail.BadMessage("no recipient")
+	}
+	if m.Text == "" && m.HTML == "" {
+		return nil, smail.BadMessage("empty body")
+	}
+	fromAddr, err := mail.ParseAddress(from)
+	if err != nil {
+		return nil, smail.BadMessage("From: %v", err)
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	msg.FromMailAddress(fromAddr)
+	if replyTo != "" {
+		if err := msg.ReplyTo(replyTo); err != nil {
+			return nil, smail.BadMessage("Reply-To: %v", err)
+		}
+	}
+	to, err := mail.ParseAddress(m.To)
+	if err != nil || to.Name != "" {
+		return nil, smail.BadMessage("To: not a bare address")
+	}
+	to.Name = m.ToName
+	msg.ToMailAddress(to)
+	msg.Subject(m.Subject)
+	if m.MessageID == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		domain := "syndicated.local"
+		if at := strings.LastIndexByte(fromAddr.Address, '@'); at >= 0 {
+			domain = fromAddr.Address[at+1:]
+		}
+		m.MessageID = hex.EncodeToString(b[:]) + "@" + domain
+	}
+	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
+	date := m.Date
+	if date.IsZero() {
+		date = now
+	}
+	msg.SetDateWithValue(date)
+	names := make([]string, 0, len(m.Headers))
+	for k := range m.Headers {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		v := m.Headers[k]
+		if !validHeaderName(k) || !noBreak(v) {
+			return nil, smail.BadMessage("header %q is malformed or contains a line break", k)
+		}
+		if reservedHeaders[strings.ToLower(k)] {
+			return nil, smail.BadMessage("header %q cannot be set through Headers", k)
+		}
+		msg.SetGenHeaderPreformatted(gomail.Header(k), v)
+	}
+	switch {
+	case m.Text != "" && m.HTML != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)
+	case m.Text != "":
+		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
+	default:
+		msg.SetBodyString(gomail.TypeTextHTML, m.HTML)
+	}
+	return msg, nil
+}
