@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -54,7 +55,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	f := newFixture(t, st, srv.URL)
-	f.dg.Register(mux)
+	digestweb.New(f.dg, nil).Register(mux)
 	ctx := t.Context()
 
 	// No articles: no issue.

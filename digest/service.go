@@ -146,6 +146,20 @@ func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Ti
 	return &Plan{Issue: iss, Articles: arts}, nil
 }
 
+// Stored returns the stored issue of series for week w with its articles;
+// ErrNotFound when there is none.
+func (s *Service) Stored(ctx context.Context, series string, w Week) (*Plan, error) {
+	iss, err := s.cfg.Store.GetIssue(ctx, IssueID(series, w))
+	if err != nil {
+		return nil, err
+	}
+	arts, err := s.Articles(ctx, iss)
+	if err != nil {
+		return nil, err
+	}
+	return &Plan{Issue: *iss, Articles: arts, Stored: true}, nil
+}
+
 // Create stores the issue p plans, with its recipients, unless it has no
 // articles (ErrNoArticles). Creating an issue that exists does nothing.
 func (s *Service) Create(ctx context.Context, p *Plan) (*Issue, bool, error) {

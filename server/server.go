@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
 )
 
@@ -168,7 +169,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 		if err := s.opts.Ready(ctx); err != nil {
 			s.opts.Log.Warn("not ready", "err", err)
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			response.Text(w, r, nil, fmt.Errorf("%w: %w", response.ErrNotReady, err))
 			return
 		}
 	}
@@ -215,12 +216,7 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 		err = article.ErrNotFound
 	}
 	if err != nil {
-		if errors.Is(err, article.ErrNotFound) {
-			http.Error(w, "no such article", http.StatusNotFound)
-			return
-		}
-		s.opts.Log.Error("article page", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
+		response.Text(w, r, s.opts.Log, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -243,27 +239,25 @@ func (s *Server) authorized(r *http.Request) bool {
 
 func (s *Server) handlePushArticle(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="syndicated"`)
-		writeJSONError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
+		response.Error(w, r, s.opts.Log, response.ErrUnauthorized)
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		writeJSONError(w, http.StatusUnsupportedMediaType, "", "Content-Type must be application/json")
+		response.Error(w, r, s.opts.Log, fmt.Errorf("%w: Content-Type must be application/json", response.ErrUnsupportedMediaType))
 		return
 	}
 	body, err := readBody(w, r, s.opts.MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, "", fmt.Sprintf("body is larger than %d bytes", tooBig.Limit))
-			return
+		if !errors.As(err, &tooBig) {
+			err = fmt.Errorf("%w: reading body: %v", response.ErrBadRequest, err)
 		}
-		writeJSONError(w, http.StatusBadRequest, "", "reading body: "+err.Error())
+		response.Error(w, r, s.opts.Log, err)
 		return
 	}
 	res, err := s.opts.Articles.PushArticle(r.Context(), body)
 	if err != nil {
-		s.writeArticleError(w, err)
+		response.Error(w, r, s.opts.Log, err)
 		return
 	}
 	status := http.StatusOK
@@ -271,21 +265,20 @@ func (s *Server) handlePushArticle(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusCreated
 		w.Header().Set("Location", "/api/articles/"+res.Article.ID)
 	}
-	writeJSON(w, status, articleResponse(res))
+	response.JSON(w, status, articleResponse(res))
 }
 
 func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="syndicated"`)
-		writeJSONError(w, http.StatusUnauthorized, "", "missing or wrong bearer token")
+		response.Error(w, r, s.opts.Log, response.ErrUnauthorized)
 		return
 	}
 	res, err := s.opts.Articles.WithdrawArticle(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.writeArticleError(w, err)
+		response.Error(w, r, s.opts.Log, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, articleResponse(res))
+	response.JSON(w, http.StatusOK, articleResponse(res))
 }
 
 func articleResponse(res article.PutResult) map[string]any {
@@ -295,24 +288,6 @@ func articleResponse(res article.PutResult) map[string]any {
 		"outcome": res.Outcome.String(),
 		"updated": res.Article.Updated.Format(time.RFC3339),
 		"status":  res.Article.Status,
-	}
-}
-
-// writeArticleError maps ingest errors to statuses: a bad field is the
-// client's fault (400, naming the field), an unknown id is 404, anything
-// else is ours (500, logged, not shown).
-func (s *Server) writeArticleError(w http.ResponseWriter, err error) {
-	var fe *article.FieldError
-	switch {
-	case errors.As(err, &fe):
-		writeJSONError(w, http.StatusBadRequest, fe.Field, fe.Error())
-	case errors.Is(err, article.ErrInvalid):
-		writeJSONError(w, http.StatusBadRequest, "", err.Error())
-	case errors.Is(err, article.ErrNotFound):
-		writeJSONError(w, http.StatusNotFound, "", "no such article")
-	default:
-		s.opts.Log.Error("article api", "err", err)
-		writeJSONError(w, http.StatusInternalServerError, "", "internal error")
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/syndicated/syndicated/article"
+	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
@@ -145,7 +146,7 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Headlines:    d.headlines,
 		FeedLinks:    links,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){web.Register, d.digest.svc.Register},
+		Register:     []func(*http.ServeMux){web.Register, digestweb.New(d.digest.svc, a.log).Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,

@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -266,15 +267,20 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	isJSON := ct == "application/json"
-	fail := func(status int, msg string) {
+	// fail answers err (its status from the response table) with msg, the
+	// words a reader sees.
+	fail := func(err error, msg string) {
+		status, body := response.Body(err)
+		response.LogServerError(r, h.log, status, err)
 		if isJSON {
-			writeJSON(w, status, map[string]string{"error": msg})
+			body.Error = msg
+			response.JSON(w, status, body)
 			return
 		}
 		h.errorPage(w, status, http.StatusText(status), msg)
 	}
 	if !h.sameOrigin(r) {
-		fail(http.StatusForbidden, "This form can only be sent from this site.")
+		fail(response.ErrForbidden, "This form can only be sent from this site.")
 		return
 	}
 	var in subscribeJSON
@@ -284,14 +290,14 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&in); err != nil {
 			if isTooLarge(err) {
-				fail(http.StatusRequestEntityTooLarge, "The request is too large.")
+				fail(err, "The request is too large.")
 				return
 			}
-			fail(http.StatusBadRequest, "The request is not valid JSON of the expected shape.")
+			fail(response.ErrBadRequest, "The request is not valid JSON of the expected shape.")
 			return
 		}
 		if dec.More() {
-			fail(http.StatusBadRequest, "The request has trailing data.")
+			fail(response.ErrBadRequest, "The request has trailing data.")
 			return
 		}
 	case "application/x-www-form-urlencoded", "multipart/form-data":
@@ -303,24 +309,24 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 		}
 		if err != nil {
 			if isTooLarge(err) {
-				fail(http.StatusRequestEntityTooLarge, "The form is too large.")
+				fail(err, "The form is too large.")
 				return
 			}
-			fail(http.StatusBadRequest, "The form could not be read.")
+			fail(response.ErrBadRequest, "The form could not be read.")
 			return
 		}
 		if err := h.svc.Signer().VerifyFormToken(r.PostFormValue("csrf"), h.svc.Now()); err != nil {
-			fail(http.StatusForbidden, "This form has expired or did not come from this site. Please reload the page and try again.")
+			fail(response.ErrForbidden, "This form has expired or did not come from this site. Please reload the page and try again.")
 			return
 		}
 		in = subscribeJSON{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Lists: r.PostForm["list"], Website: r.PostFormValue("website")}
 	default:
-		fail(http.StatusUnsupportedMediaType, "Send a form or JSON.")
+		fail(response.ErrUnsupportedMediaType, "Send a form or JSON.")
 		return
 	}
 	accepted := func() {
 		if isJSON {
-			writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "message": acceptedMsg})
+			response.JSON(w, http.StatusAccepted, map[string]string{"status": "accepted", "message": acceptedMsg})
 			return
 		}
 		h.render(w, http.StatusOK, "subscribe_sent", pageData{Title: "Check your inbox"})
@@ -343,11 +349,11 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 		accepted()
 	case errors.Is(err, subscribers.ErrRateLimited):
 		w.Header().Set("Retry-After", "120")
-		fail(http.StatusTooManyRequests, "Too many requests from your network. Please try again in a few minutes.")
+		fail(err, "Too many requests from your network. Please try again in a few minutes.")
 	case errors.Is(err, subscribers.ErrInvalidEmail), errors.Is(err, subscribers.ErrInvalidName), errors.Is(err, subscribers.ErrUnknownList):
 		msg := userMessage(err)
 		if isJSON {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg})
+			fail(err, msg)
 			return
 		}
 		d := h.formData(in.Email, in.Name, in.Lists, msg)
@@ -356,10 +362,9 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 		} else {
 			d.Email, d.Name = "", ""
 		}
-		h.render(w, http.StatusBadRequest, "subscribe", d)
+		h.render(w, response.Status(err), "subscribe", d)
 	default:
-		h.log.Error("web: subscribe failed", "error", err)
-		fail(http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
+		fail(err, "Something went wrong on our side. Please try again later.")
 	}
 }
 
@@ -375,38 +380,31 @@ func userMessage(err error) string {
 	return "Invalid request."
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
 	res, err := h.svc.Confirm(r.Context(), r.URL.Query().Get("token"))
+	status := response.Status(err)
+	response.LogServerError(r, h.log, status, err)
 	switch {
 	case err == nil:
-		h.render(w, http.StatusOK, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists})
+		h.render(w, status, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists})
 	case errors.Is(err, subscribers.ErrTokenExpired):
-		h.errorPage(w, http.StatusBadRequest, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
+		h.errorPage(w, status, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
 	case errors.Is(err, subscribers.ErrInvalidToken):
-		h.errorPage(w, http.StatusBadRequest, "Invalid link", "This confirmation link is not valid. Please copy the whole link from the email, or subscribe again.")
+		h.errorPage(w, status, "Invalid link", "This confirmation link is not valid. Please copy the whole link from the email, or subscribe again.")
 	default:
-		h.log.Error("web: confirm failed", "error", err)
-		h.errorPage(w, http.StatusInternalServerError, "Error", "Something went wrong on our side. Please try again later.")
+		h.errorPage(w, status, "Error", "Something went wrong on our side. Please try again later.")
 	}
 }
 
-func (h *Handler) invalidUnsubscribe(w http.ResponseWriter) {
-	h.errorPage(w, http.StatusBadRequest, "Invalid link", "This unsubscribe link is not valid. Please copy the whole link from the email.")
+func (h *Handler) invalidUnsubscribe(w http.ResponseWriter, err error) {
+	h.errorPage(w, response.Status(err), "Invalid link", "This unsubscribe link is not valid. Please copy the whole link from the email.")
 }
 
 func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
 	res, err := h.svc.CheckUnsubscribe(tok)
 	if err != nil {
-		h.invalidUnsubscribe(w)
+		h.invalidUnsubscribe(w, err)
 		return
 	}
 	h.render(w, http.StatusOK, "subscribe_unsubscribe", pageData{
@@ -423,10 +421,10 @@ func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
 	if err := r.ParseForm(); err != nil {
 		if isTooLarge(err) {
-			h.errorPage(w, http.StatusRequestEntityTooLarge, "Request too large", "The request is too large.")
+			h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
 			return
 		}
-		h.errorPage(w, http.StatusBadRequest, "Bad request", "The request could not be read.")
+		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
 		return
 	}
 	tok := r.URL.Query().Get("token")
@@ -436,25 +434,26 @@ func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	fromPage := r.PostFormValue("page") == "1"
 	all := r.PostFormValue("all") == "1"
 	res, err := h.svc.Unsubscribe(r.Context(), tok, all)
+	status := response.Status(err)
+	response.LogServerError(r, h.log, status, err)
 	switch {
 	case errors.Is(err, subscribers.ErrInvalidToken):
 		if fromPage {
-			h.invalidUnsubscribe(w)
+			h.invalidUnsubscribe(w, err)
 			return
 		}
-		plain(w, http.StatusBadRequest, "Invalid unsubscribe link.\n")
+		plain(w, status, "Invalid unsubscribe link.\n")
 		return
 	case err != nil:
-		h.log.Error("web: unsubscribe failed", "error", err)
 		if fromPage {
-			h.errorPage(w, http.StatusInternalServerError, "Error", "Something went wrong on our side. Please try again later.")
+			h.errorPage(w, status, "Error", "Something went wrong on our side. Please try again later.")
 			return
 		}
-		plain(w, http.StatusInternalServerError, "Please try again later.\n")
+		plain(w, status, "Please try again later.\n")
 		return
 	}
 	if !fromPage {
-		plain(w, http.StatusOK, "Unsubscribed.\n")
+		plain(w, status, "Unsubscribed.\n")
 		return
 	}
 	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title})

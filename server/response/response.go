@@ -1,0 +1,132 @@
+// Package response is where errors become HTTP statuses: one table maps the
+// domain's sentinel and typed errors (and the few the HTTP edge itself
+// raises) to a status and to the JSON error shape {"error": …, "field": …}.
+// Every handler of server/, subscribers/web and digest/web answers through
+// it.
+package response
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// Errors the HTTP edge raises itself; wrap them to add detail, e.g.
+// fmt.Errorf("%w: Content-Type must be application/json", ErrUnsupportedMediaType).
+var (
+	ErrBadRequest           = errors.New("bad request")
+	ErrUnauthorized         = errors.New("missing or wrong bearer token")
+	ErrForbidden            = errors.New("forbidden")
+	ErrUnsupportedMediaType = errors.New("unsupported media type")
+	ErrNotReady             = errors.New("not ready") // a readiness check failed
+)
+
+// codes is the table: the first entry err matches (errors.Is) decides.
+// Message, when set, replaces the error's own text in the answer; Field
+// names the request field at fault. Anything not listed is a 500 whose text
+// is logged, never shown.
+var codes = []struct {
+	err     error
+	status  int
+	message string
+	field   string
+}{
+	{ErrBadRequest, http.StatusBadRequest, "", ""},
+	{ErrUnauthorized, http.StatusUnauthorized, "", ""},
+	{ErrForbidden, http.StatusForbidden, "", ""},
+	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "", ""},
+	{ErrNotReady, http.StatusServiceUnavailable, "not ready", ""},
+	{article.ErrNotFound, http.StatusNotFound, "no such article", ""},
+	{article.ErrInvalid, http.StatusBadRequest, "", ""},
+	{digest.ErrNotFound, http.StatusNotFound, "no such digest", ""},
+	{digest.ErrUnknownSeries, http.StatusNotFound, "no such digest", ""},
+	{subscribers.ErrRateLimited, http.StatusTooManyRequests, "", ""},
+	{subscribers.ErrInvalidEmail, http.StatusBadRequest, "", "email"},
+	{subscribers.ErrInvalidName, http.StatusBadRequest, "", "name"},
+	{subscribers.ErrUnknownList, http.StatusBadRequest, "", "lists"},
+	{subscribers.ErrInvalidToken, http.StatusBadRequest, "", "token"}, // ErrTokenExpired too
+	{subscribers.ErrNotFound, http.StatusNotFound, "no such subscriber", ""},
+}
+
+// ErrorBody is the JSON shape of every error answer.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// Status is the HTTP status for err (200 for nil).
+func Status(err error) int {
+	status, _ := describe(err)
+	return status
+}
+
+// Body is the status and JSON body for err. A server error's body says
+// only "internal error".
+func Body(err error) (int, ErrorBody) { return describe(err) }
+
+func describe(err error) (int, ErrorBody) {
+	if err == nil {
+		return http.StatusOK, ErrorBody{}
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf("body is larger than %d bytes", tooBig.Limit)}
+	}
+	var fe *article.FieldError
+	if errors.As(err, &fe) {
+		return http.StatusBadRequest, ErrorBody{Error: fe.Error(), Field: fe.Field}
+	}
+	for _, c := range codes {
+		if errors.Is(err, c.err) {
+			msg := c.message
+			if msg == "" {
+				msg = err.Error()
+			}
+			return c.status, ErrorBody{Error: msg, Field: c.field}
+		}
+	}
+	return http.StatusInternalServerError, ErrorBody{Error: "internal error"}
+}
+
+// JSON answers v as JSON with status.
+func JSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v) // the client went away; nothing to do
+}
+
+// Error answers err as JSON with its status from the table; a server error
+// is logged (with the request's method and path) and not shown.
+func Error(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, body := describe(err)
+	LogServerError(r, log, status, err)
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="syndicated"`)
+	}
+	JSON(w, status, body)
+}
+
+// Text answers err as plain text with its status from the table, for
+// pages; a server error is logged and not shown.
+func Text(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, body := describe(err)
+	LogServerError(r, log, status, err)
+	http.Error(w, body.Error, status)
+}
+
+// LogServerError logs err at error level when status is a server error,
+// for handlers that render their own error pages.
+func LogServerError(r *http.Request, log *slog.Logger, status int, err error) {
+	if status < 500 || log == nil {
+		return
+	}
+	log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+}
