@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // newsroom.zone must resolve even without system zoneinfo
 
 	"github.com/BurntSushi/toml"
 	"github.com/robfig/cron/v3"
@@ -58,6 +59,7 @@ type Config struct {
 	// Secret keys HMAC tokens; when empty one is generated and kept in DATA/secret.
 	Secret    string    `toml:"secret"`
 	Language  string    `toml:"language"`
+	Newsroom  Newsroom  `toml:"newsroom"`
 	HTTP      HTTP      `toml:"http"`
 	Database  Database  `toml:"database"`
 	Feeds     Feeds     `toml:"feeds"`
@@ -66,6 +68,36 @@ type Config struct {
 	Subscribe Subscribe `toml:"subscribe"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
+}
+
+// Newsroom holds the newsroom's own facts.
+type Newsroom struct {
+	// Zone is the IANA time zone the newsroom works in: digest weeks run
+	// from Monday 00:00 there, emails show dates in it, and the default
+	// digest schedule is in it.
+	Zone string `toml:"zone"`
+}
+
+// DefaultDigestTime is when a series without digest_schedule gets its
+// digest: Monday 09:00 in newsroom.zone.
+const DefaultDigestTime = "0 9 * * MON"
+
+// Location is newsroom.zone, loaded.
+func (c *Config) Location() (*time.Location, error) {
+	loc, err := time.LoadLocation(c.Newsroom.Zone)
+	if err != nil || c.Newsroom.Zone == "" {
+		return nil, fmt.Errorf("newsroom.zone: %q is not an IANA time zone such as Asia/Shanghai", c.Newsroom.Zone)
+	}
+	return loc, nil
+}
+
+// DigestSchedule is the cron spec of the series' digest: its
+// digest_schedule, or DefaultDigestTime in newsroom.zone.
+func (c *Config) DigestSchedule(s Series) string {
+	if s.DigestSchedule != "" {
+		return s.DigestSchedule
+	}
+	return "CRON_TZ=" + c.Newsroom.Zone + " " + DefaultDigestTime
 }
 
 type HTTP struct {
@@ -148,6 +180,7 @@ func Default() Config {
 		Samples:       true,
 		ProbePhotos:   true,
 		Language:      "en",
+		Newsroom:      Newsroom{Zone: "Asia/Shanghai"},
 		HTTP: HTTP{
 			Listen:       "127.0.0.1:8080",
 			CacheMaxAge:  Duration{5 * time.Minute},
@@ -180,12 +213,11 @@ func Default() Config {
 			Description: "News from the Society section.",
 		}},
 		Series: []Series{{
-			Slug:           "shanghai-70th",
-			Title:          "Shanghai 70th anniversary series",
-			Description:    "Stories commemorating the 70th anniversary of the liberation of Shanghai, and the feats the city has accomplished since.",
-			Tags:           []string{"shanghai-70th"},
-			NotePattern:    DefaultNotePattern,
-			DigestSchedule: "CRON_TZ=Asia/Shanghai 0 9 * * MON",
+			Slug:        "shanghai-70th",
+			Title:       "Shanghai 70th anniversary series",
+			Description: "Stories commemorating the 70th anniversary of the liberation of Shanghai, and the feats the city has accomplished since.",
+			Tags:        []string{"shanghai-70th"},
+			NotePattern: DefaultNotePattern,
 		}},
 	}
 }
@@ -231,6 +263,9 @@ func (c *Config) Validate() error {
 	}
 	if c.HTTP.Listen == "" {
 		errs = append(errs, errors.New("http.listen: is empty"))
+	}
+	if _, err := c.Location(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Feeds.Items < 1 {
 		errs = append(errs, fmt.Errorf("feeds.items: %d must be at least 1", c.Feeds.Items))

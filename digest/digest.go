@@ -15,8 +15,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/syndicated/syndicated/article"
 )
 
 // IssueStatus says whether an issue still has deliveries to make.
@@ -128,18 +126,9 @@ type Week struct {
 
 func (w Week) String() string { return fmt.Sprintf("%04d-W%02d", w.Year, w.Num) }
 
-// Zone is where weeks begin and end (Monday 00:00) and digest dates are
-// shown: the newsroom's zone.
-var Zone = func() *time.Location {
-	if loc, err := time.LoadLocation(article.NewsroomZone); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600) // no tzdata: the same offset
-}()
-
-// WeekOf is the ISO week t falls in, in Zone.
-func WeekOf(t time.Time) Week {
-	y, n := t.In(Zone).ISOWeek()
+// WeekOf is the ISO week t falls in, in loc (the newsroom's zone).
+func WeekOf(t time.Time, loc *time.Location) Week {
+	y, n := t.In(loc).ISOWeek()
 	return Week{y, n}
 }
 
@@ -151,22 +140,23 @@ func ParseWeek(s string) (Week, error) {
 	if _, err := fmt.Sscanf(t, "%4dW%2d", &w.Year, &w.Num); err != nil || len(t) != 7 {
 		return Week{}, fmt.Errorf("week %q: want YYYY-Www, e.g. 2019-W17", s)
 	}
-	if w.Num < 1 || w.Num > 53 || WeekOf(w.Start()) != w {
+	// Which weeks a year has does not depend on the zone.
+	if w.Num < 1 || w.Num > 53 || WeekOf(w.Start(time.UTC), time.UTC) != w {
 		return Week{}, fmt.Errorf("week %q does not exist", s)
 	}
 	return w, nil
 }
 
-// Start is Monday 00:00 of the week in Zone.
-func (w Week) Start() time.Time {
+// Start is Monday 00:00 of the week in loc (the newsroom's zone).
+func (w Week) Start(loc *time.Location) time.Time {
 	// January 4th is always in week 1.
-	jan4 := time.Date(w.Year, 1, 4, 0, 0, 0, 0, Zone)
+	jan4 := time.Date(w.Year, 1, 4, 0, 0, 0, 0, loc)
 	wd := (int(jan4.Weekday()) + 6) % 7 // Monday 0
 	return jan4.AddDate(0, 0, -wd+(w.Num-1)*7)
 }
 
-// End is the next week's Start.
-func (w Week) End() time.Time { return w.Start().AddDate(0, 0, 7) }
+// End is the next week's Start in loc.
+func (w Week) End(loc *time.Location) time.Time { return w.Start(loc).AddDate(0, 0, 7) }
 
 // IssueID names the issue of series for week.
 func IssueID(series string, w Week) string { return series + "/" + w.String() }

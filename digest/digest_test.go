@@ -20,18 +20,18 @@ func TestWeeks(t *testing.T) {
 	if err != nil || w != (digest.Week{Year: 2019, Num: 17}) || w.String() != "2019-W17" {
 		t.Fatalf("ParseWeek = %v, %v", w, err)
 	}
-	if got := w.Start(); !got.Equal(time.Date(2019, 4, 22, 0, 0, 0, 0, digest.Zone)) {
+	if got := w.Start(newsroom); !got.Equal(time.Date(2019, 4, 22, 0, 0, 0, 0, newsroom)) {
 		t.Errorf("Start = %v", got)
 	}
-	if got := w.End(); !got.Equal(time.Date(2019, 4, 29, 0, 0, 0, 0, digest.Zone)) {
+	if got := w.End(newsroom); !got.Equal(time.Date(2019, 4, 29, 0, 0, 0, 0, newsroom)) {
 		t.Errorf("End = %v", got)
 	}
 	// Sunday 23:30 in Shanghai is still W17 though it is W17's Sunday
 	// 15:30 UTC; Monday 00:30 Shanghai is W18 though UTC is still Sunday.
-	if got := digest.WeekOf(time.Date(2019, 4, 28, 23, 30, 0, 0, digest.Zone)); got != w {
+	if got := digest.WeekOf(time.Date(2019, 4, 28, 23, 30, 0, 0, newsroom), newsroom); got != w {
 		t.Errorf("WeekOf(Sunday night) = %v", got)
 	}
-	if got := digest.WeekOf(time.Date(2019, 4, 28, 16, 30, 0, 0, time.UTC)); got.String() != "2019-W18" {
+	if got := digest.WeekOf(time.Date(2019, 4, 28, 16, 30, 0, 0, time.UTC), newsroom); got.String() != "2019-W18" {
 		t.Errorf("WeekOf(Monday 00:30 Shanghai) = %v", got)
 	}
 	for _, s := range []string{"2020-W53", "2019-w01", "2026-W01"} {
@@ -59,19 +59,19 @@ func TestPlanRenderAndPage(t *testing.T) {
 	ctx := t.Context()
 
 	// No articles: no issue.
-	p, err := f.dg.Plan(ctx, series, digest.WeekOf(now0), time.Time{})
+	p, err := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := f.dg.Create(ctx, p); !errors.Is(err, digest.ErrNoArticles) {
 		t.Fatalf("Create without articles: %v, want ErrNoArticles", err)
 	}
-	if _, err := f.dg.Plan(ctx, "nope", digest.WeekOf(now0), time.Time{}); !errors.Is(err, digest.ErrUnknownSeries) {
+	if _, err := f.dg.Plan(ctx, "nope", digest.WeekOf(now0, newsroom), time.Time{}); !errors.Is(err, digest.ErrUnknownSeries) {
 		t.Errorf("unknown series: %v", err)
 	}
 
 	f.seedArticles(t)
-	p, err = f.dg.Plan(ctx, series, digest.WeekOf(now0), time.Time{})
+	p, err = f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 		t.Errorf("plan = %+v", p.Issue)
 	}
 	// --since overrides the first issue's 7 days.
-	if p2, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0), now0.Add(-4*24*time.Hour)); len(p2.Articles) != 2 {
+	if p2, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), now0.Add(-4*24*time.Hour)); len(p2.Articles) != 2 {
 		t.Errorf("with since: %d articles, want 2", len(p2.Articles))
 	}
 
@@ -160,7 +160,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 	// The next week's issue starts at this one's cut-off.
 	f.clock.Add(7 * 24 * time.Hour)
 	f.put(t, story("next", now0.Add(3*24*time.Hour)))
-	p3, err := f.dg.Plan(ctx, series, digest.WeekOf(f.clock.Now()), time.Time{})
+	p3, err := f.dg.Plan(ctx, series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 		t.Errorf("next issue since %v (want %v), %d articles (want 2)", p3.Issue.Since, iss.Until, len(p3.Articles))
 	}
 	// Planning a stored week returns it as stored.
-	if again, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0), time.Time{}); !again.Stored || len(again.Articles) != 3 {
+	if again, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{}); !again.Stored || len(again.Articles) != 3 {
 		t.Errorf("stored plan = %+v", again)
 	}
 }

@@ -27,7 +27,16 @@ import (
 const series = "shanghai-70th"
 
 // now is Monday 29 April 2019, 09:00 in Shanghai: the W18 digest's time.
-var now0 = time.Date(2019, 4, 29, 9, 0, 0, 0, digest.Zone)
+// newsroom is the zone the tests configure (config newsroom.zone).
+var newsroom = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
+var now0 = time.Date(2019, 4, 29, 9, 0, 0, 0, newsroom)
 
 // clock is a settable test clock.
 type clock struct {
@@ -71,6 +80,7 @@ func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 		Series: []digest.Series{{Slug: series, Title: "Shanghai 70th anniversary series",
 			Description: "Stories commemorating the 70th anniversary of the liberation of Shanghai."}},
 		Renderer: render,
+		Zone:     newsroom,
 		From:     "Shanghai Daily <news@example.com>",
 		Now:      c.Now,
 	})
@@ -136,7 +146,7 @@ func (f *fixture) subscribe(t *testing.T, email string, lists ...string) *subscr
 // createIssue plans and creates this week's issue.
 func (f *fixture) createIssue(t *testing.T) *digest.Issue {
 	t.Helper()
-	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(f.clock.Now()), time.Time{})
+	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

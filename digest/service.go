@@ -30,7 +30,10 @@ type Config struct {
 	Subscribers *subscribers.Service // unsubscribe links
 	Series      []Series
 	BaseURL     string
-	Renderer    Renderer // lays the issue out as HTML and text (mail/hermes)
+	// Zone is the newsroom's (config newsroom.zone): weeks run from Monday
+	// 00:00 there and emails show dates in it.
+	Zone     *time.Location
+	Renderer Renderer // lays the issue out as HTML and text (mail/hermes)
 	// From is smtp.from: its address is the List-Unsubscribe mailto and its
 	// domain the Message-IDs'.
 	From string
@@ -56,8 +59,8 @@ var ErrUnknownSeries = errors.New("unknown series")
 
 // New checks cfg and returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Articles == nil || cfg.Subscribers == nil || cfg.Renderer == nil {
-		return nil, errors.New("digest: Store, Articles, Subscribers and Renderer are required")
+	if cfg.Store == nil || cfg.Articles == nil || cfg.Subscribers == nil || cfg.Renderer == nil || cfg.Zone == nil {
+		return nil, errors.New("digest: Store, Articles, Subscribers, Renderer and Zone are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -96,6 +99,12 @@ func (s *Service) AllSeries() []Series { return append([]Series(nil), s.cfg.Seri
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.cfg.Now() }
 
+// Zone is the newsroom's zone.
+func (s *Service) Zone() *time.Location { return s.cfg.Zone }
+
+// Week is the ISO week t falls in, in the newsroom's zone.
+func (s *Service) Week(t time.Time) Week { return WeekOf(t, s.cfg.Zone) }
+
 // Plan is an issue and its articles, stored or not.
 type Plan struct {
 	Issue    Issue
@@ -122,7 +131,7 @@ func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Ti
 		return nil, err
 	}
 	now := s.cfg.Now()
-	until := w.End()
+	until := w.End(s.cfg.Zone)
 	if now.Before(until) {
 		until = now
 	}
@@ -257,7 +266,7 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 		return nil, err
 	}
 	e := &Email{Title: se.Title, Intros: []string{se.Description, fmt.Sprintf("Week %d of %d: %s since %s.",
-		p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(Zone).Format("Monday 2 January"))}}
+		p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(s.cfg.Zone).Format("Monday 2 January"))}}
 	if rcpt != nil {
 		e.Name = rcpt.Name
 		e.ViewURL = s.ViewURL(p.Issue.ID)
@@ -265,7 +274,7 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	}
 	for _, a := range p.Articles {
 		v := ArticleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: byline(a),
-			Date: a.Published.In(Zone).Format("Monday 2 January 2006, 15:04"), DateTime: a.Published.Format(time.RFC3339)}
+			Date: a.Published.In(s.cfg.Zone).Format("Monday 2 January 2006, 15:04"), DateTime: a.Published.Format(time.RFC3339)}
 		if a.Photo != nil && strings.HasPrefix(a.Photo.URL, "http") {
 			v.Photo = a.Photo
 		}

@@ -129,7 +129,7 @@ func runConfigCheck(_ context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "section       %s (%s)\n", s.Slug, s.Title)
 	}
 	for _, s := range cfg.Series {
-		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, s.DigestSchedule)
+		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, cfg.DigestSchedule(s))
 	}
 	return nil
 }

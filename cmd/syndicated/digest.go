@@ -19,9 +19,6 @@ import (
 	"github.com/syndicated/syndicated/subscribers"
 )
 
-// defaultDigestSchedule is used for a series without digest_schedule.
-const defaultDigestSchedule = "CRON_TZ=Asia/Shanghai 0 9 * * MON"
-
 // digestPoll is how often the daemon's delivery workers look for due
 // deliveries (retries, issues created on another replica).
 const digestPoll = time.Minute
@@ -32,7 +29,12 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 	for _, s := range a.cfg.Series {
 		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description})
 	}
+	zone, err := a.cfg.Location()
+	if err != nil {
+		return nil, err
+	}
 	return digest.New(digest.Config{
+		Zone:  zone,
 		Store: a.store, Articles: a.store, Subscribers: subs, Series: series,
 		BaseURL:  a.cfg.BaseURL,
 		Renderer: a.renderer(),
@@ -75,7 +77,7 @@ func (c *cli) digestArgs(dg *digest.Service, args []string) ([]string, digest.We
 			series = append(series, s.Slug)
 		}
 	}
-	w := digest.WeekOf(dg.Now())
+	w := dg.Week(dg.Now())
 	if c.opts.week != "" {
 		var err error
 		if w, err = digest.ParseWeek(c.opts.week); err != nil {
@@ -85,9 +87,9 @@ func (c *cli) digestArgs(dg *digest.Service, args []string) ([]string, digest.We
 	var since time.Time
 	if c.opts.since != "" {
 		var err error
-		if since, err = time.ParseInLocation("2006-01-02", c.opts.since, digest.Zone); err != nil {
+		if since, err = time.ParseInLocation("2006-01-02", c.opts.since, dg.Zone()); err != nil {
 			if since, err = time.Parse(time.RFC3339, c.opts.since); err != nil {
-				return nil, w, since, fmt.Errorf("%w: --since %q: want YYYY-MM-DD (Shanghai) or RFC 3339", errUsage, c.opts.since)
+				return nil, w, since, fmt.Errorf("%w: --since %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", errUsage, c.opts.since)
 			}
 		}
 	}
@@ -159,7 +161,7 @@ func runDigestPreview(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		if len(p.Articles) == 0 {
-			fmt.Fprintf(c.stderr, "%s: no new articles since %s: no issue would be sent\n", p.Issue.ID, p.Issue.Since.In(digest.Zone).Format(time.DateTime))
+			fmt.Fprintf(c.stderr, "%s: no new articles since %s: no issue would be sent\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
 		}
 		msg, err := dg.Message(p, sampleReader("reader@example.com"))
 		if err != nil {
@@ -219,7 +221,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 		return err
 	}
 	if len(p.Articles) == 0 {
-		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, p.Issue.Since.In(digest.Zone).Format(time.DateTime))
+		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
 		return nil
 	}
 	switch {
@@ -235,10 +237,10 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 		fmt.Fprintf(c.stdout, "%s: sent one copy to %s (%d articles; no issue created)\n", p.Issue.ID, c.opts.to, len(p.Articles))
 		return nil
 	case c.opts.dryRun:
-		fmt.Fprintf(c.stdout, "%s: articles published %s – %s (Shanghai)\n", p.Issue.ID,
-			p.Issue.Since.In(digest.Zone).Format(time.DateTime), p.Issue.Until.In(digest.Zone).Format(time.DateTime))
+		fmt.Fprintf(c.stdout, "%s: articles published %s – %s (%s)\n", p.Issue.ID,
+			p.Issue.Since.In(dg.Zone()).Format(time.DateTime), p.Issue.Until.In(dg.Zone()).Format(time.DateTime), dg.Zone())
 		for _, art := range p.Articles {
-			fmt.Fprintf(c.stdout, "  article  %s  %s  %s\n", art.Published.In(digest.Zone).Format(time.DateTime), art.ID, art.Headline)
+			fmt.Fprintf(c.stdout, "  article  %s  %s  %s\n", art.Published.In(dg.Zone()).Format(time.DateTime), art.ID, art.Headline)
 		}
 		if p.Stored {
 			counts, err := a.store.DeliveryCounts(ctx, p.Issue.ID)
@@ -328,11 +330,7 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 // (the shared lock makes that one replica) and wakes the workers.
 func (dd *daemonDigest) schedule() error {
 	for _, s := range dd.d.a.cfg.Series {
-		spec := s.DigestSchedule
-		if spec == "" {
-			spec = defaultDigestSchedule
-		}
-		if err := dd.d.sched.Add("digest-"+s.Slug, spec, func(ctx context.Context) error {
+		if err := dd.d.sched.Add("digest-"+s.Slug, dd.d.a.cfg.DigestSchedule(s), func(ctx context.Context) error {
 			return dd.createIssue(ctx, s.Slug)
 		}); err != nil {
 			return err
@@ -343,7 +341,7 @@ func (dd *daemonDigest) schedule() error {
 
 func (dd *daemonDigest) createIssue(ctx context.Context, series string) error {
 	log := dd.d.a.log
-	p, err := dd.svc.Plan(ctx, series, digest.WeekOf(dd.svc.Now()), time.Time{})
+	p, err := dd.svc.Plan(ctx, series, dd.svc.Week(dd.svc.Now()), time.Time{})
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func commands() []command {
 
 func digestFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
-	fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default the current week, Asia/Shanghai)")
+	fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default the current week in newsroom.zone)")
 	fs.StringVar(&o.since, "since", "", "for a first issue: articles published after this date (YYYY-MM-DD) instead of the past 7 days")
 }
 
