@@ -160,13 +160,3 @@ func (w Week) End(loc *time.Location) time.Time { return w.Start(loc).AddDate(0,
 
 // IssueID names the issue of series for week.
 func IssueID(series string, w Week) string { return series + "/" + w.String() }
-
-// ParseIssueID splits "shanghai-70th/2019-W17".
-func ParseIssueID(id string) (series string, w Week, err error) {
-	series, ws, ok := strings.Cut(id, "/")
-	if !ok || series == "" {
-		return "", Week{}, fmt.Errorf("issue %q: want SERIES/YYYY-Www", id)
-	}
-	w, err = ParseWeek(ws)
-	return series, w, err
-}

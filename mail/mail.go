@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,7 +95,10 @@ type Error struct {
 	Code int
 	// Enhanced is the RFC 3463 enhanced status code when the server sent one.
 	Enhanced string
-	// Temporary: retrying later may succeed.
+	// Temporary: retrying later may succeed (a 4xx reply, a network failure
+	// or dropped connection, a timeout, a failure to connect or
+	// authenticate: a server or configuration problem, not the
+	// recipient's). Otherwise the failure is permanent: see IsPermanent.
 	Temporary bool
 	Err       error
 }
@@ -133,15 +135,6 @@ func (e *Error) Detail() string {
 	return e.Err.Error()
 }
 
-// IsTemporary reports whether err is a send failure worth retrying later: a
-// 4xx reply, a network failure or dropped connection, a timeout, a failure to
-// connect or authenticate (a server or configuration problem, not the
-// recipient's).
-func IsTemporary(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Temporary
-}
-
 // IsPermanent reports whether err is a send failure that retrying will not
 // fix: a 5xx reply to MAIL, RCPT or DATA, or a message that cannot be built.
 func IsPermanent(err error) bool {
@@ -154,22 +147,4 @@ func IsPermanent(err error) bool {
 func IsRecipientRejected(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && !e.Temporary && e.Op == "rcpt"
-}
-
-// Code returns the SMTP reply code in err, 0 when there is none.
-func Code(err error) int {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 0
-}
-
-// RedactURL returns u with any password replaced, for logs.
-func RedactURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return p.Redacted()
 }

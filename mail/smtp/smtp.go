@@ -119,22 +119,22 @@ func (h *connHolder) get() net.Conn {
 func New(cfg Config) (*SMTP, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil {
-		return nil, fmt.Errorf("smtp.url: %s", mail.RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url: %s", redactURL(cfg.URL))
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "smtp" && scheme != "smtps" {
-		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", mail.RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", redactURL(cfg.URL))
 	}
 	host := u.Hostname()
 	if host == "" {
-		return nil, fmt.Errorf("smtp.url %s: no host", mail.RedactURL(cfg.URL))
+		return nil, fmt.Errorf("smtp.url %s: no host", redactURL(cfg.URL))
 	}
 	q := u.Query()
 	for k := range q {
 		switch k {
 		case "tls", "auth", "timeout", "conns", "helo", "insecure_skip_verify":
 		default:
-			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", mail.RedactURL(cfg.URL), k)
+			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", redactURL(cfg.URL), k)
 		}
 	}
 	timeout := cfg.Timeout
@@ -244,7 +244,7 @@ func New(cfg Config) (*SMTP, error) {
 	}
 	client, err := gomail.NewClient(host, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("smtp.url %s: %w", mail.RedactURL(cfg.URL), err)
+		return nil, fmt.Errorf("smtp.url %s: %w", redactURL(cfg.URL), err)
 	}
 	now := cfg.Now
 	if now == nil {
@@ -269,8 +269,8 @@ func New(cfg Config) (*SMTP, error) {
 // String says where mail goes, without credentials.
 func (s *SMTP) String() string { return s.desc }
 
-// Send delivers m. The error, when not nil, is a *mail.Error: see
-// mail.IsTemporary and mail.IsPermanent.
+// Send delivers m. The error, when not nil, is a *mail.Error: see its
+// Temporary field and mail.IsPermanent.
 func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
 	msg, err := compose.Build(m, s.from, s.replyTo, s.now())
 	if err != nil {
@@ -385,4 +385,13 @@ func (s *SMTP) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// redactURL returns u with any password replaced, for logs.
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return p.Redacted()
 }

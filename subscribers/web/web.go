@@ -50,7 +50,6 @@ type Handler struct {
 	svc   *subscribers.Service
 	opts  Options
 	pages map[string]*template.Template
-	mux   *http.ServeMux
 	base  *url.URL
 	log   *slog.Logger
 }
@@ -88,8 +87,6 @@ func New(svc *subscribers.Service, opts Options) (*Handler, error) {
 		return nil, err
 	}
 	h.base = base
-	h.mux = http.NewServeMux()
-	h.Register(h.mux)
 	return h, nil
 }
 
@@ -101,9 +98,6 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /unsubscribe", h.getUnsubscribe)
 	mux.HandleFunc("POST /unsubscribe", h.postUnsubscribe)
 }
-
-// ServeHTTP serves the routes Register adds.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // RemoteIP is the host part of r.RemoteAddr.
 func RemoteIP(r *http.Request) string {

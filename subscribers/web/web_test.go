@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
@@ -20,7 +21,7 @@ import (
 )
 
 type env struct {
-	h     *web.Handler
+	mux   *http.ServeMux
 	svc   *subscribers.Service
 	st    storage.Storage
 	clock *mailtest.Clock
@@ -46,7 +47,9 @@ func newEnv(t *testing.T, st storage.Storage, ipBurst int) *env {
 	}
 	out.Wait = svc.Wait
 	t.Cleanup(svc.Wait) // before the temp dir and the store go
-	return &env{h: h, svc: svc, st: st, clock: ck, out: out}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	return &env{mux: mux, svc: svc, st: st, clock: ck, out: out}
 }
 
 type req struct {
@@ -67,7 +70,7 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 		hr.RemoteAddr = r.remote
 	}
 	w := httptest.NewRecorder()
-	e.h.ServeHTTP(w, hr)
+	e.mux.ServeHTTP(w, hr)
 	return w
 }
 
