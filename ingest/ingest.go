@@ -22,7 +22,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -45,36 +44,21 @@ const (
 	FormatJSON     = "json"     // JSON (.json)
 )
 
-// The default series: the Shanghai 70th anniversary series.
-const (
-	DefaultSeriesSlug = "shanghai-70th"
-	DefaultSeriesTag  = "shanghai-70th"
-	// DefaultSeriesPattern matches the series' editor's note, e.g. "This
-	// year marks the 70th anniversary of … the liberation of Shanghai."
-	DefaultSeriesPattern = `(?i)70th anniversary.*(liberation of )?Shanghai`
-)
-
 // DefaultGUIDAuthority is the tag: URI authority used when Options gives none.
 const DefaultGUIDAuthority = "syndicated.example"
 
 // DefaultMaxFileBytes bounds one input file.
 const DefaultMaxFileBytes = 8 << 20
 
-// DefaultSeriesRules returns the rule of the default series: tag
-// "shanghai-70th", or an editor's note matching DefaultSeriesPattern.
-func DefaultSeriesRules() []article.SeriesRule {
-	return []article.SeriesRule{{
-		Slug:        DefaultSeriesSlug,
-		Tags:        []string{DefaultSeriesTag},
-		NotePattern: regexp.MustCompile(DefaultSeriesPattern),
-	}}
-}
-
 // Options configures an Importer.
 type Options struct {
-	// Rules classify articles into series. nil means DefaultSeriesRules();
-	// an empty non-nil slice means no rules.
+	// Rules classify articles into series; they come from the configured
+	// series (config.Config.SeriesRules). None when nil.
 	Rules []article.SeriesRule
+	// Zone is the newsroom's zone: times a source gives without a zone
+	// ("Updated: 2019-04-24 20:12") are read in it, and GUIDs are dated in
+	// it. It comes from configuration; UTC when nil.
+	Zone *time.Location
 	// GUIDAuthority is the authority of minted tag: GUIDs (a domain the
 	// publisher owns); DefaultGUIDAuthority when empty.
 	GUIDAuthority string
@@ -102,8 +86,8 @@ type Importer struct {
 
 // New returns an Importer writing to store.
 func New(store article.Store, opts Options) *Importer {
-	if opts.Rules == nil {
-		opts.Rules = DefaultSeriesRules()
+	if opts.Zone == nil {
+		opts.Zone = time.UTC
 	}
 	if opts.GUIDAuthority == "" {
 		opts.GUIDAuthority = DefaultGUIDAuthority
@@ -433,9 +417,9 @@ func (im *Importer) parseGroup(g group) (*article.Article, error) {
 			return nil, err
 		}
 		if g.format != FormatText {
-			return parse(f.name, g.format, data)
+			return parse(f.name, g.format, data, im.opts.Zone)
 		}
-		d, err := textpage.Parse(f.name, data)
+		d, err := textpage.Parse(f.name, data, im.opts.Zone)
 		if err != nil {
 			return nil, err
 		}
@@ -445,13 +429,29 @@ func (im *Importer) parseGroup(g group) (*article.Article, error) {
 }
 
 // mergePages joins the page files of one text article: the header comes
-// from the file holding page 1 (else the lowest page), the body from all.
+// from the file holding page 1 (else the lowest page with a byline), the
+// body from all. A later page without byline (a continuation) needs a
+// file with a header beside it.
 func mergePages(files []input, docs []*textpage.Document) (*article.Article, error) {
-	base := 0
+	base := -1
 	for i, d := range docs {
-		if len(d.Pages) > 0 && (len(docs[base].Pages) == 0 || d.Pages[0] < docs[base].Pages[0]) {
+		if d.Continuation || len(d.Pages) == 0 {
+			continue
+		}
+		if base < 0 || d.Pages[0] < docs[base].Pages[0] {
 			base = i
 		}
+	}
+	if base < 0 {
+		for i, d := range docs {
+			if !d.Continuation {
+				base = i
+				break
+			}
+		}
+	}
+	if base < 0 {
+		return nil, needsFirstPage(files[0].name, docs[0])
 	}
 	a := docs[base].Article
 	a.Body = nil
@@ -465,6 +465,9 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 			a.Body = append(a.Body, pg)
 		}
 		a.TotalPages = max(a.TotalPages, d.Article.TotalPages)
+		if a.EditorsNote == "" {
+			a.EditorsNote = d.Article.EditorsNote
+		}
 	}
 	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
 	if len(docs) > 1 {
@@ -472,6 +475,17 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 		a.Language = source.DetectLanguage(append(text, a.Paragraphs()...)...)
 	}
 	return &a, nil
+}
+
+// needsFirstPage is the error for a later page without byline imported
+// without the file holding page 1.
+func needsFirstPage(name string, d *textpage.Document) error {
+	_, page := textpage.PageOfName(name)
+	if len(d.Pages) > 0 {
+		page = d.Pages[0]
+	}
+	return source.Errorf(name, 0, "byline", "page %d has no byline of its own: import it together with page 1 of its article, %s, in the same directory",
+		page, path.Base(filepath.ToSlash(textpage.FirstPageName(name))))
 }
 
 func (im *Importer) read(f input) ([]byte, error) {
@@ -489,23 +503,27 @@ func (im *Importer) read(f input) ([]byte, error) {
 	return data, nil
 }
 
-// parse reads one file of a known format.
-func parse(name, format string, data []byte) (*article.Article, error) {
+// parse reads one file of a known format; times without a zone are read
+// in zone.
+func parse(name, format string, data []byte, zone *time.Location) (*article.Article, error) {
 	switch format {
 	case FormatText:
-		d, err := textpage.Parse(name, data)
+		d, err := textpage.Parse(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
+		if d.Continuation {
+			return nil, needsFirstPage(name, d)
+		}
 		return &d.Article, nil
 	case FormatMarkdown:
-		d, err := structured.ParseMarkdown(name, data)
+		d, err := structured.ParseMarkdown(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
 		return &d.Article, nil
 	case FormatJSON:
-		d, err := structured.ParseJSON(name, data)
+		d, err := structured.ParseJSON(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
@@ -522,7 +540,7 @@ func (im *Importer) Parse(name, format string, data []byte) (*article.Article, e
 		format = FormatOf(name)
 	}
 	format = normalFormat(format)
-	a, err := parse(name, format, data)
+	a, err := parse(name, format, data, im.opts.Zone)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +572,7 @@ func (im *Importer) prepare(a *article.Article, name, format string) error {
 		return source.Errorf(name, 0, "id", "missing: give an id, a file name of a-z, 0-9 and '-', or a canonical_url")
 	}
 	now := im.opts.Now()
-	a.GUID = MintGUID(im.opts.GUIDAuthority, a, now)
+	a.GUID = MintGUID(im.opts.GUIDAuthority, a, now, im.opts.Zone)
 	article.Classify(a, im.opts.Rules)
 	if a.Source == "" {
 		a.Source = name
@@ -603,9 +621,9 @@ func deriveID(name, format, canonical string) string {
 }
 
 // MintGUID returns tag:AUTHORITY,YYYY-MM-DD:ID, dated by the article's
-// Published time, else its Updated time, else now, in the newsroom zone.
-// The store keeps the GUID of the first version for ever.
-func MintGUID(authority string, a *article.Article, now time.Time) string {
+// Published time, else its Updated time, else now, in zone (the
+// newsroom's). The store keeps the GUID of the first version for ever.
+func MintGUID(authority string, a *article.Article, now time.Time, zone *time.Location) string {
 	t := a.Published
 	if t.IsZero() {
 		t = a.Updated
@@ -613,7 +631,7 @@ func MintGUID(authority string, a *article.Article, now time.Time) string {
 	if t.IsZero() {
 		t = now
 	}
-	return "tag:" + authority + "," + t.In(source.Zone()).Format("2006-01-02") + ":" + a.ID
+	return "tag:" + authority + "," + t.In(zone).Format("2006-01-02") + ":" + a.ID
 }
 
 // ImportBytes imports one article given as bytes (an HTTP request body, for

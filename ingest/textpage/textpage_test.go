@@ -28,7 +28,7 @@ func seedPath(t *testing.T) string {
 
 func shanghai(t *testing.T, s string) time.Time {
 	t.Helper()
-	tm, err := time.ParseInLocation("2006-01-02 15:04", s, source.Zone())
+	tm, err := time.ParseInLocation("2006-01-02 15:04", s, newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func parseFile(t *testing.T, path string) *Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Parse(filepath.Base(path), data)
+	d, err := Parse(filepath.Base(path), data, newsroom)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", path, err)
 	}
@@ -218,7 +218,7 @@ func TestVariants(t *testing.T) {
 			got := want{
 				section: a.Section, headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
 				caption: d.Caption, credit: d.Credit, publication: a.Publication, dateline: a.Dateline,
-				language: a.Language, authors: a.Authors, updated: a.Updated.In(source.Zone()).Format("2006-01-02 15:04"),
+				language: a.Language, authors: a.Authors, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"),
 				pages: d.Pages, total: a.TotalPages, paragraphs: len(a.Paragraphs()),
 			}
 			if ps := a.Paragraphs(); len(ps) > 0 && strings.HasPrefix(ps[0], w.firstPara) {
@@ -247,7 +247,7 @@ func TestVariants(t *testing.T) {
 func TestImageLineGivesPhoto(t *testing.T) {
 	page := "Home / China / Society\n\nA headline\n\nBy A B | China Daily | Updated: 2019-01-02 03:04\n" +
 		"Image: https://static.example.com/a.jpg\nA caption. XINHUA NEWS\n\nBody.\n"
-	d, err := Parse("img.txt", []byte(page))
+	d, err := Parse("img.txt", []byte(page), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +283,7 @@ func TestErrors(t *testing.T) {
 			}
 		}
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse(name, data)
+			_, err := Parse(name, data, newsroom)
 			var se *source.Error
 			if !errors.As(err, &se) {
 				t.Fatalf("err = %v, want *source.Error", err)
@@ -329,7 +329,7 @@ func FuzzParse(f *testing.F) {
 	}
 	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := Parse("fuzz.txt", data)
+		d, err := Parse("fuzz.txt", data, newsroom)
 		if err != nil {
 			var se *source.Error
 			if !errors.As(err, &se) || se.File != "fuzz.txt" {
@@ -358,3 +358,12 @@ func seedFile() ([]byte, error) {
 	_, file, _, _ := runtime.Caller(0)
 	return os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt"))
 }
+
+// newsroom is the zone the tests pass, as configuration would.
+var newsroom = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
