@@ -296,7 +296,17 @@ func groupInputs(ins []input) []group {
 		}
 		out = append(out, group{format: f, files: []input{in}})
 	}
+	for _, g := range out {
+		// Pages in order: STEM.txt (or STEM.p1.txt), STEM.p2.txt, …
+		sort.SliceStable(g.files, func(i, j int) bool { return pageOf(g.files[i].name) < pageOf(g.files[j].name) })
+	}
 	return out
+}
+
+// pageOf is the page a text file's name claims, 1 when it claims none.
+func pageOf(name string) int {
+	_, n := textpage.PageOfName(name)
+	return max(n, 1)
 }
 
 func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {

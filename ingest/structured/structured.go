@@ -599,26 +599,33 @@ var pageBreakRe = regexp.MustCompile(`(?i)^\s*<!--\s*page(\s*break)?\s*-->\s*$`)
 
 // markdownBody turns Markdown into pages of plain paragraphs: inline
 // markup is flattened to its text, each block (paragraph, heading, list
-// item, quote, code block) becomes a paragraph, raw HTML is dropped, and an
-// HTML comment "<!-- page -->" on its own starts a new page.
+// item, quote, code block) becomes a paragraph, a heading marked as a
+// sub-head, raw HTML is dropped, and an HTML comment "<!-- page -->" on its
+// own starts a new page.
 func markdownBody(src []byte) []article.Page {
 	doc := goldmark.New().Parser().Parse(text.NewReader(src))
 	pages := []article.Page{{Number: 1}}
-	add := func(s string) {
+	add := func(s string, subhead bool) {
 		if s = source.CleanSpace(s); s != "" {
-			pages[len(pages)-1].Paragraphs = append(pages[len(pages)-1].Paragraphs, s)
+			pg := &pages[len(pages)-1]
+			if subhead {
+				pg.Subheads = append(pg.Subheads, len(pg.Paragraphs))
+			}
+			pg.Paragraphs = append(pg.Paragraphs, s)
 		}
 	}
 	var blocks func(n ast.Node)
 	blocks = func(n ast.Node) {
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 			switch c := c.(type) {
-			case *ast.Paragraph, *ast.Heading, *ast.TextBlock:
-				add(inline(c, src))
+			case *ast.Heading:
+				add(inline(c, src), true)
+			case *ast.Paragraph, *ast.TextBlock:
+				add(inline(c, src), false)
 			case *ast.List, *ast.ListItem, *ast.Blockquote:
 				blocks(c)
 			case *ast.FencedCodeBlock, *ast.CodeBlock:
-				add(string(c.Lines().Value(src)))
+				add(string(c.Lines().Value(src)), false)
 			case *ast.HTMLBlock:
 				if pageBreakRe.Match(c.Lines().Value(src)) {
 					if len(pages[len(pages)-1].Paragraphs) > 0 {

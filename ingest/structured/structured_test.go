@@ -45,7 +45,7 @@ func TestMarkdownYAML(t *testing.T) {
 				"The tea house, closed since 2009 for repairs, opened its carved doors at seven on Monday morning.",
 				`"My grandfather brought me here," said Zhou Min, 68, who was first in line. See the menu & more.`,
 			}},
-			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}},
+			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}, Subheads: []int{0}},
 		},
 		TotalPages: 2, Language: "en", Tags: []string{"tea", "heritage"},
 		CanonicalURL: "https://www.example.com/society/tea-house-reopens.html", Status: article.StatusPublished,

@@ -340,6 +340,7 @@ func (p *parser) bylineBlock(start int) (string, int) {
 	text := p.lines[start].text
 	open := strings.HasSuffix(text, "|") // the line goes on on the next
 	onlyUpdated := updatedRe.MatchString(text)
+	updated := hasUpdated(text)
 	i := start + 1
 	for {
 		j := i
@@ -355,10 +356,11 @@ func (p *parser) bylineBlock(start int) (string, int) {
 			// separator lines of "|" (2015 layout): nothing to add
 		case open && parsePagination(next) == nil,
 			onlyUpdated && byRe.MatchString(next),
-			!hasUpdated(text) && updatedRe.MatchString(next):
+			!updated && updatedRe.MatchString(next):
 			text += " | " + next
 			open = strings.HasSuffix(next, "|")
 			onlyUpdated = false
+			updated = updated || hasUpdated(next)
 		default:
 			return text, i
 		}
