@@ -216,17 +216,21 @@ func (b *builder) str(n *node, field string) (string, error) {
 	return "", b.ferr(n, field, "want a string, not a %s", n.kind)
 }
 
-// strList reads a string or a list of strings, dropping empty ones.
-func (b *builder) strList(n *node, field string) ([]string, error) {
-	var items []*node
+// listItems is a value that may be one item or a list: null gives none,
+// a list its items, anything else itself.
+func listItems(n *node) []*node {
 	switch n.kind {
 	case kNull:
-		return nil, nil
+		return nil
 	case kSeq:
-		items = n.items
-	default:
-		items = []*node{n}
+		return n.items
 	}
+	return []*node{n}
+}
+
+// strList reads a string or a list of strings, dropping empty ones.
+func (b *builder) strList(n *node, field string) ([]string, error) {
+	items := listItems(n)
 	var out []string
 	for _, it := range items {
 		s, err := b.str(it, field)
@@ -353,12 +357,17 @@ func (b *builder) setCanonicalURL(v *node, key string) error {
 	if err != nil || s == "" {
 		return err
 	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !absHTTPURL(s) {
 		return b.ferr(v, key, "%q is not an absolute http(s) URL", s)
 	}
 	b.doc.Article.CanonicalURL = s
 	return nil
+}
+
+// absHTTPURL reports whether s is an absolute http or https URL.
+func absHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 func (b *builder) setStatus(v *node, key string) error {
@@ -406,15 +415,7 @@ func (b *builder) checkTimes() error {
 }
 
 func authors(name string, n *node, field string) ([]article.Author, error) {
-	var items []*node
-	switch n.kind {
-	case kNull:
-		return nil, nil
-	case kSeq:
-		items = n.items
-	default:
-		items = []*node{n}
-	}
+	items := listItems(n)
 	var out []article.Author
 	for _, it := range items {
 		var au article.Author
@@ -458,43 +459,8 @@ func photo(name string, n *node) (*article.Photo, error) {
 	}
 	p := &article.Photo{}
 	for i, k := range n.keys {
-		v := n.vals[i]
-		field := "photo." + k
-		if k == "length" {
-			if v.kind != kNumber && v.kind != kString && v.kind != kNull {
-				return nil, source.Errorf(name, v.line, field, "want a number of bytes, not a %s", v.kind)
-			}
-			if v.kind != kNull {
-				l, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
-				if err != nil || l < 0 {
-					return nil, source.Errorf(name, v.line, field, "%q: want a whole number of bytes", v.str)
-				}
-				p.Length = l
-			}
-			continue
-		}
-		if v.kind != kString && v.kind != kNull {
-			return nil, source.Errorf(name, v.line, field, "want a string, not a %s", v.kind)
-		}
-		s := strings.TrimSpace(v.str)
-		switch k {
-		case "url":
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, source.Errorf(name, v.line, field, "%q is not an absolute http(s) URL", s)
-			}
-			p.URL = s
-		case "caption":
-			p.Caption = s
-		case "credit":
-			p.Credit = s
-		case "type":
-			if s != "" && !strings.Contains(s, "/") {
-				return nil, source.Errorf(name, v.line, field, "%q is not a media type such as image/jpeg", s)
-			}
-			p.Type = s
-		default:
-			return nil, source.Errorf(name, v.line, field, "unknown field (want url, caption, credit, type, length)")
+		if err := photoField(name, p, k, n.vals[i]); err != nil {
+			return nil, err
 		}
 	}
 	if p.URL == "" {
@@ -511,38 +477,56 @@ func photo(name string, n *node) (*article.Photo, error) {
 	return p, nil
 }
 
+// photoField reads one field k of the photo object into p.
+func photoField(name string, p *article.Photo, k string, v *node) error {
+	field := "photo." + k
+	if k == "length" {
+		if v.kind != kNumber && v.kind != kString && v.kind != kNull {
+			return source.Errorf(name, v.line, field, "want a number of bytes, not a %s", v.kind)
+		}
+		if v.kind != kNull {
+			l, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
+			if err != nil || l < 0 {
+				return source.Errorf(name, v.line, field, "%q: want a whole number of bytes", v.str)
+			}
+			p.Length = l
+		}
+		return nil
+	}
+	if v.kind != kString && v.kind != kNull {
+		return source.Errorf(name, v.line, field, "want a string, not a %s", v.kind)
+	}
+	s := strings.TrimSpace(v.str)
+	switch k {
+	case "url":
+		if !absHTTPURL(s) {
+			return source.Errorf(name, v.line, field, "%q is not an absolute http(s) URL", s)
+		}
+		p.URL = s
+	case "caption":
+		p.Caption = s
+	case "credit":
+		p.Credit = s
+	case "type":
+		if s != "" && !strings.Contains(s, "/") {
+			return source.Errorf(name, v.line, field, "%q is not a media type such as image/jpeg", s)
+		}
+		p.Type = s
+	default:
+		return source.Errorf(name, v.line, field, "unknown field (want url, caption, credit, type, length)")
+	}
+	return nil
+}
+
 // jsonBody reads "body": a string (paragraphs split at blank lines), an
 // array of paragraphs (one page), an array of arrays of paragraphs (pages
 // 1, 2, …), or an array of {number, paragraphs} pages.
 func jsonBody(name string, n *node) ([]article.Page, error) {
-	paras := func(n *node) ([]string, error) {
-		var out []string
-		switch n.kind {
-		case kString:
-			for _, p := range blankLineRe.Split(n.str, -1) {
-				if p = source.CleanSpace(p); p != "" {
-					out = append(out, p)
-				}
-			}
-		case kSeq:
-			for _, it := range n.items {
-				if it.kind != kString {
-					return nil, source.Errorf(name, it.line, "body", "want a paragraph string, not a %s", it.kind)
-				}
-				if p := source.CleanSpace(it.str); p != "" {
-					out = append(out, p)
-				}
-			}
-		default:
-			return nil, source.Errorf(name, n.line, "body", "want paragraphs, not a %s", n.kind)
-		}
-		return out, nil
-	}
 	switch {
 	case n.kind == kNull:
 		return nil, nil
 	case n.kind == kString, n.kind == kSeq && (len(n.items) == 0 || n.items[0].kind == kString):
-		ps, err := paras(n)
+		ps, err := jsonParas(name, n)
 		if err != nil || len(ps) == 0 {
 			return nil, err
 		}
@@ -553,36 +537,9 @@ func jsonBody(name string, n *node) ([]article.Page, error) {
 	var pages []article.Page
 	prev := 0
 	for i, it := range n.items {
-		pg := article.Page{Number: i + 1}
-		switch it.kind {
-		case kSeq:
-			ps, err := paras(it)
-			if err != nil {
-				return nil, err
-			}
-			pg.Paragraphs = ps
-		case kMap:
-			for j, k := range it.keys {
-				v := it.vals[j]
-				switch k {
-				case "number":
-					num, err := strconv.Atoi(v.str)
-					if v.kind != kNumber || err != nil || num < 1 || num > 999 {
-						return nil, source.Errorf(name, v.line, "body.number", "want a page number from 1, not %q", v.str)
-					}
-					pg.Number = num
-				case "paragraphs":
-					ps, err := paras(v)
-					if err != nil {
-						return nil, err
-					}
-					pg.Paragraphs = ps
-				default:
-					return nil, source.Errorf(name, v.line, "body."+k, "unknown field (want number, paragraphs)")
-				}
-			}
-		default:
-			return nil, source.Errorf(name, it.line, "body", "mixes pages and paragraphs: want all strings or all pages")
+		pg, err := jsonPage(name, it, i+1)
+		if err != nil {
+			return nil, err
 		}
 		if pg.Number <= prev {
 			return nil, source.Errorf(name, it.line, "body.number", "page %d follows page %d", pg.Number, prev)
@@ -593,6 +550,65 @@ func jsonBody(name string, n *node) ([]article.Page, error) {
 		}
 	}
 	return pages, nil
+}
+
+// jsonParas reads the paragraphs of one page: a string split at blank
+// lines, or a list of strings.
+func jsonParas(name string, n *node) ([]string, error) {
+	var out []string
+	switch n.kind {
+	case kString:
+		for _, p := range blankLineRe.Split(n.str, -1) {
+			if p = source.CleanSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	case kSeq:
+		for _, it := range n.items {
+			if it.kind != kString {
+				return nil, source.Errorf(name, it.line, "body", "want a paragraph string, not a %s", it.kind)
+			}
+			if p := source.CleanSpace(it.str); p != "" {
+				out = append(out, p)
+			}
+		}
+	default:
+		return nil, source.Errorf(name, n.line, "body", "want paragraphs, not a %s", n.kind)
+	}
+	return out, nil
+}
+
+// jsonPage reads one page of a body given as pages: a list of paragraphs
+// (page number the position, from 1) or a {number, paragraphs} object.
+func jsonPage(name string, it *node, number int) (article.Page, error) {
+	pg := article.Page{Number: number}
+	var err error
+	switch it.kind {
+	case kSeq:
+		pg.Paragraphs, err = jsonParas(name, it)
+		return pg, err
+	case kMap:
+	default:
+		return pg, source.Errorf(name, it.line, "body", "mixes pages and paragraphs: want all strings or all pages")
+	}
+	for j, k := range it.keys {
+		v := it.vals[j]
+		switch k {
+		case "number":
+			num, err := strconv.Atoi(v.str)
+			if v.kind != kNumber || err != nil || num < 1 || num > 999 {
+				return pg, source.Errorf(name, v.line, "body.number", "want a page number from 1, not %q", v.str)
+			}
+			pg.Number = num
+		case "paragraphs":
+			if pg.Paragraphs, err = jsonParas(name, v); err != nil {
+				return pg, err
+			}
+		default:
+			return pg, source.Errorf(name, v.line, "body."+k, "unknown field (want number, paragraphs)")
+		}
+	}
+	return pg, nil
 }
 
 var pageBreakRe = regexp.MustCompile(`(?i)^\s*<!--\s*page(\s*break)?\s*-->\s*$`)
