@@ -475,9 +475,7 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 			a.Body = append(a.Body, pg)
 		}
 		a.TotalPages = max(a.TotalPages, d.Article.TotalPages)
-		if a.EditorsNote == "" {
-			a.EditorsNote = d.Article.EditorsNote
-		}
+		a.EditorsNote = textpage.JoinNotes(a.EditorsNote, d.Article.EditorsNote)
 	}
 	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
 	if len(docs) > 1 {

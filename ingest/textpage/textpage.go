@@ -789,11 +789,21 @@ func noteAt(paras []line, i int) (note string, skip int, ok bool) {
 	return note, 0, true
 }
 
-// setNote keeps the first editor's note; later pages repeat it.
+// setNote adds an editor's note to the article's.
 func (d *Document) setNote(note string) {
-	if d.Article.EditorsNote == "" {
-		d.Article.EditorsNote = note
+	d.Article.EditorsNote = JoinNotes(d.Article.EditorsNote, note)
+}
+
+// JoinNotes adds editor's note b to note a: later pages repeat the note,
+// which adds nothing; a different note (a correction, say) is appended.
+func JoinNotes(a, b string) string {
+	switch {
+	case b == "" || strings.Contains(a, b):
+		return a
+	case a == "":
+		return b
 	}
+	return a + " " + b
 }
 
 func (d *Document) addCaption(page int, caption, credit string) {

@@ -371,6 +371,14 @@ func TestContinuationAlone(t *testing.T) {
 	}
 }
 
+func TestJoinNotes(t *testing.T) {
+	for _, tt := range [][3]string{{"", "A.", "A."}, {"A.", "", "A."}, {"A.", "A.", "A."}, {"A. B.", "B.", "A. B."}, {"A.", "C.", "A. C."}} {
+		if got := JoinNotes(tt[0], tt[1]); got != tt[2] {
+			t.Errorf("JoinNotes(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}
+
 func TestSubheads(t *testing.T) {
 	page := "Home / China / Society\nA headline\nBy A B | China Daily | Updated: 2019-01-02 03:04\n" +
 		"First paragraph ends like a sentence.\n" +
