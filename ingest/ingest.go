@@ -104,8 +104,10 @@ func New(store article.Store, opts Options) *Importer {
 	return &Importer{store: store, opts: opts}
 }
 
-// FileResult is what happened to one article: one file, or the page files
-// of one multi-page text article.
+// FileResult is what happened to one article (one file, or the page files
+// of one multi-page text article), or to one page file of a multi-page
+// text article that was left out of it (Err says why; the article keeps
+// the page it stored before, else records it as missing).
 type FileResult struct {
 	File   string   // the file (the first page's, for multi-page articles)
 	Files  []string // every file read for this article, pages in order
@@ -317,10 +319,10 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 			return rep, fmt.Errorf("import: %w", err)
 		}
 		res := im.importGroup(ctx, g, seen)
-		if res.Err != nil && ctx.Err() != nil {
-			return rep, fmt.Errorf("import %s: %w", res.File, ctx.Err())
+		if res[0].Err != nil && ctx.Err() != nil {
+			return rep, fmt.Errorf("import %s: %w", res[0].File, ctx.Err())
 		}
-		rep.Files = append(rep.Files, res)
+		rep.Files = append(rep.Files, res...)
 		if im.opts.Progress != nil {
 			im.opts.Progress(i+1, len(groups))
 		}
@@ -329,7 +331,19 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 	return rep, nil
 }
 
-func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) FileResult {
+// importGroup imports the files of one article. Its result comes first;
+// page files left out of a multi-page text article follow, each with its
+// error.
+func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) []FileResult {
+	a, bad, err := im.parseGroup(g)
+	for _, b := range bad {
+		im.opts.Logger.Warn("import: page rejected", "file", b.File, "err", b.Err)
+	}
+	res := im.storeGroup(ctx, g, a, bad, err, seen)
+	return append([]FileResult{res}, bad...)
+}
+
+func (im *Importer) storeGroup(ctx context.Context, g group, a *article.Article, bad []FileResult, err error, seen map[string]string) FileResult {
 	res := FileResult{File: g.files[0].name, Format: g.format}
 	for _, f := range g.files {
 		res.Files = append(res.Files, f.name)
@@ -339,7 +353,6 @@ func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]st
 		im.opts.Logger.Warn("import: rejected", "file", res.File, "err", err)
 		return res
 	}
-	a, err := im.parseGroup(g)
 	if err != nil {
 		return fail(err)
 	}
@@ -351,6 +364,9 @@ func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]st
 	}
 	seen[a.ID] = res.File
 	res.ID = a.ID
+	if err := im.keepStoredPages(ctx, a, bad); err != nil {
+		return fail(fmt.Errorf("%s: %w", res.File, err))
+	}
 	if keep, err := im.stickyWithdrawal(ctx, a); err != nil {
 		return fail(fmt.Errorf("%s: %w", res.File, err))
 	} else if keep != nil {
@@ -419,23 +435,78 @@ func (im *Importer) put(ctx context.Context, a *article.Article, file string) (a
 	return pr, nil
 }
 
-func (im *Importer) parseGroup(g group) (*article.Article, error) {
-	var docs []*textpage.Document
-	for _, f := range g.files {
+// parseGroup reads the files of one article. For a text article in
+// several files, a later page file that cannot be read or parsed is left
+// out and returned in bad (the article records its page as missing, or
+// keeps the stored copy: see keepStoredPages); only a failure of the file
+// holding page 1 fails the article.
+func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, err error) {
+	if g.format != FormatText {
+		f := g.files[0]
 		data, err := im.read(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if g.format != FormatText {
-			return parse(f.name, g.format, data, im.opts.Zone)
-		}
-		d, err := textpage.Parse(f.name, data, im.opts.Zone)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, d)
+		a, err := parse(f.name, g.format, data, im.opts.Zone)
+		return a, nil, err
 	}
-	return mergePages(g.files, docs)
+	var docs []*textpage.Document
+	var used []input
+	for _, f := range g.files {
+		d, err := im.parseText(f)
+		if err != nil {
+			if len(g.files) == 1 || pageOf(f.name) == 1 {
+				return nil, nil, err
+			}
+			bad = append(bad, FileResult{File: f.name, Files: []string{f.name}, Format: FormatText, Err: err})
+			continue
+		}
+		docs, used = append(docs, d), append(used, f)
+	}
+	if len(docs) == 0 {
+		return nil, bad[1:], bad[0].Err
+	}
+	a, err = mergePages(used, docs)
+	return a, bad, err
+}
+
+func (im *Importer) parseText(f input) (*textpage.Document, error) {
+	data, err := im.read(f)
+	if err != nil {
+		return nil, err
+	}
+	return textpage.Parse(f.name, data, im.opts.Zone)
+}
+
+// keepStoredPages puts back, from the stored version of a, the pages
+// whose files failed this time: a broken page file never loses a page
+// already accepted.
+func (im *Importer) keepStoredPages(ctx context.Context, a *article.Article, bad []FileResult) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	existing, err := im.store.GetArticle(ctx, a.ID)
+	if errors.Is(err, article.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", a.ID, err)
+	}
+	have := map[int]bool{}
+	for _, pg := range a.Body {
+		have[pg.Number] = true
+	}
+	for _, b := range bad {
+		n := pageOf(b.File)
+		for _, pg := range existing.Body {
+			if pg.Number == n && !have[n] {
+				a.Body = append(a.Body, pg)
+				have[n] = true
+			}
+		}
+	}
+	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
+	return nil
 }
 
 // mergePages joins the page files of one text article: the header comes

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -153,5 +154,67 @@ func TestZoneAndSeriesFromOptions(t *testing.T) {
 		if want := time.Date(2019, 4, 30, 14, 10, 0, 0, time.UTC); !b.Updated.Equal(want) || !reflect.DeepEqual(b.Series, []string{seriesSlug}) {
 			t.Errorf("newsroom zone and configured series: updated %v series %v; want %v and [%s]", b.Updated, b.Series, want, seriesSlug)
 		}
+	})
+}
+
+// TestBadPageKeepsGoodPages: a malformed later page file is reported with
+// its name and line, and costs neither the other pages nor the copy of
+// itself accepted before.
+func TestBadPageKeepsGoodPages(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, s storage.Storage) {
+		ctx := context.Background()
+		im, _ := newImporter(s)
+		dir := t.TempDir()
+		lanterns, _ := filepath.Glob(filepath.Join("textpage", "testdata", "lantern", "*.txt"))
+		for _, f := range lanterns {
+			copyFile(t, f, filepath.Join(dir, filepath.Base(f)))
+		}
+		p4 := filepath.Join(dir, "lantern.p4.txt")
+		good, err := os.ReadFile(p4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		broken := strings.Replace(string(good), "Updated: 2021-01-29 20:15", "Updated: 2021-01-32 20:15", 1)
+		check := func(wantOutcome string, wantMissing []int) {
+			t.Helper()
+			rep, err := im.ImportPaths(ctx, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]string{"lantern.txt": wantOutcome, "lantern.p4.txt": "error"}
+			if got := outcomes(rep); !reflect.DeepEqual(got, want) {
+				t.Errorf("outcomes = %v, want %v", got, want)
+			}
+			if e := rep.Err(); e == nil || e.Error() != p4+`:6: byline: bad 'Updated:' time "2021-01-32 20:15": want YYYY-MM-DD HH:MM` {
+				t.Errorf("error = %v", e)
+			}
+			a, err := s.GetArticle(ctx, "lantern")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := a.MissingPages(); !reflect.DeepEqual(got, wantMissing) || a.TotalPages != 6 {
+				t.Errorf("missing pages %v of %d, want %v of 6", got, a.TotalPages, wantMissing)
+			}
+		}
+
+		// New article: stored without page 4, which is recorded as missing.
+		if err := os.WriteFile(p4, []byte(broken), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check("created", []int{4})
+
+		// Page 4 fixed: the article gains it.
+		if err := os.WriteFile(p4, good, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if rep, _ := im.ImportPaths(ctx, dir); rep.Err() != nil || rep.Count(article.Edited) != 1 {
+			t.Fatalf("fixed page 4: %v %v", rep, rep.Err())
+		}
+
+		// Broken again: the stored page 4 stays, nothing changes.
+		if err := os.WriteFile(p4, []byte(broken), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check("unchanged", nil)
 	})
 }
