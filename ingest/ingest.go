@@ -22,7 +22,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -45,36 +44,21 @@ const (
 	FormatJSON     = "json"     // JSON (.json)
 )
 
-// The default series: the Shanghai 70th anniversary series.
-const (
-	DefaultSeriesSlug = "shanghai-70th"
-	DefaultSeriesTag  = "shanghai-70th"
-	// DefaultSeriesPattern matches the series' editor's note, e.g. "This
-	// year marks the 70th anniversary of … the liberation of Shanghai."
-	DefaultSeriesPattern = `(?i)70th anniversary.*(liberation of )?Shanghai`
-)
-
 // DefaultGUIDAuthority is the tag: URI authority used when Options gives none.
 const DefaultGUIDAuthority = "syndicated.example"
 
 // DefaultMaxFileBytes bounds one input file.
 const DefaultMaxFileBytes = 8 << 20
 
-// DefaultSeriesRules returns the rule of the default series: tag
-// "shanghai-70th", or an editor's note matching DefaultSeriesPattern.
-func DefaultSeriesRules() []article.SeriesRule {
-	return []article.SeriesRule{{
-		Slug:        DefaultSeriesSlug,
-		Tags:        []string{DefaultSeriesTag},
-		NotePattern: regexp.MustCompile(DefaultSeriesPattern),
-	}}
-}
-
 // Options configures an Importer.
 type Options struct {
-	// Rules classify articles into series. nil means DefaultSeriesRules();
-	// an empty non-nil slice means no rules.
+	// Rules classify articles into series; they come from the configured
+	// series (config.Config.SeriesRules). None when nil.
 	Rules []article.SeriesRule
+	// Zone is the newsroom's zone: times a source gives without a zone
+	// ("Updated: 2019-04-24 20:12") are read in it, and GUIDs are dated in
+	// it. It comes from configuration; UTC when nil.
+	Zone *time.Location
 	// GUIDAuthority is the authority of minted tag: GUIDs (a domain the
 	// publisher owns); DefaultGUIDAuthority when empty.
 	GUIDAuthority string
@@ -102,8 +86,8 @@ type Importer struct {
 
 // New returns an Importer writing to store.
 func New(store article.Store, opts Options) *Importer {
-	if opts.Rules == nil {
-		opts.Rules = DefaultSeriesRules()
+	if opts.Zone == nil {
+		opts.Zone = time.UTC
 	}
 	if opts.GUIDAuthority == "" {
 		opts.GUIDAuthority = DefaultGUIDAuthority
@@ -120,8 +104,10 @@ func New(store article.Store, opts Options) *Importer {
 	return &Importer{store: store, opts: opts}
 }
 
-// FileResult is what happened to one article: one file, or the page files
-// of one multi-page text article.
+// FileResult is what happened to one article (one file, or the page files
+// of one multi-page text article), or to one page file of a multi-page
+// text article that was left out of it (Err says why; the article keeps
+// the page it stored before, else records it as missing).
 type FileResult struct {
 	File   string   // the file (the first page's, for multi-page articles)
 	Files  []string // every file read for this article, pages in order
@@ -312,7 +298,17 @@ func groupInputs(ins []input) []group {
 		}
 		out = append(out, group{format: f, files: []input{in}})
 	}
+	for _, g := range out {
+		// Pages in order: STEM.txt (or STEM.p1.txt), STEM.p2.txt, …
+		sort.SliceStable(g.files, func(i, j int) bool { return pageOf(g.files[i].name) < pageOf(g.files[j].name) })
+	}
 	return out
+}
+
+// pageOf is the page a text file's name claims, 1 when it claims none.
+func pageOf(name string) int {
+	_, n := textpage.PageOfName(name)
+	return max(n, 1)
 }
 
 func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {
@@ -323,10 +319,10 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 			return rep, fmt.Errorf("import: %w", err)
 		}
 		res := im.importGroup(ctx, g, seen)
-		if res.Err != nil && ctx.Err() != nil {
-			return rep, fmt.Errorf("import %s: %w", res.File, ctx.Err())
+		if res[0].Err != nil && ctx.Err() != nil {
+			return rep, fmt.Errorf("import %s: %w", res[0].File, ctx.Err())
 		}
-		rep.Files = append(rep.Files, res)
+		rep.Files = append(rep.Files, res...)
 		if im.opts.Progress != nil {
 			im.opts.Progress(i+1, len(groups))
 		}
@@ -335,7 +331,19 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 	return rep, nil
 }
 
-func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) FileResult {
+// importGroup imports the files of one article. Its result comes first;
+// page files left out of a multi-page text article follow, each with its
+// error.
+func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) []FileResult {
+	a, bad, err := im.parseGroup(g)
+	for _, b := range bad {
+		im.opts.Logger.Warn("import: page rejected", "file", b.File, "err", b.Err)
+	}
+	res := im.storeGroup(ctx, g, a, bad, err, seen)
+	return append([]FileResult{res}, bad...)
+}
+
+func (im *Importer) storeGroup(ctx context.Context, g group, a *article.Article, bad []FileResult, err error, seen map[string]string) FileResult {
 	res := FileResult{File: g.files[0].name, Format: g.format}
 	for _, f := range g.files {
 		res.Files = append(res.Files, f.name)
@@ -345,7 +353,6 @@ func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]st
 		im.opts.Logger.Warn("import: rejected", "file", res.File, "err", err)
 		return res
 	}
-	a, err := im.parseGroup(g)
 	if err != nil {
 		return fail(err)
 	}
@@ -357,6 +364,9 @@ func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]st
 	}
 	seen[a.ID] = res.File
 	res.ID = a.ID
+	if err := im.keepStoredPages(ctx, a, bad); err != nil {
+		return fail(fmt.Errorf("%s: %w", res.File, err))
+	}
 	if keep, err := im.stickyWithdrawal(ctx, a); err != nil {
 		return fail(fmt.Errorf("%s: %w", res.File, err))
 	} else if keep != nil {
@@ -425,33 +435,104 @@ func (im *Importer) put(ctx context.Context, a *article.Article, file string) (a
 	return pr, nil
 }
 
-func (im *Importer) parseGroup(g group) (*article.Article, error) {
-	var docs []*textpage.Document
-	for _, f := range g.files {
+// parseGroup reads the files of one article. For a text article in
+// several files, a later page file that cannot be read or parsed is left
+// out and returned in bad (the article records its page as missing, or
+// keeps the stored copy: see keepStoredPages); only a failure of the file
+// holding page 1 fails the article.
+func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, err error) {
+	if g.format != FormatText {
+		f := g.files[0]
 		data, err := im.read(f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if g.format != FormatText {
-			return parse(f.name, g.format, data)
-		}
-		d, err := textpage.Parse(f.name, data)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, d)
+		a, err := parse(f.name, g.format, data, im.opts.Zone)
+		return a, nil, err
 	}
-	return mergePages(g.files, docs)
+	var docs []*textpage.Document
+	var used []input
+	for _, f := range g.files {
+		d, err := im.parseText(f)
+		if err != nil {
+			if len(g.files) == 1 || pageOf(f.name) == 1 {
+				return nil, nil, err
+			}
+			bad = append(bad, FileResult{File: f.name, Files: []string{f.name}, Format: FormatText, Err: err})
+			continue
+		}
+		docs, used = append(docs, d), append(used, f)
+	}
+	if len(docs) == 0 {
+		return nil, bad[1:], bad[0].Err
+	}
+	a, err = mergePages(used, docs)
+	return a, bad, err
+}
+
+func (im *Importer) parseText(f input) (*textpage.Document, error) {
+	data, err := im.read(f)
+	if err != nil {
+		return nil, err
+	}
+	return textpage.Parse(f.name, data, im.opts.Zone)
+}
+
+// keepStoredPages puts back, from the stored version of a, the pages
+// whose files failed this time: a broken page file never loses a page
+// already accepted.
+func (im *Importer) keepStoredPages(ctx context.Context, a *article.Article, bad []FileResult) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	existing, err := im.store.GetArticle(ctx, a.ID)
+	if errors.Is(err, article.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", a.ID, err)
+	}
+	have := map[int]bool{}
+	for _, pg := range a.Body {
+		have[pg.Number] = true
+	}
+	for _, b := range bad {
+		n := pageOf(b.File)
+		for _, pg := range existing.Body {
+			if pg.Number == n && !have[n] {
+				a.Body = append(a.Body, pg)
+				have[n] = true
+			}
+		}
+	}
+	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
+	return nil
 }
 
 // mergePages joins the page files of one text article: the header comes
-// from the file holding page 1 (else the lowest page), the body from all.
+// from the file holding page 1 (else the lowest page with a byline), the
+// body from all. A later page without byline (a continuation) needs a
+// file with a header beside it.
 func mergePages(files []input, docs []*textpage.Document) (*article.Article, error) {
-	base := 0
+	base := -1
 	for i, d := range docs {
-		if len(d.Pages) > 0 && (len(docs[base].Pages) == 0 || d.Pages[0] < docs[base].Pages[0]) {
+		if d.Continuation || len(d.Pages) == 0 {
+			continue
+		}
+		if base < 0 || d.Pages[0] < docs[base].Pages[0] {
 			base = i
 		}
+	}
+	if base < 0 {
+		for i, d := range docs {
+			if !d.Continuation {
+				base = i
+				break
+			}
+		}
+	}
+	if base < 0 {
+		return nil, needsFirstPage(files[0].name, docs[0])
 	}
 	a := docs[base].Article
 	a.Body = nil
@@ -465,6 +546,7 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 			a.Body = append(a.Body, pg)
 		}
 		a.TotalPages = max(a.TotalPages, d.Article.TotalPages)
+		a.EditorsNote = textpage.JoinNotes(a.EditorsNote, d.Article.EditorsNote)
 	}
 	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
 	if len(docs) > 1 {
@@ -472,6 +554,17 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 		a.Language = source.DetectLanguage(append(text, a.Paragraphs()...)...)
 	}
 	return &a, nil
+}
+
+// needsFirstPage is the error for a later page without byline imported
+// without the file holding page 1.
+func needsFirstPage(name string, d *textpage.Document) error {
+	_, page := textpage.PageOfName(name)
+	if len(d.Pages) > 0 {
+		page = d.Pages[0]
+	}
+	return source.Errorf(name, 0, "byline", "page %d has no byline of its own: import it together with page 1 of its article, %s, in the same directory",
+		page, path.Base(filepath.ToSlash(textpage.FirstPageName(name))))
 }
 
 func (im *Importer) read(f input) ([]byte, error) {
@@ -489,23 +582,27 @@ func (im *Importer) read(f input) ([]byte, error) {
 	return data, nil
 }
 
-// parse reads one file of a known format.
-func parse(name, format string, data []byte) (*article.Article, error) {
+// parse reads one file of a known format; times without a zone are read
+// in zone.
+func parse(name, format string, data []byte, zone *time.Location) (*article.Article, error) {
 	switch format {
 	case FormatText:
-		d, err := textpage.Parse(name, data)
+		d, err := textpage.Parse(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
+		if d.Continuation {
+			return nil, needsFirstPage(name, d)
+		}
 		return &d.Article, nil
 	case FormatMarkdown:
-		d, err := structured.ParseMarkdown(name, data)
+		d, err := structured.ParseMarkdown(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
 		return &d.Article, nil
 	case FormatJSON:
-		d, err := structured.ParseJSON(name, data)
+		d, err := structured.ParseJSON(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
@@ -522,7 +619,7 @@ func (im *Importer) Parse(name, format string, data []byte) (*article.Article, e
 		format = FormatOf(name)
 	}
 	format = normalFormat(format)
-	a, err := parse(name, format, data)
+	a, err := parse(name, format, data, im.opts.Zone)
 	if err != nil {
 		return nil, err
 	}
@@ -554,7 +651,7 @@ func (im *Importer) prepare(a *article.Article, name, format string) error {
 		return source.Errorf(name, 0, "id", "missing: give an id, a file name of a-z, 0-9 and '-', or a canonical_url")
 	}
 	now := im.opts.Now()
-	a.GUID = MintGUID(im.opts.GUIDAuthority, a, now)
+	a.GUID = MintGUID(im.opts.GUIDAuthority, a, now, im.opts.Zone)
 	article.Classify(a, im.opts.Rules)
 	if a.Source == "" {
 		a.Source = name
@@ -603,9 +700,9 @@ func deriveID(name, format, canonical string) string {
 }
 
 // MintGUID returns tag:AUTHORITY,YYYY-MM-DD:ID, dated by the article's
-// Published time, else its Updated time, else now, in the newsroom zone.
-// The store keeps the GUID of the first version for ever.
-func MintGUID(authority string, a *article.Article, now time.Time) string {
+// Published time, else its Updated time, else now, in zone (the
+// newsroom's). The store keeps the GUID of the first version for ever.
+func MintGUID(authority string, a *article.Article, now time.Time, zone *time.Location) string {
 	t := a.Published
 	if t.IsZero() {
 		t = a.Updated
@@ -613,7 +710,7 @@ func MintGUID(authority string, a *article.Article, now time.Time) string {
 	if t.IsZero() {
 		t = now
 	}
-	return "tag:" + authority + "," + t.In(source.Zone()).Format("2006-01-02") + ":" + a.ID
+	return "tag:" + authority + "," + t.In(zone).Format("2006-01-02") + ":" + a.ID
 }
 
 // ImportBytes imports one article given as bytes (an HTTP request body, for

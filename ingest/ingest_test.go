@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/storage"
@@ -25,10 +26,25 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// newImporter is set up as the daemon sets it up: series rules from the
+// default configuration, times in the newsroom zone.
 func newImporter(s storage.Storage) (*ingest.Importer, *clock) {
 	c := &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
-	return ingest.New(s, ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now}), c
+	cfg := config.Default()
+	return ingest.New(s, ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now,
+		Rules: cfg.SeriesRules(), Zone: newsroomZone()}), c
 }
+
+func newsroomZone() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}
+
+// seriesSlug is the default configuration's series.
+var seriesSlug = config.Default().Series[0].Slug
 
 func copyFile(t *testing.T, from, to string) {
 	t.Helper()
@@ -286,7 +302,7 @@ func TestSeedInSeries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !a.InSeries(ingest.DefaultSeriesSlug) {
+		if !a.InSeries(seriesSlug) {
 			t.Errorf("seed not in series: %v", a.Series)
 		}
 		if a.GUID != "tag:syndicated.example,2019-04-24:"+id {
@@ -340,7 +356,7 @@ func TestSamples(t *testing.T) {
 			if a.Photo != nil && strings.HasPrefix(a.Photo.URL, "https://static.example.com/") {
 				photo++
 			}
-			if a.InSeries(ingest.DefaultSeriesSlug) {
+			if a.InSeries(seriesSlug) {
 				series++
 			}
 			if len(a.Body) > 1 {

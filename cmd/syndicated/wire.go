@@ -25,6 +25,7 @@ func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *in
 	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
+		Zone:          newsroomZone(),
 		Logger:        log,
 		Progress:      progress,
 	}

@@ -1,5 +1,6 @@
 // Package source holds what every article parser shares: the error type
-// that names a file, line and field; the newsroom zone and time layouts;
+// that names a file, line and field; time layouts (a time without a zone is
+// read in the zone the caller passes: the newsroom's, from configuration);
 // slugs, language detection and text hygiene.
 package source
 
@@ -14,8 +15,6 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/syndicated/syndicated/article"
-
-	_ "time/tzdata" // the newsroom zone must resolve even without system zoneinfo
 )
 
 // Error is a rejected input: which file, which line (0 when unknown),
@@ -65,16 +64,6 @@ func Errorf(file string, line int, field, format string, args ...any) *Error {
 	return &Error{File: file, Line: line, Err: errors.New(reason)}
 }
 
-// Zone returns the newsroom's zone (Asia/Shanghai); the embedded tzdata
-// makes the lookup succeed everywhere, and a fixed +08:00 zone stands in if
-// it somehow does not.
-func Zone() *time.Location {
-	if loc, err := time.LoadLocation(article.NewsroomZone); err == nil {
-		return loc
-	}
-	return time.FixedZone("CST", 8*3600)
-}
-
 var zonelessLayouts = []string{
 	"2006-01-02T15:04:05.999999999",
 	"2006-01-02T15:04:05",
@@ -84,9 +73,10 @@ var zonelessLayouts = []string{
 	"2006-01-02",
 }
 
-// ParseTime reads an RFC 3339 time, or a time without a zone (read in the
-// newsroom zone): "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02"…
-func ParseTime(s string) (time.Time, error) {
+// ParseTime reads an RFC 3339 time, or a time without a zone, read in zone
+// (the newsroom's, from configuration; UTC when nil): "2006-01-02T15:04:05",
+// "2006-01-02 15:04", "2006-01-02"…
+func ParseTime(s string, zone *time.Location) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
@@ -97,13 +87,15 @@ func ParseTime(s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	zone := Zone()
+	if zone == nil {
+		zone = time.UTC
+	}
 	for _, layout := range zonelessLayouts {
 		if t, err := time.ParseInLocation(layout, s, zone); err == nil {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (2019-04-24T20:12:00+08:00) nor a time without zone (2019-04-24 20:12, read in %s)", s, article.NewsroomZone)
+	return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time (2019-04-24T20:12:00+08:00) nor a time without zone (2019-04-24 20:12, read in %s)", s, zone)
 }
 
 // Slugify turns s into an article id: lower-case ASCII letters and digits,

@@ -28,7 +28,10 @@ func TestDetectLanguage(t *testing.T) {
 }
 
 func TestParseTime(t *testing.T) {
-	sh := Zone()
+	sh, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for in, want := range map[string]time.Time{
 		"2019-04-24T20:12:00+08:00": time.Date(2019, 4, 24, 20, 12, 0, 0, sh),
 		"2019-04-24T12:12:00Z":      time.Date(2019, 4, 24, 20, 12, 0, 0, sh),
@@ -36,12 +39,12 @@ func TestParseTime(t *testing.T) {
 		"2019-04-24T20:12:05":       time.Date(2019, 4, 24, 20, 12, 5, 0, sh),
 		"2019-04-24":                time.Date(2019, 4, 24, 0, 0, 0, 0, sh),
 	} {
-		got, err := ParseTime(in)
+		got, err := ParseTime(in, sh)
 		if err != nil || !got.Equal(want) {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	if _, err := ParseTime("yesterday"); err == nil {
+	if _, err := ParseTime("yesterday", sh); err == nil {
 		t.Error("ParseTime(yesterday) succeeded")
 	}
 }

@@ -35,8 +35,9 @@ type Document struct {
 	Line int
 }
 
-// ParseMarkdown reads Markdown with front matter.
-func ParseMarkdown(name string, data []byte) (*Document, error) {
+// ParseMarkdown reads Markdown with front matter. Times without a zone are
+// read in zone (the newsroom's, from configuration; UTC when nil).
+func ParseMarkdown(name string, data []byte, zone *time.Location) (*Document, error) {
 	text, err := cleanText(name, data)
 	if err != nil {
 		return nil, err
@@ -74,7 +75,7 @@ func ParseMarkdown(name string, data []byte) (*Document, error) {
 	if root.kind != kMap {
 		return nil, source.Errorf(name, root.line, "", "front matter must be a mapping of fields, not a %s", root.kind)
 	}
-	doc, err := build(name, root, false)
+	doc, err := build(name, root, false, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -84,8 +85,9 @@ func ParseMarkdown(name string, data []byte) (*Document, error) {
 	return doc, nil
 }
 
-// ParseJSON reads one article as a JSON object.
-func ParseJSON(name string, data []byte) (*Document, error) {
+// ParseJSON reads one article as a JSON object. Times without a zone are
+// read in zone (the newsroom's, from configuration; UTC when nil).
+func ParseJSON(name string, data []byte, zone *time.Location) (*Document, error) {
 	text, err := cleanText(name, data)
 	if err != nil {
 		return nil, err
@@ -97,7 +99,7 @@ func ParseJSON(name string, data []byte) (*Document, error) {
 	if root.kind != kMap {
 		return nil, source.Errorf(name, root.line, "", "want a JSON object, not a %s", root.kind)
 	}
-	doc, err := build(name, root, true)
+	doc, err := build(name, root, true, zone)
 	if err != nil {
 		return nil, err
 	}
@@ -146,176 +148,274 @@ var (
 	blankLineRe = regexp.MustCompile(`\n\s*\n`)
 )
 
-// build reads the schema's fields from root.
-func build(name string, root *node, allowBody bool) (*Document, error) {
-	doc := &Document{Line: root.line}
-	a := &doc.Article
-	ferr := func(n *node, field, format string, args ...any) error {
-		return source.Errorf(name, n.line, field, format, args...)
-	}
-	str := func(n *node, field string) (string, error) {
-		switch n.kind {
-		case kString, kNumber:
-			return strings.TrimSpace(n.str), nil
-		case kNull:
-			return "", nil
-		}
-		return "", ferr(n, field, "want a string, not a %s", n.kind)
-	}
-	strList := func(n *node, field string) ([]string, error) {
-		var items []*node
-		switch n.kind {
-		case kNull:
-			return nil, nil
-		case kSeq:
-			items = n.items
-		default:
-			items = []*node{n}
-		}
-		var out []string
-		for _, it := range items {
-			s, err := str(it, field)
-			if err != nil {
-				return nil, err
-			}
-			if s != "" {
-				out = append(out, s)
-			}
-		}
-		return out, nil
-	}
-	timeOf := func(n *node, field string) (time.Time, error) {
-		s, err := str(n, field)
-		if err != nil || s == "" {
-			return time.Time{}, err
-		}
-		t, err := source.ParseTime(s)
-		if err != nil {
-			return time.Time{}, ferr(n, field, "%v", err)
-		}
-		return t, nil
-	}
-	absURL := func(n *node, field string) (string, error) {
-		s, err := str(n, field)
-		if err != nil || s == "" {
-			return s, err
-		}
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", ferr(n, field, "%q is not an absolute http(s) URL", s)
-		}
-		return s, nil
-	}
-	var publishedNode, updatedNode *node
+// build reads the schema's fields from root, one field setter per key.
+func build(name string, root *node, allowBody bool, zone *time.Location) (*Document, error) {
+	b := &builder{name: name, zone: zone, allowBody: allowBody, doc: &Document{Line: root.line}}
 	for i, key := range root.keys {
 		v := root.vals[i]
-		var err error
-		switch key {
-		case "id":
-			a.ID, err = str(v, key)
-			if err == nil && a.ID != "" && source.Slugify(a.ID) != a.ID {
-				err = ferr(v, key, "%q must be lower-case a-z, 0-9, '.', '_' or '-' (at most 200), starting with a letter or digit", a.ID)
-			}
-		case "section":
-			var s string
-			s, err = str(v, key)
-			a.Section = source.Slugify(s)
-			if err == nil && s != "" && a.Section == "" {
-				err = ferr(v, key, "%q gives no usable section slug", s)
-			}
-		case "series":
-			var ss []string
-			ss, err = strList(v, key)
-			for _, s := range ss {
-				if slug := source.Slugify(s); slug != "" {
-					a.Series = append(a.Series, slug)
-				}
-			}
-		case "headline":
-			a.Headline, err = str(v, key)
-			a.Headline = source.CleanSpace(a.Headline)
-		case "deck":
-			a.Deck, err = str(v, key)
-		case "authors", "author":
-			a.Authors, err = authors(name, v, key)
-		case "dateline":
-			a.Dateline, err = str(v, key)
-		case "publication":
-			a.Publication, err = str(v, key)
-		case "published":
-			publishedNode = v
-			a.Published, err = timeOf(v, key)
-		case "updated":
-			updatedNode = v
-			a.Updated, err = timeOf(v, key)
-		case "editors_note":
-			a.EditorsNote, err = str(v, key)
-		case "photo":
-			a.Photo, err = photo(name, v)
-		case "tags":
-			var ts []string
-			ts, err = strList(v, key)
-			seen := map[string]bool{}
-			for _, t := range ts {
-				if k := strings.ToLower(t); !seen[k] {
-					seen[k] = true
-					a.Tags = append(a.Tags, t)
-				}
-			}
-		case "language":
-			a.Language, err = str(v, key)
-			if err == nil && a.Language != "" && !langRe.MatchString(a.Language) {
-				err = ferr(v, key, "%q is not a language tag such as \"en\" or \"zh\"", a.Language)
-			}
-		case "canonical_url":
-			a.CanonicalURL, err = absURL(v, key)
-		case "status":
-			var s string
-			s, err = str(v, key)
-			a.Status = article.Status(strings.ToLower(s))
-			if err == nil && s != "" && !a.Status.Valid() {
-				err = ferr(v, key, "%q: want \"published\" or \"withdrawn\"", s)
-			}
-		case "total_pages":
-			var s string
-			s, err = str(v, key)
-			if err == nil && s != "" {
-				n, e := strconv.Atoi(s)
-				if e != nil || n < 0 || n > 999 {
-					err = ferr(v, key, "%q: want a whole number of pages", s)
-				}
-				a.TotalPages = n
-			}
-		case "body":
-			if !allowBody {
-				err = ferr(v, key, "unknown field: the body is the Markdown after the front matter")
-				break
-			}
-			a.Body, err = jsonBody(name, v)
-		default:
-			err = ferr(v, key, "unknown field")
+		set, ok := fieldSetters[key]
+		if !ok {
+			return nil, b.ferr(v, key, "unknown field")
 		}
-		if err != nil {
+		if err := set(b, v, key); err != nil {
 			return nil, err
 		}
 	}
-	if !a.Published.IsZero() && !a.Updated.IsZero() && a.Updated.Before(a.Published) {
-		return nil, ferr(updatedNode, "updated", "%s is before published %s (line %d)",
-			a.Updated.Format(time.RFC3339), a.Published.Format(time.RFC3339), publishedNode.line)
+	if err := b.checkTimes(); err != nil {
+		return nil, err
 	}
-	return doc, nil
+	return b.doc, nil
+}
+
+// builder holds what build's field setters share.
+type builder struct {
+	name      string
+	zone      *time.Location
+	allowBody bool
+	doc       *Document
+	// publishedNode and updatedNode locate the times for errors.
+	publishedNode, updatedNode *node
+}
+
+// fieldSetters maps each schema field to the step that reads it; a
+// read-only table.
+var fieldSetters = map[string]func(b *builder, v *node, key string) error{
+	"id":            (*builder).setID,
+	"section":       (*builder).setSection,
+	"series":        (*builder).setSeries,
+	"headline":      (*builder).setHeadline,
+	"deck":          func(b *builder, v *node, key string) error { return b.setString(&b.doc.Article.Deck, v, key) },
+	"authors":       (*builder).setAuthors,
+	"author":        (*builder).setAuthors,
+	"dateline":      func(b *builder, v *node, key string) error { return b.setString(&b.doc.Article.Dateline, v, key) },
+	"publication":   func(b *builder, v *node, key string) error { return b.setString(&b.doc.Article.Publication, v, key) },
+	"published":     (*builder).setPublished,
+	"updated":       (*builder).setUpdated,
+	"editors_note":  func(b *builder, v *node, key string) error { return b.setString(&b.doc.Article.EditorsNote, v, key) },
+	"photo":         (*builder).setPhoto,
+	"tags":          (*builder).setTags,
+	"language":      (*builder).setLanguage,
+	"canonical_url": (*builder).setCanonicalURL,
+	"status":        (*builder).setStatus,
+	"total_pages":   (*builder).setTotalPages,
+	"body":          (*builder).setBody,
+}
+
+func (b *builder) ferr(n *node, field, format string, args ...any) error {
+	return source.Errorf(b.name, n.line, field, format, args...)
+}
+
+// str reads a string (a number is taken as written; null is "").
+func (b *builder) str(n *node, field string) (string, error) {
+	switch n.kind {
+	case kString, kNumber:
+		return strings.TrimSpace(n.str), nil
+	case kNull:
+		return "", nil
+	}
+	return "", b.ferr(n, field, "want a string, not a %s", n.kind)
+}
+
+// listItems is a value that may be one item or a list: null gives none,
+// a list its items, anything else itself.
+func listItems(n *node) []*node {
+	switch n.kind {
+	case kNull:
+		return nil
+	case kSeq:
+		return n.items
+	}
+	return []*node{n}
+}
+
+// strList reads a string or a list of strings, dropping empty ones.
+func (b *builder) strList(n *node, field string) ([]string, error) {
+	items := listItems(n)
+	var out []string
+	for _, it := range items {
+		s, err := b.str(it, field)
+		if err != nil {
+			return nil, err
+		}
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// timeOf reads a time; one without a zone is read in the builder's zone.
+func (b *builder) timeOf(n *node, field string) (time.Time, error) {
+	s, err := b.str(n, field)
+	if err != nil || s == "" {
+		return time.Time{}, err
+	}
+	t, err := source.ParseTime(s, b.zone)
+	if err != nil {
+		return time.Time{}, b.ferr(n, field, "%v", err)
+	}
+	return t, nil
+}
+
+func (b *builder) setString(dst *string, v *node, key string) error {
+	s, err := b.str(v, key)
+	*dst = s
+	return err
+}
+
+func (b *builder) setID(v *node, key string) error {
+	a := &b.doc.Article
+	if err := b.setString(&a.ID, v, key); err != nil {
+		return err
+	}
+	if a.ID != "" && source.Slugify(a.ID) != a.ID {
+		return b.ferr(v, key, "%q must be lower-case a-z, 0-9, '.', '_' or '-' (at most 200), starting with a letter or digit", a.ID)
+	}
+	return nil
+}
+
+func (b *builder) setSection(v *node, key string) error {
+	s, err := b.str(v, key)
+	if err != nil {
+		return err
+	}
+	b.doc.Article.Section = source.Slugify(s)
+	if s != "" && b.doc.Article.Section == "" {
+		return b.ferr(v, key, "%q gives no usable section slug", s)
+	}
+	return nil
+}
+
+func (b *builder) setSeries(v *node, key string) error {
+	ss, err := b.strList(v, key)
+	for _, s := range ss {
+		if slug := source.Slugify(s); slug != "" {
+			b.doc.Article.Series = append(b.doc.Article.Series, slug)
+		}
+	}
+	return err
+}
+
+func (b *builder) setHeadline(v *node, key string) error {
+	s, err := b.str(v, key)
+	b.doc.Article.Headline = source.CleanSpace(s)
+	return err
+}
+
+func (b *builder) setAuthors(v *node, key string) error {
+	var err error
+	b.doc.Article.Authors, err = authors(b.name, v, key)
+	return err
+}
+
+func (b *builder) setPublished(v *node, key string) error {
+	b.publishedNode = v
+	var err error
+	b.doc.Article.Published, err = b.timeOf(v, key)
+	return err
+}
+
+func (b *builder) setUpdated(v *node, key string) error {
+	b.updatedNode = v
+	var err error
+	b.doc.Article.Updated, err = b.timeOf(v, key)
+	return err
+}
+
+func (b *builder) setPhoto(v *node, _ string) error {
+	var err error
+	b.doc.Article.Photo, err = photo(b.name, v)
+	return err
+}
+
+// setTags keeps the first of tags that differ only in case.
+func (b *builder) setTags(v *node, key string) error {
+	ts, err := b.strList(v, key)
+	seen := map[string]bool{}
+	for _, t := range ts {
+		if k := strings.ToLower(t); !seen[k] {
+			seen[k] = true
+			b.doc.Article.Tags = append(b.doc.Article.Tags, t)
+		}
+	}
+	return err
+}
+
+func (b *builder) setLanguage(v *node, key string) error {
+	a := &b.doc.Article
+	if err := b.setString(&a.Language, v, key); err != nil {
+		return err
+	}
+	if a.Language != "" && !langRe.MatchString(a.Language) {
+		return b.ferr(v, key, "%q is not a language tag such as \"en\" or \"zh\"", a.Language)
+	}
+	return nil
+}
+
+func (b *builder) setCanonicalURL(v *node, key string) error {
+	s, err := b.str(v, key)
+	if err != nil || s == "" {
+		return err
+	}
+	if !absHTTPURL(s) {
+		return b.ferr(v, key, "%q is not an absolute http(s) URL", s)
+	}
+	b.doc.Article.CanonicalURL = s
+	return nil
+}
+
+// absHTTPURL reports whether s is an absolute http or https URL.
+func absHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (b *builder) setStatus(v *node, key string) error {
+	s, err := b.str(v, key)
+	if err != nil {
+		return err
+	}
+	b.doc.Article.Status = article.Status(strings.ToLower(s))
+	if s != "" && !b.doc.Article.Status.Valid() {
+		return b.ferr(v, key, "%q: want \"published\" or \"withdrawn\"", s)
+	}
+	return nil
+}
+
+func (b *builder) setTotalPages(v *node, key string) error {
+	s, err := b.str(v, key)
+	if err != nil || s == "" {
+		return err
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > 999 {
+		return b.ferr(v, key, "%q: want a whole number of pages", s)
+	}
+	b.doc.Article.TotalPages = n
+	return nil
+}
+
+func (b *builder) setBody(v *node, key string) error {
+	if !b.allowBody {
+		return b.ferr(v, key, "unknown field: the body is the Markdown after the front matter")
+	}
+	var err error
+	b.doc.Article.Body, err = jsonBody(b.name, v)
+	return err
+}
+
+// checkTimes rejects an updated time before the published time.
+func (b *builder) checkTimes() error {
+	a := &b.doc.Article
+	if !a.Published.IsZero() && !a.Updated.IsZero() && a.Updated.Before(a.Published) {
+		return b.ferr(b.updatedNode, "updated", "%s is before published %s (line %d)",
+			a.Updated.Format(time.RFC3339), a.Published.Format(time.RFC3339), b.publishedNode.line)
+	}
+	return nil
 }
 
 func authors(name string, n *node, field string) ([]article.Author, error) {
-	var items []*node
-	switch n.kind {
-	case kNull:
-		return nil, nil
-	case kSeq:
-		items = n.items
-	default:
-		items = []*node{n}
-	}
+	items := listItems(n)
 	var out []article.Author
 	for _, it := range items {
 		var au article.Author
@@ -359,43 +459,8 @@ func photo(name string, n *node) (*article.Photo, error) {
 	}
 	p := &article.Photo{}
 	for i, k := range n.keys {
-		v := n.vals[i]
-		field := "photo." + k
-		if k == "length" {
-			if v.kind != kNumber && v.kind != kString && v.kind != kNull {
-				return nil, source.Errorf(name, v.line, field, "want a number of bytes, not a %s", v.kind)
-			}
-			if v.kind != kNull {
-				l, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
-				if err != nil || l < 0 {
-					return nil, source.Errorf(name, v.line, field, "%q: want a whole number of bytes", v.str)
-				}
-				p.Length = l
-			}
-			continue
-		}
-		if v.kind != kString && v.kind != kNull {
-			return nil, source.Errorf(name, v.line, field, "want a string, not a %s", v.kind)
-		}
-		s := strings.TrimSpace(v.str)
-		switch k {
-		case "url":
-			u, err := url.Parse(s)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, source.Errorf(name, v.line, field, "%q is not an absolute http(s) URL", s)
-			}
-			p.URL = s
-		case "caption":
-			p.Caption = s
-		case "credit":
-			p.Credit = s
-		case "type":
-			if s != "" && !strings.Contains(s, "/") {
-				return nil, source.Errorf(name, v.line, field, "%q is not a media type such as image/jpeg", s)
-			}
-			p.Type = s
-		default:
-			return nil, source.Errorf(name, v.line, field, "unknown field (want url, caption, credit, type, length)")
+		if err := photoField(name, p, k, n.vals[i]); err != nil {
+			return nil, err
 		}
 	}
 	if p.URL == "" {
@@ -412,38 +477,56 @@ func photo(name string, n *node) (*article.Photo, error) {
 	return p, nil
 }
 
+// photoField reads one field k of the photo object into p.
+func photoField(name string, p *article.Photo, k string, v *node) error {
+	field := "photo." + k
+	if k == "length" {
+		if v.kind != kNumber && v.kind != kString && v.kind != kNull {
+			return source.Errorf(name, v.line, field, "want a number of bytes, not a %s", v.kind)
+		}
+		if v.kind != kNull {
+			l, err := strconv.ParseInt(strings.TrimSpace(v.str), 10, 64)
+			if err != nil || l < 0 {
+				return source.Errorf(name, v.line, field, "%q: want a whole number of bytes", v.str)
+			}
+			p.Length = l
+		}
+		return nil
+	}
+	if v.kind != kString && v.kind != kNull {
+		return source.Errorf(name, v.line, field, "want a string, not a %s", v.kind)
+	}
+	s := strings.TrimSpace(v.str)
+	switch k {
+	case "url":
+		if !absHTTPURL(s) {
+			return source.Errorf(name, v.line, field, "%q is not an absolute http(s) URL", s)
+		}
+		p.URL = s
+	case "caption":
+		p.Caption = s
+	case "credit":
+		p.Credit = s
+	case "type":
+		if s != "" && !strings.Contains(s, "/") {
+			return source.Errorf(name, v.line, field, "%q is not a media type such as image/jpeg", s)
+		}
+		p.Type = s
+	default:
+		return source.Errorf(name, v.line, field, "unknown field (want url, caption, credit, type, length)")
+	}
+	return nil
+}
+
 // jsonBody reads "body": a string (paragraphs split at blank lines), an
 // array of paragraphs (one page), an array of arrays of paragraphs (pages
 // 1, 2, …), or an array of {number, paragraphs} pages.
 func jsonBody(name string, n *node) ([]article.Page, error) {
-	paras := func(n *node) ([]string, error) {
-		var out []string
-		switch n.kind {
-		case kString:
-			for _, p := range blankLineRe.Split(n.str, -1) {
-				if p = source.CleanSpace(p); p != "" {
-					out = append(out, p)
-				}
-			}
-		case kSeq:
-			for _, it := range n.items {
-				if it.kind != kString {
-					return nil, source.Errorf(name, it.line, "body", "want a paragraph string, not a %s", it.kind)
-				}
-				if p := source.CleanSpace(it.str); p != "" {
-					out = append(out, p)
-				}
-			}
-		default:
-			return nil, source.Errorf(name, n.line, "body", "want paragraphs, not a %s", n.kind)
-		}
-		return out, nil
-	}
 	switch {
 	case n.kind == kNull:
 		return nil, nil
 	case n.kind == kString, n.kind == kSeq && (len(n.items) == 0 || n.items[0].kind == kString):
-		ps, err := paras(n)
+		ps, err := jsonParas(name, n)
 		if err != nil || len(ps) == 0 {
 			return nil, err
 		}
@@ -454,36 +537,9 @@ func jsonBody(name string, n *node) ([]article.Page, error) {
 	var pages []article.Page
 	prev := 0
 	for i, it := range n.items {
-		pg := article.Page{Number: i + 1}
-		switch it.kind {
-		case kSeq:
-			ps, err := paras(it)
-			if err != nil {
-				return nil, err
-			}
-			pg.Paragraphs = ps
-		case kMap:
-			for j, k := range it.keys {
-				v := it.vals[j]
-				switch k {
-				case "number":
-					num, err := strconv.Atoi(v.str)
-					if v.kind != kNumber || err != nil || num < 1 || num > 999 {
-						return nil, source.Errorf(name, v.line, "body.number", "want a page number from 1, not %q", v.str)
-					}
-					pg.Number = num
-				case "paragraphs":
-					ps, err := paras(v)
-					if err != nil {
-						return nil, err
-					}
-					pg.Paragraphs = ps
-				default:
-					return nil, source.Errorf(name, v.line, "body."+k, "unknown field (want number, paragraphs)")
-				}
-			}
-		default:
-			return nil, source.Errorf(name, it.line, "body", "mixes pages and paragraphs: want all strings or all pages")
+		pg, err := jsonPage(name, it, i+1)
+		if err != nil {
+			return nil, err
 		}
 		if pg.Number <= prev {
 			return nil, source.Errorf(name, it.line, "body.number", "page %d follows page %d", pg.Number, prev)
@@ -496,30 +552,96 @@ func jsonBody(name string, n *node) ([]article.Page, error) {
 	return pages, nil
 }
 
+// jsonParas reads the paragraphs of one page: a string split at blank
+// lines, or a list of strings.
+func jsonParas(name string, n *node) ([]string, error) {
+	var out []string
+	switch n.kind {
+	case kString:
+		for _, p := range blankLineRe.Split(n.str, -1) {
+			if p = source.CleanSpace(p); p != "" {
+				out = append(out, p)
+			}
+		}
+	case kSeq:
+		for _, it := range n.items {
+			if it.kind != kString {
+				return nil, source.Errorf(name, it.line, "body", "want a paragraph string, not a %s", it.kind)
+			}
+			if p := source.CleanSpace(it.str); p != "" {
+				out = append(out, p)
+			}
+		}
+	default:
+		return nil, source.Errorf(name, n.line, "body", "want paragraphs, not a %s", n.kind)
+	}
+	return out, nil
+}
+
+// jsonPage reads one page of a body given as pages: a list of paragraphs
+// (page number the position, from 1) or a {number, paragraphs} object.
+func jsonPage(name string, it *node, number int) (article.Page, error) {
+	pg := article.Page{Number: number}
+	var err error
+	switch it.kind {
+	case kSeq:
+		pg.Paragraphs, err = jsonParas(name, it)
+		return pg, err
+	case kMap:
+	default:
+		return pg, source.Errorf(name, it.line, "body", "mixes pages and paragraphs: want all strings or all pages")
+	}
+	for j, k := range it.keys {
+		v := it.vals[j]
+		switch k {
+		case "number":
+			num, err := strconv.Atoi(v.str)
+			if v.kind != kNumber || err != nil || num < 1 || num > 999 {
+				return pg, source.Errorf(name, v.line, "body.number", "want a page number from 1, not %q", v.str)
+			}
+			pg.Number = num
+		case "paragraphs":
+			if pg.Paragraphs, err = jsonParas(name, v); err != nil {
+				return pg, err
+			}
+		default:
+			return pg, source.Errorf(name, v.line, "body."+k, "unknown field (want number, paragraphs)")
+		}
+	}
+	return pg, nil
+}
+
 var pageBreakRe = regexp.MustCompile(`(?i)^\s*<!--\s*page(\s*break)?\s*-->\s*$`)
 
 // markdownBody turns Markdown into pages of plain paragraphs: inline
 // markup is flattened to its text, each block (paragraph, heading, list
-// item, quote, code block) becomes a paragraph, raw HTML is dropped, and an
-// HTML comment "<!-- page -->" on its own starts a new page.
+// item, quote, code block) becomes a paragraph, a heading marked as a
+// sub-head, raw HTML is dropped, and an HTML comment "<!-- page -->" on its
+// own starts a new page.
 func markdownBody(src []byte) []article.Page {
 	doc := goldmark.New().Parser().Parse(text.NewReader(src))
 	pages := []article.Page{{Number: 1}}
-	add := func(s string) {
+	add := func(s string, subhead bool) {
 		if s = source.CleanSpace(s); s != "" {
-			pages[len(pages)-1].Paragraphs = append(pages[len(pages)-1].Paragraphs, s)
+			pg := &pages[len(pages)-1]
+			if subhead {
+				pg.Subheads = append(pg.Subheads, len(pg.Paragraphs))
+			}
+			pg.Paragraphs = append(pg.Paragraphs, s)
 		}
 	}
 	var blocks func(n ast.Node)
 	blocks = func(n ast.Node) {
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 			switch c := c.(type) {
-			case *ast.Paragraph, *ast.Heading, *ast.TextBlock:
-				add(inline(c, src))
+			case *ast.Heading:
+				add(inline(c, src), true)
+			case *ast.Paragraph, *ast.TextBlock:
+				add(inline(c, src), false)
 			case *ast.List, *ast.ListItem, *ast.Blockquote:
 				blocks(c)
 			case *ast.FencedCodeBlock, *ast.CodeBlock:
-				add(string(c.Lines().Value(src)))
+				add(string(c.Lines().Value(src)), false)
 			case *ast.HTMLBlock:
 				if pageBreakRe.Match(c.Lines().Value(src)) {
 					if len(pages[len(pages)-1].Paragraphs) > 0 {

@@ -23,12 +23,12 @@ func read(t testing.TB, name string) []byte {
 }
 
 func TestMarkdownYAML(t *testing.T) {
-	d, err := ParseMarkdown("full.md", read(t, "full.md"))
+	d, err := ParseMarkdown("full.md", read(t, "full.md"), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := d.Article
-	zone := source.Zone()
+	zone := newsroom
 	want := article.Article{
 		ID: "tea-house-reopens", Section: "society", Series: []string{"shanghai-70th"},
 		Headline: "Old tea house reopens on the Bund", Deck: "A 1930s landmark serves its first customers in a decade",
@@ -45,7 +45,7 @@ func TestMarkdownYAML(t *testing.T) {
 				"The tea house, closed since 2009 for repairs, opened its carved doors at seven on Monday morning.",
 				`"My grandfather brought me here," said Zhou Min, 68, who was first in line. See the menu & more.`,
 			}},
-			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}},
+			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}, Subheads: []int{0}},
 		},
 		TotalPages: 2, Language: "en", Tags: []string{"tea", "heritage"},
 		CanonicalURL: "https://www.example.com/society/tea-house-reopens.html", Status: article.StatusPublished,
@@ -60,7 +60,7 @@ func TestMarkdownYAML(t *testing.T) {
 }
 
 func TestMarkdownTOML(t *testing.T) {
-	d, err := ParseMarkdown("page.toml.md", read(t, "page.toml.md"))
+	d, err := ParseMarkdown("page.toml.md", read(t, "page.toml.md"), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestMarkdownTOML(t *testing.T) {
 	if a.Headline != "Ferry timetable changes" || len(a.Authors) != 1 || a.Authors[0].Name != "Xu Rong" {
 		t.Errorf("got %+v", a)
 	}
-	if want := time.Date(2019, 6, 1, 9, 0, 0, 0, source.Zone()); !a.Published.Equal(want) {
+	if want := time.Date(2019, 6, 1, 9, 0, 0, 0, newsroom); !a.Published.Equal(want) {
 		t.Errorf("published = %v, want %v (a time without zone is read in Asia/Shanghai)", a.Published, want)
 	}
 	if got := a.Paragraphs(); len(got) != 1 || got[0] != "Ferries will run every 15 minutes at rush hour." {
@@ -77,7 +77,7 @@ func TestMarkdownTOML(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	d, err := ParseJSON("full.json", read(t, "full.json"))
+	d, err := ParseJSON("full.json", read(t, "full.json"), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestJSONBodyShapes(t *testing.T) {
 		`[{"number":1,"paragraphs":["a"]},{"number":3,"paragraphs":["c"]}]`: {{Number: 1, Paragraphs: []string{"a"}}, {Number: 3, Paragraphs: []string{"c"}}},
 	}
 	for body, want := range tests {
-		d, err := ParseJSON("b.json", []byte(strings.Replace(base, "%s", body, 1)))
+		d, err := ParseJSON("b.json", []byte(strings.Replace(base, "%s", body, 1)), newsroom)
 		if err != nil {
 			t.Errorf("%s: %v", body, err)
 			continue
@@ -112,7 +112,7 @@ func TestJSONBodyShapes(t *testing.T) {
 
 func TestChineseMarkdown(t *testing.T) {
 	md := "---\nsection: society\nheadline: 社区食堂开张\npublished: 2019-07-01 12:00\n---\n社区食堂今天开张，\n老人们排起了长队。\n"
-	d, err := ParseMarkdown("zh.md", []byte("\ufeff"+strings.ReplaceAll(md, "\n", "\r\n")))
+	d, err := ParseMarkdown("zh.md", []byte("\ufeff"+strings.ReplaceAll(md, "\n", "\r\n")), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,9 +159,9 @@ func TestErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var err error
 			if tt.json {
-				_, err = ParseJSON(name, data)
+				_, err = ParseJSON(name, data, newsroom)
 			} else {
-				_, err = ParseMarkdown(name, data)
+				_, err = ParseMarkdown(name, data, newsroom)
 			}
 			var se *source.Error
 			if !errors.As(err, &se) {
@@ -184,7 +184,7 @@ func FuzzParseJSON(f *testing.F) {
 	f.Add(read(f, "full.json"))
 	f.Add([]byte(`{"section":"s","headline":"h","body":[["a"]]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := ParseJSON("f.json", data)
+		d, err := ParseJSON("f.json", data, newsroom)
 		if err != nil {
 			return
 		}
@@ -207,7 +207,7 @@ func FuzzParseMarkdown(f *testing.F) {
 	f.Add(read(f, "full.md"))
 	f.Add(read(f, "page.toml.md"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := ParseMarkdown("f.md", data)
+		d, err := ParseMarkdown("f.md", data, newsroom)
 		if err != nil {
 			return
 		}
@@ -217,3 +217,12 @@ func FuzzParseMarkdown(f *testing.F) {
 		}
 	})
 }
+
+// newsroom is the zone the tests pass, as configuration would.
+var newsroom = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()

@@ -28,7 +28,7 @@ func seedPath(t *testing.T) string {
 
 func shanghai(t *testing.T, s string) time.Time {
 	t.Helper()
-	tm, err := time.ParseInLocation("2006-01-02 15:04", s, source.Zone())
+	tm, err := time.ParseInLocation("2006-01-02 15:04", s, newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func parseFile(t *testing.T, path string) *Document {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := Parse(filepath.Base(path), data)
+	d, err := Parse(filepath.Base(path), data, newsroom)
 	if err != nil {
 		t.Fatalf("Parse(%s): %v", path, err)
 	}
@@ -202,6 +202,48 @@ func TestVariants(t *testing.T) {
 			updated: "2019-09-02 12:00", pages: []int{3}, total: 3, paragraphs: 1,
 			firstPara: "The district plans",
 		}},
+		{"share-lone.txt", want{
+			section: "society", headline: "Tea pickers trade baskets for drones",
+			deck:    "Growers on the hills west of the city turn to machines as the pickers age",
+			caption: "A pilot steers a spraying drone over terraced tea bushes near West Lake on Monday.", credit: "PHOTO BY QIN SHU/CHINA DAILY",
+			publication: "China Daily", dateline: "Hangzhou", language: "en",
+			authors: []article.Author{{Name: "Qin Shu", Place: "Hangzhou"}},
+			updated: "2020-04-14 09:05", pages: []int{1}, total: 1, paragraphs: 5,
+			firstPara: "Cooperatives in the hills",
+		}},
+		{"note-first.txt", want{
+			section: "heritage", headline: "Shadow puppeteers find a new stage online",
+			deck:    "Livestreams bring a village troupe audiences it never had in theaters",
+			note:    "This series visits craftspeople keeping folk arts alive.",
+			caption: "A puppeteer rehearses a scene behind a lit screen in a studio in the city's old quarter.", credit: "Photo provided to CHINA DAILY",
+			publication: "China Daily", dateline: "Xi'an", language: "en",
+			authors: []article.Author{{Name: "Du Mei", Place: "Xi'an"}},
+			updated: "2021-02-08 18:40", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "The troupe of seven",
+		}},
+		{"three-line-byline.txt", want{
+			section: "society", headline: "Night buses extend service to new suburbs",
+			deck:        "Twelve new routes link outlying estates with metro stations after midnight",
+			publication: "China Daily", language: "en",
+			authors: []article.Author{{Name: "Zhao Lin"}, {Name: "Qian Yu"}, {Name: "Feng Tao"}, {Name: "Hu Jie"}, {Name: "Mo Xin"}},
+			updated: "2019-10-01 16:03", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "Transport officials said",
+		}},
+		{"layout-2015.txt", want{
+			section: "america", headline: "Students from two continents build a solar boat",
+			publication: "China Daily USA", dateline: "Boston", language: "en",
+			authors: []article.Author{{Name: "Wen Jia", Place: "Boston"}},
+			updated: "2015-07-03 10:55", pages: []int{1}, total: 1, paragraphs: 3,
+			firstPara: "Engineering students from Boston",
+		}},
+		{"indented.txt", want{
+			section: "society", headline: "Allotments return to factory land",
+			deck:        "A former tractor plant hands its yards to gardeners",
+			publication: "China Daily", dateline: "Shenyang", language: "en",
+			authors: []article.Author{{Name: "Liang Shan", Place: "Shenyang"}},
+			updated: "2018-05-21 07:30", pages: []int{1}, total: 1, paragraphs: 2,
+			firstPara: "Two hundred plots",
+		}},
 		{"chinese.txt", want{
 			section: "society", headline: "老城区加装电梯进展顺利",
 			note:    "今年是上海解放70周年，本报推出系列报道。",
@@ -218,7 +260,7 @@ func TestVariants(t *testing.T) {
 			got := want{
 				section: a.Section, headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
 				caption: d.Caption, credit: d.Credit, publication: a.Publication, dateline: a.Dateline,
-				language: a.Language, authors: a.Authors, updated: a.Updated.In(source.Zone()).Format("2006-01-02 15:04"),
+				language: a.Language, authors: a.Authors, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"),
 				pages: d.Pages, total: a.TotalPages, paragraphs: len(a.Paragraphs()),
 			}
 			if ps := a.Paragraphs(); len(ps) > 0 && strings.HasPrefix(ps[0], w.firstPara) {
@@ -231,9 +273,13 @@ func TestVariants(t *testing.T) {
 			}
 			for _, p := range a.Paragraphs() {
 				if strings.Contains(p, "Copyright") || strings.Contains(p, "Next >>") || strings.Contains(p, "Previous") ||
-					strings.Contains(p, "Share - WeChat") || strings.Contains(p, "Global Edition") || strings.HasPrefix(p, "By ") {
+					strings.HasPrefix(p, "Share") || strings.Contains(p, "Global Edition") || strings.HasPrefix(p, "By ") ||
+					strings.HasPrefix(p, "Updated") || strings.HasPrefix(p, "|") || strings.Contains(p, d.Credit) && d.Credit != "" {
 					t.Errorf("chrome in body: %q", p)
 				}
+			}
+			if a.Deck == "Share" || a.Deck == "Share - WeChat" {
+				t.Errorf("deck = %q: chrome", a.Deck)
 			}
 			a.ID = "x"
 			merged, _ := article.Merge(nil, &a, time.Now())
@@ -244,10 +290,121 @@ func TestVariants(t *testing.T) {
 	}
 }
 
+// TestSixPageArticle parses each page file of a six-page article: every
+// page's structure is read the same way (captions and notes are never
+// body), and the foot after the last pagination line is not a page.
+func TestSixPageArticle(t *testing.T) {
+	type page struct {
+		pages        []int
+		continuation bool
+		captions     []Caption
+		note         string
+		paragraphs   []string
+		subheads     []int
+	}
+	note := "This is the first of a series on winter festivals in the Yangtze River Delta."
+	tests := map[string]page{
+		"lantern.txt": {pages: []int{1}, note: note,
+			captions:   []Caption{{1, "A craftsman bends bamboo strips into the frame of a carp lantern in his workshop on Tuesday.", "Photo by Ye Ling/for China Daily"}},
+			paragraphs: []string{"The workshops on Pingjiang Lane have been busy since October.", "Each lantern takes a week to frame, paper and paint."}},
+		"lantern.p2.txt": {pages: []int{2},
+			captions:   []Caption{{2, "Apprentices paint fish scales onto paper lanterns in a workshop on Pingjiang Lane.", "PHOTO BY YE LING/CHINA DAILY"}},
+			paragraphs: []string{"Shen Bo, 58, took over the family workshop from his father in 1989.", "Orders from schools", `"Schools ask for lanterns their pupils can finish themselves," he said.`},
+			subheads:   []int{1}},
+		"lantern.p3.txt": {pages: []int{3}, continuation: true,
+			captions:   []Caption{{3, "A child carries a rabbit lantern across a stone bridge on Saturday night.", "Photos by Ye Ling for China Daily"}},
+			paragraphs: []string{"His daughter now runs the workshop's online shop.", "Sales online doubled last year, she said."}},
+		"lantern.p4.txt": {pages: []int{4}, note: note,
+			paragraphs: []string{"The town expects more visitors than last year for the lantern fair.", "Hotels near the canal are nearly full for the festival weekend."}},
+		"lantern.p5.txt": {pages: []int{5},
+			captions:   []Caption{{5, "Visitors photograph a dragon lantern at the canal entrance.", "Photo provided to China Daily"}},
+			paragraphs: []string{"Local officials have set a limit on crowds at the narrowest bridges."}},
+		"lantern.p6.txt": {pages: []int{6},
+			paragraphs: []string{"The fair opens on Feb 11 and runs for 15 nights."}},
+	}
+	for file, want := range tests {
+		t.Run(file, func(t *testing.T) {
+			d := parseFile(t, filepath.Join("testdata", "lantern", file))
+			var subheads []int
+			for _, pg := range d.Article.Body {
+				subheads = append(subheads, pg.Subheads...)
+			}
+			got := page{pages: d.Pages, continuation: d.Continuation, captions: d.Captions, note: d.Article.EditorsNote,
+				paragraphs: d.Article.Paragraphs(), subheads: subheads}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("got  %+v\nwant %+v", got, want)
+			}
+			if d.Article.TotalPages != 6 {
+				t.Errorf("total pages = %d, want 6", d.Article.TotalPages)
+			}
+			if !d.Continuation && d.Article.Headline != "Lantern makers light up an old canal town" {
+				t.Errorf("headline = %q", d.Article.Headline)
+			}
+		})
+	}
+}
+
+func TestContinuationAlone(t *testing.T) {
+	d := parseFile(t, filepath.Join("testdata", "orphan.p2.txt"))
+	if !d.Continuation || !reflect.DeepEqual(d.Pages, []int{2}) || d.Article.TotalPages != 3 || d.HeaderLine != 0 {
+		t.Errorf("continuation %v pages %v of %d header line %d", d.Continuation, d.Pages, d.Article.TotalPages, d.HeaderLine)
+	}
+	if got := d.Article.Paragraphs(); !reflect.DeepEqual(got, []string{"The festival runs until the end of February, organizers said."}) {
+		t.Errorf("paragraphs = %q (the repeated headline and the caption are not body)", got)
+	}
+	if d.Caption != "Workers hang the last of the lanterns along the canal on Friday evening." {
+		t.Errorf("caption = %q", d.Caption)
+	}
+	for in, want := range map[string]string{"orphan.p2.txt": "orphan.txt", "dir/a.p3.txt": "dir/a.txt", `c:\x\b.p2.txt`: `c:\x\b.txt`} {
+		if got := FirstPageName(in); got != want {
+			t.Errorf("FirstPageName(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// The same text named as page 1 (or unnumbered) is no continuation:
+	// it needs a byline.
+	data, err := os.ReadFile(filepath.Join("testdata", "orphan.p2.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Parse("orphan.txt", data, newsroom); err == nil || !strings.Contains(err.Error(), "no byline") {
+		t.Errorf("Parse(orphan.txt) error = %v, want no byline", err)
+	}
+}
+
+func TestJoinNotes(t *testing.T) {
+	for _, tt := range [][3]string{{"", "A.", "A."}, {"A.", "", "A."}, {"A.", "A.", "A."}, {"A. B.", "B.", "A. B."}, {"A.", "C.", "A. C."}} {
+		if got := JoinNotes(tt[0], tt[1]); got != tt[2] {
+			t.Errorf("JoinNotes(%q, %q) = %q, want %q", tt[0], tt[1], got, tt[2])
+		}
+	}
+}
+
+func TestSubheads(t *testing.T) {
+	page := "Home / China / Society\nA headline\nBy A B | China Daily | Updated: 2019-01-02 03:04\n" +
+		"First paragraph ends like a sentence.\n" +
+		"A changing river\n" + // a sub-head
+		"Second paragraph.\n" +
+		"- a list line is not a sub-head\n" +
+		"Write to news@example.com\n" + // an address is not a sub-head
+		"Third paragraph.\n" +
+		"Last line without stop\n" // nothing follows it: not a sub-head
+	d, err := Parse("sub.txt", []byte(page), newsroom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Article.Body) != 1 {
+		t.Fatalf("body = %+v", d.Article.Body)
+	}
+	pg := d.Article.Body[0]
+	if !reflect.DeepEqual(pg.Subheads, []int{1}) || pg.Paragraphs[1] != "A changing river" || !pg.IsSubhead(1) || pg.IsSubhead(0) {
+		t.Errorf("sub-heads %v in %q", pg.Subheads, pg.Paragraphs)
+	}
+}
+
 func TestImageLineGivesPhoto(t *testing.T) {
 	page := "Home / China / Society\n\nA headline\n\nBy A B | China Daily | Updated: 2019-01-02 03:04\n" +
 		"Image: https://static.example.com/a.jpg\nA caption. XINHUA NEWS\n\nBody.\n"
-	d, err := Parse("img.txt", []byte(page))
+	d, err := Parse("img.txt", []byte(page), newsroom)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +427,9 @@ func TestErrors(t *testing.T) {
 		{name: "nobyline.txt", text: "Home / China / Society\nH\n\nBody one.\nBody two.\nBody three.\nBody four.\n", line: 1, field: "byline", contains: "no byline"},
 		{name: "mid.txt", text: "Home / China / Society\nH\nBy X | C | Updated: 2019-01-01 10:00\nBody.\n|<< Previous 1 2 3 Next >>|\n", line: 5, field: "pagination", contains: "STEM.pN.txt"},
 		{name: "a.p3.txt", text: "Home / China / Society\nH\nBy X | C | Updated: 2019-01-01 10:00\nBody.\n1 2 Next >>|\n", line: 5, field: "pagination", contains: "file name says page 3"},
+		{name: "three.txt", text: "Home / China / Society\nH\nBy A, B and C |\nchinadaily.com.cn |\nUpdated: 2019-10-41 16:03\nBody.\n", line: 3, field: "byline", contains: "bad 'Updated:' time \"2019-10-41 16:03\""},
+		{name: "y2015.txt", text: "Home / World\nH\nUpdated: 2015-07-03 10:55\nBy X in Y(China Daily USA)\n|\nBody.\n|<< Previous 1 2 3\nmore\n1 2 3 Next >>|\n", line: 9, field: "pagination", contains: "page 1 follows page 3"},
+		{name: "c.p2.txt", text: "Home / China / Society\nH\nBody.\n1 2 3 Next >>|\n", line: 4, field: "pagination", contains: "file name says page 2 but the pagination says page 1"},
 		{name: "ctl.txt", text: "Home / China / Society\nH\x01\n", line: 2, contains: "control character"},
 		{name: "utf.txt", text: "Home / China / Society\n\xff\n", line: 2, contains: "UTF-8"},
 	}
@@ -283,7 +443,7 @@ func TestErrors(t *testing.T) {
 			}
 		}
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse(name, data)
+			_, err := Parse(name, data, newsroom)
 			var se *source.Error
 			if !errors.As(err, &se) {
 				t.Fatalf("err = %v, want *source.Error", err)
@@ -321,15 +481,33 @@ func FuzzParse(f *testing.F) {
 	if p, err := seedFile(); err == nil {
 		f.Add(p)
 	}
-	entries, _ := os.ReadDir("testdata")
-	for _, e := range entries {
-		if b, err := os.ReadFile(filepath.Join("testdata", e.Name())); err == nil && !e.IsDir() {
+	// Every fixture, those of the six-page article in testdata/lantern too.
+	err := filepath.WalkDir("testdata", func(p string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && strings.HasSuffix(p, ".txt") {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
 			f.Add(b)
 		}
+		return err
+	})
+	if err != nil {
+		f.Fatal(err)
 	}
 	now := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := Parse("fuzz.txt", data)
+		// As a later page file, the text may be a continuation without
+		// header; errors still name the file.
+		if d, err := Parse("fuzz.p2.txt", data, newsroom); err != nil {
+			var se *source.Error
+			if !errors.As(err, &se) || se.File != "fuzz.p2.txt" {
+				t.Fatalf("error without file: %v", err)
+			}
+		} else if len(d.Pages) > 0 && d.Pages[0] != 2 {
+			t.Fatalf("fuzz.p2.txt holds pages %v", d.Pages)
+		}
+		d, err := Parse("fuzz.txt", data, newsroom)
 		if err != nil {
 			var se *source.Error
 			if !errors.As(err, &se) || se.File != "fuzz.txt" {
@@ -350,6 +528,11 @@ func FuzzParse(f *testing.F) {
 			if len(p.Paragraphs) == 0 {
 				t.Fatalf("empty page %d", p.Number)
 			}
+			for i, s := range p.Subheads {
+				if s < 0 || s >= len(p.Paragraphs) || i > 0 && s <= p.Subheads[i-1] {
+					t.Fatalf("page %d: sub-heads %v out of order or range (%d paragraphs)", p.Number, p.Subheads, len(p.Paragraphs))
+				}
+			}
 		}
 	})
 }
@@ -358,3 +541,12 @@ func seedFile() ([]byte, error) {
 	_, file, _, _ := runtime.Caller(0)
 	return os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt"))
 }
+
+// newsroom is the zone the tests pass, as configuration would.
+var newsroom = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
