@@ -25,7 +25,7 @@ func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *in
 	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
-		Zone:          newsroomZone(),
+		Zone:          a.zone(),
 		Logger:        log,
 		Progress:      progress,
 	}
