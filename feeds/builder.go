@@ -18,6 +18,9 @@ type Doc struct {
 	Format  Format
 	Slug    string // the spec's slug
 	Archive int    // archive page number; 0 for the subscription feed
+	// Hub is the spec's WebSub hub, empty when none: served documents
+	// carry Link headers naming it and the self URL (WebSub §4).
+	Hub string
 	// Pages is the number of complete archive pages of the spec at build time.
 	Pages int
 	Body  []byte
@@ -320,7 +323,7 @@ func (b *Builder) renderAll(p *page) ([]Doc, error) {
 			return nil, fmt.Errorf("feeds: %s %s: %w", p.spec.Slug, f, err)
 		}
 		docs = append(docs, Doc{Path: p.path(f), URL: p.selfURL(f), Format: f, Slug: p.spec.Slug,
-			Archive: p.archive, Pages: p.pages, Body: body, Updated: updated})
+			Archive: p.archive, Hub: p.spec.HubURL, Pages: p.pages, Body: body, Updated: updated})
 	}
 	return docs, nil
 }

@@ -17,7 +17,9 @@ var (
 // ServeHTTP serves the subscription feeds and archive pages under their URL
 // paths: GET and HEAD, conditional requests (If-None-Match with weak
 // comparison, lists and "*"; else If-Modified-Since), precompressed gzip
-// when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge.
+// when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge,
+// and, when the spec has a WebSub hub, Link headers naming the hub and the
+// document's self URL (WebSub §4: the publisher MUST send both).
 // Unknown paths get 404; other methods 405 with Allow.
 func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.snap.Load().byPath[r.URL.Path]
@@ -52,6 +54,9 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Etag"] = rep.hdrETag
 	h["Last-Modified"] = res.hdrLM
 	h["Cache-Control"] = s.maxAge
+	if res.hdrLink != nil {
+		h["Link"] = res.hdrLink
+	}
 	if notModified(r, rep.etag, res.lastMod) {
 		w.WriteHeader(http.StatusNotModified)
 		return

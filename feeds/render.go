@@ -136,6 +136,50 @@ func marshalXML(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// hexEscapes rewrites the encoder's "&amp;" and "&lt;" outside CDATA
+// sections as the hexadecimal character references "&#x26;" and "&#x3C;",
+// the same characters to any XML parser. The RSS Profile asks for them in
+// plain text, and the W3C validator's CharacterData rule is satisfied only
+// by a "&#x" on the lines of an element whose text holds "&" or "<" (see
+// conformance_test.go). Outside CDATA every "&" encoding/xml writes starts
+// an escape, so a literal "&amp;" in the text (escaped to "&amp;amp;")
+// stays what it was; CDATA (gorilla's content:encoded) is left as it is.
+func hexEscapes(b []byte) []byte {
+	n := bytes.Count(b, []byte("&amp;")) + bytes.Count(b, []byte("&lt;"))
+	if n == 0 {
+		return b
+	}
+	const cdataStart, cdataEnd = "<![CDATA[", "]]>"
+	out := make([]byte, 0, len(b)+2*n)
+	for len(b) > 0 {
+		i := bytes.IndexAny(b, "&<")
+		if i < 0 {
+			break
+		}
+		out = append(out, b[:i]...)
+		b = b[i:]
+		switch {
+		case bytes.HasPrefix(b, []byte(cdataStart)):
+			end := bytes.Index(b, []byte(cdataEnd))
+			if end < 0 {
+				end = len(b) - len(cdataEnd)
+			}
+			out = append(out, b[:end+len(cdataEnd)]...)
+			b = b[end+len(cdataEnd):]
+		case bytes.HasPrefix(b, []byte("&amp;")):
+			out = append(out, "&#x26;"...)
+			b = b[len("&amp;"):]
+		case bytes.HasPrefix(b, []byte("&lt;")):
+			out = append(out, "&#x3C;"...)
+			b = b[len("&lt;"):]
+		default:
+			out = append(out, b[0])
+			b = b[1:]
+		}
+	}
+	return append(out, b...)
+}
+
 // empty marshals as an empty element (<fh:archive/> and the like).
 type empty struct{}
 
@@ -229,10 +273,14 @@ func (p *page) renderRSS() ([]byte, error) {
 		}
 		ch.Items[i] = it
 	}
-	return marshalXML(&rssRoot{
+	body, err := marshalXML(&rssRoot{
 		Version: "2.0", NSContent: nsContent, NSAtom: nsAtom, NSDC: nsDC,
 		NSMedia: nsMedia, NSHistory: nsHistory, Channel: ch,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return hexEscapes(body), nil
 }
 
 func (p *page) appendHistory(links []xmlLink, f Format, mk func(href, rel string) xmlLink) []xmlLink {

@@ -29,6 +29,7 @@ type resource struct {
 	lastMod   time.Time // whole seconds
 	hdrLM     []string
 	hdrType   []string
+	hdrLink   []string // WebSub discovery: hub and self; nil without a hub
 }
 
 type representation struct {
@@ -59,6 +60,10 @@ func newResource(d Doc, lastMod time.Time) (*resource, error) {
 	}
 	sum := sha256.Sum256(d.Body)
 	lastMod = lastMod.UTC().Truncate(time.Second)
+	var link []string
+	if d.Hub != "" {
+		link = []string{"<" + d.Hub + `>; rel="hub"`, "<" + d.URL + `>; rel="self"`}
+	}
 	return &resource{
 		path: d.Path, url: d.URL, format: d.Format, slug: d.Slug, archive: d.Archive,
 		sum:     hex.EncodeToString(sum[:]),
@@ -67,6 +72,7 @@ func newResource(d Doc, lastMod time.Time) (*resource, error) {
 		lastMod: lastMod,
 		hdrLM:   []string{lastMod.Format(http.TimeFormat)},
 		hdrType: []string{d.Format.ContentType()},
+		hdrLink: link,
 	}, nil
 }
 
