@@ -184,9 +184,13 @@ func checkItems(t *testing.T, f Format, spec *Spec, feed *gofeed.Feed, want []*a
 			}
 		}
 		content := it.Content
-		for _, p := range a.Paragraphs() {
-			if !strings.Contains(content, "<p>"+html.EscapeString(p)+"</p>") {
-				errorf("content lacks paragraph %q", p)
+		for i, p := range a.Paragraphs() {
+			lead := "<p>"
+			if i == 0 && a.Dateline != "" {
+				lead = `<p><span class="dateline">` + strings.ToUpper(a.Dateline) + " —</span> "
+			}
+			if !strings.Contains(content, lead+html.EscapeString(p)+"</p>") {
+				errorf("content lacks paragraph %q", lead+p)
 			}
 		}
 		if a.EditorsNote != "" && !strings.Contains(content, html.EscapeString(a.EditorsNote)) {
