@@ -290,8 +290,27 @@ func nonEmpty(t *testing.T, parent *node, space, local string) string {
 	return n.Text
 }
 
+// knownNS are the namespaces a feed may use. The W3C validator knows all
+// but Feedly's webfeeds, for which it gives the warning "Use of unknown
+// namespace" (not an error); webfeeds is there because Feedly reads a
+// feed's icon, logo and accent colour nowhere else.
 var knownNS = map[string]bool{"": true, nsAtom: true, nsContent: true, nsDC: true, nsMedia: true, nsHistory: true,
-	"http://www.w3.org/XML/1998/namespace": true, "xmlns": true}
+	nsWebfeeds: true, "http://www.w3.org/XML/1998/namespace": true, "xmlns": true}
+
+// checkWebfeeds: Feedly's elements hold an absolute URL and RRGGBB.
+func checkWebfeeds(t *testing.T, parent *node) {
+	t.Helper()
+	for _, el := range []string{"icon", "logo"} {
+		for _, n := range parent.all(nsWebfeeds, el) {
+			mustIRI(t, "webfeeds:"+el, n.Text)
+		}
+	}
+	for _, n := range parent.all(nsWebfeeds, "accentColor") {
+		if !regexp.MustCompile(`^[0-9A-F]{6}$`).MatchString(n.Text) {
+			t.Errorf("webfeeds:accentColor %q is not RRGGBB", n.Text)
+		}
+	}
+}
 
 // checkNamespaces fails on any element or attribute in a namespace nobody
 // declared (the decoder leaves an undeclared prefix as the Space).
@@ -331,6 +350,36 @@ func checkRSSRules(t *testing.T, body []byte, self, hub string) {
 		nonEmpty(t, ch, "", el)
 	}
 	mustRFC822(t, "lastBuildDate", ch.one("", "lastBuildDate").Text)
+	if img := ch.one("", "image"); img != nil {
+		u := nonEmpty(t, img, "", "url")
+		mustIRI(t, "image url", u)
+		if !rssImageOK(u) {
+			t.Errorf("image url %q: ImageUrlFormat: not a JPEG, GIF or PNG address", u)
+		}
+		// ImageTitleDoesntMatch, ImageLinkDoesntMatch.
+		if it := nonEmpty(t, img, "", "title"); it != ch.one("", "title").Text {
+			t.Errorf("image title %q is not the channel title", it)
+		}
+		if il := nonEmpty(t, img, "", "link"); il != ch.one("", "link").Text {
+			t.Errorf("image link %q is not the channel link", il)
+		}
+		for el, most := range map[string]int{"width": 144, "height": 400} {
+			if n := img.one("", el); n != nil {
+				if v, err := strconv.Atoi(n.Text); err != nil || v <= 0 || v > most {
+					t.Errorf("image %s %q is not 1 to %d", el, n.Text, most)
+				}
+			}
+		}
+	}
+	if ttl := ch.one("", "ttl"); ttl != nil {
+		if v, err := strconv.Atoi(ttl.Text); err != nil || v <= 0 {
+			t.Errorf("ttl %q is not a positive integer", ttl.Text)
+		}
+	}
+	if c := ch.one("", "copyright"); c != nil && strings.TrimSpace(c.Text) == "" {
+		t.Errorf("empty copyright")
+	}
+	checkWebfeeds(t, ch)
 	mustRFC822(t, "pubDate", ch.one("", "pubDate").Text)
 	rels := map[string]string{}
 	for _, l := range ch.all(nsAtom, "link") {
@@ -413,6 +462,12 @@ func checkAtomRules(t *testing.T, body []byte, self, hub string) {
 	mustIRI(t, "feed id", nonEmpty(t, root, nsAtom, "id"))
 	nonEmpty(t, root, nsAtom, "title")
 	mustRFC3339(t, "feed updated", nonEmpty(t, root, nsAtom, "updated"))
+	for _, el := range []string{"icon", "logo"} {
+		if n := root.one(nsAtom, el); n != nil {
+			mustIRI(t, el, n.Text)
+		}
+	}
+	checkWebfeeds(t, root)
 	feedAuthor := root.one(nsAtom, "author") != nil
 	if feedAuthor {
 		nonEmpty(t, root.one(nsAtom, "author"), nsAtom, "name")

@@ -19,7 +19,9 @@ const (
 	nsDC      = "http://purl.org/dc/elements/1.1/"
 	nsMedia   = "http://search.yahoo.com/mrss/"
 	nsHistory = "http://purl.org/syndication/history/1.0" // RFC 5005
-	rfc5005   = "https://www.rfc-editor.org/rfc/rfc5005"
+	// nsWebfeeds holds Feedly's icon, logo and accent colour elements.
+	nsWebfeeds = "http://webfeeds.org/rss/1.0"
+	rfc5005    = "https://www.rfc-editor.org/rfc/rfc5005"
 )
 
 // page is one document to render: the subscription feed (archive == 0) or
@@ -32,6 +34,9 @@ type page struct {
 	complete  bool // the document holds the whole feed (RFC 5005 §2)
 	generator string
 	version   string
+	brand     *Brand
+	brandURLs brandURLs
+	ttl       int       // RSS <ttl> in minutes; 0: none
 	updated   time.Time // newest item Updated; the document's Last-Modified
 	published time.Time
 }
@@ -87,7 +92,12 @@ func (p *page) gorillaFeed() *gorilla.Feed {
 		Updated:     updated,
 		Created:     published,
 		Id:          s.FeedURL(Atom),
+		Copyright:   p.brand.Copyright,
 		Items:       make([]*gorilla.Item, 0, len(p.entries)),
+	}
+	if u := p.brandURLs.rssImage; u != "" {
+		// The validator wants the image's title and link to be the channel's.
+		gf.Image = &gorilla.Image{Url: u, Title: s.Title, Link: s.SiteURL}
 	}
 	for _, e := range p.entries {
 		it := &gorilla.Item{
@@ -193,6 +203,7 @@ type rssRoot struct {
 	NSDC      string      `xml:"xmlns:dc,attr"`
 	NSMedia   string      `xml:"xmlns:media,attr"`
 	NSHistory string      `xml:"xmlns:fh,attr"`
+	NSWebfeed string      `xml:"xmlns:webfeeds,attr"`
 	Channel   *rssChannel `xml:"channel"`
 }
 
@@ -200,10 +211,23 @@ type rssRoot struct {
 // and the RFC 5005 markers; Items shadows gorilla's items.
 type rssChannel struct {
 	*gorilla.RssFeed
+	webfeeds
 	AtomLinks []xmlLink  `xml:"atom:link"`
 	Archive   *empty     `xml:"fh:archive"`
 	Complete  *empty     `xml:"fh:complete"`
 	Items     []*rssItem `xml:"item"`
+}
+
+// webfeeds are the elements Feedly reads for a feed's icon, logo and
+// accent colour (namespace nsWebfeeds, prefix webfeeds).
+type webfeeds struct {
+	Icon        string `xml:"webfeeds:icon,omitempty"`
+	Logo        string `xml:"webfeeds:logo,omitempty"`
+	AccentColor string `xml:"webfeeds:accentColor,omitempty"`
+}
+
+func (p *page) webfeeds() webfeeds {
+	return webfeeds{Icon: p.brandURLs.icon, Logo: p.brandURLs.logo, AccentColor: p.brand.AccentColor}
 }
 
 type xmlLink struct {
@@ -244,7 +268,8 @@ func (p *page) renderRSS() ([]byte, error) {
 	base.Language = p.spec.Language
 	base.Generator = p.generatorText()
 	base.ManagingEditor = "" // must be an e-mail address; we have a name
-	ch := &rssChannel{RssFeed: base, Items: make([]*rssItem, len(base.Items))}
+	base.Ttl = p.ttl
+	ch := &rssChannel{RssFeed: base, webfeeds: p.webfeeds(), Items: make([]*rssItem, len(base.Items))}
 	ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.selfURL(RSS), Rel: "self", Type: RSS.MediaType()})
 	if p.spec.HubURL != "" {
 		ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.spec.HubURL, Rel: "hub"})
@@ -275,7 +300,7 @@ func (p *page) renderRSS() ([]byte, error) {
 	}
 	body, err := marshalXML(&rssRoot{
 		Version: "2.0", NSContent: nsContent, NSAtom: nsAtom, NSDC: nsDC,
-		NSMedia: nsMedia, NSHistory: nsHistory, Channel: ch,
+		NSMedia: nsMedia, NSHistory: nsHistory, NSWebfeed: nsWebfeeds, Channel: ch,
 	})
 	if err != nil {
 		return nil, err
@@ -321,8 +346,10 @@ func (p *page) generatorText() string {
 // shadows gorilla's entries.
 type atomRoot struct {
 	*gorilla.AtomFeed
-	Lang      string             `xml:"xml:lang,attr,omitempty"`
-	NSHistory string             `xml:"xmlns:fh,attr"`
+	Lang      string `xml:"xml:lang,attr,omitempty"`
+	NSHistory string `xml:"xmlns:fh,attr"`
+	NSWebfeed string `xml:"xmlns:webfeeds,attr"`
+	webfeeds
 	Generator *atomGenerator     `xml:"generator"`
 	Links     []gorilla.AtomLink `xml:"link"`
 	Archive   *empty             `xml:"fh:archive"`
@@ -354,10 +381,13 @@ func (p *page) renderAtom() ([]byte, error) {
 	base := (&gorilla.Atom{Feed: gf}).AtomFeed()
 	base.Id = p.spec.FeedURL(Atom) // the same logical feed across archive pages
 	base.Link = nil
+	base.Icon, base.Logo = p.brandURLs.icon, p.brandURLs.logo
 	root := &atomRoot{
 		AtomFeed:  base,
 		Lang:      p.spec.Language,
 		NSHistory: nsHistory,
+		NSWebfeed: nsWebfeeds,
+		webfeeds:  p.webfeeds(),
 		Generator: &atomGenerator{Text: p.generator, Version: p.version},
 		Entries:   make([]*atomEntry, len(base.Entries)),
 	}
@@ -449,6 +479,7 @@ func (p *page) renderJSON() ([]byte, error) {
 	base.Version = jsonFeedVersion
 	base.Language = p.spec.Language
 	base.FeedUrl = p.selfURL(JSON)
+	base.Icon, base.Favicon = p.brandURLs.icon, p.brandURLs.favicon
 	base.Author = nil // deprecated in 1.1
 	base.Authors = []*gorilla.JSONAuthor{{Name: p.spec.Author}}
 	if p.spec.HubURL != "" {

@@ -76,6 +76,13 @@ func newResource(d Doc, lastMod time.Time) (*resource, error) {
 	}, nil
 }
 
+// newAsset is an embedded file served as is (no gzip variant: images are
+// compressed already).
+func newAsset(path, contentType string, body []byte) *resource {
+	return &resource{path: path, plain: newRepresentation(body), lastMod: assetTime,
+		hdrLM: []string{assetTime.Format(http.TimeFormat)}, hdrType: []string{contentType}}
+}
+
 // snapshot is the immutable set of subscription feeds being served.
 type snapshot struct {
 	byPath map[string]*resource
@@ -96,6 +103,9 @@ type Set struct {
 	archiveMu  sync.Mutex
 	archive    map[string]*resource
 	generation uint64 // guarded by archiveMu; bumped on invalidation
+	// icon is the embedded default icon at IconPath; nil when the brand
+	// has its own. favicon is served at FaviconPath (see Favicon).
+	icon, favicon *resource
 }
 
 // SetOptions tune a Set.
@@ -107,6 +117,10 @@ type SetOptions struct {
 // NewSet returns an empty Set over b; call Rebuild before serving.
 func NewSet(b *Builder, opts SetOptions) *Set {
 	s := &Set{b: b, archive: map[string]*resource{}}
+	s.favicon = newAsset(FaviconPath, "image/x-icon", defaultFavicon)
+	if b.brand.Icon == "" {
+		s.icon = newAsset(IconPath, "image/png", defaultIcon)
+	}
 	s.maxAge = []string{"public, max-age=" + strconv.Itoa(int(opts.MaxAge/time.Second))}
 	s.snap.Store(&snapshot{byPath: map[string]*resource{}, pages: map[string]int{}})
 	return s
