@@ -30,7 +30,7 @@ func newFeedServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	s, err := server.New(server.Options{
-		BaseURL: "http://news.example", Product: "Test", Feeds: set,
+		BaseURL: "http://news.example", Product: "Test", Feeds: set, Favicon: set.Favicon(),
 		FeedLinks: []server.FeedLink{{Title: "Society (RSS)", Path: "/feeds/society.rss", Type: "application/rss+xml"}},
 		Registry:  prometheus.NewRegistry(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -80,5 +80,25 @@ func TestFeedsDirectoryLeadsToIndex(t *testing.T) {
 	}
 	if resp, err := srv.Client().Get(srv.URL + "/feeds/nothing.rss"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("unknown feed: %v %v", resp.StatusCode, err)
+	}
+}
+
+// TestFavicon: /favicon.ico is served (the feeds' default icon), not 404.
+func TestFavicon(t *testing.T) {
+	srv := newFeedServer(t)
+	for _, method := range []string{"GET", "HEAD"} {
+		req, _ := http.NewRequest(method, srv.URL+"/favicon.ico", nil)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/x-icon" || resp.Header.Get("ETag") == "" {
+			t.Errorf("%s /favicon.ico: %d %v", method, resp.StatusCode, resp.Header)
+		}
+		if method == "GET" && !strings.HasPrefix(string(body), "\x00\x00\x01\x00") {
+			t.Errorf("favicon is not an ICO file")
+		}
 	}
 }

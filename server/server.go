@@ -48,6 +48,7 @@ type Options struct {
 	APIToken     string
 	MaxBodyBytes int64
 	Feeds        http.Handler // serves /feeds/…
+	Favicon      http.Handler // serves /favicon.ico
 	Articles     ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
@@ -108,6 +109,9 @@ func New(opts Options) (*Server, error) {
 		toIndex := http.RedirectHandler("/", http.StatusFound)
 		m.Handle("GET /feeds", toIndex)
 		m.Handle("GET "+feedsPrefix+"{$}", toIndex)
+	}
+	if opts.Favicon != nil {
+		m.Handle("GET /favicon.ico", opts.Favicon)
 	}
 	if opts.Articles != nil {
 		m.HandleFunc("POST /api/articles", s.handlePushArticle)
