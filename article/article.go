@@ -51,6 +51,20 @@ type Author struct {
 type Page struct {
 	Number     int      `json:"number"`
 	Paragraphs []string `json:"paragraphs"`
+	// Subheads lists, ascending, the indexes in Paragraphs that are
+	// sub-heads (short headings inside the body, rendered as <h3>); the
+	// others are ordinary paragraphs.
+	Subheads []int `json:"subheads,omitempty"`
+}
+
+// IsSubhead reports whether Paragraphs[i] is a sub-head.
+func (p Page) IsSubhead(i int) bool {
+	for _, s := range p.Subheads {
+		if s == i {
+			return true
+		}
+	}
+	return false
 }
 
 // Article is one story. ID and GUID never change once stored.

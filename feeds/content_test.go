@@ -16,7 +16,7 @@ import (
 // its credit (a figure with a photo, a caption paragraph without one), the
 // dateline before the first paragraph (once, also for agency copy that
 // opens with it), and a note on missing pages that links only a page that
-// exists.
+// exists; sub-heads are <h3>.
 func TestContentCarriesCaptionDatelineAndMissingPages(t *testing.T) {
 	t0 := time.Date(2019, 5, 20, 12, 30, 0, 0, shanghai)
 	base := func(id string) *article.Article {
@@ -26,7 +26,8 @@ func TestContentCarriesCaptionDatelineAndMissingPages(t *testing.T) {
 	staff := base("staff")
 	staff.Dateline, staff.TotalPages, staff.CanonicalURL = "Shanghai", 2, "https://news.example/a/staff.html"
 	staff.Photo = &article.Photo{URL: "https://img.news.example/canteen.jpg", Caption: "Volunteers serve lunch & tea.", Credit: "PAN RUI / FOR CHINA DAILY"}
-	staff.Body = []article.Page{{Number: 1, Paragraphs: []string{"At a quarter to eleven, the queue is out of the door.", "Second."}}}
+	staff.Body = []article.Page{{Number: 1, Paragraphs: []string{"At a quarter to eleven, the queue is out of the door.",
+		"Lunch for ten yuan & a chat", "Second."}, Subheads: []int{1}}}
 
 	agency := base("agency")
 	agency.Dateline, agency.TotalPages = "Nanjing", 3
@@ -35,13 +36,13 @@ func TestContentCarriesCaptionDatelineAndMissingPages(t *testing.T) {
 		{Number: 3, Paragraphs: []string{"The last page."}}}
 
 	undated := base("undated")
-	undated.TotalPages = 3
-	undated.Body = []article.Page{{Number: 1, Paragraphs: []string{"Only the first page came in."}}}
+	undated.TotalPages, undated.Dateline = 3, "Suzhou"
+	undated.Body = []article.Page{{Number: 1, Paragraphs: []string{"A sub-head first", "Only the first page came in."}, Subheads: []int{0}}}
 
 	want := map[string][]string{
 		"staff": {
 			`<figure><img src="https://img.news.example/canteen.jpg" alt="Volunteers serve lunch &amp; tea."><figcaption>Volunteers serve lunch &amp; tea. <small class="credit">PAN RUI / FOR CHINA DAILY</small></figcaption></figure>`,
-			"<p><span class=\"dateline\">SHANGHAI \u2014</span> At a quarter to eleven, the queue is out of the door.</p>\n<p>Second.</p>",
+			"<p><span class=\"dateline\">SHANGHAI \u2014</span> At a quarter to eleven, the queue is out of the door.</p>\n<h3>Lunch for ten yuan &amp; a chat</h3>\n<p>Second.</p>",
 			`<p class="continued">Page 2 of 2 not included here: <a href="https://news.example/a/staff.html">read the whole article at the publisher&#39;s site</a>.</p>`,
 		},
 		"agency": {
@@ -50,7 +51,7 @@ func TestContentCarriesCaptionDatelineAndMissingPages(t *testing.T) {
 			`<p class="continued">Page 2 of 3 has not been imported yet.</p>`,
 		},
 		"undated": {
-			"<p>Only the first page came in.</p>",
+			"<h3>A sub-head first</h3>\n<p><span class=\"dateline\">SUZHOU \u2014</span> Only the first page came in.</p>",
 			`<p class="continued">Pages 2 and 3 of 3 have not been imported yet.</p>`,
 		},
 	}
@@ -70,6 +71,9 @@ func TestContentCarriesCaptionDatelineAndMissingPages(t *testing.T) {
 				if !strings.Contains(it.Content, w) {
 					t.Errorf("%s %s: content lacks\n%s\nin\n%s", f, id, w, it.Content)
 				}
+			}
+			if id == "undated" && it.Description != "Only the first page came in." {
+				t.Errorf("%s: summary %q is not the first paragraph after the sub-head", f, it.Description)
 			}
 			if strings.Count(it.Content, "NANJING") > 1 || strings.Count(it.Content, "SHANGHAI") > 1 {
 				t.Errorf("%s %s: dateline printed twice:\n%s", f, id, it.Content)

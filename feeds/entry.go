@@ -65,10 +65,9 @@ func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *a
 	if e.language == "" {
 		e.language = s.Language
 	}
-	paras := a.Paragraphs()
 	e.summary = strings.TrimSpace(a.Deck)
-	if e.summary == "" && len(paras) > 0 {
-		e.summary = strings.TrimSpace(paras[0])
+	if e.summary == "" {
+		e.summary = firstParagraph(a)
 	}
 	if e.summary == "" {
 		e.summary = a.Headline
@@ -96,7 +95,7 @@ func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *a
 	if e.photo != nil {
 		e.photoType = photoType(e.photo)
 	}
-	e.content = contentHTML(a, paras)
+	e.content = contentHTML(a)
 	return e
 }
 
@@ -128,10 +127,10 @@ func photoType(p *article.Photo) string {
 
 // contentHTML is the full article as HTML: the lead photo in a <figure>
 // with its caption and credit (a caption paragraph when there is a caption
-// but no photo URL), the editor's note, then every paragraph, the first
-// opening with the dateline, and a note naming pages the source lacked;
-// all text escaped.
-func contentHTML(a *article.Article, paras []string) string {
+// but no photo URL), the editor's note, then the body, sub-heads as <h3>
+// and the first paragraph opening with the dateline, and a note naming
+// pages the source lacked; all text escaped.
+func contentHTML(a *article.Article) string {
 	var b strings.Builder
 	esc := html.EscapeString
 	if p := a.Photo; p != nil && p.URL != "" {
@@ -156,16 +155,25 @@ func contentHTML(a *article.Article, paras []string) string {
 		b.WriteString(esc(n))
 		b.WriteString("</em></p>\n")
 	}
-	dateline := datelineFor(a.Dateline, paras)
-	for i, p := range paras {
-		b.WriteString("<p>")
-		if i == 0 && dateline != "" {
-			b.WriteString(`<span class="dateline">`)
-			b.WriteString(esc(dateline))
-			b.WriteString(" —</span> ")
+	dateline := datelineFor(a.Dateline, firstParagraph(a))
+	for _, pg := range a.Body {
+		for i, p := range pg.Paragraphs {
+			if pg.IsSubhead(i) {
+				b.WriteString("<h3>")
+				b.WriteString(esc(p))
+				b.WriteString("</h3>\n")
+				continue
+			}
+			b.WriteString("<p>")
+			if dateline != "" {
+				b.WriteString(`<span class="dateline">`)
+				b.WriteString(esc(dateline))
+				b.WriteString(" —</span> ")
+				dateline = ""
+			}
+			b.WriteString(esc(p))
+			b.WriteString("</p>\n")
 		}
-		b.WriteString(esc(p))
-		b.WriteString("</p>\n")
 	}
 	if missing := a.MissingPages(); len(missing) > 0 {
 		total := max(a.TotalPages, missing[len(missing)-1])
@@ -198,16 +206,28 @@ func writeCaption(b *strings.Builder, p *article.Photo) {
 	}
 }
 
+// firstParagraph is the body's first paragraph that is not a sub-head,
+// trimmed; empty when there is none.
+func firstParagraph(a *article.Article) string {
+	for _, pg := range a.Body {
+		for i, p := range pg.Paragraphs {
+			if !pg.IsSubhead(i) {
+				return strings.TrimSpace(p)
+			}
+		}
+	}
+	return ""
+}
+
 // datelineFor is the dateline to print before the first paragraph, in
 // capitals as the publisher prints it ("SHANGHAI"); empty when there is
 // none, or when the copy already opens with it ("NANJING -- Passenger…",
 // as agency copy does).
-func datelineFor(dateline string, paras []string) string {
+func datelineFor(dateline, first string) string {
 	d := strings.ToUpper(strings.TrimSpace(dateline))
-	if d == "" || len(paras) == 0 {
+	if d == "" || first == "" {
 		return ""
 	}
-	first := strings.TrimSpace(paras[0])
 	if len(first) >= len(d) && strings.EqualFold(first[:len(d)], d) {
 		rest := strings.TrimLeft(first[len(d):], " \u00a0")
 		for _, dash := range []string{"--", "—", "–", "-", ":", ","} {
