@@ -143,6 +143,11 @@ type Brand struct {
 	Link      string `toml:"link"`
 	Logo      string `toml:"logo"`
 	Copyright string `toml:"copyright"`
+	// Icon is the absolute URL of a square icon (PNG, JPEG or GIF,
+	// 512×512) readers show beside every item; empty: a built-in one.
+	Icon string `toml:"icon"`
+	// AccentColor is the colour Feedly shows the feeds in, "RRGGBB".
+	AccentColor string `toml:"accent_color"`
 }
 
 type Subscribe struct {

@@ -18,6 +18,9 @@ type Doc struct {
 	Format  Format
 	Slug    string // the spec's slug
 	Archive int    // archive page number; 0 for the subscription feed
+	// Hub is the spec's WebSub hub, empty when none: served documents
+	// carry Link headers naming it and the self URL (WebSub §4).
+	Hub string
 	// Pages is the number of complete archive pages of the spec at build time.
 	Pages int
 	Body  []byte
@@ -38,6 +41,12 @@ type Options struct {
 	// Location is the zone feed times are written in; the newsroom's
 	// (article.NewsroomZone) when nil.
 	Location *time.Location
+	// Brand is the publisher's identity shown in every feed.
+	Brand Brand
+	// TTL is the RSS <ttl>, how long readers may keep a feed before
+	// fetching it again: the rebuild schedule's interval (see
+	// ScheduleInterval). 0 leaves <ttl> out.
+	TTL time.Duration
 	// RecountEvery bounds how long the Builder carries an article count
 	// forward instead of counting again (see Builder.Invalidate); 30
 	// minutes when 0, measured on the Now clock.
@@ -52,6 +61,8 @@ type Builder struct {
 	generator     string
 	version       string
 	loc           *time.Location
+	brand         Brand
+	ttl           int // minutes
 	sectionTitles map[string]string
 	recountEvery  time.Duration
 
@@ -100,8 +111,12 @@ type countState struct {
 
 // NewBuilder checks and normalizes the specs (see Spec.Normalize).
 func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, error) {
+	brand, err := opts.Brand.normalize()
+	if err != nil {
+		return nil, err
+	}
 	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
-		sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{},
+		brand: brand, ttl: ttlMinutes(opts.TTL), sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{},
 		rendered: map[string]renderedState{}}
 	if b.recountEvery <= 0 {
 		b.recountEvery = 30 * time.Minute
@@ -300,7 +315,8 @@ func (b *Builder) buildArchive(ctx context.Context, s *Spec, n int) ([]Doc, erro
 }
 
 func (b *Builder) newPage(s *Spec, arts []*article.Article) *page {
-	p := &page{spec: s, generator: b.generator, version: b.version, entries: make([]*entry, len(arts))}
+	p := &page{spec: s, generator: b.generator, version: b.version, entries: make([]*entry, len(arts)),
+		brand: &b.brand, brandURLs: b.brand.urls(s.BaseURL), ttl: b.ttl}
 	for i, a := range arts {
 		p.entries[i] = newEntry(s, b.sectionTitles, b.loc, a)
 	}
@@ -320,7 +336,7 @@ func (b *Builder) renderAll(p *page) ([]Doc, error) {
 			return nil, fmt.Errorf("feeds: %s %s: %w", p.spec.Slug, f, err)
 		}
 		docs = append(docs, Doc{Path: p.path(f), URL: p.selfURL(f), Format: f, Slug: p.spec.Slug,
-			Archive: p.archive, Pages: p.pages, Body: body, Updated: updated})
+			Archive: p.archive, Hub: p.spec.HubURL, Pages: p.pages, Body: body, Updated: updated})
 	}
 	return docs, nil
 }

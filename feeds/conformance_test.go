@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
+	"fmt"
 	"html"
+	"io"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,9 +184,13 @@ func checkItems(t *testing.T, f Format, spec *Spec, feed *gofeed.Feed, want []*a
 			}
 		}
 		content := it.Content
-		for _, p := range a.Paragraphs() {
-			if !strings.Contains(content, "<p>"+html.EscapeString(p)+"</p>") {
-				errorf("content lacks paragraph %q", p)
+		for i, p := range a.Paragraphs() {
+			lead := "<p>"
+			if i == 0 && a.Dateline != "" {
+				lead = `<p><span class="dateline">` + strings.ToUpper(a.Dateline) + " —</span> "
+			}
+			if !strings.Contains(content, lead+html.EscapeString(p)+"</p>") {
+				errorf("content lacks paragraph %q", lead+p)
 			}
 		}
 		if a.EditorsNote != "" && !strings.Contains(content, html.EscapeString(a.EditorsNote)) {
@@ -282,8 +290,27 @@ func nonEmpty(t *testing.T, parent *node, space, local string) string {
 	return n.Text
 }
 
+// knownNS are the namespaces a feed may use. The W3C validator knows all
+// but Feedly's webfeeds, for which it gives the warning "Use of unknown
+// namespace" (not an error); webfeeds is there because Feedly reads a
+// feed's icon, logo and accent colour nowhere else.
 var knownNS = map[string]bool{"": true, nsAtom: true, nsContent: true, nsDC: true, nsMedia: true, nsHistory: true,
-	"http://www.w3.org/XML/1998/namespace": true, "xmlns": true}
+	nsWebfeeds: true, "http://www.w3.org/XML/1998/namespace": true, "xmlns": true}
+
+// checkWebfeeds: Feedly's elements hold an absolute URL and RRGGBB.
+func checkWebfeeds(t *testing.T, parent *node) {
+	t.Helper()
+	for _, el := range []string{"icon", "logo"} {
+		for _, n := range parent.all(nsWebfeeds, el) {
+			mustIRI(t, "webfeeds:"+el, n.Text)
+		}
+	}
+	for _, n := range parent.all(nsWebfeeds, "accentColor") {
+		if !regexp.MustCompile(`^[0-9A-F]{6}$`).MatchString(n.Text) {
+			t.Errorf("webfeeds:accentColor %q is not RRGGBB", n.Text)
+		}
+	}
+}
 
 // checkNamespaces fails on any element or attribute in a namespace nobody
 // declared (the decoder leaves an undeclared prefix as the Space).
@@ -309,6 +336,9 @@ func checkRSSRules(t *testing.T, body []byte, self, hub string) {
 	if root.XMLName.Local != "rss" {
 		t.Fatalf("root is <%s>", root.XMLName.Local)
 	}
+	for _, f := range characterDataFindings(body) {
+		t.Error(f)
+	}
 	if v, _ := root.attr("version"); v != "2.0" {
 		t.Errorf("rss version %q", v)
 	}
@@ -320,6 +350,36 @@ func checkRSSRules(t *testing.T, body []byte, self, hub string) {
 		nonEmpty(t, ch, "", el)
 	}
 	mustRFC822(t, "lastBuildDate", ch.one("", "lastBuildDate").Text)
+	if img := ch.one("", "image"); img != nil {
+		u := nonEmpty(t, img, "", "url")
+		mustIRI(t, "image url", u)
+		if !rssImageOK(u) {
+			t.Errorf("image url %q: ImageUrlFormat: not a JPEG, GIF or PNG address", u)
+		}
+		// ImageTitleDoesntMatch, ImageLinkDoesntMatch.
+		if it := nonEmpty(t, img, "", "title"); it != ch.one("", "title").Text {
+			t.Errorf("image title %q is not the channel title", it)
+		}
+		if il := nonEmpty(t, img, "", "link"); il != ch.one("", "link").Text {
+			t.Errorf("image link %q is not the channel link", il)
+		}
+		for el, most := range map[string]int{"width": 144, "height": 400} {
+			if n := img.one("", el); n != nil {
+				if v, err := strconv.Atoi(n.Text); err != nil || v <= 0 || v > most {
+					t.Errorf("image %s %q is not 1 to %d", el, n.Text, most)
+				}
+			}
+		}
+	}
+	if ttl := ch.one("", "ttl"); ttl != nil {
+		if v, err := strconv.Atoi(ttl.Text); err != nil || v <= 0 {
+			t.Errorf("ttl %q is not a positive integer", ttl.Text)
+		}
+	}
+	if c := ch.one("", "copyright"); c != nil && strings.TrimSpace(c.Text) == "" {
+		t.Errorf("empty copyright")
+	}
+	checkWebfeeds(t, ch)
 	mustRFC822(t, "pubDate", ch.one("", "pubDate").Text)
 	rels := map[string]string{}
 	for _, l := range ch.all(nsAtom, "link") {
@@ -402,6 +462,12 @@ func checkAtomRules(t *testing.T, body []byte, self, hub string) {
 	mustIRI(t, "feed id", nonEmpty(t, root, nsAtom, "id"))
 	nonEmpty(t, root, nsAtom, "title")
 	mustRFC3339(t, "feed updated", nonEmpty(t, root, nsAtom, "updated"))
+	for _, el := range []string{"icon", "logo"} {
+		if n := root.one(nsAtom, el); n != nil {
+			mustIRI(t, el, n.Text)
+		}
+	}
+	checkWebfeeds(t, root)
 	feedAuthor := root.one(nsAtom, "author") != nil
 	if feedAuthor {
 		nonEmpty(t, root.one(nsAtom, "author"), nsAtom, "name")
@@ -507,6 +573,166 @@ func checkJSONKeys(t *testing.T, body []byte) {
 			}
 			if _, ok := item["banner_image"]; !ok {
 				t.Errorf("item with a photo lacks banner_image")
+			}
+		}
+	}
+}
+
+// The W3C validator's CharacterData rule (RSS 2.0, its "experimental RSS
+// Profile support" in nonhtml.validate): a plain-text element whose parsed
+// text looks like markup or an entity reference, that is matches
+// "&#[x0-9]|<[/a-zA-Z]" or holds "&NAME" with NAME an HTML entity, "apos"
+// or not all letters, draws the warning 'Encode "&" and "<" in plain text
+// using hexadecimal character references' unless one of the source lines
+// the element spans contains "&#x". The validator applies it to the
+// elements it checks as non-HTML (titles, categories, channel description,
+// copyright, image title); this applies it to every text-only element but
+// the two that hold HTML (item description, content:encoded), a superset.
+var (
+	charDataRe = regexp.MustCompile(`&#[x0-9]|<[/a-zA-Z]`)
+	entityRe   = regexp.MustCompile(`&(#?\w+)`)
+	allAlpha   = regexp.MustCompile(`^[A-Za-z]+$`)
+)
+
+func looksLikeMarkup(v string) bool {
+	for _, m := range entityRe.FindAllStringSubmatch(v, -1) {
+		name := m[1]
+		if name == "apos" || !allAlpha.MatchString(name) || html.UnescapeString("&"+name+";") != "&"+name+";" {
+			return true
+		}
+	}
+	return charDataRe.MatchString(v)
+}
+
+// characterDataFindings lists the CharacterData warnings the validator
+// would give an RSS document.
+func characterDataFindings(body []byte) []string {
+	lines := bytes.Split(body, []byte("\n"))
+	hexOn := make([]bool, len(lines)+1) // by 1-based line number
+	for i, l := range lines {
+		hexOn[i+1] = bytes.Contains(l, []byte("&#x"))
+	}
+	type open struct {
+		name xml.Name
+		line int
+		text strings.Builder
+		kids bool
+	}
+	var stack []*open
+	var out []string
+	d := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			return append(out, "not well-formed XML: "+err.Error())
+		}
+		line, _ := d.InputPos()
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			if len(stack) > 0 {
+				stack[len(stack)-1].kids = true
+			}
+			stack = append(stack, &open{name: tk.Name, line: line})
+		case xml.CharData:
+			if len(stack) > 0 {
+				stack[len(stack)-1].text.Write(tk)
+			}
+		case xml.EndElement:
+			o := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			isHTML := o.name.Space == nsContent || (o.name.Space == "" && o.name.Local == "description" &&
+				len(stack) > 0 && stack[len(stack)-1].name.Local == "item")
+			if o.kids || isHTML || !looksLikeMarkup(o.text.String()) {
+				continue
+			}
+			if !slices.Contains(hexOn[o.line:line+1], true) {
+				out = append(out, fmt.Sprintf("line %d: <%s> %q: CharacterData: encode \"&\" and \"<\" in plain text using hexadecimal character references",
+					o.line, o.name.Local, o.text.String()))
+			}
+		}
+	}
+}
+
+// TestCharacterDataRule: the rule above catches what the validator
+// catches (so that passing it means something).
+func TestCharacterDataRule(t *testing.T) {
+	bad := "<rss version=\"2.0\"><channel>\n<title>M&amp;A &lt;b&gt; talks</title>\n<category>R&amp;D2</category>\n" +
+		"<item><title>x &amp;amp; y</title>\n<description>&lt;p&gt;HTML is fine here&lt;/p&gt;</description></item>\n</channel></rss>"
+	if got := characterDataFindings([]byte(bad)); len(got) != 3 {
+		t.Errorf("findings %q, want the title, the category and the item title", got)
+	}
+	good := strings.NewReplacer("&amp;", "&#x26;", "&lt;", "&#x3C;").Replace(bad)
+	if got := characterDataFindings([]byte(good)); len(got) != 0 {
+		t.Errorf("hex-encoded: findings %q", got)
+	}
+	plain := "<rss version=\"2.0\"><channel>\n<title>AT&amp;T and M&amp;A</title>\n</channel></rss>"
+	if got := characterDataFindings([]byte(plain)); len(got) != 0 {
+		t.Errorf("an & the validator does not flag: %q", got)
+	}
+}
+
+// TestCharacterDataInFeeds: titles, descriptions, authors and categories
+// holding "&" and "<" leave the validator nothing to say in RSS, and read
+// back unchanged in every format.
+func TestCharacterDataInFeeds(t *testing.T) {
+	sch := jsonFeedSchema(t)
+	spec := Spec{Slug: "society", Kind: KindSection, Title: "Society & <Culture>", Description: "News &amp; views, a<b & c",
+		BaseURL: testBase, Language: "en"}
+	t0 := time.Date(2019, 4, 24, 20, 12, 0, 0, shanghai)
+	a := &article.Article{ID: "m-and-a", GUID: "tag:syndicated.example,2019:m-and-a", Section: "society",
+		Headline: "M&A talks: R&D2 budget <b>not bold & &amp; literal", Deck: "Why x<y & &#x26; matter",
+		Authors:   []article.Author{{Name: "Smith & Wesson <desk>"}, {Name: "Lee &amp; Co"}},
+		Published: t0, Updated: t0,
+		Body: []article.Page{{Number: 1, Paragraphs: []string{"Body & <body>."}}},
+		Tags: []string{"M&A", "<tags>", "R&D2"}, Status: article.StatusPublished}
+	for _, f := range Formats {
+		body, err := Render(spec, []*article.Article{a}, f, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch f {
+		case RSS:
+			checkRSSRules(t, body, spec.BaseURL+"/feeds/society.rss", "")
+		case Atom:
+			checkAtomRules(t, body, spec.BaseURL+"/feeds/society.atom", "")
+		case JSON:
+			validateJSONFeed(t, sch, body)
+		}
+		feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("%s: gofeed: %v", f, err)
+		}
+		if feed.Title != spec.Title || feed.Description != spec.Description {
+			t.Errorf("%s: feed title %q, description %q", f, feed.Title, feed.Description)
+		}
+		it := feed.Items[0]
+		if it.Title != a.Headline {
+			t.Errorf("%s: title %q, want %q", f, it.Title, a.Headline)
+		}
+		summary := it.Description
+		if f == RSS {
+			summary = html.UnescapeString(summary)
+		}
+		if summary != a.Deck {
+			t.Errorf("%s: summary %q, want %q", f, summary, a.Deck)
+		}
+		var authors []string
+		if f == RSS {
+			authors = it.DublinCoreExt.Creator
+		} else {
+			for _, p := range it.Authors {
+				authors = append(authors, p.Name)
+			}
+		}
+		if !slices.Equal(authors, a.AuthorNames()) {
+			t.Errorf("%s: authors %q, want %q", f, authors, a.AuthorNames())
+		}
+		for _, c := range a.Tags {
+			if !slices.Contains(it.Categories, c) {
+				t.Errorf("%s: categories %q lack %q", f, it.Categories, c)
 			}
 		}
 	}

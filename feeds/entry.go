@@ -25,15 +25,18 @@ type entry struct {
 	authors    []string
 	categories []string
 	language   string
-	photo      *article.Photo
+	photo      *article.Photo // the lead photo; nil when there is none or it has no URL
 	photoType  string
 	published  time.Time // in the newsroom zone
 	updated    time.Time // in the newsroom zone; Published when unset
 }
 
 func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *article.Article) *entry {
-	e := &entry{a: a, title: a.Headline, language: a.Language, photo: a.Photo,
+	e := &entry{a: a, title: a.Headline, language: a.Language,
 		published: a.Published.In(loc), updated: a.Updated.In(loc)}
+	if a.Photo != nil && a.Photo.URL != "" {
+		e.photo = a.Photo
+	}
 	if a.Updated.IsZero() {
 		e.updated = e.published
 	}
@@ -62,10 +65,9 @@ func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *a
 	if e.language == "" {
 		e.language = s.Language
 	}
-	paras := a.Paragraphs()
 	e.summary = strings.TrimSpace(a.Deck)
-	if e.summary == "" && len(paras) > 0 {
-		e.summary = strings.TrimSpace(paras[0])
+	if e.summary == "" {
+		e.summary = firstParagraph(a)
 	}
 	if e.summary == "" {
 		e.summary = a.Headline
@@ -93,7 +95,7 @@ func newEntry(s *Spec, sectionTitles map[string]string, loc *time.Location, a *a
 	if e.photo != nil {
 		e.photoType = photoType(e.photo)
 	}
-	e.content = contentHTML(a, e.link, paras)
+	e.content = contentHTML(a)
 	return e
 }
 
@@ -123,12 +125,15 @@ func photoType(p *article.Photo) string {
 	return "image/jpeg"
 }
 
-// contentHTML is the full article as HTML: lead photo with caption and
-// credit, editor's note, then every paragraph; all text escaped.
-func contentHTML(a *article.Article, link string, paras []string) string {
+// contentHTML is the full article as HTML: the lead photo in a <figure>
+// with its caption and credit (a caption paragraph when there is a caption
+// but no photo URL), the editor's note, then the body, sub-heads as <h3>
+// and the first paragraph opening with the dateline, and a note naming
+// pages the source lacked; all text escaped.
+func contentHTML(a *article.Article) string {
 	var b strings.Builder
 	esc := html.EscapeString
-	if p := a.Photo; p != nil {
+	if p := a.Photo; p != nil && p.URL != "" {
 		b.WriteString(`<figure><img src="`)
 		b.WriteString(esc(p.URL))
 		b.WriteString(`" alt="`)
@@ -136,37 +141,115 @@ func contentHTML(a *article.Article, link string, paras []string) string {
 		b.WriteString(`">`)
 		if p.Caption != "" || p.Credit != "" {
 			b.WriteString(`<figcaption>`)
-			b.WriteString(esc(p.Caption))
-			if p.Credit != "" {
-				if p.Caption != "" {
-					b.WriteString(" ")
-				}
-				b.WriteString(`<small class="credit">`)
-				b.WriteString(esc(p.Credit))
-				b.WriteString(`</small>`)
-			}
+			writeCaption(&b, p)
 			b.WriteString(`</figcaption>`)
 		}
 		b.WriteString("</figure>\n")
+	} else if p != nil && (p.Caption != "" || p.Credit != "") {
+		b.WriteString(`<p class="caption">`)
+		writeCaption(&b, p)
+		b.WriteString("</p>\n")
 	}
 	if n := strings.TrimSpace(a.EditorsNote); n != "" {
 		b.WriteString(`<p class="editors-note"><em>Editor&#39;s note: `)
 		b.WriteString(esc(n))
 		b.WriteString("</em></p>\n")
 	}
-	for _, p := range paras {
-		b.WriteString("<p>")
-		b.WriteString(esc(p))
-		b.WriteString("</p>\n")
+	dateline := datelineFor(a.Dateline, firstParagraph(a))
+	for _, pg := range a.Body {
+		for i, p := range pg.Paragraphs {
+			if pg.IsSubhead(i) {
+				b.WriteString("<h3>")
+				b.WriteString(esc(p))
+				b.WriteString("</h3>\n")
+				continue
+			}
+			b.WriteString("<p>")
+			if dateline != "" {
+				b.WriteString(`<span class="dateline">`)
+				b.WriteString(esc(dateline))
+				b.WriteString(" —</span> ")
+				dateline = ""
+			}
+			b.WriteString(esc(p))
+			b.WriteString("</p>\n")
+		}
 	}
 	if missing := a.MissingPages(); len(missing) > 0 {
-		b.WriteString(`<p class="continued"><a href="`)
-		b.WriteString(esc(link))
-		b.WriteString(`">Continued on page `)
-		b.WriteString(strconv.Itoa(missing[0]))
-		b.WriteString(" at the publisher&#39;s site</a></p>\n")
+		total := max(a.TotalPages, missing[len(missing)-1])
+		b.WriteString(`<p class="continued">`)
+		b.WriteString(esc(missingText(missing, total)))
+		if a.CanonicalURL != "" {
+			b.WriteString(` not included here: <a href="`)
+			b.WriteString(esc(a.CanonicalURL))
+			b.WriteString(`">read the whole article at the publisher&#39;s site</a>.`)
+		} else if len(missing) == 1 {
+			b.WriteString(" has not been imported yet.")
+		} else {
+			b.WriteString(" have not been imported yet.")
+		}
+		b.WriteString("</p>\n")
 	}
 	return b.String()
+}
+
+// writeCaption writes a photo's caption and credit, escaped.
+func writeCaption(b *strings.Builder, p *article.Photo) {
+	b.WriteString(html.EscapeString(p.Caption))
+	if p.Credit != "" {
+		if p.Caption != "" {
+			b.WriteString(" ")
+		}
+		b.WriteString(`<small class="credit">`)
+		b.WriteString(html.EscapeString(p.Credit))
+		b.WriteString(`</small>`)
+	}
+}
+
+// firstParagraph is the body's first paragraph that is not a sub-head,
+// trimmed; empty when there is none.
+func firstParagraph(a *article.Article) string {
+	for _, pg := range a.Body {
+		for i, p := range pg.Paragraphs {
+			if !pg.IsSubhead(i) {
+				return strings.TrimSpace(p)
+			}
+		}
+	}
+	return ""
+}
+
+// datelineFor is the dateline to print before the first paragraph, in
+// capitals as the publisher prints it ("SHANGHAI"); empty when there is
+// none, or when the copy already opens with it ("NANJING -- Passenger…",
+// as agency copy does).
+func datelineFor(dateline, first string) string {
+	d := strings.ToUpper(strings.TrimSpace(dateline))
+	if d == "" || first == "" {
+		return ""
+	}
+	if len(first) >= len(d) && strings.EqualFold(first[:len(d)], d) {
+		rest := strings.TrimLeft(first[len(d):], " \u00a0")
+		for _, dash := range []string{"--", "—", "–", "-", ":", ","} {
+			if strings.HasPrefix(rest, dash) {
+				return ""
+			}
+		}
+	}
+	return d
+}
+
+// missingText names the missing pages: "Page 2 of 2", "Pages 2 and 3 of 4",
+// "Pages 2, 3 and 5 of 5".
+func missingText(missing []int, total int) string {
+	nums := make([]string, len(missing))
+	for i, n := range missing {
+		nums[i] = strconv.Itoa(n)
+	}
+	if len(nums) == 1 {
+		return "Page " + nums[0] + " of " + strconv.Itoa(total)
+	}
+	return "Pages " + strings.Join(nums[:len(nums)-1], ", ") + " and " + nums[len(nums)-1] + " of " + strconv.Itoa(total)
 }
 
 // newest returns the latest updated and the latest published time among

@@ -17,10 +17,15 @@ var (
 // ServeHTTP serves the subscription feeds and archive pages under their URL
 // paths: GET and HEAD, conditional requests (If-None-Match with weak
 // comparison, lists and "*"; else If-Modified-Since), precompressed gzip
-// when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge.
+// when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge,
+// and, when the spec has a WebSub hub, Link headers naming the hub and the
+// document's self URL (WebSub §4: the publisher MUST send both).
 // Unknown paths get 404; other methods 405 with Allow.
 func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.snap.Load().byPath[r.URL.Path]
+	if res == nil && s.icon != nil && r.URL.Path == IconPath {
+		res = s.icon
+	}
 	if res == nil {
 		var err error
 		if res, err = s.archivePage(r.Context(), r.URL.Path); err != nil {
@@ -35,6 +40,22 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.serve(w, r, res)
+}
+
+// Favicon serves the site's /favicon.ico: the brand icon (by redirect)
+// when one is configured, else the embedded default icon, with the same
+// validators and methods as the feeds.
+func (s *Set) Favicon() http.Handler {
+	if icon := s.b.brand.Icon; icon != "" {
+		return http.RedirectHandler(icon, http.StatusFound)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, s.favicon) })
+}
+
+// serve writes res: GET and HEAD, conditional requests, gzip when res has
+// a gzip variant and the client takes it.
+func (s *Set) serve(w http.ResponseWriter, r *http.Request, res *resource) {
 	h := w.Header()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h["Allow"] = hdrAllow
@@ -44,7 +65,7 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := &res.plain
-	gz := acceptsGzip(r.Header["Accept-Encoding"])
+	gz := res.gz.body != nil && acceptsGzip(r.Header["Accept-Encoding"])
 	if gz {
 		rep = &res.gz
 	}
@@ -52,6 +73,9 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h["Etag"] = rep.hdrETag
 	h["Last-Modified"] = res.hdrLM
 	h["Cache-Control"] = s.maxAge
+	if res.hdrLink != nil {
+		h["Link"] = res.hdrLink
+	}
 	if notModified(r, rep.etag, res.lastMod) {
 		w.WriteHeader(http.StatusNotModified)
 		return

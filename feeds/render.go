@@ -19,7 +19,9 @@ const (
 	nsDC      = "http://purl.org/dc/elements/1.1/"
 	nsMedia   = "http://search.yahoo.com/mrss/"
 	nsHistory = "http://purl.org/syndication/history/1.0" // RFC 5005
-	rfc5005   = "https://www.rfc-editor.org/rfc/rfc5005"
+	// nsWebfeeds holds Feedly's icon, logo and accent colour elements.
+	nsWebfeeds = "http://webfeeds.org/rss/1.0"
+	rfc5005    = "https://www.rfc-editor.org/rfc/rfc5005"
 )
 
 // page is one document to render: the subscription feed (archive == 0) or
@@ -32,6 +34,9 @@ type page struct {
 	complete  bool // the document holds the whole feed (RFC 5005 §2)
 	generator string
 	version   string
+	brand     *Brand
+	brandURLs brandURLs
+	ttl       int       // RSS <ttl> in minutes; 0: none
 	updated   time.Time // newest item Updated; the document's Last-Modified
 	published time.Time
 }
@@ -87,7 +92,12 @@ func (p *page) gorillaFeed() *gorilla.Feed {
 		Updated:     updated,
 		Created:     published,
 		Id:          s.FeedURL(Atom),
+		Copyright:   p.brand.Copyright,
 		Items:       make([]*gorilla.Item, 0, len(p.entries)),
+	}
+	if u := p.brandURLs.rssImage; u != "" {
+		// The validator wants the image's title and link to be the channel's.
+		gf.Image = &gorilla.Image{Url: u, Title: s.Title, Link: s.SiteURL}
 	}
 	for _, e := range p.entries {
 		it := &gorilla.Item{
@@ -136,6 +146,50 @@ func marshalXML(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// hexEscapes rewrites the encoder's "&amp;" and "&lt;" outside CDATA
+// sections as the hexadecimal character references "&#x26;" and "&#x3C;",
+// the same characters to any XML parser. The RSS Profile asks for them in
+// plain text, and the W3C validator's CharacterData rule is satisfied only
+// by a "&#x" on the lines of an element whose text holds "&" or "<" (see
+// conformance_test.go). Outside CDATA every "&" encoding/xml writes starts
+// an escape, so a literal "&amp;" in the text (escaped to "&amp;amp;")
+// stays what it was; CDATA (gorilla's content:encoded) is left as it is.
+func hexEscapes(b []byte) []byte {
+	n := bytes.Count(b, []byte("&amp;")) + bytes.Count(b, []byte("&lt;"))
+	if n == 0 {
+		return b
+	}
+	const cdataStart, cdataEnd = "<![CDATA[", "]]>"
+	out := make([]byte, 0, len(b)+2*n)
+	for len(b) > 0 {
+		i := bytes.IndexAny(b, "&<")
+		if i < 0 {
+			break
+		}
+		out = append(out, b[:i]...)
+		b = b[i:]
+		switch {
+		case bytes.HasPrefix(b, []byte(cdataStart)):
+			end := bytes.Index(b, []byte(cdataEnd))
+			if end < 0 {
+				end = len(b) - len(cdataEnd)
+			}
+			out = append(out, b[:end+len(cdataEnd)]...)
+			b = b[end+len(cdataEnd):]
+		case bytes.HasPrefix(b, []byte("&amp;")):
+			out = append(out, "&#x26;"...)
+			b = b[len("&amp;"):]
+		case bytes.HasPrefix(b, []byte("&lt;")):
+			out = append(out, "&#x3C;"...)
+			b = b[len("&lt;"):]
+		default:
+			out = append(out, b[0])
+			b = b[1:]
+		}
+	}
+	return append(out, b...)
+}
+
 // empty marshals as an empty element (<fh:archive/> and the like).
 type empty struct{}
 
@@ -149,6 +203,7 @@ type rssRoot struct {
 	NSDC      string      `xml:"xmlns:dc,attr"`
 	NSMedia   string      `xml:"xmlns:media,attr"`
 	NSHistory string      `xml:"xmlns:fh,attr"`
+	NSWebfeed string      `xml:"xmlns:webfeeds,attr"`
 	Channel   *rssChannel `xml:"channel"`
 }
 
@@ -156,10 +211,23 @@ type rssRoot struct {
 // and the RFC 5005 markers; Items shadows gorilla's items.
 type rssChannel struct {
 	*gorilla.RssFeed
+	webfeeds
 	AtomLinks []xmlLink  `xml:"atom:link"`
 	Archive   *empty     `xml:"fh:archive"`
 	Complete  *empty     `xml:"fh:complete"`
 	Items     []*rssItem `xml:"item"`
+}
+
+// webfeeds are the elements Feedly reads for a feed's icon, logo and
+// accent colour (namespace nsWebfeeds, prefix webfeeds).
+type webfeeds struct {
+	Icon        string `xml:"webfeeds:icon,omitempty"`
+	Logo        string `xml:"webfeeds:logo,omitempty"`
+	AccentColor string `xml:"webfeeds:accentColor,omitempty"`
+}
+
+func (p *page) webfeeds() webfeeds {
+	return webfeeds{Icon: p.brandURLs.icon, Logo: p.brandURLs.logo, AccentColor: p.brand.AccentColor}
 }
 
 type xmlLink struct {
@@ -200,7 +268,8 @@ func (p *page) renderRSS() ([]byte, error) {
 	base.Language = p.spec.Language
 	base.Generator = p.generatorText()
 	base.ManagingEditor = "" // must be an e-mail address; we have a name
-	ch := &rssChannel{RssFeed: base, Items: make([]*rssItem, len(base.Items))}
+	base.Ttl = p.ttl
+	ch := &rssChannel{RssFeed: base, webfeeds: p.webfeeds(), Items: make([]*rssItem, len(base.Items))}
 	ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.selfURL(RSS), Rel: "self", Type: RSS.MediaType()})
 	if p.spec.HubURL != "" {
 		ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.spec.HubURL, Rel: "hub"})
@@ -229,10 +298,14 @@ func (p *page) renderRSS() ([]byte, error) {
 		}
 		ch.Items[i] = it
 	}
-	return marshalXML(&rssRoot{
+	body, err := marshalXML(&rssRoot{
 		Version: "2.0", NSContent: nsContent, NSAtom: nsAtom, NSDC: nsDC,
-		NSMedia: nsMedia, NSHistory: nsHistory, Channel: ch,
+		NSMedia: nsMedia, NSHistory: nsHistory, NSWebfeed: nsWebfeeds, Channel: ch,
 	})
+	if err != nil {
+		return nil, err
+	}
+	return hexEscapes(body), nil
 }
 
 func (p *page) appendHistory(links []xmlLink, f Format, mk func(href, rel string) xmlLink) []xmlLink {
@@ -273,8 +346,10 @@ func (p *page) generatorText() string {
 // shadows gorilla's entries.
 type atomRoot struct {
 	*gorilla.AtomFeed
-	Lang      string             `xml:"xml:lang,attr,omitempty"`
-	NSHistory string             `xml:"xmlns:fh,attr"`
+	Lang      string `xml:"xml:lang,attr,omitempty"`
+	NSHistory string `xml:"xmlns:fh,attr"`
+	NSWebfeed string `xml:"xmlns:webfeeds,attr"`
+	webfeeds
 	Generator *atomGenerator     `xml:"generator"`
 	Links     []gorilla.AtomLink `xml:"link"`
 	Archive   *empty             `xml:"fh:archive"`
@@ -306,10 +381,13 @@ func (p *page) renderAtom() ([]byte, error) {
 	base := (&gorilla.Atom{Feed: gf}).AtomFeed()
 	base.Id = p.spec.FeedURL(Atom) // the same logical feed across archive pages
 	base.Link = nil
+	base.Icon, base.Logo = p.brandURLs.icon, p.brandURLs.logo
 	root := &atomRoot{
 		AtomFeed:  base,
 		Lang:      p.spec.Language,
 		NSHistory: nsHistory,
+		NSWebfeed: nsWebfeeds,
+		webfeeds:  p.webfeeds(),
 		Generator: &atomGenerator{Text: p.generator, Version: p.version},
 		Entries:   make([]*atomEntry, len(base.Entries)),
 	}
@@ -401,6 +479,7 @@ func (p *page) renderJSON() ([]byte, error) {
 	base.Version = jsonFeedVersion
 	base.Language = p.spec.Language
 	base.FeedUrl = p.selfURL(JSON)
+	base.Icon, base.Favicon = p.brandURLs.icon, p.brandURLs.favicon
 	base.Author = nil // deprecated in 1.1
 	base.Authors = []*gorilla.JSONAuthor{{Name: p.spec.Author}}
 	if p.spec.HubURL != "" {

@@ -29,6 +29,7 @@ type resource struct {
 	lastMod   time.Time // whole seconds
 	hdrLM     []string
 	hdrType   []string
+	hdrLink   []string // WebSub discovery: hub and self; nil without a hub
 }
 
 type representation struct {
@@ -59,6 +60,10 @@ func newResource(d Doc, lastMod time.Time) (*resource, error) {
 	}
 	sum := sha256.Sum256(d.Body)
 	lastMod = lastMod.UTC().Truncate(time.Second)
+	var link []string
+	if d.Hub != "" {
+		link = []string{"<" + d.Hub + `>; rel="hub"`, "<" + d.URL + `>; rel="self"`}
+	}
 	return &resource{
 		path: d.Path, url: d.URL, format: d.Format, slug: d.Slug, archive: d.Archive,
 		sum:     hex.EncodeToString(sum[:]),
@@ -67,7 +72,15 @@ func newResource(d Doc, lastMod time.Time) (*resource, error) {
 		lastMod: lastMod,
 		hdrLM:   []string{lastMod.Format(http.TimeFormat)},
 		hdrType: []string{d.Format.ContentType()},
+		hdrLink: link,
 	}, nil
+}
+
+// newAsset is an embedded file served as is (no gzip variant: images are
+// compressed already).
+func newAsset(path, contentType string, body []byte) *resource {
+	return &resource{path: path, plain: newRepresentation(body), lastMod: assetTime,
+		hdrLM: []string{assetTime.Format(http.TimeFormat)}, hdrType: []string{contentType}}
 }
 
 // snapshot is the immutable set of subscription feeds being served.
@@ -90,6 +103,9 @@ type Set struct {
 	archiveMu  sync.Mutex
 	archive    map[string]*resource
 	generation uint64 // guarded by archiveMu; bumped on invalidation
+	// icon is the embedded default icon at IconPath; nil when the brand
+	// has its own. favicon is served at FaviconPath (see Favicon).
+	icon, favicon *resource
 }
 
 // SetOptions tune a Set.
@@ -101,6 +117,10 @@ type SetOptions struct {
 // NewSet returns an empty Set over b; call Rebuild before serving.
 func NewSet(b *Builder, opts SetOptions) *Set {
 	s := &Set{b: b, archive: map[string]*resource{}}
+	s.favicon = newAsset(FaviconPath, "image/x-icon", defaultFavicon)
+	if b.brand.Icon == "" {
+		s.icon = newAsset(IconPath, "image/png", defaultIcon)
+	}
 	s.maxAge = []string{"public, max-age=" + strconv.Itoa(int(opts.MaxAge/time.Second))}
 	s.snap.Store(&snapshot{byPath: map[string]*resource{}, pages: map[string]int{}})
 	return s

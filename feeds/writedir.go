@@ -21,12 +21,18 @@ type WriteResult struct {
 // dir mirroring their URL paths (/feeds/society.rss → DIR/feeds/society.rss).
 // Each file is written atomically: a temporary file in the same directory,
 // fsync, rename, then fsync of the directory. Files that already hold the
-// same bytes are left alone.
+// same bytes are left alone. The default icon the feeds name (IconPath) is
+// written too, when no brand icon replaces it.
 func (s *Set) WriteDir(ctx context.Context, dir string) (WriteResult, error) {
 	snap := s.snap.Load()
 	var res WriteResult
 	for _, p := range snap.paths {
 		if err := writeOne(ctx, dir, p, snap.byPath[p].plain.body, &res); err != nil {
+			return res, err
+		}
+	}
+	if s.icon != nil {
+		if err := writeOne(ctx, dir, s.icon.path, s.icon.plain.body, &res); err != nil {
 			return res, err
 		}
 	}

@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -25,7 +26,7 @@ func TestWriteDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(res.Written)
-	want := []string{"feeds/series/shanghai-70th.atom", "feeds/series/shanghai-70th.json", "feeds/series/shanghai-70th.rss",
+	want := []string{"feeds/icon.png", "feeds/series/shanghai-70th.atom", "feeds/series/shanghai-70th.json", "feeds/series/shanghai-70th.rss",
 		"feeds/society.atom", "feeds/society.json", "feeds/society.rss"}
 	if len(res.Written) != len(want) {
 		t.Fatalf("wrote %v, want %v", res.Written, want)
@@ -38,15 +39,16 @@ func TestWriteDir(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		served, _, _ := set.Get(ctx, "/"+w)
-		if !bytes.Equal(got, served) {
+		rec := httptest.NewRecorder()
+		set.ServeHTTP(rec, httptest.NewRequest("GET", "/"+w, nil))
+		if served := rec.Body.Bytes(); rec.Code != 200 || !bytes.Equal(got, served) {
 			t.Errorf("%s differs from the served bytes", w)
 		}
 	}
 	// Unchanged: nothing rewritten (mtime and inode kept).
 	st0, _ := os.Stat(filepath.Join(dir, "feeds/society.rss"))
 	res, err = set.WriteDir(ctx, dir)
-	if err != nil || len(res.Written) != 0 || res.Unchanged != 6 {
+	if err != nil || len(res.Written) != 0 || res.Unchanged != 7 {
 		t.Fatalf("second write: %+v %v", res, err)
 	}
 	st1, _ := os.Stat(filepath.Join(dir, "feeds/society.rss"))
@@ -64,7 +66,7 @@ func TestWriteDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = set.WriteDir(ctx, dir)
-	if err != nil || len(res.Written) != 3 || res.Unchanged != 3 {
+	if err != nil || len(res.Written) != 3 || res.Unchanged != 4 {
 		t.Fatalf("after withdrawal: %+v %v", res, err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "feeds/society.atom"))

@@ -49,6 +49,7 @@ type Options struct {
 	APIToken     string
 	MaxBodyBytes int64
 	Feeds        http.Handler // serves /feeds/…
+	Favicon      http.Handler // serves /favicon.ico
 	Articles     ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
@@ -104,6 +105,14 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Feeds != nil {
 		m.Handle(feedsPrefix, opts.Feeds) // reached only through ServeHTTP's fast path; kept for Handler lookups
+		// The feed directory itself is no document: send people to the
+		// index page, which lists and auto-discovers every feed.
+		toIndex := http.RedirectHandler("/", http.StatusFound)
+		m.Handle("GET /feeds", toIndex)
+		m.Handle("GET "+feedsPrefix+"{$}", toIndex)
+	}
+	if opts.Favicon != nil {
+		m.Handle("GET /favicon.ico", opts.Favicon)
 	}
 	if opts.Articles != nil {
 		m.HandleFunc("POST /api/articles", s.handlePushArticle)
@@ -130,7 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.ResponseWriter, rec.status = w, http.StatusOK
 	// Feed requests are nearly all the traffic: they skip the mux, whose
 	// pattern matching would cost more than the feed handler itself.
-	if s.opts.Feeds != nil && strings.HasPrefix(r.URL.Path, feedsPrefix) {
+	if s.opts.Feeds != nil && len(r.URL.Path) > len(feedsPrefix) && strings.HasPrefix(r.URL.Path, feedsPrefix) {
 		s.opts.Feeds.ServeHTTP(rec, r)
 		r.Pattern = feedsPrefix
 	} else {

@@ -142,6 +142,7 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		APIToken:     a.cfg.HTTP.APIToken,
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
 		Feeds:        d.set,
+		Favicon:      d.set.Favicon(),
 		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged},
 		Headlines:    d.headlines,
 		FeedLinks:    links,

@@ -53,7 +53,13 @@ func (a *app) feedSpecs() []feeds.Spec {
 
 // feedSet builds the feed Set (not yet built: call Rebuild).
 func (a *app) feedSet() (*feeds.Set, error) {
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version()})
+	ttl, err := feeds.ScheduleInterval(a.cfg.Feeds.Schedule)
+	if err != nil {
+		return nil, fmt.Errorf("feeds.schedule: %w", err)
+	}
+	br := a.cfg.Brand
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl,
+		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}})
 	if err != nil {
 		return nil, err
 	}
