@@ -58,7 +58,7 @@ func (a *app) feedSet() (*feeds.Set, error) {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
 	br := a.cfg.Brand
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl,
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl, Location: a.zone(),
 		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}})
 	if err != nil {
 		return nil, err
