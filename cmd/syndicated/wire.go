@@ -78,8 +78,33 @@ func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
 	return nil
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool.
-func (a *app) mailer() (mail.Mailer, error) {
+// mailer opens the transport smtp.url names, or the .eml spool, and says
+// at start-up where mail goes. Only commands that send mail use it.
+func (a *app) mailer() (mail.Mailer, error) { return a.mailerWith(a.log) }
+
+// mailer opens the transport for the running command: a.mailer when it
+// sends mail, else a.silentMailer.
+func (c *cli) mailer(a *app) (mail.Mailer, error) {
+	if c.sends != nil && c.sends(&c.opts) {
+		return a.mailer()
+	}
+	return a.silentMailer()
+}
+
+// silentMailer is mailer for commands that never send (list, export…): its
+// notes about where mail would go are left out, its warnings kept.
+func (a *app) silentMailer() (mail.Mailer, error) {
+	return a.mailerWith(slog.New(warnOnly{a.log.Handler()}))
+}
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	return mail.Open(mail.Config{
 		URL:     a.cfg.SMTP.URL,
 		From:    a.cfg.SMTP.From,
@@ -87,7 +112,7 @@ func (a *app) mailer() (mail.Mailer, error) {
 		DataDir: a.dataDir,
 		Timeout: a.cfg.SMTP.Timeout.Duration,
 		Conns:   a.cfg.SMTP.Connections,
-		Logger:  a.log,
+		Logger:  log,
 	})
 }
 
