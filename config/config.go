@@ -443,15 +443,20 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// tomlKey is the TOML key of a config struct field, if it has one.
+func tomlKey(f reflect.StructField) (string, bool) {
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	return name, name != "" && name != "-"
+}
+
 // checkDurations reports every Duration field holding text that is not a
 // duration, or a negative one.
 func checkDurations(v reflect.Value, prefix string) []error {
 	var errs []error
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if name == "" || name == "-" {
+		name, ok := tomlKey(t.Field(i))
+		if !ok {
 			continue
 		}
 		switch fv := v.Field(i); {
@@ -522,9 +527,8 @@ func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string
 	var errs []error
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if name == "" || name == "-" {
+		name, ok := tomlKey(t.Field(i))
+		if !ok {
 			continue
 		}
 		envName := envPrefix + "_" + strings.ToUpper(name)
