@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
 var built struct {
@@ -478,5 +480,35 @@ func TestBackupOfPostgresSaysPgDump(t *testing.T) {
 	r := runBinary(t, t.TempDir(), []string{"SYNDICATED_DATABASE_URL=postgres://u:secretpw@db.invalid/x"}, "backup", "--out", "x.db")
 	if r.code != 1 || !strings.Contains(r.stderr, "pg_dump") || strings.Contains(r.stderr, "secretpw") {
 		t.Errorf("backup on PostgreSQL: %d %s", r.code, r.stderr)
+	}
+}
+
+// migrate applies the migrations once and reports the version, on SQLite
+// and on PostgreSQL.
+func TestMigrateReportsVersion(t *testing.T) {
+	dir := t.TempDir()
+	for _, backend := range []struct {
+		name string
+		env  func() []string
+	}{
+		{"sqlite", func() []string { return nil }},
+		{"postgres", func() []string { return []string{"SYNDICATED_DATABASE_URL=" + storagetest.PostgresURL(t)} }},
+	} {
+		t.Run(backend.name, func(t *testing.T) {
+			env := backend.env()
+			data := filepath.Join(dir, backend.name)
+			first := runBinary(t, dir, env, "migrate", "--data", data)
+			m := regexp.MustCompile(`migrated from schema version 0 to (\d+)\n$`).FindStringSubmatch(first.stdout)
+			if first.code != 0 || m == nil {
+				t.Fatalf("first migrate: %d %q %s", first.code, first.stdout, first.stderr)
+			}
+			again := runBinary(t, dir, env, "migrate", "--data", data)
+			if again.code != 0 || !strings.HasSuffix(again.stdout, "schema version "+m[1]+", up to date\n") {
+				t.Errorf("second migrate: %d %q %s", again.code, again.stdout, again.stderr)
+			}
+			if strings.Contains(first.stdout+again.stdout, "password") {
+				t.Errorf("migrate printed a password: %s", first.stdout)
+			}
+		})
 	}
 }
