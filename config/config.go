@@ -7,6 +7,11 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
@@ -27,14 +32,23 @@ import (
 var Example string
 
 // Duration is a time.Duration written as "5m", "72h" in TOML and env.
-type Duration struct{ time.Duration }
+type Duration struct {
+	time.Duration
+	// invalid keeps text that is not a duration, so that Validate reports
+	// it with every other problem, naming the key, instead of the first
+	// one stopping the file's decoding.
+	invalid string
+}
 
+// UnmarshalText never fails: text that is not a duration is kept for
+// Validate to report.
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return err
+		d.invalid = string(b)
+		return nil
 	}
-	d.Duration = v
+	d.Duration, d.invalid = v, ""
 	return nil
 }
 
@@ -66,6 +80,7 @@ type Config struct {
 	SMTP      SMTP      `toml:"smtp"`
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
+	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
 }
@@ -150,6 +165,23 @@ type Brand struct {
 	AccentColor string `toml:"accent_color"`
 }
 
+// Log says how the daemon and the commands log, on stderr.
+type Log struct {
+	// Format is "text" or "json".
+	Format string `toml:"format"`
+	// Level is "debug", "info", "warn" or "error".
+	Level string `toml:"level"`
+}
+
+// SlogLevel is Level as a slog.Level (Validate has checked it).
+func (l Log) SlogLevel() slog.Level {
+	var v slog.Level
+	if err := v.UnmarshalText([]byte(l.Level)); err != nil {
+		return slog.LevelInfo
+	}
+	return v
+}
+
 type Subscribe struct {
 	ConfirmTTL         Duration `toml:"confirm_ttl"`
 	PerAddressInterval Duration `toml:"per_address_interval"`
@@ -188,16 +220,16 @@ func Default() Config {
 		Newsroom:      Newsroom{Zone: "Asia/Shanghai"},
 		HTTP: HTTP{
 			Listen:       "127.0.0.1:8080",
-			CacheMaxAge:  Duration{5 * time.Minute},
-			ReadTimeout:  Duration{10 * time.Second},
-			WriteTimeout: Duration{30 * time.Second},
-			IdleTimeout:  Duration{120 * time.Second},
+			CacheMaxAge:  Duration{Duration: 5 * time.Minute},
+			ReadTimeout:  Duration{Duration: 10 * time.Second},
+			WriteTimeout: Duration{Duration: 30 * time.Second},
+			IdleTimeout:  Duration{Duration: 120 * time.Second},
 			MaxBodyBytes: 1 << 20,
 		},
-		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{10 * time.Second}},
+		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
 		SMTP: SMTP{
 			From:        "Syndicated <digest@syndicated.example>",
-			Timeout:     Duration{30 * time.Second},
+			Timeout:     Duration{Duration: 30 * time.Second},
 			Connections: 4,
 			RatePerSec:  10,
 		},
@@ -206,11 +238,12 @@ func Default() Config {
 			Link:      "http://127.0.0.1:8080/",
 			Copyright: "© Syndicated",
 		},
+		Log: Log{Format: "text", Level: "info"},
 		Subscribe: Subscribe{
-			ConfirmTTL:         Duration{72 * time.Hour},
-			PerAddressInterval: Duration{10 * time.Minute},
+			ConfirmTTL:         Duration{Duration: 72 * time.Hour},
+			PerAddressInterval: Duration{Duration: 10 * time.Minute},
 			PerClientBurst:     5,
-			PerClientEvery:     Duration{2 * time.Minute},
+			PerClientEvery:     Duration{Duration: 2 * time.Minute},
 		},
 		Sections: []Section{{
 			Slug:        "society",
@@ -229,8 +262,12 @@ func Default() Config {
 
 // Load reads path (none when empty) over the defaults, then applies
 // environment overrides from environ (os.Environ() form), then validates.
+//
+// Every problem found is reported at once, one a line, each naming its key
+// (see Problems).
 func Load(path string, environ []string) (Config, error) {
 	cfg := Default()
+	var problems []error
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -242,8 +279,8 @@ func Load(path string, environ []string) (Config, error) {
 		if err != nil {
 			return cfg, fmt.Errorf("config %s: %w", path, err)
 		}
-		if und := md.Undecoded(); len(und) > 0 {
-			return cfg, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+		for _, k := range md.Undecoded() {
+			problems = append(problems, fmt.Errorf("unknown key %q", k.String()))
 		}
 		def := Default()
 		if !md.IsDefined("sections") {
@@ -253,79 +290,265 @@ func Load(path string, environ []string) (Config, error) {
 			cfg.Series = def.Series
 		}
 	}
-	if err := applyEnv(&cfg, environ); err != nil {
-		return cfg, err
+	problems = append(problems, applyEnv(&cfg, environ)...)
+	if err := cfg.Validate(); err != nil {
+		problems = append(problems, Problems(err)...)
 	}
-	return cfg, cfg.Validate()
+	if len(problems) == 0 {
+		return cfg, nil
+	}
+	src := "config"
+	if path != "" {
+		src = "config " + path
+	}
+	return cfg, &Error{Source: src, Problems: problems}
 }
 
-// Validate reports the first thing wrong, naming the key.
+// Error is every problem Load found.
+type Error struct {
+	Source   string // "config FILE"
+	Problems []error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %d problem(s):", e.Source, len(e.Problems))
+	for _, p := range e.Problems {
+		b.WriteString("\n  ")
+		b.WriteString(p.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() []error { return e.Problems }
+
+// Problems splits an error from Load or Validate into its problems.
+func Problems(err error) []error {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Problems
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
+// ParseSchedule parses a cron spec with the parser the scheduler uses
+// (robfig/cron's standard one: five fields, descriptors such as @daily,
+// an optional CRON_TZ= or TZ= prefix). It turns the parser's panics on
+// some malformed specs (a zone with no fields after it) into errors.
+func ParseSchedule(spec string) (sched cron.Schedule, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			sched, err = nil, errors.New("not a cron spec: want an optional CRON_TZ=Zone, then five fields (minute hour day-of-month month day-of-week) or a descriptor such as @daily")
+		}
+	}()
+	if strings.TrimSpace(spec) == "" {
+		return nil, errors.New("is empty")
+	}
+	return cron.ParseStandard(spec)
+}
+
+// MinSecretLen is the shortest secret serve accepts.
+const MinSecretLen = 16
+
+// Validate reports everything wrong, each problem naming its key (joined:
+// Problems splits them).
 func (c *Config) Validate() error {
 	var errs []error
-	u, err := url.Parse(c.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("base_url: %q is not an absolute http(s) URL", c.BaseURL))
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(key+": "+format, args...))
+	}
+	checkURL := func(key, v string, required bool) {
+		if v == "" && !required {
+			return
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(key, "%q is not an absolute http(s) URL", v)
+		}
+	}
+	checkURL("base_url", c.BaseURL, true)
+	checkURL("feeds.hub_url", c.Feeds.HubURL, false)
+	checkURL("brand.link", c.Brand.Link, false)
+	checkURL("brand.logo", c.Brand.Logo, false)
+	if c.Secret != "" && len(c.Secret) < MinSecretLen {
+		bad("secret", "is %d character(s); it must be at least %d (or empty: one is generated)", len(c.Secret), MinSecretLen)
 	}
 	if c.HTTP.Listen == "" {
-		errs = append(errs, errors.New("http.listen: is empty"))
+		bad("http.listen", "is empty")
+	} else if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen", "%q is not HOST:PORT: %v", c.HTTP.Listen, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("http.listen", "%q: port %q is not a number from 0 to 65535", c.HTTP.Listen, port)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		bad("http.max_body_bytes", "%d is below 1024", c.HTTP.MaxBodyBytes)
 	}
 	if _, err := c.Location(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Feeds.Items < 1 {
-		errs = append(errs, fmt.Errorf("feeds.items: %d must be at least 1", c.Feeds.Items))
+		bad("feeds.items", "%d must be at least 1", c.Feeds.Items)
 	}
-	if _, err := cron.ParseStandard(c.Feeds.Schedule); err != nil {
-		errs = append(errs, fmt.Errorf("feeds.schedule: %q: %w", c.Feeds.Schedule, err))
+	if _, err := ParseSchedule(c.Feeds.Schedule); err != nil {
+		bad("feeds.schedule", "%q: %v", c.Feeds.Schedule, err)
 	}
-	if c.Feeds.PollInterval.Duration < 0 {
-		errs = append(errs, fmt.Errorf("feeds.poll_interval: %s is negative (0s disables polling)", c.Feeds.PollInterval))
+	errs = append(errs, checkDurations(reflect.ValueOf(c).Elem(), "")...)
+	checkDir := func(key, dir string, write bool) {
+		if dir == "" {
+			return
+		}
+		if err := usableDir(dir, write); err != nil {
+			bad(key, "%v", err)
+		}
+	}
+	checkDir("content_dir", c.ContentDir, false)
+	checkDir("feeds.output_dir", c.Feeds.OutputDir, true)
+	if v := c.Database.URL; v != "" {
+		scheme, _, _ := strings.Cut(v, ":")
+		switch scheme {
+		case "sqlite", "file", "postgres", "postgresql":
+		default:
+			bad("database.url", "scheme %q: want sqlite:PATH or postgres://…", scheme)
+		}
+	}
+	if c.SMTP.URL != "" {
+		u, err := url.Parse(c.SMTP.URL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			bad("smtp.url", "must be smtp://HOST:PORT or smtps://HOST:PORT")
+		}
+	}
+	if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
+		bad("smtp.from", "%q is not an email address: %v", c.SMTP.From, err)
+	}
+	if c.SMTP.ReplyTo != "" {
+		if _, err := mail.ParseAddress(c.SMTP.ReplyTo); err != nil {
+			bad("smtp.reply_to", "%q is not an email address: %v", c.SMTP.ReplyTo, err)
+		}
+	}
+	if c.SMTP.Connections < 1 {
+		bad("smtp.connections", "%d must be at least 1", c.SMTP.Connections)
+	}
+	if c.SMTP.RatePerSec < 0 {
+		bad("smtp.rate_per_second", "%g is negative (0 means no limit)", c.SMTP.RatePerSec)
+	}
+	if c.Subscribe.PerClientBurst < 1 {
+		bad("subscribe.per_client_burst", "%d must be at least 1", c.Subscribe.PerClientBurst)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "%q: want text or json", c.Log.Format)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
 	}
 	slug := regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	seen := map[string]bool{}
 	for i, s := range c.Sections {
+		key := fmt.Sprintf("sections.%d.slug", i)
 		if !slug.MatchString(s.Slug) {
-			errs = append(errs, fmt.Errorf("sections.%d.slug: %q must be lower-case letters, digits and '-'", i, s.Slug))
+			bad(key, "%q must be lower-case letters, digits and '-'", s.Slug)
 		}
 		if seen["section/"+s.Slug] {
-			errs = append(errs, fmt.Errorf("sections.%d.slug: %q is used twice", i, s.Slug))
+			bad(key, "%q is used twice", s.Slug)
 		}
 		seen["section/"+s.Slug] = true
 	}
 	for i, s := range c.Series {
+		key := fmt.Sprintf("series.%d.", i)
 		if !slug.MatchString(s.Slug) {
-			errs = append(errs, fmt.Errorf("series.%d.slug: %q must be lower-case letters, digits and '-'", i, s.Slug))
+			bad(key+"slug", "%q must be lower-case letters, digits and '-'", s.Slug)
 		}
 		if seen["series/"+s.Slug] {
-			errs = append(errs, fmt.Errorf("series.%d.slug: %q is used twice", i, s.Slug))
+			bad(key+"slug", "%q is used twice", s.Slug)
 		}
 		seen["series/"+s.Slug] = true
 		if s.NotePattern != "" {
 			if _, err := regexp.Compile(s.NotePattern); err != nil {
-				errs = append(errs, fmt.Errorf("series.%d.note_pattern: %w", i, err))
+				bad(key+"note_pattern", "%v", err)
 			}
 		}
 		if s.DigestSchedule != "" {
-			if _, err := cron.ParseStandard(s.DigestSchedule); err != nil {
-				errs = append(errs, fmt.Errorf("series.%d.digest_schedule: %q: %w", i, s.DigestSchedule, err))
+			if _, err := ParseSchedule(s.DigestSchedule); err != nil {
+				bad(key+"digest_schedule", "%q: %v", s.DigestSchedule, err)
 			}
-		}
-	}
-	if c.HTTP.MaxBodyBytes < 1024 {
-		errs = append(errs, fmt.Errorf("http.max_body_bytes: %d is below 1024", c.HTTP.MaxBodyBytes))
-	}
-	if c.SMTP.URL != "" {
-		u, err := url.Parse(c.SMTP.URL)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") {
-			errs = append(errs, errors.New("smtp.url: must be smtp://… or smtps://…"))
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// tomlKey is the TOML key of a config struct field, if it has one.
+func tomlKey(f reflect.StructField) (string, bool) {
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	return name, name != "" && name != "-"
+}
+
+// checkDurations reports every Duration field holding text that is not a
+// duration, or a negative one.
+func checkDurations(v reflect.Value, prefix string) []error {
+	var errs []error
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		name, ok := tomlKey(t.Field(i))
+		if !ok {
+			continue
+		}
+		switch fv := v.Field(i); {
+		case fv.Type() == reflect.TypeFor[Duration]():
+			d := fv.Interface().(Duration)
+			if d.invalid != "" {
+				errs = append(errs, fmt.Errorf("%s%s: %q is not a duration (e.g. 90s, 5m, 72h)", prefix, name, d.invalid))
+			} else if d.Duration < 0 {
+				errs = append(errs, fmt.Errorf("%s%s: %s is negative", prefix, name, d.Duration))
+			}
+		case fv.Kind() == reflect.Struct:
+			errs = append(errs, checkDurations(fv, prefix+name+".")...)
+		}
+	}
+	return errs
+}
+
+// usableDir reports why dir cannot be read (or, with write, written).
+func usableDir(dir string, write bool) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) && write {
+		return nil // created on first write
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	_, err = f.ReadDir(1)
+	f.Close()
+	if err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	if write {
+		tmp, err := os.CreateTemp(dir, ".syndicated-check-*")
+		if err != nil {
+			return fmt.Errorf("%s is not writable: %w", dir, err)
+		}
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	return nil
+}
+
 // applyEnv walks the config struct and sets every field whose environment
 // variable is present.
-func applyEnv(cfg *Config, environ []string) error {
+func applyEnv(cfg *Config, environ []string) []error {
 	env := map[string]string{}
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "SYNDICATED_") {
@@ -340,28 +563,24 @@ func applyEnv(cfg *Config, environ []string) error {
 
 var textUnmarshaler = reflect.TypeFor[interface{ UnmarshalText([]byte) error }]()
 
-func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string) error {
+func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string) []error {
+	var errs []error
 	t := v.Type()
 	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name := strings.Split(f.Tag.Get("toml"), ",")[0]
-		if name == "" || name == "-" {
+		name, ok := tomlKey(t.Field(i))
+		if !ok {
 			continue
 		}
 		envName := envPrefix + "_" + strings.ToUpper(name)
 		key := keyPrefix + name
 		fv := v.Field(i)
 		if fv.Kind() == reflect.Struct && !reflect.PointerTo(fv.Type()).Implements(textUnmarshaler) {
-			if err := walkEnv(fv, envName, key+".", env); err != nil {
-				return err
-			}
+			errs = append(errs, walkEnv(fv, envName, key+".", env)...)
 			continue
 		}
 		if fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Struct {
 			for j := 0; j < fv.Len(); j++ {
-				if err := walkEnv(fv.Index(j), fmt.Sprintf("%s_%d", envName, j), fmt.Sprintf("%s.%d.", key, j), env); err != nil {
-					return err
-				}
+				errs = append(errs, walkEnv(fv.Index(j), fmt.Sprintf("%s_%d", envName, j), fmt.Sprintf("%s.%d.", key, j), env)...)
 			}
 			continue
 		}
@@ -370,13 +589,21 @@ func walkEnv(v reflect.Value, envPrefix, keyPrefix string, env map[string]string
 			continue
 		}
 		if err := setFromString(fv, raw); err != nil {
-			return fmt.Errorf("config: %s (%s): %w", envName, key, err)
+			errs = append(errs, fmt.Errorf("%s (%s): %w", key, envName, err))
 		}
 	}
-	return nil
+	return errs
 }
 
 func setFromString(fv reflect.Value, raw string) error {
+	if d, ok := fv.Addr().Interface().(*Duration); ok {
+		v, err := time.ParseDuration(raw)
+		if err != nil {
+			return fmt.Errorf("%q is not a duration (e.g. 90s, 5m, 72h)", raw)
+		}
+		*d = Duration{Duration: v}
+		return nil
+	}
 	if fv.CanAddr() && fv.Addr().Type().Implements(textUnmarshaler) {
 		return fv.Addr().Interface().(interface{ UnmarshalText([]byte) error }).UnmarshalText([]byte(raw))
 	}

@@ -88,6 +88,18 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"bad slug", "[[sections]]\nslug = \"Bad Slug\"\n", nil, "sections.0.slug"},
 		{"bad env int", "", []string{"SYNDICATED_FEEDS_ITEMS=many"}, "SYNDICATED_FEEDS_ITEMS"},
 		{"bad smtp scheme", "", []string{"SYNDICATED_SMTP_URL=http://x"}, "smtp.url"},
+		// robfig/cron panics on these; they must be errors naming the key.
+		{"zone without fields", "[feeds]\nschedule = \"CRON_TZ=Asia/Shanghai\"\n", nil, "feeds.schedule"},
+		{"bad zone", "[[series]]\nslug = \"s\"\ndigest_schedule = \"TZ=0\"\n", nil, "series.0.digest_schedule"},
+		{"unknown zone", "", []string{"SYNDICATED_SERIES_0_DIGEST_SCHEDULE=CRON_TZ=Mars/Olympus 0 9 * * MON"}, "series.0.digest_schedule"},
+		{"bad duration in file", "[http]\nread_timeout = \"soon\"\n", nil, `http.read_timeout: "soon" is not a duration`},
+		{"short secret", "secret = \"short\"\n", nil, "secret: is 5 character(s)"},
+		{"bad from", "[smtp]\nfrom = \"not an address\"\n", nil, "smtp.from"},
+		{"bad listen", "[http]\nlisten = \"8080\"\n", nil, "http.listen"},
+		{"bad hub url", "[feeds]\nhub_url = \"hub.example\"\n", nil, "feeds.hub_url"},
+		{"content dir missing", "content_dir = \"/nonexistent/syndicated\"\n", nil, "content_dir"},
+		{"output dir is a file", "[feeds]\noutput_dir = \"/etc/hostname\"\n", nil, "feeds.output_dir"},
+		{"database scheme", "[database]\nurl = \"mysql://x\"\n", nil, "database.url"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,5 +127,40 @@ func TestSeriesRulesCatchTheSeriesNote(t *testing.T) {
 	note := "This year marks the 70th anniversary of the founding of the republic and of the liberation of Shanghai."
 	if !rules[0].NotePattern.MatchString(note) {
 		t.Errorf("default pattern misses %q", note)
+	}
+}
+
+// Every problem in a config is reported at once, one per key.
+func TestEveryProblemReportedAtOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	file := `secret = "short"
+bogus = 1
+[http]
+listen = "nowhere"
+read_timeout = "soon"
+nope = 2
+[feeds]
+schedule = "CRON_TZ=Asia/Shanghai"
+hub_url = "ftp://hub"
+[smtp]
+from = "nobody"
+`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, []string{"SYNDICATED_FEEDS_ITEMS=many", "SYNDICATED_SUBSCRIBE_CONFIRM_TTL=forever"})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	keys := []string{`"bogus"`, `"http.nope"`, "secret:", "http.listen:", "http.read_timeout:", "feeds.schedule:",
+		"feeds.hub_url:", "smtp.from:", "SYNDICATED_FEEDS_ITEMS", "SYNDICATED_SUBSCRIBE_CONFIRM_TTL"}
+	problems := Problems(err)
+	if len(problems) != len(keys) {
+		t.Errorf("%d problems, want %d:\n%v", len(problems), len(keys), err)
+	}
+	for _, k := range keys {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("no problem names %s:\n%v", k, err)
+		}
 	}
 }

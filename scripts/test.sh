@@ -39,6 +39,17 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null 
   fi
 fi
 
+# nginx (deploy/nginx.conf is tested against it) and systemd-analyze
+# (deploy/syndicated.service is verified with it).
+if ! command -v nginx >/dev/null || ! command -v systemd-analyze >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing nginx and systemd (for systemd-analyze)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx systemd >/dev/null
+  else
+    echo "test.sh: nginx or systemd-analyze is missing and cannot be installed here; deploy tests may skip" >&2
+  fi
+fi
+
 export SYNDICATED_ARTIFACTS="${SYNDICATED_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$SYNDICATED_ARTIFACTS"
 

@@ -31,14 +31,14 @@ func (c *cli) loadConfig() (config.Config, error) {
 	return config.Load(c.opts.configPath, c.environ)
 }
 
-func (c *cli) logger() *slog.Logger {
-	level := slog.LevelInfo
-	for _, kv := range c.environ {
-		if kv == "SYNDICATED_LOG_LEVEL=debug" {
-			level = slog.LevelDebug
-		}
+// logger logs on stderr as log.format and log.level say
+// (SYNDICATED_LOG_FORMAT, SYNDICATED_LOG_LEVEL).
+func (c *cli) logger(cfg config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
+	if cfg.Format == "json" {
+		return slog.New(slog.NewJSONHandler(c.stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(c.stderr, opts))
 }
 
 // openApp loads config, creates the data directory, opens the store and
@@ -55,7 +55,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := c.logger()
+	log := c.logger(cfg.Log)
 	secret, source, err := loadSecret(ctx, cfg.Secret, c.opts.dataDir, st)
 	if err != nil {
 		st.Close()
@@ -114,8 +114,15 @@ func runConfigCheck(_ context.Context, c *cli, args []string) error {
 		return fmt.Errorf("%w: config check takes no arguments", errUsage)
 	}
 	cfg, err := c.loadConfig()
-	if err != nil {
-		return err
+	problems := config.Problems(err)
+	if err := usableDataDir(c.opts.dataDir); err != nil {
+		problems = append(problems, fmt.Errorf("--data: %w", err))
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			fmt.Fprintln(c.stderr, p)
+		}
+		return fmt.Errorf("%d problem(s) in the configuration: %w", len(problems), errReported)
 	}
 	src := "built-in defaults"
 	if c.opts.configPath != "" {
@@ -132,6 +139,31 @@ func runConfigCheck(_ context.Context, c *cli, args []string) error {
 		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, cfg.DigestSchedule(s))
 	}
 	return nil
+}
+
+// usableDataDir reports why dir cannot hold the data: it exists but is not
+// a writable directory, or it cannot be created.
+func usableDataDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		parent := filepath.Dir(filepath.Clean(dir))
+		if pfi, perr := os.Stat(parent); perr != nil || !pfi.IsDir() {
+			return fmt.Errorf("%s does not exist and %s is not a directory to create it in", dir, parent)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".syndicated-check-*")
+	if err != nil {
+		return fmt.Errorf("%s is not writable: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func runConfigExample(_ context.Context, c *cli, _ []string) error {

@@ -218,7 +218,7 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Se
 		return err
 	}
 	defer a.Close()
-	m, err := a.mailer()
+	m, err := c.mailer(a)
 	if err != nil {
 		return err
 	}

@@ -102,7 +102,7 @@ func (c *cli) openDigest(ctx context.Context) (*app, mail.Mailer, *digest.Servic
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	m, err := a.mailer()
+	m, err := c.mailer(a)
 	if err != nil {
 		a.Close()
 		return nil, nil, nil, err

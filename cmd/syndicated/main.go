@@ -24,6 +24,9 @@ type command struct {
 	summary string
 	flags   func(fs *flag.FlagSet, o *options)
 	run     func(ctx context.Context, env *cli, args []string) error
+	// sends reports whether the command, so called, may send mail; only
+	// those say where mail goes.
+	sends func(o *options) bool
 }
 
 // options holds every flag; each command registers the ones it takes.
@@ -51,6 +54,8 @@ type cli struct {
 	opts           options
 	// isTerminal reports whether progress may be drawn on stderr.
 	isTerminal bool
+	// sends is the running command's sends, if any.
+	sends func(o *options) bool
 	// onServing, when set, is told the address serve listens on once it
 	// answers requests (tests listen on port 0).
 	onServing func(addr string)
@@ -77,7 +82,7 @@ func commands() []command {
 				fs.StringVar(&o.name, "name", "", "display name")
 				fs.StringVar(&o.list, "list", "", "list (series slug); default every configured series")
 				fs.BoolVar(&o.confirmed, "confirmed", false, "mark as confirmed (active) without a confirmation email")
-			}, run: runSubscribersAdd},
+			}, run: runSubscribersAdd, sends: func(o *options) bool { return !o.confirmed }},
 		{name: "subscribers list", summary: "list subscribers, one a line, tab-separated",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.status, "status", "", "only this status: pending, active, unsubscribed, bounced")
@@ -100,7 +105,12 @@ func commands() []command {
 				digestFlags(fs, o)
 				fs.BoolVar(&o.dryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
 				fs.StringVar(&o.to, "to", "", "send one copy to this address only, without creating the issue")
-			}, run: runDigestSend},
+			}, run: runDigestSend, sends: func(o *options) bool { return !o.dryRun }},
+		{name: "backup", summary: "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.out, "out", "", "the copy to write (required); replaced atomically")
+			}, run: runBackup},
+		{name: "migrate", summary: "apply pending database migrations and print the schema version", run: runMigrate},
 		{name: "version", summary: "print the version", run: runVersion},
 	}
 }
@@ -119,48 +129,158 @@ func main() {
 	os.Exit(code)
 }
 
-// main runs one command line and returns the exit code.
+// main runs one command line and returns the exit code: 0, 1 when the
+// command failed, 2 when it was called wrongly. Help asked for goes to
+// stdout; help shown because of a mistake goes to stderr.
 func (c *cli) main(ctx context.Context, args []string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		c.usage(cmds)
-		if len(args) == 0 {
-			return 2
-		}
+	if len(args) == 0 {
+		c.usage(c.stderr, cmds)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		c.usage(c.stdout, cmds)
 		return 0
+	case "-version", "--version":
+		return c.main(ctx, []string{"version"})
+	case "help":
+		return c.help(args[1:], cmds)
 	}
 	cmd, rest, ok := findCommand(cmds, args)
 	if !ok {
-		fmt.Fprintf(c.stderr, "syndicated: unknown command %q\n\n", strings.Join(args[:min(2, len(args))], " "))
-		c.usage(cmds)
+		if group := subcommands(cmds, args[0]); len(group) > 0 {
+			if len(args) > 1 && isHelpFlag(args[1]) {
+				c.usage(c.stdout, group)
+				return 0
+			}
+			if len(args) > 1 {
+				fmt.Fprintf(c.stderr, "syndicated: unknown command %q\n\n", args[0]+" "+args[1])
+			}
+			c.usage(c.stderr, group)
+			return 2
+		}
+		fmt.Fprintf(c.stderr, "syndicated: unknown command %q\n\n", args[0])
+		c.usage(c.stderr, cmds)
 		return 2
 	}
-	fs := flag.NewFlagSet("syndicated "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.StringVar(&c.opts.configPath, "config", "", "config file (TOML); default: none, built-in defaults")
-	fs.StringVar(&c.opts.dataDir, "data", "./data", "data directory (SQLite database, mail spool, legacy secret file)")
-	if cmd.flags != nil {
-		cmd.flags(fs, &c.opts)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Usage: syndicated %s [flags] %s\n\n%s.\n\nFlags:\n", cmd.name, cmd.usage, cmd.summary)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(rest); err != nil {
+	fs := c.flagSet(cmd)
+	pos, err := parseInterleaved(fs, rest)
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			c.commandUsage(c.stdout, cmd, fs)
 			return 0
 		}
+		// The flag package has printed what is wrong.
+		c.commandUsage(c.stderr, cmd, fs)
 		return 2
 	}
-	if err := cmd.run(ctx, c, fs.Args()); err != nil {
+	c.sends = cmd.sends
+	if err := cmd.run(ctx, c, pos); err != nil {
 		fmt.Fprintf(c.stderr, "syndicated %s: %v\n", cmd.name, err)
 		if errors.Is(err, errUsage) {
-			fs.Usage()
+			c.commandUsage(c.stderr, cmd, fs)
 			return 2
 		}
 		return 1
 	}
 	return 0
+}
+
+// flagSet declares the flags every command takes and cmd's own.
+func (c *cli) flagSet(cmd command) *flag.FlagSet {
+	fs := flag.NewFlagSet("syndicated "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() {} // main prints usage where it belongs
+	fs.StringVar(&c.opts.configPath, "config", "", "config file (TOML); default: none, built-in defaults")
+	fs.StringVar(&c.opts.dataDir, "data", "./data", "data directory (SQLite database, mail spool, legacy secret file)")
+	if cmd.flags != nil {
+		cmd.flags(fs, &c.opts)
+	}
+	return fs
+}
+
+func (c *cli) commandUsage(w io.Writer, cmd command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: syndicated %s [flags] %s\n\n%s.\n\nFlags (before or after the arguments; -- ends them):\n", cmd.name, cmd.usage, cmd.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(c.stderr)
+}
+
+// help answers "syndicated help [COMMAND]" on stdout.
+func (c *cli) help(args []string, cmds []command) int {
+	if len(args) == 0 {
+		c.usage(c.stdout, cmds)
+		return 0
+	}
+	if cmd, rest, ok := findCommand(cmds, args); ok && len(rest) == 0 {
+		c.commandUsage(c.stdout, cmd, c.flagSet(cmd))
+		return 0
+	}
+	if group := subcommands(cmds, args[0]); len(group) > 0 && len(args) == 1 {
+		c.usage(c.stdout, group)
+		return 0
+	}
+	fmt.Fprintf(c.stderr, "syndicated help: unknown command %q\n\n", strings.Join(args, " "))
+	c.usage(c.stderr, cmds)
+	return 2
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "-help" || s == "--help" }
+
+// subcommands returns the commands named "group …" ("subscribers add", …).
+func subcommands(cmds []command, group string) []command {
+	var out []command
+	for _, c := range cmds {
+		if strings.HasPrefix(c.name, group+" ") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// parseInterleaved parses flags wherever they stand among the positional
+// arguments ("subscribers add EMAIL --name N"), as the flag package alone
+// does not: it stops at the first positional argument. "--" ends the
+// flags; everything after it is positional.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if endedByTerminator(fs, args[:len(args)-len(rest)]) {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// endedByTerminator reports whether the flag package stopped at a "--"
+// that ends the flags, rather than one given as a flag's value
+// ("--name --").
+func endedByTerminator(fs *flag.FlagSet, consumed []string) bool {
+	for i := 0; i < len(consumed); i++ {
+		a := consumed[i]
+		if a == "--" {
+			return i == len(consumed)-1
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return false
 }
 
 // findCommand matches the longest command name ("feeds build") at the
@@ -180,13 +300,13 @@ func findCommand(cmds []command, args []string) (command, []string, bool) {
 	return command{}, nil, false
 }
 
-func (c *cli) usage(cmds []command) {
+func (c *cli) usage(w io.Writer, cmds []command) {
 	sort.SliceStable(cmds, func(i, j int) bool { return cmds[i].name < cmds[j].name })
-	fmt.Fprintf(c.stderr, "syndicated builds and serves news feeds and sends their weekly email digests.\n\nUsage: syndicated COMMAND [flags] [args]\n\nCommands:\n")
+	fmt.Fprintf(w, "syndicated builds and serves news feeds and sends their weekly email digests.\n\nUsage: syndicated COMMAND [flags] [args]\n\nCommands:\n")
 	for _, cmd := range cmds {
-		fmt.Fprintf(c.stderr, "  %-29s %s\n", strings.TrimSpace(cmd.name+" "+cmd.usage), cmd.summary)
+		fmt.Fprintf(w, "  %-29s %s\n", strings.TrimSpace(cmd.name+" "+cmd.usage), cmd.summary)
 	}
-	fmt.Fprintf(c.stderr, "\nEvery command takes --config FILE and --data DIR (default ./data).\nRun \"syndicated COMMAND --help\" for a command's flags.\n")
+	fmt.Fprintf(w, "\nEvery command takes --config FILE and --data DIR (default ./data).\nRun \"syndicated COMMAND --help\" for a command's flags; \"syndicated --version\" for the version.\n")
 }
 
 func runVersion(_ context.Context, c *cli, _ []string) error {

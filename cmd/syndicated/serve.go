@@ -80,8 +80,30 @@ type daemon struct {
 	kickedRev int64
 }
 
+// newDaemon assembles what serve runs, in order: metrics, feeds, mail and
+// subscribers, the HTTP server, the schedule.
 func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	d := &daemon{a: a, importer: a.importer(), registry: prometheus.NewRegistry(), kick: make(chan struct{}, 1)}
+	jobSeconds := d.setupMetrics()
+	if err := d.setupFeeds(ctx); err != nil {
+		return nil, err
+	}
+	registerPages, err := d.setupMail()
+	if err != nil {
+		return nil, err
+	}
+	if err := d.setupServer(registerPages); err != nil {
+		return nil, err
+	}
+	if err := d.setupSchedule(jobSeconds); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// setupMetrics registers the process and job metrics; it returns the job
+// duration histogram the schedule observes.
+func (d *daemon) setupMetrics() *prometheus.HistogramVec {
 	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.builds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "syndicated_job_runs_total", Help: "Scheduled job runs by job and result.",
@@ -91,27 +113,38 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Buckets: []float64{.001, .005, .02, .1, .5, 2, 10, 60},
 	}, []string{"job"})
 	d.registry.MustRegister(d.builds, jobSeconds)
+	return jobSeconds
+}
 
+// setupFeeds imports the samples into an empty store and makes the feed
+// set and, when configured, the WebSub publisher.
+func (d *daemon) setupFeeds(ctx context.Context) error {
+	a := d.a
 	if err := a.importSamples(ctx, d.importer); err != nil {
-		return nil, err
+		return err
 	}
 	set, err := a.feedSet()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	d.set = set
 	if a.cfg.Feeds.HubURL != "" {
 		if d.hub, err = websub.New(a.cfg.Feeds.HubURL, websub.Options{}); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
+// setupMail opens the mail transport and builds the subscriber service,
+// the digest and the subscriber pages; it returns what registers those.
+func (d *daemon) setupMail() (func(*http.ServeMux), error) {
+	a := d.a
 	m, err := a.mailer()
 	if err != nil {
 		return nil, err
 	}
 	d.mailer = m
-	a.log.Info("mail transport", "to", m.String())
 	svc, err := a.subscriberService(m, false)
 	if err != nil {
 		return nil, err
@@ -124,16 +157,16 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	return web.Register, nil
+}
 
-	var links []server.FeedLink
-	for _, s := range a.feedSpecs() {
-		s, err := s.Normalize()
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range feeds.Formats {
-			links = append(links, server.FeedLink{Title: s.Title + " (" + formatName(f) + ")", Path: s.FeedPath(f), Type: f.MediaType()})
-		}
+// setupServer builds the HTTP server over the feeds, the article API,
+// the subscriber and digest pages and the metrics.
+func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
+	a := d.a
+	links, err := d.feedLinks()
+	if err != nil {
+		return err
 	}
 	d.srv, err = server.New(server.Options{
 		BaseURL:      a.cfg.BaseURL,
@@ -147,18 +180,38 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Headlines:    d.headlines,
 		FeedLinks:    links,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){web.Register, digestweb.New(d.digest.svc, a.log).Register},
+		Register:     []func(*http.ServeMux){registerPages, digestweb.New(d.digest.svc, a.log).Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if a.cfg.HTTP.APIToken == "" {
 		a.log.Info("article API disabled: set http.api_token to accept POST /api/articles")
 	}
+	return nil
+}
 
+// feedLinks lists every feed for the front page's autodiscovery links.
+func (d *daemon) feedLinks() ([]server.FeedLink, error) {
+	var links []server.FeedLink
+	for _, s := range d.a.feedSpecs() {
+		s, err := s.Normalize()
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range feeds.Formats {
+			links = append(links, server.FeedLink{Title: s.Title + " (" + formatName(f) + ")", Path: s.FeedPath(f), Type: f.MediaType()})
+		}
+	}
+	return links, nil
+}
+
+// setupSchedule makes the scheduler with the feed build and the digests.
+func (d *daemon) setupSchedule(jobSeconds *prometheus.HistogramVec) error {
+	a := d.a
 	d.sched = schedule.New(a.store, a.log)
 	d.sched.OnRun = func(name string, took time.Duration, err error) {
 		result := "ok"
@@ -175,12 +228,9 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		d.requestBuild()
 		return nil
 	}); err != nil {
-		return nil, err
+		return err
 	}
-	if err := d.digest.schedule(); err != nil {
-		return nil, err
-	}
-	return d, nil
+	return d.digest.schedule()
 }
 
 func formatName(f feeds.Format) string {

@@ -90,16 +90,42 @@ func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
 	return nil
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool under the
-// data directory when it is empty. It does not connect yet. It logs once,
-// at info level, where mail goes (never the password).
-func (a *app) mailer() (mail.Mailer, error) {
+// mailer opens the transport smtp.url names, or the .eml spool, and says
+// at start-up where mail goes. Only commands that send mail use it.
+func (a *app) mailer() (mail.Mailer, error) { return a.mailerWith(a.log) }
+
+// mailer opens the transport for the running command: a.mailer when it
+// sends mail, else a.silentMailer.
+func (c *cli) mailer(a *app) (mail.Mailer, error) {
+	if c.sends != nil && c.sends(&c.opts) {
+		return a.mailer()
+	}
+	return a.silentMailer()
+}
+
+// silentMailer is mailer for commands that never send (list, export…): its
+// notes about where mail would go are left out, its warnings kept.
+func (a *app) silentMailer() (mail.Mailer, error) {
+	return a.mailerWith(slog.New(warnOnly{a.log.Handler()}))
+}
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+// mailerWith opens the transport smtp.url names, or the .eml spool under
+// the data directory when it is empty. It does not connect yet. It logs
+// once, at info level, where mail goes (never the password).
+func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
 		f, err := spool.New(filepath.Join(a.dataDir, "mail"), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
 		if err != nil {
 			return nil, err
 		}
-		a.log.Info("no SMTP server configured (smtp.url): mail is written as .eml files", "dir", f.Dir())
+		log.Info("no SMTP server configured (smtp.url): mail is written as .eml files", "dir", f.Dir())
 		return f, nil
 	}
 	s, err := smtp.New(smtp.Config{
@@ -108,12 +134,12 @@ func (a *app) mailer() (mail.Mailer, error) {
 		ReplyTo: a.cfg.SMTP.ReplyTo,
 		Timeout: a.cfg.SMTP.Timeout.Duration,
 		Conns:   a.cfg.SMTP.Connections,
-		Logger:  a.log,
+		Logger:  log,
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.log.Info("mail goes over SMTP", "server", s.String())
+	log.Info("mail goes over SMTP", "server", s.String())
 	return s, nil
 }
 
