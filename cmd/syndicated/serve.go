@@ -120,20 +120,13 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	if d.digest, err = d.setupDigest(m); err != nil {
 		return nil, err
 	}
-	web, err := subweb.New(svc, subweb.Options{Product: a.cfg.Brand.Name, Lang: a.cfg.Language, Logger: a.log})
+	pages, err := a.pages()
 	if err != nil {
 		return nil, err
 	}
-
-	var links []server.FeedLink
-	for _, s := range a.feedSpecs() {
-		s, err := s.Normalize()
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range feeds.Formats {
-			links = append(links, server.FeedLink{Title: s.Title + " (" + formatName(f) + ")", Path: s.FeedPath(f), Type: f.MediaType()})
-		}
+	web, err := subweb.New(svc, subweb.Options{Pages: pages, Logger: a.log})
+	if err != nil {
+		return nil, err
 	}
 	d.srv, err = server.New(server.Options{
 		BaseURL:      a.cfg.BaseURL,
@@ -144,9 +137,9 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 		Feeds:        d.set,
 		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged},
 		Headlines:    d.headlines,
-		FeedLinks:    links,
+		Pages:        pages,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){web.Register, digestweb.New(d.digest.svc, a.log).Register},
+		Register:     []func(*http.ServeMux){web.Register, digestweb.NewWithPages(d.digest.svc, a.log, pages).Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
