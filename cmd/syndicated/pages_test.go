@@ -212,6 +212,23 @@ func TestPages(t *testing.T) {
 	}
 	checkPage(t, "subscribe-invalid", body, []string{`role="alert"`})
 
+	// Every autodiscovery link of the index answers with its feed.
+	_, index := get(t, s.base+"/")
+	alternates := regexp.MustCompile(`<link rel="alternate" type="([^"]+)" title="[^"]+" href="http://127.0.0.1:8080([^"]+)">`).FindAllSubmatch(index, -1)
+	if len(alternates) != 6 {
+		t.Errorf("%d autodiscovery links on the index, want 6 (2 feeds × 3 formats)", len(alternates))
+	}
+	for _, l := range alternates {
+		resp, _ := get(t, s.base+string(l[2]))
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), html.UnescapeString(string(l[1]))) {
+			t.Errorf("autodiscovery %s (%s): %d %s", l[2], l[1], resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	// The Chinese sample declares its language, so that readers pick the right fonts.
+	if _, zh := get(t, s.base+"/articles/society-2019-05-22-elevator-retrofit-zh"); !bytes.Contains(zh, []byte(`<html lang="zh">`)) {
+		t.Error(`the Chinese article's page is not <html lang="zh">`)
+	}
+
 	// A feed opened by a browser still gets the feed.
 	resp, body = get(t, s.base+"/feeds/series/shanghai-70th.rss", "Accept", "text/html,application/xhtml+xml")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/rss+xml") || !bytes.Contains(body, []byte("<rss")) {
