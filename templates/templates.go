@@ -149,8 +149,8 @@ func New(site Site) (*Renderer, error) {
 		return nil, err
 	}
 	r := &Renderer{site: site, pages: map[string]*template.Template{}}
-	ink, link := palette(site.Brand.Color)
-	r.css = template.CSS(fmt.Sprintf(":root{--brand:%s;--brand-ink:%s;--brand-link:%s}\n", site.Brand.Color, ink, link) + string(css))
+	bg, ink, link := palette(site.Brand.Color)
+	r.css = template.CSS(fmt.Sprintf(":root{--brand:%s;--brand-ink:%s;--brand-link:%s}\n", bg, ink, link) + string(css))
 	funcs := template.FuncMap{
 		"date":     r.Date,
 		"datetime": r.DateTime,
@@ -318,22 +318,35 @@ func statusWords(status int) (string, string) {
 	return "Bad request", "This address or form could not be understood."
 }
 
-// palette picks the ink on the brand colour (white or near-black, whichever
-// reads) and a link colour dark enough on the page background (WCAG AA,
-// 4.5:1).
-func palette(brand string) (ink, link string) {
+// palette picks the masthead colour (brand, darkened when neither white
+// nor near-black text reads on it), the ink on it, and a link colour dark
+// enough on the page background: WCAG AA, 4.5:1, whatever brand.color is.
+func palette(brand string) (bg, ink, link string) {
+	white, dark := [3]float64{1, 1, 1}, parseHex("#111111")
 	c := parseHex(brand)
-	ink = "#ffffff"
-	if contrast(c, [3]float64{1, 1, 1}) < 4.5 {
+	switch {
+	case contrast(c, white) >= 4.5:
+		ink = "#ffffff"
+	case contrast(c, dark) >= 4.5:
 		ink = "#111111"
+	default:
+		ink = "#ffffff"
+		c = darkenUntil(c, white)
 	}
-	link = brand
-	bg := parseHex("#fbfaf7")
-	for contrast(c, bg) < 4.5 {
-		c = [3]float64{c[0] * .85, c[1] * .85, c[2] * .85}
-		link = fmt.Sprintf("#%02x%02x%02x", int(c[0]*255), int(c[1]*255), int(c[2]*255))
+	l := darkenUntil(parseHex(brand), parseHex("#fbfaf7"))
+	return toHex(c), ink, toHex(l)
+}
+
+// darkenUntil darkens c until it reaches 4.5:1 against the lighter on.
+func darkenUntil(c, on [3]float64) [3]float64 {
+	for contrast(c, on) < 4.5 {
+		c = [3]float64{c[0] * .9, c[1] * .9, c[2] * .9}
 	}
-	return ink, link
+	return c
+}
+
+func toHex(c [3]float64) string {
+	return fmt.Sprintf("#%02x%02x%02x", int(math.Round(c[0]*255)), int(math.Round(c[1]*255)), int(math.Round(c[2]*255)))
 }
 
 func parseHex(s string) [3]float64 {
