@@ -209,3 +209,57 @@ func (a *Article) ContentHash() string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
+
+// Byline is the credit line of authors: "By Huang Yi and Pan Rui in
+// Shanghai" when they share a place (named once, at the end), "By A in X
+// and B in Y" when they do not, "By A, B and C" without places. Empty for
+// no authors.
+func Byline(authors []Author) string {
+	var names []string
+	for _, au := range authors {
+		if n := strings.TrimSpace(au.Name); n != "" {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	shared, same, first := "", true, true
+	for _, au := range authors {
+		if strings.TrimSpace(au.Name) == "" {
+			continue
+		}
+		if p := strings.TrimSpace(au.Place); first {
+			shared, first = p, false
+		} else if p != shared {
+			same = false
+		}
+	}
+	if same {
+		s := "By " + joinAnd(names)
+		if shared != "" {
+			s += " in " + shared
+		}
+		return s
+	}
+	parts := make([]string, 0, len(authors))
+	for _, au := range authors {
+		if strings.TrimSpace(au.Name) == "" {
+			continue
+		}
+		p := strings.TrimSpace(au.Name)
+		if pl := strings.TrimSpace(au.Place); pl != "" {
+			p += " in " + pl
+		}
+		parts = append(parts, p)
+	}
+	return "By " + joinAnd(parts)
+}
+
+// joinAnd joins "A", "A and B", "A, B and C".
+func joinAnd(xs []string) string {
+	if len(xs) <= 1 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}

@@ -154,9 +154,11 @@ type SMTP struct {
 }
 
 type Brand struct {
-	Name      string `toml:"name"`
-	Link      string `toml:"link"`
-	Logo      string `toml:"logo"`
+	Name string `toml:"name"`
+	Link string `toml:"link"`
+	Logo string `toml:"logo"`
+	// Color is the pages' masthead and accent colour, "#rrggbb".
+	Color     string `toml:"color"`
 	Copyright string `toml:"copyright"`
 	// Icon is the absolute URL of a square icon (PNG, JPEG or GIF,
 	// 512×512) readers show beside every item; empty: a built-in one.
@@ -236,6 +238,7 @@ func Default() Config {
 		Brand: Brand{
 			Name:      "Syndicated",
 			Link:      "http://127.0.0.1:8080/",
+			Color:     "#8c1515",
 			Copyright: "© Syndicated",
 		},
 		Log: Log{Format: "text", Level: "info"},
@@ -391,6 +394,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Location(); err != nil {
 		errs = append(errs, err)
+	}
+	if !regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}){1,2}$`).MatchString(c.Brand.Color) {
+		errs = append(errs, fmt.Errorf("brand.color: %q is not a colour such as #8c1515", c.Brand.Color))
 	}
 	if c.Feeds.Items < 1 {
 		bad("feeds.items", "%d must be at least 1", c.Feeds.Items)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -363,4 +364,24 @@ func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subs
 		s.mu.Unlock()
 	}
 	return s.Message(&Plan{Issue: *iss, Articles: arts, Stored: true}, sub)
+}
+
+// Issues lists the series' stored issues, newest week first;
+// ErrUnknownSeries for a series not configured.
+func (s *Service) Issues(ctx context.Context, series string) ([]*Issue, error) {
+	if _, err := s.Series(series); err != nil {
+		return nil, err
+	}
+	all, err := s.cfg.Store.ListIssues(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("issues of %s: %w", series, err)
+	}
+	var out []*Issue
+	for _, iss := range all {
+		if iss.Series == series {
+			out = append(out, iss)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b *Issue) int { return b.Until.Compare(a.Until) })
+	return out, nil
 }

@@ -50,6 +50,21 @@ if ! command -v nginx >/dev/null || ! command -v systemd-analyze >/dev/null; the
   fi
 fi
 
+# axe-core, the accessibility rules the page tests run inside Chromium;
+# from npm into the tools directory, never committed.
+if [ -z "${AXE_CORE_JS:-}" ]; then
+  axe="$tools/npm/node_modules/axe-core/axe.min.js"
+  if [ ! -f "$axe" ]; then
+    if command -v npm >/dev/null; then
+      echo "test.sh: installing axe-core into $tools/npm"
+      npm install --prefix "$tools/npm" --no-audit --no-fund --silent axe-core@4.14.1 >/dev/null
+    else
+      echo "test.sh: npm is missing, so axe-core cannot be installed; the accessibility test may skip" >&2
+    fi
+  fi
+  if [ -f "$axe" ]; then export AXE_CORE_JS="$axe"; fi
+fi
+
 export SYNDICATED_ARTIFACTS="${SYNDICATED_ARTIFACTS:-$PWD/artifacts}"
 mkdir -p "$SYNDICATED_ARTIFACTS"
 

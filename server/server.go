@@ -5,13 +5,14 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,13 +35,6 @@ type ArticleAPI interface {
 	WithdrawArticle(ctx context.Context, id string) (article.PutResult, error)
 }
 
-// FeedLink is one feed listed (and auto-discovered) on the index page.
-type FeedLink struct {
-	Title string
-	Path  string // e.g. /feeds/society.rss
-	Type  string // MIME type without parameters
-}
-
 // Options wires a Server. Nil handlers leave their routes out.
 type Options struct {
 	BaseURL      string
@@ -53,7 +47,9 @@ type Options struct {
 	Articles     ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
-	FeedLinks []FeedLink
+	// Pages renders the HTML pages (brand, zone, feeds listed on the
+	// index); nil: a plain site named Product in Language, in UTC.
+	Pages *templates.Renderer
 	// Article loads one article for its page at /articles/{id}, the link
 	// feeds give items that have no canonical URL of their own.
 	Article func(ctx context.Context, id string) (*article.Article, error)
@@ -70,8 +66,7 @@ type Options struct {
 type Server struct {
 	opts    Options
 	mux     *http.ServeMux
-	index   *template.Template
-	page    *template.Template
+	pages   *templates.Renderer
 	metrics *httpMetrics
 	// recorders recycles the per-request status recorders.
 	recorders sync.Pool
@@ -88,15 +83,14 @@ func New(opts Options) (*Server, error) {
 	if opts.Registry == nil {
 		opts.Registry = prometheus.NewRegistry()
 	}
-	idx, err := template.New("").ParseFS(templates.FS, "html/layout.html", "html/index.html")
-	if err != nil {
-		return nil, fmt.Errorf("server: parse index template: %w", err)
+	if opts.Pages == nil {
+		p, err := templates.New(templates.Site{Brand: templates.Brand{Name: opts.Product}, Lang: opts.Language, BaseURL: opts.BaseURL})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		opts.Pages = p
 	}
-	pg, err := template.New("").ParseFS(templates.FS, "html/layout.html", "html/article.html")
-	if err != nil {
-		return nil, fmt.Errorf("server: parse article template: %w", err)
-	}
-	s := &Server{opts: opts, mux: http.NewServeMux(), index: idx, page: pg, metrics: newHTTPMetrics(opts.Registry)}
+	s := &Server{opts: opts, mux: http.NewServeMux(), pages: opts.Pages, metrics: newHTTPMetrics(opts.Registry)}
 	s.recorders.New = func() any { return new(statusRecorder) }
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
@@ -142,6 +136,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Feeds != nil && len(r.URL.Path) > len(feedsPrefix) && strings.HasPrefix(r.URL.Path, feedsPrefix) {
 		s.opts.Feeds.ServeHTTP(rec, r)
 		r.Pattern = feedsPrefix
+	} else if h, pattern := s.mux.Handler(r); pattern == "" {
+		s.unmatched(rec, r, h)
 	} else {
 		s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
 	}
@@ -185,17 +181,55 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
+// unmatched answers a request no route takes: the mux's own 405 when the
+// path exists with other methods, else the 404 page.
+func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	var probe bufferedResponse
+	h.ServeHTTP(&probe, r)
+	if probe.code != http.StatusNotFound {
+		maps.Copy(w.Header(), probe.Header())
+		w.WriteHeader(probe.code)
+		_, _ = w.Write(probe.body.Bytes())
+		return
+	}
+	s.pages.Error(w, r, s.opts.Log, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
+}
+
+// bufferedResponse holds the mux's small answer to an unmatched request.
+type bufferedResponse struct {
+	header http.Header
+	code   int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header {
+	if b.header == nil {
+		b.header = http.Header{}
+	}
+	return b.header
+}
+
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.code == 0 {
+		b.code = code
+	}
+}
+
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+
+// errNoPage is an unknown path: the error table makes it a 404.
+var errNoPage = fmt.Errorf("no such page: %w", article.ErrNotFound)
+
 type indexPage struct {
-	Title, Lang, Product string
-	BaseURL              string
-	Feeds                []FeedLink
-	Headlines            []*article.Article
-	HeadlinesErr         bool
+	Headlines    []*article.Article
+	HeadlinesErr bool
 }
 
 func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
-	page := indexPage{Title: s.opts.Product + " feeds", Lang: s.opts.Language, Product: s.opts.Product,
-		BaseURL: strings.TrimRight(s.opts.BaseURL, "/"), Feeds: s.opts.FeedLinks}
+	var page indexPage
 	if s.opts.Headlines != nil {
 		hs, err := s.opts.Headlines(r.Context())
 		if err != nil {
@@ -204,17 +238,16 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		}
 		page.Headlines = hs
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
-	if err := s.index.ExecuteTemplate(w, "layout", page); err != nil {
+	if err := s.pages.Render(w, http.StatusOK, "index", templates.Page{Title: "Latest stories", Nav: "home",
+		Alternates: s.pages.Site().Alternates(), Data: page}); err != nil {
 		s.opts.Log.Error("render index", "err", err)
 	}
 }
 
 type articlePage struct {
-	Title, Lang, Product string
-	A                    *article.Article
-	Missing              []int
+	A       *article.Article
+	Missing []int
 }
 
 // handleArticle shows one visible article; withdrawn and future-dated
@@ -225,14 +258,13 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 		err = article.ErrNotFound
 	}
 	if err != nil {
-		response.Text(w, r, s.opts.Log, err)
+		s.pages.Error(w, r, s.opts.Log, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
-	page := articlePage{Title: a.Headline, Lang: a.Language, Product: s.opts.Product, A: a, Missing: a.MissingPages()}
-	if err := s.page.ExecuteTemplate(w, "layout", page); err != nil {
+	page := articlePage{A: a, Missing: a.MissingPages()}
+	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Data: page}); err != nil {
 		s.opts.Log.Error("render article", "err", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/syndicated/syndicated/server"
 	"github.com/syndicated/syndicated/subscribers"
 	subweb "github.com/syndicated/syndicated/subscribers/web"
+	"github.com/syndicated/syndicated/templates"
 )
 
 // shutdownGrace bounds how long SIGTERM waits for requests and jobs.
@@ -63,6 +64,7 @@ type daemon struct {
 	mailer   interface{ Close() error }
 	subs     *subscribers.Service
 	digest   *daemonDigest
+	pages    *templates.Renderer
 	registry *prometheus.Registry
 	builds   *prometheus.CounterVec
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
@@ -153,7 +155,12 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 	if d.digest, err = d.setupDigest(m); err != nil {
 		return nil, err
 	}
-	web, err := subweb.New(svc, subweb.Options{Product: a.cfg.Brand.Name, Lang: a.cfg.Language, Logger: a.log})
+	pages, err := a.pages()
+	if err != nil {
+		return nil, err
+	}
+	d.pages = pages
+	web, err := subweb.New(svc, subweb.Options{Pages: pages, Logger: a.log})
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +171,7 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 // the subscriber and digest pages and the metrics.
 func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 	a := d.a
-	links, err := d.feedLinks()
-	if err != nil {
-		return err
-	}
+	var err error
 	d.srv, err = server.New(server.Options{
 		BaseURL:      a.cfg.BaseURL,
 		Product:      a.cfg.Brand.Name,
@@ -178,9 +182,9 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Favicon:      d.set.Favicon(),
 		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged},
 		Headlines:    d.headlines,
-		FeedLinks:    links,
+		Pages:        d.pages,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){registerPages, digestweb.New(d.digest.svc, a.log).Register},
+		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
@@ -192,21 +196,6 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		a.log.Info("article API disabled: set http.api_token to accept POST /api/articles")
 	}
 	return nil
-}
-
-// feedLinks lists every feed for the front page's autodiscovery links.
-func (d *daemon) feedLinks() ([]server.FeedLink, error) {
-	var links []server.FeedLink
-	for _, s := range d.a.feedSpecs() {
-		s, err := s.Normalize()
-		if err != nil {
-			return nil, err
-		}
-		for _, f := range feeds.Formats {
-			links = append(links, server.FeedLink{Title: s.Title + " (" + formatName(f) + ")", Path: s.FeedPath(f), Type: f.MediaType()})
-		}
-	}
-	return links, nil
 }
 
 // setupSchedule makes the scheduler with the feed build and the digests.

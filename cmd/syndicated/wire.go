@@ -16,6 +16,7 @@ import (
 	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/templates"
 )
 
 // importer returns the article importer the config describes.
@@ -49,6 +50,35 @@ func (a *app) feedSpecs() []feeds.Spec {
 			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
 	}
 	return specs
+}
+
+// pages is the site's page renderer: the brand, the newsroom's zone, and
+// every section and series with its feeds.
+func (a *app) pages() (*templates.Renderer, error) {
+	zone, err := a.cfg.Location()
+	if err != nil {
+		return nil, err
+	}
+	b := a.cfg.Brand
+	site := templates.Site{
+		Brand: templates.Brand{Name: b.Name, Link: b.Link, Logo: b.Logo, Color: b.Color, Copyright: b.Copyright},
+		Lang:  a.cfg.Language, Zone: zone, BaseURL: a.cfg.BaseURL,
+	}
+	for _, s := range a.feedSpecs() {
+		s, err := s.Normalize()
+		if err != nil {
+			return nil, err
+		}
+		f := templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: s.Kind == feeds.KindSeries}
+		for _, ff := range feeds.Formats {
+			f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: s.FeedPath(ff), Type: ff.MediaType()})
+		}
+		site.Feeds = append(site.Feeds, f)
+		if f.Series {
+			site.Digests = append(site.Digests, f)
+		}
+	}
+	return templates.New(site)
 }
 
 // feedSet builds the feed Set (not yet built: call Rebuild).

@@ -12,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"mime"
 	"net"
@@ -33,8 +32,11 @@ const DefaultMaxBodyBytes = 16 << 10
 
 // Options tune the handlers.
 type Options struct {
-	Product string // shown in the page footer and titles
-	Lang    string // html lang, default "en"
+	// Pages renders the pages (brand, navigation); nil: a plain site
+	// named Product in Lang.
+	Pages   *templates.Renderer
+	Product string // the site's name when Pages is nil
+	Lang    string // html lang when Pages is nil, default "en"
 	// MaxBodyBytes bounds request bodies (default 16 KiB); larger → 413.
 	MaxBodyBytes int64
 	// FormTTL is how long a sign-up form's anti-CSRF token works (default 12 h).
@@ -49,7 +51,7 @@ type Options struct {
 type Handler struct {
 	svc   *subscribers.Service
 	opts  Options
-	pages map[string]*template.Template
+	pages *templates.Renderer
 	base  *url.URL
 	log   *slog.Logger
 }
@@ -74,14 +76,18 @@ func New(svc *subscribers.Service, opts Options) (*Handler, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, opts: opts, pages: map[string]*template.Template{}, log: opts.Logger}
-	for _, p := range []string{"subscribe", "subscribe_sent", "subscribe_confirmed", "subscribe_unsubscribe", "subscribe_unsubscribed", "subscribe_error"} {
-		t, err := template.ParseFS(templates.FS, "html/layout.html", "html/"+p+".html")
-		if err != nil {
-			return nil, fmt.Errorf("web: template %s: %w", p, err)
+	if opts.Pages == nil {
+		site := templates.Site{Brand: templates.Brand{Name: opts.Product}, Lang: opts.Lang, BaseURL: svc.URL("", nil)}
+		for _, l := range svc.Lists() {
+			site.Digests = append(site.Digests, templates.Feed{Slug: l.Slug, Title: l.Title, Series: true})
 		}
-		h.pages[p] = t
+		p, err := templates.New(site)
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		opts.Pages = p
 	}
+	h := &Handler{svc: svc, opts: opts, pages: opts.Pages, log: opts.Logger}
 	base, err := url.Parse(svc.URL("/", nil))
 	if err != nil {
 		return nil, err
@@ -152,46 +158,50 @@ type listOption struct {
 	Checked     bool
 }
 
+// pageData is what the subscriber pages show. Email is the address a
+// confirm or unsubscribe page is about: the page shows it masked.
 type pageData struct {
-	Title, Lang, Product string
-	Heading              string
-	Action               string
-	Error                string
-	FormToken            string
-	Email, Name          string
-	Lists                []listOption
-	ConfirmedLists       []subscribers.List
-	ListTitle            string
-	All                  bool
-	SubscribeURL         string
+	Title          string
+	Action         string
+	Error          string
+	FormToken      string
+	Email, Name    string
+	Lists          []listOption
+	ConfirmedLists []subscribers.List
+	ListTitle      string
+	All            bool
+	SubscribeURL   string
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageData) {
-	d.Lang = h.opts.Lang
-	d.Product = h.opts.Product
 	d.SubscribeURL = "/subscribe"
-	if d.Title == "" {
-		d.Title = h.opts.Product
-	} else {
-		d.Title += " · " + h.opts.Product
+	h.headers(w)
+	nav := ""
+	if page == "subscribe" {
+		nav = "subscribe"
 	}
+	if err := h.pages.Render(w, status, page, templates.Page{Title: d.Title, Nav: nav, Data: d}); err != nil {
+		h.log.Error("web: render", "page", page, "error", err)
+	}
+}
+
+// headers are every subscriber page's: no caching, no Referer to other
+// sites, a tight Content-Security-Policy.
+func (h *Handler) headers(w http.ResponseWriter) {
 	hd := w.Header()
-	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
 	// The URLs carry tokens: never send them to another site as a Referer.
 	// (Not no-referrer: with it, browsers send "Origin: null" on our own
 	// form posts, which the CSRF check must refuse.)
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-	w.WriteHeader(status)
-	if err := h.pages[page].ExecuteTemplate(w, "layout", d); err != nil {
-		h.log.Error("web: render", "page", page, "error", err)
-	}
+	// img-src https: for the brand's logo.
+	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 }
 
 func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg string) {
-	h.render(w, status, "subscribe_error", pageData{Title: title, Heading: title, Error: msg})
+	h.headers(w)
+	h.pages.ErrorPage(w, status, title, msg)
 }
 
 func (h *Handler) formData(email, name string, lists []string, errMsg string) pageData {
@@ -380,7 +390,11 @@ func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
 	response.LogServerError(r, h.log, status, err)
 	switch {
 	case err == nil:
-		h.render(w, status, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists})
+		d := pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists}
+		if c, err := h.svc.Signer().VerifyConfirm(r.URL.Query().Get("token"), h.svc.Now()); err == nil {
+			d.Email = c.Email
+		}
+		h.render(w, status, "subscribe_confirmed", d)
 	case errors.Is(err, subscribers.ErrTokenExpired):
 		h.errorPage(w, status, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
 	case errors.Is(err, subscribers.ErrInvalidToken):
@@ -403,7 +417,7 @@ func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, http.StatusOK, "subscribe_unsubscribe", pageData{
 		Title: "Unsubscribe", Action: "/unsubscribe?" + url.Values{"token": {tok}}.Encode(),
-		All: res.All, ListTitle: res.List.Title,
+		All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok),
 	})
 }
 
@@ -450,7 +464,17 @@ func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		plain(w, status, "Unsubscribed.\n")
 		return
 	}
-	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title})
+	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok)})
+}
+
+// tokenEmail is the address an unsubscribe token names, for the page to
+// show masked; empty when the token does not verify.
+func (h *Handler) tokenEmail(tok string) string {
+	c, err := h.svc.Signer().VerifyUnsubscribe(tok)
+	if err != nil {
+		return ""
+	}
+	return c.Email
 }
 
 func plain(w http.ResponseWriter, status int, body string) {
