@@ -14,6 +14,7 @@ import (
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/server"
 	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/templates"
 )
 
 // newFeedServer wires the edge to a real feed Set over a real store.
@@ -29,10 +30,14 @@ func newFeedServer(t *testing.T) *httptest.Server {
 	if _, err := set.Rebuild(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	pages, err := templates.New(templates.Site{Brand: templates.Brand{Name: "Test"}, BaseURL: "http://news.example",
+		Feeds: []templates.Feed{{Slug: "society", Title: "Society"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s, err := server.New(server.Options{
-		BaseURL: "http://news.example", Product: "Test", Feeds: set, Favicon: set.Favicon(),
-		FeedLinks: []server.FeedLink{{Title: "Society (RSS)", Path: "/feeds/society.rss", Type: "application/rss+xml"}},
-		Registry:  prometheus.NewRegistry(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BaseURL: "http://news.example", Product: "Test", Feeds: set, Favicon: set.Favicon(), Pages: pages,
+		Registry: prometheus.NewRegistry(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +71,7 @@ func TestFeedsDirectoryLeadsToIndex(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), `href="/feeds/society.rss"`) {
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `/feeds/society.rss"`) {
 			t.Errorf("GET %s followed: %d, index lists no feed:\n%s", path, resp.StatusCode, body)
 		}
 	}
