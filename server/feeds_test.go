@@ -31,7 +31,7 @@ func newFeedServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	pages, err := templates.New(templates.Site{Brand: templates.Brand{Name: "Test"}, BaseURL: "http://news.example",
-		Feeds: []templates.Feed{{Slug: "society", Title: "Society"}}})
+		Feeds: []templates.Feed{{Slug: "society", Title: "Society", Links: []templates.FeedLink{{Format: "RSS", Path: "/feeds/society.rss", Type: "application/rss+xml"}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
