@@ -113,23 +113,40 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 	return d, err
 }
 
-// ClaimDeliveries implements digest.Store. It walks the partial index of
-// claimable rows (state pending or sending) in subscriber order, so a claim
-// late in a large send costs what the first did: rows already sent, failed
-// or skipped are not in that index.
+// ClaimDeliveries implements digest.Store. It takes expired leases first,
+// then pending deliveries by next attempt time (ties by subscriber): each is
+// one range of the index digest_deliveries_due read in order and stopped at
+// the batch, so a claim late in a large send costs what the first did; the
+// rows already sent are never stepped over.
 func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
 	var out []digest.Delivery
 	err := s.tx(ctx, func(q db) error {
+		var ids []any
+		for _, due := range []string{
+			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
+			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
+		} {
+			got, err := collect(func(r *sql.Rows) (any, error) {
+				var id int64
+				return id, r.Scan(&id)
+			})(q.query(ctx, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked,
+				issueID, q.t(now), limit-len(ids)))
+			if err != nil {
+				return err
+			}
+			if ids = append(ids, got...); len(ids) == limit {
+				break
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// The update is then a primary-key lookup per claimed row.
 		var err error
 		out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
 			SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-			WHERE issue_id = ? AND subscriber_id IN (
-				SELECT subscriber_id FROM digest_deliveries
-				WHERE issue_id = ? AND state IN ('pending', 'sending')
-					AND ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'sending' AND claimed_until <= ?))
-				ORDER BY subscriber_id LIMIT ?`+s.d.SkipLocked+`)
-			RETURNING `+deliveryColumns,
-			worker, q.t(now.Add(lease)), issueID, issueID, q.t(now), q.t(now), limit))
+			WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
+			append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
 		return err
 	})
 	if err != nil {
