@@ -96,6 +96,9 @@ type db struct {
 
 func (s *Store) read() db         { return db{s.r, s.d} }
 func (s *Store) on(tx *sql.Tx) db { return db{tx, s.d} }
+
+// bind numbers the "?" placeholders of query where the dialect wants $1, $2…
+// (no query here has a "?" inside a string literal).
 func (q db) bind(query string) string {
 	if !q.d.Numbered {
 		return query
