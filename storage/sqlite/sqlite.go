@@ -32,6 +32,7 @@ var dialect = &sqlstore.Dialect{
 	Query: sqlq.Dialect{Time: func(t time.Time) any { return t.UnixMicro() }},
 	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
+	Batch: 500,
 	Types: map[string]string{"TIME": "INTEGER", "JSON": "TEXT", "BOOL": "INTEGER", "BIGINT": "INTEGER",
 		"ID": "INTEGER PRIMARY KEY AUTOINCREMENT"},
 }

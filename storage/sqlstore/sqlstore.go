@@ -38,6 +38,12 @@ type Dialect struct {
 	MigrateLock string
 	// MigrationsTable creates schema_migrations if needed.
 	MigrationsTable string
+	// Batch is rows per multi-row INSERT and ids per IN list: with 12
+	// columns a row it must keep within the bound variables a statement
+	// may have (32766 on SQLite, 65535 on PostgreSQL).
+	Batch int
+	// Unnest passes bulk inserts as one array per column (see db.rows).
+	Unnest bool
 	// Types replaces {{NAME}} in migrations.
 	Types map[string]string
 	// AfterBulkArticles and AfterBulkSubscribers run, when set, outside the

@@ -53,8 +53,8 @@ func loadLists(ctx context.Context, q db, subs []*subscribers.Subscriber) error 
 	for _, s := range subs {
 		byID[s.ID] = s
 	}
-	for start := 0; start < len(subs); start += insertBatch {
-		chunk := subs[start:min(start+insertBatch, len(subs))]
+	for start := 0; start < len(subs); start += q.d.Batch {
+		chunk := subs[start:min(start+q.d.Batch, len(subs))]
 		args := make([]any, len(chunk))
 		for i, s := range chunk {
 			args[i] = s.ID
@@ -82,6 +82,13 @@ func loadLists(ctx context.Context, q db, subs []*subscribers.Subscriber) error 
 // in the order of subscriberArgs.
 const subscriberColumns = `name, status, consent_at, consent_ip, consent_user_agent, consent_source, created_at,
 	confirmed_at, unsubscribed_at, bounce_count, confirmation_sent_at, email`
+
+// subscriberTypes and subscriptionTypes are the column types of the bulk
+// inserts (see db.rows).
+var (
+	subscriberTypes   = []string{"text", "text", "TIME", "text", "text", "text", "TIME", "TIME", "TIME", "integer", "TIME", "text"}
+	subscriptionTypes = []string{"BIGINT", "text", "BOOL", "TIME"}
+)
 
 func subscriberArgs(q db, sub *subscribers.Subscriber, status subscribers.Status, created time.Time) []any {
 	return []any{sub.Name, string(status), q.n(sub.Consent.At), sub.Consent.IP, sub.Consent.UserAgent,
@@ -173,12 +180,13 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, fn func(*sub
 }
 
 // insertSubscriptions inserts rows of (subscriber_id, list, active,
-// changed_at) given flat in args, insertBatch rows per statement.
+// changed_at) given flat in args, Dialect.Batch rows per statement.
 func insertSubscriptions(ctx context.Context, q db, args []any) error {
 	for len(args) > 0 {
-		k := min(len(args)/4, insertBatch)
+		k := min(len(args)/4, q.d.Batch)
+		rows, rowArgs := q.rows(subscriptionTypes, args[:k*4])
 		if _, err := q.exec(ctx, `INSERT INTO subscriptions (subscriber_id, list, active, changed_at)
-			VALUES `+values(k, 4)+` ON CONFLICT DO NOTHING`, args[:k*4]...); err != nil {
+			`+rows+` ON CONFLICT DO NOTHING`, rowArgs...); err != nil {
 			return err
 		}
 		args = args[k*4:]
@@ -268,10 +276,6 @@ func (s *Store) IsSuppressed(ctx context.Context, suppressionHash string) (bool,
 	return found, nil
 }
 
-// insertBatch is rows per INSERT statement: 12 columns × 500 stays far below
-// SQLite's 32766 bound variables and PostgreSQL's 65535.
-const insertBatch = 500
-
 // InsertSubscribers adds subs in one transaction with multi-row INSERT … ON
 // CONFLICT DO NOTHING; addresses already stored (or repeated in subs) are
 // skipped.
@@ -281,8 +285,8 @@ func (s *Store) InsertSubscribers(ctx context.Context, subs []*subscribers.Subsc
 	err = s.tx(ctx, func(q db) error {
 		var args, lists []any
 		byEmail := map[string]*subscribers.Subscriber{}
-		for start := 0; start < len(subs); start += insertBatch {
-			batch := subs[start:min(start+insertBatch, len(subs))]
+		for start := 0; start < len(subs); start += q.d.Batch {
+			batch := subs[start:min(start+q.d.Batch, len(subs))]
 			args = args[:0]
 			clear(byEmail)
 			for _, sub := range batch {
@@ -294,6 +298,7 @@ func (s *Store) InsertSubscribers(ctx context.Context, subs []*subscribers.Subsc
 				byEmail[sub.Email] = sub
 			}
 			lists = lists[:0]
+			rows, rowArgs := q.rows(subscriberTypes, args)
 			ids, err := collect(func(rows *sql.Rows) (int64, error) {
 				var id int64
 				var email string
@@ -306,8 +311,8 @@ func (s *Store) InsertSubscribers(ctx context.Context, subs []*subscribers.Subsc
 					lists = append(lists, id, l.List, l.Active, q.t(changed))
 				}
 				return id, nil
-			})(q.query(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) VALUES `+values(len(batch), 12)+`
-				ON CONFLICT (email) DO NOTHING RETURNING id, email`, args...))
+			})(q.query(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) `+rows+`
+				ON CONFLICT (email) DO NOTHING RETURNING id, email`, rowArgs...))
 			if err != nil {
 				return err
 			}
@@ -350,6 +355,31 @@ func dedupe(subs []*subscribers.Subscriber) ([]*subscribers.Subscriber, int) {
 		out = append(out, s)
 	}
 	return out, len(subs) - len(out)
+}
+
+// rows returns the row source of a multi-row INSERT of args, given row by
+// row, with columns of the given types (names of Dialect.Types or SQL
+// types): VALUES lists, or with Dialect.Unnest one array per column, which
+// PostgreSQL takes much faster than thousands of placeholders.
+func (q db) rows(types []string, args []any) (string, []any) {
+	n := len(args) / len(types)
+	if !q.d.Unnest {
+		return "VALUES " + values(n, len(types)), args
+	}
+	cols := make([]any, len(types))
+	src := make([]string, len(types))
+	for c, t := range types {
+		col := make([]any, n)
+		for r := range n {
+			col[r] = args[r*len(types)+c]
+		}
+		cols[c] = col
+		if dt, ok := q.d.Types[t]; ok {
+			t = dt
+		}
+		src[c] = "?::" + t + "[]"
+	}
+	return "SELECT * FROM unnest(" + strings.Join(src, ", ") + ")", cols
 }
 
 // values returns "(?, ?), (?, ?)" for rows rows of cols columns.
