@@ -2,11 +2,13 @@ package storage_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
@@ -147,4 +149,76 @@ func BenchmarkFeedQueries(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkClaim measures one claim of 100 deliveries late in a large send:
+// the issue has sent rows for subscribers 1…sent and pending ones after
+// them, as when a send has got that far. A claim should cost the same with
+// 1,000 and with 1,000,000 rows already sent. Each claimed batch is handed
+// back (untimed), so every op claims from the same position.
+func BenchmarkClaim(b *testing.B) {
+	const pending, batch = 10_000, 100
+	for _, sent := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprint(sent), func(b *testing.B) {
+			open := storagetest.Backends(b)
+			for _, name := range storagetest.Names {
+				b.Run(name, func(b *testing.B) {
+					s := open[name](b)
+					ctx := context.Background()
+					start := time.Now()
+					iss := seedSentIssue(b, s, name, sent, pending)
+					b.Logf("seeded %d sent + %d pending deliveries in %v", sent, pending, time.Since(start).Round(time.Millisecond))
+					now := time.Now()
+					b.ResetTimer()
+					for b.Loop() {
+						ds, err := s.ClaimDeliveries(ctx, iss, "bench", batch, now, time.Minute)
+						if err != nil || len(ds) != batch || ds[0].SubscriberID != int64(sent+1) {
+							b.Fatalf("claimed %d: %v", len(ds), err)
+						}
+						b.StopTimer()
+						if n, err := s.ReleaseDeliveries(ctx, iss, "bench", now); err != nil || n != batch {
+							b.Fatalf("released %d: %v", n, err)
+						}
+						b.StartTimer()
+					}
+				})
+			}
+		})
+	}
+}
+
+// seedSentIssue creates an issue with sent deliveries to subscribers
+// 1…sent and pending ones to the next pending subscribers, in bulk with
+// INSERT … SELECT from a row generator, and returns the issue id.
+func seedSentIssue(b *testing.B, s storage.Storage, backend string, sent, pending int) string {
+	b.Helper()
+	ctx := context.Background()
+	iss, _, err := s.CreateIssue(ctx, digest.Issue{ID: "bench/2019-W18", Series: "bench",
+		Week: digest.Week{Year: 2019, Num: 18}, Since: benchBase.Add(-7 * 24 * time.Hour), Until: benchBase}, benchBase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	epoch := "0" // SQLite keeps unix microseconds
+	if backend == "postgres" {
+		epoch = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
+	}
+	rows := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) `, sent+pending)
+	db := s.(interface{ DB() *sql.DB }).DB()
+	for _, stmt := range []string{
+		`INSERT INTO subscribers (id, email, status, created_at) ` + rows +
+			`SELECT i, 'reader' || i || '@example.com', 'active', ` + epoch + ` FROM n`,
+		`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, sent_at) ` + rows +
+			fmt.Sprintf(`SELECT '%s', i, CASE WHEN i <= %d THEN 'sent' ELSE 'pending' END, 0, %s, NULL FROM n`, iss.ID, sent, epoch),
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			b.Fatalf("seed: %v", err)
+		}
+	}
+	if backend == "postgres" {
+		// What autovacuum would have done by this point of a long send.
+		if _, err := db.ExecContext(ctx, `VACUUM ANALYZE subscribers, digest_deliveries`); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return iss.ID
 }

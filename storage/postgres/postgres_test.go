@@ -15,7 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/conformance"
-	"github.com/syndicated/syndicated/storage/internal/migrate"
+	"github.com/syndicated/syndicated/storage/sqlstore"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -63,7 +63,7 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	for err := range errs {
 		t.Error(err)
 	}
-	ms, err := migrate.Load(os.DirFS("."), "migrations")
+	ms, err := sqlstore.Migrations(postgres.Dialect())
 	if err != nil {
 		t.Fatal(err)
 	}

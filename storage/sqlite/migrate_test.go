@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/storage/sqlstore"
 )
 
 // TestMigrationBackfillsSeriesStatus opens a file that has only 0001
@@ -16,7 +17,7 @@ import (
 func TestMigrationBackfillsSeriesStatus(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	init, err := migrations.ReadFile("migrations/0001_init.sql")
+	ms, err := sqlstore.Migrations(dialect)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +27,7 @@ func TestMigrationBackfillsSeriesStatus(t *testing.T) {
 	}
 	pub := time.Date(2019, 4, 24, 12, 0, 0, 0, time.UTC).UnixMicro()
 	for _, stmt := range []string{
-		string(init),
+		ms[0].SQL,
 		`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
 		`INSERT INTO articles VALUES ('a1', 'g1', 'society', 'published', ?1, ?1, '', '{}'),
@@ -44,7 +45,7 @@ func TestMigrationBackfillsSeriesStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.r.QueryContext(ctx, `SELECT series || '/' || article_id || '=' || status FROM article_series ORDER BY 1`)
+	rows, err := s.DB().QueryContext(ctx, `SELECT series || '/' || article_id || '=' || status FROM article_series ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

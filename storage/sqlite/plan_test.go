@@ -38,7 +38,7 @@ func TestFeedQueryPlans(t *testing.T) {
 			"SEARCH s USING COVERING INDEX article_series_status (series=? AND status=? AND published<?)"},
 	}
 	for _, tc := range cases {
-		query, args := sqlq.Articles(dialect, tc.q, tc.count)
+		query, args := sqlq.Articles(dialect.Query, tc.q, tc.count)
 		plan := explain(t, s, query, args)
 		t.Logf("%s: %s\n%s", tc.name, query, strings.Join(plan, "\n"))
 		if len(plan) == 0 || plan[0] != tc.want {
@@ -57,7 +57,7 @@ func TestFeedQueryPlans(t *testing.T) {
 
 func explain(t *testing.T, s *Store, query string, args []any) []string {
 	t.Helper()
-	rows, err := s.r.Query("EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := s.DB().Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,256 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/syndicated/syndicated/digest"
+)
+
+// The digest outbox. Claims mark deliveries sending with a lease
+// (claimed_until) that another worker may take over once it runs out. On
+// PostgreSQL the claim takes rows with FOR UPDATE SKIP LOCKED, so workers on
+// every replica share an issue without waiting on each other; on SQLite
+// every write transaction already excludes the others.
+
+const issueColumns = `id, series, week, since, until, created_at, status, finished_at`
+
+func scanIssue(r rowScanner) (*digest.Issue, error) {
+	var (
+		iss  digest.Issue
+		week string
+	)
+	if err := r.Scan(&iss.ID, &iss.Series, &week, tm{&iss.Since}, tm{&iss.Until}, tm{&iss.CreatedAt}, &iss.Status,
+		tm{&iss.FinishedAt}); err != nil {
+		return nil, err
+	}
+	w, err := digest.ParseWeek(week)
+	if err != nil {
+		return nil, err
+	}
+	iss.Week = w
+	return &iss, nil
+}
+
+func getIssue(ctx context.Context, q db, id string) (*digest.Issue, error) {
+	iss, err := scanIssue(q.row(ctx, `SELECT `+issueColumns+` FROM digest_issues WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, digest.ErrNotFound
+	}
+	return iss, err
+}
+
+// CreateIssue implements digest.Store. A concurrent CreateIssue of the same
+// id waits on this one's row (or its write lock) and then inserts nothing.
+func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time) (*digest.Issue, bool, error) {
+	var created bool
+	err := s.tx(ctx, func(q db) error {
+		n, err := q.execN(ctx, `INSERT INTO digest_issues (`+issueColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING`,
+			iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending))
+		if err != nil || n == 0 {
+			return err
+		}
+		created = true
+		_, err = q.exec(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
+			SELECT ?, s.id, 'pending', 0, ? FROM subscribers s
+			JOIN subscriptions l ON l.subscriber_id = s.id AND l.list = ? AND l.active = ?
+			WHERE s.status = 'active'`, iss.ID, q.t(now), iss.Series, true)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
+	}
+	stored, err := s.GetIssue(ctx, iss.ID)
+	return stored, created, err
+}
+
+// GetIssue implements digest.Store.
+func (s *Store) GetIssue(ctx context.Context, id string) (*digest.Issue, error) {
+	iss, err := getIssue(ctx, s.read(), id)
+	if err != nil {
+		return nil, fmt.Errorf("get digest issue %s: %w", id, err)
+	}
+	return iss, nil
+}
+
+// LastIssue implements digest.Store.
+func (s *Store) LastIssue(ctx context.Context, series, exceptID string) (*digest.Issue, error) {
+	iss, err := scanIssue(s.read().row(ctx, `SELECT `+issueColumns+` FROM digest_issues
+		WHERE series = ? AND id <> ? ORDER BY until DESC, id DESC LIMIT 1`, series, exceptID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = digest.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("last digest issue of %s: %w", series, err)
+	}
+	return iss, nil
+}
+
+// ListIssues implements digest.Store.
+func (s *Store) ListIssues(ctx context.Context, status digest.IssueStatus) ([]*digest.Issue, error) {
+	out, err := collect(func(r *sql.Rows) (*digest.Issue, error) { return scanIssue(r) })(s.read().query(ctx,
+		`SELECT `+issueColumns+` FROM digest_issues WHERE ? = '' OR status = ? ORDER BY created_at, id`,
+		string(status), string(status)))
+	if err != nil {
+		return nil, fmt.Errorf("list digest issues: %w", err)
+	}
+	return out, nil
+}
+
+const deliveryColumns = `issue_id, subscriber_id, state, attempts, next_attempt_at, claimed_by, claimed_until,
+	last_error, message_id, sent_at`
+
+func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
+	var d digest.Delivery
+	err := r.Scan(&d.IssueID, &d.SubscriberID, &d.State, &d.Attempts, tm{&d.NextAttemptAt}, &d.ClaimedBy,
+		tm{&d.ClaimedUntil}, &d.LastError, &d.MessageID, tm{&d.SentAt})
+	return d, err
+}
+
+// ClaimDeliveries implements digest.Store. It takes expired leases first,
+// then pending deliveries by next attempt time (ties by subscriber): each is
+// one range of the index digest_deliveries_due read in order and stopped at
+// the batch, so a claim late in a large send costs what the first did; the
+// rows already sent are never stepped over.
+func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
+	var out []digest.Delivery
+	err := s.tx(ctx, func(q db) error {
+		var ids []any
+		for _, due := range []string{
+			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
+			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
+		} {
+			got, err := collect(func(r *sql.Rows) (any, error) {
+				var id int64
+				return id, r.Scan(&id)
+			})(q.query(ctx, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked,
+				issueID, q.t(now), limit-len(ids)))
+			if err != nil {
+				return err
+			}
+			if ids = append(ids, got...); len(ids) == limit {
+				break
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		// The update is then a primary-key lookup per claimed row.
+		var err error
+		out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
+			SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+			WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
+			append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	slices.SortFunc(out, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
+	return out, nil
+}
+
+// CompleteDelivery implements digest.Store.
+func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o digest.Outcome, now time.Time) (bool, error) {
+	var ok bool
+	err := s.tx(ctx, func(q db) error {
+		var n int64
+		var err error
+		if o.State == digest.StateSent {
+			// Mail that went out is recorded even if the lease was lost.
+			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = 'sent', message_id = ?, sent_at = ?,
+				last_error = '', claimed_by = '', claimed_until = NULL
+				WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`,
+				o.MessageID, q.t(now), issueID, subscriberID)
+		} else {
+			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = ?, last_error = ?, next_attempt_at = ?,
+				claimed_by = '', claimed_until = NULL
+				WHERE issue_id = ? AND subscriber_id = ? AND state = 'sending' AND claimed_by = ?`,
+				string(o.State), o.Error, q.t(orNow(o.NextAttemptAt, now)), issueID, subscriberID, worker)
+		}
+		if err != nil {
+			return err
+		}
+		ok = n > 0
+		if ok && o.Bounced {
+			_, err = q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1
+				WHERE id = ?`, subscriberID)
+		}
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("record delivery %s to %d: %w", issueID, subscriberID, err)
+	}
+	return ok, nil
+}
+
+// ReleaseDeliveries implements digest.Store.
+func (s *Store) ReleaseDeliveries(ctx context.Context, issueID, worker string, now time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(q db) error {
+		var err error
+		n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = 'pending', claimed_by = '', claimed_until = NULL,
+			attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END,
+			next_attempt_at = CASE WHEN next_attempt_at < ? THEN next_attempt_at ELSE ? END
+			WHERE issue_id = ? AND state = 'sending' AND claimed_by = ?`, q.t(now), q.t(now), issueID, worker)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("release deliveries of %s: %w", issueID, err)
+	}
+	return int(n), nil
+}
+
+// FinishIssue implements digest.Store.
+func (s *Store) FinishIssue(ctx context.Context, issueID string, now time.Time) (bool, error) {
+	var sent bool
+	err := s.tx(ctx, func(q db) error {
+		if _, err := q.exec(ctx, `UPDATE digest_issues SET status = 'sent', finished_at = ?
+			WHERE id = ? AND status <> 'sent' AND NOT EXISTS (SELECT 1 FROM digest_deliveries
+				WHERE issue_id = ? AND state IN ('pending', 'sending'))`, q.t(now), issueID, issueID); err != nil {
+			return err
+		}
+		iss, err := getIssue(ctx, q, issueID)
+		if err != nil {
+			return err
+		}
+		sent = iss.Status == digest.IssueSent
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("finish digest issue %s: %w", issueID, err)
+	}
+	return sent, nil
+}
+
+// DeliveryCounts implements digest.Store.
+func (s *Store) DeliveryCounts(ctx context.Context, issueID string) (map[digest.State]int, error) {
+	out := map[digest.State]int{}
+	_, err := collect(func(r *sql.Rows) (int, error) {
+		var st digest.State
+		var n int
+		err := r.Scan(&st, &n)
+		out[st] = n
+		return n, err
+	})(s.read().query(ctx, `SELECT state, COUNT(*) FROM digest_deliveries WHERE issue_id = ? GROUP BY state`, issueID))
+	if err != nil {
+		return nil, fmt.Errorf("count deliveries of %s: %w", issueID, err)
+	}
+	return out, nil
+}
+
+// ListDeliveries implements digest.Store.
+func (s *Store) ListDeliveries(ctx context.Context, issueID string) ([]digest.Delivery, error) {
+	out, err := collect(scanDelivery)(s.read().query(ctx,
+		`SELECT `+deliveryColumns+` FROM digest_deliveries WHERE issue_id = ? ORDER BY subscriber_id`, issueID))
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries of %s: %w", issueID, err)
+	}
+	return out, nil
+}
