@@ -47,6 +47,10 @@ type Storage interface {
 	// first. An error from generate is returned and nothing is stored.
 	// For keys every replica must share (the HMAC key of signed tokens).
 	Secret(ctx context.Context, name string, generate func() (string, error)) (string, error)
+	// SubscriberCounts and OpenDeliveryCounts are the counts the metrics
+	// read at scrape time (metrics.Store).
+	SubscriberCounts(ctx context.Context) (map[subscribers.Status]int, error)
+	OpenDeliveryCounts(ctx context.Context, now time.Time) (byState map[digest.State]int, due int, err error)
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -17,8 +17,10 @@ import (
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/metrics"
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/server"
+	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/subscribers"
 	subweb "github.com/syndicated/syndicated/subscribers/web"
 	"github.com/syndicated/syndicated/templates"
@@ -67,6 +69,7 @@ type daemon struct {
 	pages    *templates.Renderer
 	registry *prometheus.Registry
 	builds   *prometheus.CounterVec
+	ops      opsMetrics
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
 	// a build runs collapse into one more build, and none is lost.
 	kick      chan struct{}
@@ -87,6 +90,9 @@ type daemon struct {
 func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	d := &daemon{a: a, importer: a.importer(), registry: prometheus.NewRegistry(), kick: make(chan struct{}, 1)}
 	jobSeconds := d.setupMetrics()
+	if err := d.setupOpsMetrics(); err != nil {
+		return nil, err
+	}
 	if err := d.setupFeeds(ctx); err != nil {
 		return nil, err
 	}
@@ -116,6 +122,39 @@ func (d *daemon) setupMetrics() *prometheus.HistogramVec {
 	}, []string{"job"})
 	d.registry.MustRegister(d.builds, jobSeconds)
 	return jobSeconds
+}
+
+// opsMetrics are the metrics an operator alerts on (package metrics).
+type opsMetrics struct {
+	builds   *metrics.Builds
+	ingest   *metrics.Ingest
+	requests *metrics.FeedRequests
+}
+
+// setupOpsMetrics registers the feed build, feed request, ingest and
+// store (subscribers, digest queue) metrics.
+func (d *daemon) setupOpsMetrics() error {
+	a := d.a
+	reqs, err := metrics.NewFeedRequests(d.registry, a.feedSpecs())
+	if err != nil {
+		return err
+	}
+	d.ops = opsMetrics{builds: metrics.NewBuilds(d.registry), ingest: metrics.NewIngest(d.registry), requests: reqs}
+	metrics.NewStoreCollector(d.registry, a.store, metrics.StoreOptions{Log: a.log})
+	return nil
+}
+
+// ingestOutcome names an ingest result for metrics.Ingest: a client's
+// fault (a 4xx at the API) is rejected, any other error an error.
+func ingestOutcome(o article.Outcome, err error) string {
+	switch {
+	case err == nil:
+		return metrics.Outcome(o)
+	case response.Status(err) < http.StatusInternalServerError:
+		return metrics.OutcomeRejected
+	default:
+		return metrics.OutcomeError
+	}
 }
 
 // setupFeeds imports the samples into an empty store and makes the feed
@@ -178,9 +217,9 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Language:     a.cfg.Language,
 		APIToken:     a.cfg.HTTP.APIToken,
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
-		Feeds:        d.set,
+		Feeds:        d.ops.requests.Handler(d.set),
 		Favicon:      d.set.Favicon(),
-		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged},
+		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged, ingest: d.ops.ingest},
 		Headlines:    d.headlines,
 		Pages:        d.pages,
 		Article:      a.store.GetArticle,
@@ -273,6 +312,9 @@ func (d *daemon) cycle(ctx context.Context) {
 			if err != nil {
 				return err
 			}
+			for _, f := range rep.Files {
+				d.ops.ingest.Observe(metrics.SourceContent, ingestOutcome(f.Outcome, f.Err))
+			}
 			for _, f := range rep.Failed() {
 				d.a.log.Warn("article rejected", "err", f.Err)
 			}
@@ -282,7 +324,12 @@ func (d *daemon) cycle(ctx context.Context) {
 			return nil
 		})
 	}
-	d.sched.RunLocal(ctx, "feeds-build", d.buildFeeds)
+	d.sched.RunLocal(ctx, "feeds-build", func(ctx context.Context) error {
+		start := time.Now()
+		err := d.buildFeeds(ctx)
+		d.ops.builds.Observe(time.Since(start), time.Now(), err)
+		return err
+	})
 }
 
 func (d *daemon) buildFeeds(ctx context.Context) error {
@@ -422,10 +469,12 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 type kickingAPI struct {
 	im      *ingest.Importer
 	changed func()
+	ingest  *metrics.Ingest
 }
 
 func (k *kickingAPI) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
 	res, err := k.im.PushArticle(ctx, body)
+	k.ingest.Observe(metrics.SourceAPI, ingestOutcome(res.Outcome, err))
 	if err == nil && res.Outcome != article.Unchanged {
 		k.changed()
 	}
@@ -434,6 +483,7 @@ func (k *kickingAPI) PushArticle(ctx context.Context, body []byte) (article.PutR
 
 func (k *kickingAPI) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
 	res, err := k.im.WithdrawArticle(ctx, id)
+	k.ingest.Observe(metrics.SourceAPI, ingestOutcome(res.Outcome, err))
 	if err == nil && res.Outcome != article.Unchanged {
 		k.changed()
 	}

@@ -1,0 +1,143 @@
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// Store is what the store collector reads: two grouped counts, each one
+// query (storage.Storage has both).
+type Store interface {
+	SubscriberCounts(ctx context.Context) (map[subscribers.Status]int, error)
+	OpenDeliveryCounts(ctx context.Context, now time.Time) (byState map[digest.State]int, due int, err error)
+}
+
+// StoreOptions tune the store collector.
+type StoreOptions struct {
+	// TTL is how long one reading of the store answers scrapes (5s when
+	// 0), so several Prometheus servers or a fast scrape interval cost
+	// the database one pair of queries per TTL.
+	TTL time.Duration
+	// Timeout bounds the two queries (5s when 0).
+	Timeout time.Duration
+	Now     func() time.Time
+	Log     *slog.Logger
+}
+
+// StoreCollector exports counts read from the store when scraped:
+// subscribers by status, and the deliveries of the digest issues still
+// being sent by state, their queue depth (pending + sending) and how many
+// are due now. A failed reading exports none of them (so a dashboard shows
+// a gap, not a stale value), counts in
+// syndicated_store_metrics_errors_total and is logged.
+type StoreCollector struct {
+	store Store
+	opts  StoreOptions
+
+	subs, deliveries, queue, due *prometheus.Desc
+	errors                       prometheus.Counter
+
+	mu      sync.Mutex // one reading at a time; guards what follows
+	readAt  time.Time
+	reading *storeReading
+}
+
+type storeReading struct {
+	subs       map[subscribers.Status]int
+	deliveries map[digest.State]int
+	due        int
+}
+
+var (
+	subscriberStatuses = []subscribers.Status{subscribers.StatusPending, subscribers.StatusActive, subscribers.StatusUnsubscribed, subscribers.StatusBounced}
+	deliveryStates     = []digest.State{digest.StatePending, digest.StateSending, digest.StateSent, digest.StateFailed, digest.StateSkipped}
+)
+
+// NewStoreCollector registers a collector over store on reg.
+func NewStoreCollector(reg prometheus.Registerer, store Store, opts StoreOptions) *StoreCollector {
+	if opts.TTL <= 0 {
+		opts.TTL = 5 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	c := &StoreCollector{
+		store: store, opts: opts,
+		subs: prometheus.NewDesc("syndicated_subscribers",
+			"Subscribers by status (pending, active, unsubscribed, bounced), counted in the store.", []string{"status"}, nil),
+		deliveries: prometheus.NewDesc("syndicated_digest_open_deliveries",
+			"Deliveries of the digest issues still being sent, by state (pending, sending, sent, failed, skipped).", []string{"state"}, nil),
+		queue: prometheus.NewDesc("syndicated_digest_queue_depth",
+			"Digest deliveries not done yet (pending + sending), over every replica.", nil, nil),
+		due: prometheus.NewDesc("syndicated_digest_queue_due",
+			"Digest deliveries a worker could claim now (pending and due, or sending with an expired lease).", nil, nil),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "syndicated_store_metrics_errors_total", Help: "Scrapes whose reading of the store counts failed.",
+		}),
+	}
+	reg.MustRegister(c)
+	return c
+}
+
+// Describe implements prometheus.Collector.
+func (c *StoreCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.subs
+	ch <- c.deliveries
+	ch <- c.queue
+	ch <- c.due
+	c.errors.Describe(ch)
+}
+
+// Collect implements prometheus.Collector.
+func (c *StoreCollector) Collect(ch chan<- prometheus.Metric) {
+	if r := c.read(); r != nil {
+		for _, st := range subscriberStatuses {
+			ch <- prometheus.MustNewConstMetric(c.subs, prometheus.GaugeValue, float64(r.subs[st]), string(st))
+		}
+		for _, st := range deliveryStates {
+			ch <- prometheus.MustNewConstMetric(c.deliveries, prometheus.GaugeValue, float64(r.deliveries[st]), string(st))
+		}
+		ch <- prometheus.MustNewConstMetric(c.queue, prometheus.GaugeValue, float64(r.deliveries[digest.StatePending]+r.deliveries[digest.StateSending]))
+		ch <- prometheus.MustNewConstMetric(c.due, prometheus.GaugeValue, float64(r.due))
+	}
+	c.errors.Collect(ch)
+}
+
+// read returns the cached reading while it is younger than TTL, else reads
+// the store again; nil when that fails.
+func (c *StoreCollector) read() *storeReading {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.opts.Now()
+	if c.reading != nil && now.Sub(c.readAt) < c.opts.TTL {
+		return c.reading
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.Timeout)
+	defer cancel()
+	r := &storeReading{}
+	var err error
+	if r.subs, err = c.store.SubscriberCounts(ctx); err == nil {
+		r.deliveries, r.due, err = c.store.OpenDeliveryCounts(ctx, now)
+	}
+	if err != nil {
+		c.errors.Inc()
+		c.opts.Log.Warn("metrics: reading the store", "err", err)
+		c.reading = nil
+		return nil
+	}
+	c.reading, c.readAt = r, now
+	return r
+}

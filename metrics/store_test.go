@@ -1,0 +1,173 @@
+package metrics_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/metrics"
+	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// gather scrapes reg as Prometheus would: series name{label="value",…}
+// (labels sorted) → value.
+func gather(t *testing.T, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var ls []string
+			for _, l := range m.GetLabel() {
+				ls = append(ls, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			sort.Strings(ls)
+			key := mf.GetName()
+			if len(ls) > 0 {
+				key += "{" + strings.Join(ls, ",") + "}"
+			}
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				out[key] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
+}
+
+// want checks the series named in w against a scrape.
+func want(t *testing.T, step string, got map[string]float64, w map[string]float64) {
+	t.Helper()
+	for k, v := range w {
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: %s missing", step, k)
+		} else if g != v {
+			t.Errorf("%s: %s = %v, want %v", step, k, g, v)
+		}
+	}
+}
+
+func TestStoreCollectorCountsFromTheStore(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, s storage.Storage) {
+		ctx := context.Background()
+		now := time.Date(2019, 5, 27, 1, 0, 0, 0, time.UTC)
+		add := func(email string, st subscribers.Status) {
+			t.Helper()
+			if _, err := s.UpdateSubscriber(ctx, email, func(sub *subscribers.Subscriber) error {
+				sub.Status, sub.CreatedAt = st, now
+				sub.Lists = []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: now}}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, e := range []string{"a@example.com", "b@example.com", "c@example.com"} {
+			add(e, subscribers.StatusActive)
+		}
+		add("p@example.com", subscribers.StatusPending)
+		add("u@example.com", subscribers.StatusUnsubscribed)
+		add("x@example.com", subscribers.StatusBounced)
+
+		reg := prometheus.NewRegistry()
+		clock := now
+		metrics.NewStoreCollector(reg, s, metrics.StoreOptions{TTL: 5 * time.Second, Now: func() time.Time { return clock }})
+		queue := func(pending, sending, sent, failed, due float64) map[string]float64 {
+			return map[string]float64{
+				`syndicated_digest_open_deliveries{state="pending"}`: pending,
+				`syndicated_digest_open_deliveries{state="sending"}`: sending,
+				`syndicated_digest_open_deliveries{state="sent"}`:    sent,
+				`syndicated_digest_open_deliveries{state="failed"}`:  failed,
+				`syndicated_digest_open_deliveries{state="skipped"}`: 0,
+				`syndicated_digest_queue_depth`:                      pending + sending,
+				`syndicated_digest_queue_due`:                        due,
+			}
+		}
+		want(t, "start", gather(t, reg), map[string]float64{
+			`syndicated_subscribers{status="active"}`:       3,
+			`syndicated_subscribers{status="pending"}`:      1,
+			`syndicated_subscribers{status="unsubscribed"}`: 1,
+			`syndicated_subscribers{status="bounced"}`:      1,
+			`syndicated_store_metrics_errors_total`:         0,
+		})
+		want(t, "start", gather(t, reg), queue(0, 0, 0, 0, 0))
+
+		w := digest.Week{Year: 2019, Num: 22}
+		iss := digest.Issue{ID: digest.IssueID("s1", w), Series: "s1", Week: w, Since: now.Add(-7 * 24 * time.Hour), Until: now}
+		if _, _, err := s.CreateIssue(ctx, iss, now); err != nil {
+			t.Fatal(err)
+		}
+		// Within the TTL the scrape answers from the last reading.
+		clock = now.Add(4 * time.Second)
+		want(t, "cached", gather(t, reg), queue(0, 0, 0, 0, 0))
+		clock = now.Add(5 * time.Second)
+		want(t, "issue created", gather(t, reg), queue(3, 0, 0, 0, 3))
+
+		claimed, err := s.ClaimDeliveries(ctx, iss.ID, "w1", 2, clock, time.Minute)
+		if err != nil || len(claimed) != 2 {
+			t.Fatalf("claim: %v, %d", err, len(claimed))
+		}
+		if ok, err := s.CompleteDelivery(ctx, iss.ID, claimed[0].SubscriberID, "w1", digest.Outcome{State: digest.StateSent, MessageID: "<m1@example.com>"}, clock); !ok || err != nil {
+			t.Fatalf("complete: %v %v", ok, err)
+		}
+		clock = clock.Add(5 * time.Second)
+		want(t, "one sent, one sending", gather(t, reg), queue(1, 1, 1, 0, 1))
+		// The lease runs out: the sending one is due again.
+		clock = clock.Add(2 * time.Minute)
+		want(t, "lease expired", gather(t, reg), queue(1, 1, 1, 0, 2))
+
+		rest, err := s.ClaimDeliveries(ctx, iss.ID, "w2", 10, clock, time.Minute)
+		if err != nil || len(rest) != 2 {
+			t.Fatalf("claim the rest: %v, %d", err, len(rest))
+		}
+		for i, d := range rest {
+			o := digest.Outcome{State: digest.StateFailed, Error: "550 no such user"}
+			if i == 0 {
+				o = digest.Outcome{State: digest.StatePending, Error: "451 try later", NextAttemptAt: clock.Add(time.Hour)}
+			}
+			if ok, err := s.CompleteDelivery(ctx, iss.ID, d.SubscriberID, "w2", o, clock); !ok || err != nil {
+				t.Fatalf("complete: %v %v", ok, err)
+			}
+		}
+		clock = clock.Add(5 * time.Second)
+		want(t, "a retry waits", gather(t, reg), queue(1, 0, 1, 1, 0))
+
+		// A finished issue leaves the queue.
+		retry, err := s.ClaimDeliveries(ctx, iss.ID, "w3", 10, clock.Add(time.Hour), time.Minute)
+		if err != nil || len(retry) != 1 {
+			t.Fatalf("claim the retry: %v, %d", err, len(retry))
+		}
+		if ok, err := s.CompleteDelivery(ctx, iss.ID, retry[0].SubscriberID, "w3", digest.Outcome{State: digest.StateSent, MessageID: "<m2@example.com>"}, clock.Add(time.Hour)); !ok || err != nil {
+			t.Fatalf("complete: %v %v", ok, err)
+		}
+		if done, err := s.FinishIssue(ctx, iss.ID, clock.Add(time.Hour)); !done || err != nil {
+			t.Fatalf("finish: %v %v", done, err)
+		}
+		clock = clock.Add(time.Hour)
+		want(t, "finished", gather(t, reg), queue(0, 0, 0, 0, 0))
+
+		// A store that cannot answer exports no counts, only the error.
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		clock = clock.Add(time.Minute)
+		got := gather(t, reg)
+		if _, ok := got[`syndicated_subscribers{status="active"}`]; ok {
+			t.Errorf("closed store: subscribers still exported")
+		}
+		want(t, "closed store", got, map[string]float64{`syndicated_store_metrics_errors_total`: 1})
+	})
+}

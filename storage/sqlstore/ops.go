@@ -1,0 +1,53 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// SubscriberCounts counts subscribers by status (one index-only scan of
+// subscribers_status), for the metrics.
+func (s *Store) SubscriberCounts(ctx context.Context) (map[subscribers.Status]int, error) {
+	out := map[subscribers.Status]int{}
+	_, err := collect(func(r *sql.Rows) (int, error) {
+		var st subscribers.Status
+		var n int
+		err := r.Scan(&st, &n)
+		out[st] = n
+		return n, err
+	})(s.read().query(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`))
+	if err != nil {
+		return nil, fmt.Errorf("count subscribers by status: %w", err)
+	}
+	return out, nil
+}
+
+// OpenDeliveryCounts counts the deliveries of the issues still being sent
+// (status sending) by state, and how many of them a worker could claim at
+// now: pending ones whose next attempt has come and sending ones whose
+// lease ran out. Finished issues are not read, so the cost follows the
+// open issues only (ranges of digest_deliveries_due).
+func (s *Store) OpenDeliveryCounts(ctx context.Context, now time.Time) (byState map[digest.State]int, due int, err error) {
+	byState = map[digest.State]int{}
+	q := s.read()
+	_, err = collect(func(r *sql.Rows) (int, error) {
+		var st digest.State
+		var n, d int
+		err := r.Scan(&st, &n, &d)
+		byState[st] += n
+		due += d
+		return n, err
+	})(q.query(ctx, `SELECT d.state, COUNT(*),
+		COALESCE(SUM(CASE WHEN (d.state = 'pending' AND d.next_attempt_at <= ?) OR (d.state = 'sending' AND d.claimed_until <= ?) THEN 1 ELSE 0 END), 0)
+		FROM digest_issues i JOIN digest_deliveries d ON d.issue_id = i.id
+		WHERE i.status = 'sending' GROUP BY d.state`, q.t(now), q.t(now)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("count open deliveries: %w", err)
+	}
+	return byState, due, nil
+}
