@@ -33,6 +33,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	running map[string]bool
+	stopped bool // set by Stop: no run starts after (wg is being waited on)
 	wg      sync.WaitGroup
 	// OnRun, when set, observes every finished run (metrics).
 	OnRun func(name string, took time.Duration, err error)
@@ -85,6 +86,10 @@ func (s *Scheduler) RunLocal(ctx context.Context, name string, job Job) (ran boo
 
 func (s *Scheduler) run(ctx context.Context, name string, job Job, shared bool) (ran bool) {
 	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return false
+	}
 	if s.running[name] {
 		s.mu.Unlock()
 		s.log.Debug("job still running, skipping this tick", "job", name)
@@ -140,9 +145,13 @@ func (s *Scheduler) safeRun(ctx context.Context, name string, job Job) (err erro
 func (s *Scheduler) Start() { s.cron.Start() }
 
 // Stop stops firing new runs, cancels the context of running ones, and
-// waits for them to return or for ctx to end.
+// waits for them to return or for ctx to end. Run and RunLocal run
+// nothing once Stop was called.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	stopped := s.cron.Stop()
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	s.cancel()
 	done := make(chan struct{})
 	go func() {

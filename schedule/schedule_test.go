@@ -127,3 +127,24 @@ func TestRunLocalTakesNoSharedLock(t *testing.T) {
 		t.Error("RunLocal waited on a shared lock")
 	}
 }
+
+// Runs asked for while Stop waits (the daemon's build loop keeps kicking
+// during shutdown) neither start nor upset the wait; none runs after Stop.
+func TestRunsDuringStop(t *testing.T) {
+	for range 200 {
+		s := New(nil, quiet())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for s.RunLocal(context.Background(), "feeds-build", func(context.Context) error { return nil }) {
+			}
+		}()
+		if err := s.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+		if s.RunLocal(context.Background(), "feeds-build", func(context.Context) error { return nil }) {
+			t.Fatal("a run started after Stop")
+		}
+	}
+}
