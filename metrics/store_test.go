@@ -116,43 +116,41 @@ func TestStoreCollectorCountsFromTheStore(t *testing.T) {
 		clock = now.Add(5 * time.Second)
 		want(t, "issue created", gather(t, reg), queue(3, 0, 0, 0, 3))
 
-		claimed, err := s.ClaimDeliveries(ctx, iss.ID, "w1", 2, clock, time.Minute)
-		if err != nil || len(claimed) != 2 {
-			t.Fatalf("claim: %v, %d", err, len(claimed))
+		// claim leases up to limit deliveries to worker at at and expects n.
+		claim := func(worker string, limit, n int, at time.Time) []digest.Delivery {
+			t.Helper()
+			ds, err := s.ClaimDeliveries(ctx, iss.ID, worker, limit, at, time.Minute)
+			if err != nil || len(ds) != n {
+				t.Fatalf("claim by %s: %v, %d deliveries, want %d", worker, err, len(ds), n)
+			}
+			return ds
 		}
-		if ok, err := s.CompleteDelivery(ctx, iss.ID, claimed[0].SubscriberID, "w1", digest.Outcome{State: digest.StateSent, MessageID: "<m1@example.com>"}, clock); !ok || err != nil {
-			t.Fatalf("complete: %v %v", ok, err)
+		complete := func(worker string, d digest.Delivery, o digest.Outcome, at time.Time) {
+			t.Helper()
+			if ok, err := s.CompleteDelivery(ctx, iss.ID, d.SubscriberID, worker, o, at); !ok || err != nil {
+				t.Fatalf("complete by %s: %v %v", worker, ok, err)
+			}
 		}
+		sent := digest.Outcome{State: digest.StateSent, MessageID: "<m@example.com>"}
+		complete("w1", claim("w1", 2, 2, clock)[0], sent, clock)
 		clock = clock.Add(5 * time.Second)
 		want(t, "one sent, one sending", gather(t, reg), queue(1, 1, 1, 0, 1))
 		// The lease runs out: the sending one is due again.
 		clock = clock.Add(2 * time.Minute)
 		want(t, "lease expired", gather(t, reg), queue(1, 1, 1, 0, 2))
 
-		rest, err := s.ClaimDeliveries(ctx, iss.ID, "w2", 10, clock, time.Minute)
-		if err != nil || len(rest) != 2 {
-			t.Fatalf("claim the rest: %v, %d", err, len(rest))
-		}
-		for i, d := range rest {
+		for i, d := range claim("w2", 10, 2, clock) {
 			o := digest.Outcome{State: digest.StateFailed, Error: "550 no such user"}
 			if i == 0 {
 				o = digest.Outcome{State: digest.StatePending, Error: "451 try later", NextAttemptAt: clock.Add(time.Hour)}
 			}
-			if ok, err := s.CompleteDelivery(ctx, iss.ID, d.SubscriberID, "w2", o, clock); !ok || err != nil {
-				t.Fatalf("complete: %v %v", ok, err)
-			}
+			complete("w2", d, o, clock)
 		}
 		clock = clock.Add(5 * time.Second)
 		want(t, "a retry waits", gather(t, reg), queue(1, 0, 1, 1, 0))
 
 		// A finished issue leaves the queue.
-		retry, err := s.ClaimDeliveries(ctx, iss.ID, "w3", 10, clock.Add(time.Hour), time.Minute)
-		if err != nil || len(retry) != 1 {
-			t.Fatalf("claim the retry: %v, %d", err, len(retry))
-		}
-		if ok, err := s.CompleteDelivery(ctx, iss.ID, retry[0].SubscriberID, "w3", digest.Outcome{State: digest.StateSent, MessageID: "<m2@example.com>"}, clock.Add(time.Hour)); !ok || err != nil {
-			t.Fatalf("complete: %v %v", ok, err)
-		}
+		complete("w3", claim("w3", 10, 1, clock.Add(time.Hour))[0], sent, clock.Add(time.Hour))
 		if done, err := s.FinishIssue(ctx, iss.ID, clock.Add(time.Hour)); !done || err != nil {
 			t.Fatalf("finish: %v %v", done, err)
 		}

@@ -231,14 +231,7 @@ func (s *Store) FinishIssue(ctx context.Context, issueID string, now time.Time) 
 
 // DeliveryCounts implements digest.Store.
 func (s *Store) DeliveryCounts(ctx context.Context, issueID string) (map[digest.State]int, error) {
-	out := map[digest.State]int{}
-	_, err := collect(func(r *sql.Rows) (int, error) {
-		var st digest.State
-		var n int
-		err := r.Scan(&st, &n)
-		out[st] = n
-		return n, err
-	})(s.read().query(ctx, `SELECT state, COUNT(*) FROM digest_deliveries WHERE issue_id = ? GROUP BY state`, issueID))
+	out, err := countBy[digest.State](s.read().query(ctx, `SELECT state, COUNT(*) FROM digest_deliveries WHERE issue_id = ? GROUP BY state`, issueID))
 	if err != nil {
 		return nil, fmt.Errorf("count deliveries of %s: %w", issueID, err)
 	}

@@ -13,18 +13,24 @@ import (
 // SubscriberCounts counts subscribers by status (one index-only scan of
 // subscribers_status), for the metrics.
 func (s *Store) SubscriberCounts(ctx context.Context) (map[subscribers.Status]int, error) {
-	out := map[subscribers.Status]int{}
-	_, err := collect(func(r *sql.Rows) (int, error) {
-		var st subscribers.Status
-		var n int
-		err := r.Scan(&st, &n)
-		out[st] = n
-		return n, err
-	})(s.read().query(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`))
+	out, err := countBy[subscribers.Status](s.read().query(ctx, `SELECT status, COUNT(*) FROM subscribers GROUP BY status`))
 	if err != nil {
 		return nil, fmt.Errorf("count subscribers by status: %w", err)
 	}
 	return out, nil
+}
+
+// countBy reads the rows of a "SELECT key, COUNT(*) … GROUP BY key" query.
+func countBy[K ~string](rows *sql.Rows, err error) (map[K]int, error) {
+	out := map[K]int{}
+	_, err = collect(func(r *sql.Rows) (int, error) {
+		var k K
+		var n int
+		err := r.Scan(&k, &n)
+		out[k] = n
+		return n, err
+	})(rows, err)
+	return out, err
 }
 
 // OpenDeliveryCounts counts the deliveries of the issues still being sent
