@@ -14,15 +14,6 @@ import (
 	"time"
 )
 
-// NewsroomZone is the zone the newsroom writes its times in when a source
-// gives none.
-//
-// Deprecated: the zone is config newsroom.zone (config.Config.Location),
-// passed to what needs it. Only feeds, ingest/source and
-// storage/conformance still read this copy; remove it once they take the
-// zone from config.
-const NewsroomZone = "Asia/Shanghai"
-
 // Status says whether an article may appear in feeds.
 type Status string
 

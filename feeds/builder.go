@@ -38,8 +38,8 @@ type Options struct {
 	Generator string
 	// Version is the generator's version, if any.
 	Version string
-	// Location is the zone feed times are written in; the newsroom's
-	// (article.NewsroomZone) when nil.
+	// Location is the zone feed times are written in: the newsroom's
+	// (config newsroom.zone); UTC when nil.
 	Location *time.Location
 	// Brand is the publisher's identity shown in every feed.
 	Brand Brand
@@ -129,11 +129,7 @@ func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, erro
 	}
 	b.loc = opts.Location
 	if b.loc == nil {
-		loc, err := time.LoadLocation(article.NewsroomZone)
-		if err != nil {
-			return nil, fmt.Errorf("feeds: load zone %s: %w", article.NewsroomZone, err)
-		}
-		b.loc = loc
+		b.loc = time.UTC
 	}
 	paths := map[string]bool{}
 	for _, s := range specs {

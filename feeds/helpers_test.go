@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
 )
 
 // seed stores articles with PutArticle, as ingest does.
@@ -33,7 +34,12 @@ var fixedNow = time.Date(2019, 5, 1, 12, 0, 0, 0, time.UTC)
 
 func newTestSet(tb testing.TB, s article.Store, specs []Spec, now func() time.Time) *Set {
 	tb.Helper()
-	b, err := NewBuilder(s, specs, Options{Now: now, Generator: "syndicated", Version: "test"})
+	cfg := config.Default()
+	zone, err := cfg.Location()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b, err := NewBuilder(s, specs, Options{Now: now, Generator: "syndicated", Version: "test", Location: zone})
 	if err != nil {
 		tb.Fatal(err)
 	}
