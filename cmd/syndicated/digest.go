@@ -27,7 +27,7 @@ const digestPoll = time.Minute
 func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
 	var series []digest.Series
 	for _, s := range a.cfg.Series {
-		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description})
+		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
 	}
 	zone, err := a.cfg.Location()
 	if err != nil {
