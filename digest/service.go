@@ -126,6 +126,13 @@ type Plan struct {
 // previous issue's cut-off (none: since, or else 7 days before) up to the
 // end of the week or now, whichever is first.
 func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Time) (*Plan, error) {
+	return s.PlanAt(ctx, series, w, since, s.cfg.Now())
+}
+
+// PlanAt is Plan as it was at time at: an issue not stored yet holds the
+// articles published up to at (or the week's end, if earlier). Catching up
+// a missed scheduled run plans at the time it should have run.
+func (s *Service) PlanAt(ctx context.Context, series string, w Week, since, at time.Time) (*Plan, error) {
 	if _, err := s.Series(series); err != nil {
 		return nil, err
 	}
@@ -139,10 +146,9 @@ func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Ti
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	now := s.cfg.Now()
 	until := w.End(s.cfg.Zone)
-	if now.Before(until) {
-		until = now
+	if at.Before(until) {
+		until = at
 	}
 	until = until.UTC().Truncate(time.Microsecond)
 	if since.IsZero() {
