@@ -189,7 +189,7 @@ func (r *Renderer) RenderConfirmation(d subscribers.ConfirmationData) (*mail.Mes
 		},
 		Actions: []hm.Action{{
 			Instructions: "To confirm your subscription, please click here:",
-			Button:       hm.Button{Color: "#0b5394", Text: "Confirm my subscription", Link: d.Link},
+			Button:       hm.Button{Text: "Confirm my subscription", Link: d.Link}, // in the brand's accent
 		}},
 		Outros: []string{
 			fmt.Sprintf("This link works for %d hours. If you did not ask for this, ignore this email: you will not be subscribed and we will not write again.", hours),

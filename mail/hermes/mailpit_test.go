@@ -66,7 +66,7 @@ func TestEmailsPassMailpitHTMLCheck(t *testing.T) {
 		_ = png.Encode(w, img)
 	}))
 	defer photos.Close()
-	r := hermes.New(hermes.Brand{Name: "Shanghai Daily", Link: "https://www.example.com/", Copyright: "© Shanghai Daily"})
+	r := hermes.New(hermes.Brand{Name: "Shanghai Daily", Link: "https://www.example.com/", Copyright: "© Shanghai Daily", Color: "#8c1515"})
 
 	html, text, err := r.RenderDigest(sampleDigest(photos.URL + "/tram.png"))
 	if err != nil {
@@ -111,6 +111,16 @@ func TestEmailsPassMailpitHTMLCheck(t *testing.T) {
 			}
 			if overflow {
 				t.Errorf("%s at %d px is wider than the window", name, width)
+			}
+			if m == digestMsg {
+				// Headlines look like links: underlined, in the brand's colour.
+				looks, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("h2 a[href]")).map(a => getComputedStyle(a).textDecorationLine + " " + getComputedStyle(a).color)`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(looks) != 3 || strings.Count(strings.Join(looks, ","), "underline rgb(140, 21, 21)") != 3 {
+					t.Errorf("headline links at %d px look like %q, want 3 underlined in #8c1515", width, looks)
+				}
 			}
 			browsertest.Screenshot(t, bctx, shots, fmt.Sprintf("%s-%d", name, width))
 		}
