@@ -90,20 +90,15 @@ func DateRange(a, b time.Time) string {
 	return a.Format("2 January 2006") + " – " + b.Format("2 January 2006")
 }
 
-// email lays the issue out for rcpt (nil: the browser copy): the series'
+// email lays the issue out for no reader in particular: the series'
 // description and a summary as intro, then the stories as the issue holds
 // them (newest first), each with its byline and its date in the one format
 // pages use, in the newsroom's zone with the offset shown.
-func (s *Service) email(p *Plan, se Series, rcpt *Recipient) *Email {
+func (s *Service) email(p *Plan, se Series) *Email {
 	e := &Email{Title: se.Title, Intros: []string{se.Description, fmt.Sprintf("%s since %s.",
 		stories(len(p.Articles)), p.Issue.Since.In(s.cfg.Zone).Format("Monday 2 January 2006"))}}
 	if se.Description == "" {
 		e.Intros = e.Intros[1:]
-	}
-	if rcpt != nil {
-		e.Name = rcpt.Name
-		e.ViewURL = s.ViewURL(p.Issue.ID)
-		e.UnsubscribeURL = rcpt.UnsubscribeURL
 	}
 	for _, a := range p.Articles {
 		v := ArticleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: article.Byline(a.Authors),

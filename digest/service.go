@@ -273,7 +273,12 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := s.email(p, se, rcpt)
+	e := s.email(p, se)
+	if rcpt != nil {
+		e.Name = rcpt.Name
+		e.ViewURL = s.ViewURL(p.Issue.ID)
+		e.UnsubscribeURL = rcpt.UnsubscribeURL
+	}
 	html, text, err := s.cfg.Renderer.RenderDigest(e)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
