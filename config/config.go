@@ -18,6 +18,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	texttemplate "text/template"
 	"time"
 	_ "time/tzdata" // newsroom.zone must resolve even without system zoneinfo
 
@@ -80,6 +81,7 @@ type Config struct {
 	SMTP      SMTP      `toml:"smtp"`
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
+	Digest    Digest    `toml:"digest"`
 	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
@@ -184,6 +186,15 @@ func (l Log) SlogLevel() slog.Level {
 	return v
 }
 
+// Digest holds what every series' digest shares.
+type Digest struct {
+	// CatchUp is how late serve still creates a scheduled digest that was
+	// missed while no replica ran: at start-up, a run missed less than
+	// CatchUp ago happens then (once: an issue per series and ISO week);
+	// 0 turns catching up off.
+	CatchUp Duration `toml:"catch_up"`
+}
+
 type Subscribe struct {
 	ConfirmTTL         Duration `toml:"confirm_ttl"`
 	PerAddressInterval Duration `toml:"per_address_interval"`
@@ -205,6 +216,10 @@ type Series struct {
 	Tags           []string `toml:"tags"`
 	NotePattern    string   `toml:"note_pattern"`
 	DigestSchedule string   `toml:"digest_schedule"`
+	// DigestSubject is the digest's subject line, a Go text/template given
+	// .Series (the title), .Range (the stories' dates in words), .From, .To,
+	// .Week and .Stories; empty: "{{.Series}}: {{.Range}}".
+	DigestSubject string `toml:"digest_subject"`
 }
 
 // DefaultNotePattern catches the series' editor's note ("…70th anniversary
@@ -241,7 +256,8 @@ func Default() Config {
 			Color:     "#8c1515",
 			Copyright: "© Syndicated",
 		},
-		Log: Log{Format: "text", Level: "info"},
+		Log:    Log{Format: "text", Level: "info"},
+		Digest: Digest{CatchUp: Duration{Duration: 24 * time.Hour}},
 		Subscribe: Subscribe{
 			ConfirmTTL:         Duration{Duration: 72 * time.Hour},
 			PerAddressInterval: Duration{Duration: 10 * time.Minute},
@@ -484,6 +500,9 @@ func (c *Config) Validate() error {
 			if _, err := ParseSchedule(s.DigestSchedule); err != nil {
 				bad(key+"digest_schedule", "%q: %v", s.DigestSchedule, err)
 			}
+		}
+		if _, err := texttemplate.New("subject").Parse(s.DigestSubject); err != nil {
+			bad(key+"digest_subject", "%q: %v", s.DigestSubject, err)
 		}
 	}
 	return errors.Join(errs...)

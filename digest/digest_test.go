@@ -76,8 +76,8 @@ func TestPlanRenderAndPage(t *testing.T) {
 	for _, a := range p.Articles {
 		ids = append(ids, a.ID)
 	}
-	if strings.Join(ids, ",") != "first,second,escaped" {
-		t.Fatalf("articles = %v, want first,second,escaped (oldest first; no old, withdrawn, future or other series)", ids)
+	if strings.Join(ids, ",") != "escaped,second,first" {
+		t.Fatalf("articles = %v, want escaped,second,first (newest first; no old, withdrawn, future or other series)", ids)
 	}
 	if p.Issue.ID != "shanghai-70th/2019-W18" || !p.Issue.Until.Equal(now0) || !p.Issue.Since.Equal(now0.Add(-7*24*time.Hour)) || p.Stored {
 		t.Errorf("plan = %+v", p.Issue)
@@ -97,7 +97,8 @@ func TestPlanRenderAndPage(t *testing.T) {
 		`href="` + srv.URL + `/articles/second"`,          // no canonical URL: ours
 		`src="https://img.example.com/bund.jpg"`,
 		"Headline first", "Deck first", "By Wu Qiong in Shanghai and Li Qian",
-		"Tuesday 23 April 2019, 09:00", // published 6 days before Monday 09:00, Shanghai time
+		"23 April 2019, 09:00 UTC",                  // published 6 days before Monday 09:00, Shanghai time, as pages show dates
+		"3 new stories since Monday 22 April 2019.", // the intro's "since" carries its year
 		"Stories commemorating the 70th anniversary",
 		`href="` + srv.URL + `/digests/shanghai-70th/2019-W18"`,
 		"Tom &amp; Jerry &lt;script&gt;",
@@ -110,12 +111,17 @@ func TestPlanRenderAndPage(t *testing.T) {
 	if strings.Contains(m.HTML, "<script>alert") {
 		t.Error("headline not escaped")
 	}
-	for _, want := range []string{"Headline first", "Headline second", "Deck second", srv.URL + "/unsubscribe?token="} {
+	if i, j := strings.Index(m.HTML, "Tom &amp; Jerry"), strings.Index(m.HTML, "Headline first"); i < 0 || j < i {
+		t.Error("stories are not newest first in the email")
+	}
+	for _, want := range []string{"Headline first", "Headline second", "Deck second", srv.URL + "/unsubscribe?token=",
+		"23 April 2019, 09:00 UTC+8"} {
 		if !strings.Contains(m.Text, want) {
 			t.Errorf("text lacks %q:\n%s", want, m.Text)
 		}
 	}
-	if m.Subject != "Shanghai 70th anniversary series: 3 new stories (2019-W18)" {
+	// The stories' dates in words, no ISO week code.
+	if m.Subject != "Shanghai 70th anniversary series: 23–27 April 2019" {
 		t.Errorf("subject = %q", m.Subject)
 	}
 	lu := m.Headers["List-Unsubscribe"]
@@ -167,5 +173,56 @@ func TestPlanRenderAndPage(t *testing.T) {
 	// Planning a stored week returns it as stored.
 	if again, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{}); !again.Stored || len(again.Articles) != 3 {
 		t.Errorf("stored plan = %+v", again)
+	}
+}
+
+func TestDateRange(t *testing.T) {
+	d := func(y int, m time.Month, day, h int) time.Time { return time.Date(y, m, day, h, 0, 0, 0, newsroom) }
+	for _, c := range []struct {
+		a, b time.Time
+		want string
+	}{
+		{d(2019, 4, 22, 9), d(2019, 4, 22, 23), "22 April 2019"},
+		{d(2019, 4, 22, 9), d(2019, 4, 28, 9), "22–28 April 2019"},
+		{d(2019, 4, 29, 9), d(2019, 5, 5, 9), "29 April – 5 May 2019"},
+		{d(2019, 12, 30, 9), d(2020, 1, 3, 9), "30 December 2019 – 3 January 2020"},
+		// b is shown in a's zone: 28 April 16:30 UTC is 29 April in Shanghai.
+		{d(2019, 4, 22, 9), time.Date(2019, 4, 28, 16, 30, 0, 0, time.UTC), "22–29 April 2019"},
+	} {
+		if got := digest.DateRange(c.a, c.b); got != c.want {
+			t.Errorf("DateRange(%v, %v) = %q, want %q", c.a, c.b, got, c.want)
+		}
+	}
+}
+
+// A series' subject template (config series.N.subject) names what it
+// wants; a template that names a field that does not exist is refused when
+// the service starts.
+func TestSubjectTemplate(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	cfg := f.cfg
+	cfg.Series = []digest.Series{{Slug: series, Title: "Shanghai at 70", Subject: "{{.Series}} | week {{.Week}} | {{.Stories}} stories from {{.From.Format \"2 Jan\"}} to {{.To.Format \"2 Jan\"}}"}}
+	dg, err := digest.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := dg.Plan(t.Context(), series, digest.WeekOf(now0, newsroom), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := dg.Render(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Shanghai at 70 | week 2019-W18 | 3 stories from 23 Apr to 27 Apr"; r.Subject != want {
+		t.Errorf("subject = %q, want %q", r.Subject, want)
+	}
+	for _, bad := range []string{"{{.Serie}}", "{{.Series"} {
+		cfg.Series[0].Subject = bad
+		if _, err := digest.New(cfg); err == nil || !strings.Contains(err.Error(), series) {
+			t.Errorf("subject %q: err = %v, want one naming the series", bad, err)
+		}
 	}
 }

@@ -99,7 +99,7 @@ func TestEndToEndMailpit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(headlines) != 3 || headlines[2] != "Tom & Jerry <script>alert(1)</script>" || linkCount != 3 {
+	if len(headlines) != 3 || headlines[0] != "Tom & Jerry <script>alert(1)</script>" || linkCount != 3 {
 		t.Errorf("page headlines = %q, %d links", headlines, linkCount)
 	}
 	browsertest.Screenshot(t, bctx, shots, "2-digest-page")

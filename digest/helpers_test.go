@@ -60,6 +60,7 @@ type fixture struct {
 	clock *clock
 	subs  *subscribers.Service
 	dg    *digest.Service
+	cfg   digest.Config // what dg was made with
 }
 
 func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
@@ -75,7 +76,7 @@ func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dg, err := digest.New(digest.Config{
+	cfg := digest.Config{
 		Store: st, Articles: st, Subscribers: subs, BaseURL: baseURL,
 		Series: []digest.Series{{Slug: series, Title: "Shanghai 70th anniversary series",
 			Description: "Stories commemorating the 70th anniversary of the liberation of Shanghai."}},
@@ -83,11 +84,12 @@ func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 		Zone:     newsroom,
 		From:     "Shanghai Daily <news@example.com>",
 		Now:      c.Now,
-	})
+	}
+	dg, err := digest.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{st: st, clock: c, subs: subs, dg: dg}
+	return &fixture{st: st, clock: c, subs: subs, dg: dg, cfg: cfg}
 }
 
 func (f *fixture) put(t *testing.T, a *article.Article) {

@@ -22,6 +22,9 @@ type Series struct {
 	Slug        string
 	Title       string
 	Description string // the digest's intro
+	// Subject is the template of the issues' subject line (see
+	// SubjectData); empty: DefaultSubject.
+	Subject string
 }
 
 // Config is what a Service needs.
@@ -70,6 +73,11 @@ func New(cfg Config) (*Service, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	for _, se := range cfg.Series {
+		if _, err := ParseSubject(se.Subject); err != nil {
+			return nil, fmt.Errorf("digest: series %s: subject %q: %w", se.Slug, se.Subject, err)
+		}
+	}
 	s := &Service{cfg: cfg, content: map[string][]*article.Article{}, domain: "syndicated.local"}
 	if cfg.From != "" {
 		a, err := mail.ParseAddress(cfg.From)
@@ -109,7 +117,7 @@ func (s *Service) Week(t time.Time) Week { return WeekOf(t, s.cfg.Zone) }
 // Plan is an issue and its articles, stored or not.
 type Plan struct {
 	Issue    Issue
-	Articles []*article.Article // oldest first
+	Articles []*article.Article // newest first
 	Stored   bool               // the issue exists in the store
 }
 
@@ -118,6 +126,13 @@ type Plan struct {
 // previous issue's cut-off (none: since, or else 7 days before) up to the
 // end of the week or now, whichever is first.
 func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Time) (*Plan, error) {
+	return s.PlanAt(ctx, series, w, since, s.cfg.Now())
+}
+
+// PlanAt is Plan as it was at time at: an issue not stored yet holds the
+// articles published up to at (or the week's end, if earlier). Catching up
+// a missed scheduled run plans at the time it should have run.
+func (s *Service) PlanAt(ctx context.Context, series string, w Week, since, at time.Time) (*Plan, error) {
 	if _, err := s.Series(series); err != nil {
 		return nil, err
 	}
@@ -131,10 +146,9 @@ func (s *Service) Plan(ctx context.Context, series string, w Week, since time.Ti
 	} else if !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
-	now := s.cfg.Now()
 	until := w.End(s.cfg.Zone)
-	if now.Before(until) {
-		until = now
+	if at.Before(until) {
+		until = at
 	}
 	until = until.UTC().Truncate(time.Microsecond)
 	if since.IsZero() {
@@ -180,7 +194,7 @@ func (s *Service) Create(ctx context.Context, p *Plan) (*Issue, bool, error) {
 }
 
 // Articles returns the series' visible articles published in (Since,
-// Until] of iss, oldest first.
+// Until] of iss, newest first.
 func (s *Service) Articles(ctx context.Context, iss *Issue) ([]*article.Article, error) {
 	const page = 100
 	var out []*article.Article
@@ -192,21 +206,14 @@ func (s *Service) Articles(ctx context.Context, iss *Issue) ([]*article.Article,
 		}
 		for _, a := range as {
 			if !a.Published.After(iss.Since) {
-				return reverse(out), nil
+				return out, nil
 			}
 			out = append(out, a)
 		}
 		if len(as) < page {
-			return reverse(out), nil
+			return out, nil
 		}
 	}
-}
-
-func reverse(as []*article.Article) []*article.Article {
-	for i, j := 0, len(as)-1; i < j; i, j = i+1, j-1 {
-		as[i], as[j] = as[j], as[i]
-	}
-	return as
 }
 
 // ViewURL is the issue's "view in browser" page.
@@ -266,26 +273,21 @@ func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Email{Title: se.Title, Intros: []string{se.Description, fmt.Sprintf("Week %d of %d: %s since %s.",
-		p.Issue.Week.Num, p.Issue.Week.Year, stories(len(p.Articles)), p.Issue.Since.In(s.cfg.Zone).Format("Monday 2 January"))}}
+	e := s.email(p, se)
 	if rcpt != nil {
 		e.Name = rcpt.Name
 		e.ViewURL = s.ViewURL(p.Issue.ID)
 		e.UnsubscribeURL = rcpt.UnsubscribeURL
 	}
-	for _, a := range p.Articles {
-		v := ArticleView{URL: s.ArticleURL(a), Headline: a.Headline, Deck: a.Deck, Byline: byline(a),
-			Date: a.Published.In(s.cfg.Zone).Format("Monday 2 January 2006, 15:04"), DateTime: a.Published.Format(time.RFC3339)}
-		if a.Photo != nil && strings.HasPrefix(a.Photo.URL, "http") {
-			v.Photo = a.Photo
-		}
-		e.Articles = append(e.Articles, v)
-	}
 	html, text, err := s.cfg.Renderer.RenderDigest(e)
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
 	}
-	return &Rendered{Subject: fmt.Sprintf("%s: %s (%s)", se.Title, stories(len(p.Articles)), p.Issue.Week), HTML: html, Text: text}, nil
+	subject, err := s.subject(p, se)
+	if err != nil {
+		return nil, err
+	}
+	return &Rendered{Subject: subject, HTML: html, Text: text}, nil
 }
 
 func stories(n int) string {
@@ -293,25 +295,6 @@ func stories(n int) string {
 		return "1 new story"
 	}
 	return fmt.Sprintf("%d new stories", n)
-}
-
-// byline is "By A in X, B and C".
-func byline(a *article.Article) string {
-	var parts []string
-	for _, au := range a.Authors {
-		p := au.Name
-		if au.Place != "" {
-			p += " in " + au.Place
-		}
-		parts = append(parts, p)
-	}
-	switch len(parts) {
-	case 0:
-		return ""
-	case 1:
-		return "By " + parts[0]
-	}
-	return "By " + strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
 }
 
 // MessageID is the stable Message-ID of the issue to a subscriber, so that

@@ -33,7 +33,7 @@ type Scheduler struct {
 
 	mu      sync.Mutex
 	running map[string]bool
-	stopped bool // set by Stop: no run starts after (wg is being waited on)
+	stopped bool // set by Stop: no run starts after it
 	wg      sync.WaitGroup
 	// OnRun, when set, observes every finished run (metrics).
 	OnRun func(name string, took time.Duration, err error)
@@ -73,7 +73,8 @@ func (s *Scheduler) add(name, spec string, job Job, shared bool) error {
 }
 
 // Run runs job now unless a run of the same name is already going (here,
-// or on another replica holding its lock). It reports whether it ran.
+// or on another replica holding its lock) or the scheduler is stopped. It
+// reports whether it ran.
 func (s *Scheduler) Run(ctx context.Context, name string, job Job) (ran bool) {
 	return s.run(ctx, name, job, true)
 }
@@ -88,6 +89,7 @@ func (s *Scheduler) run(ctx context.Context, name string, job Job, shared bool) 
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()
+		s.log.Debug("scheduler stopped, not running", "job", name)
 		return false
 	}
 	if s.running[name] {
@@ -149,6 +151,8 @@ func (s *Scheduler) Start() { s.cron.Start() }
 // nothing once Stop was called.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	stopped := s.cron.Stop()
+	// A Run called from elsewhere (a build loop) after this point does not
+	// start, so the WaitGroup is never added to while Stop waits on it.
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()

@@ -148,3 +148,30 @@ func TestRunsDuringStop(t *testing.T) {
 		}
 	}
 }
+
+// Once Stop has begun, Run and RunLocal (called by loops of their own,
+// outside cron) start nothing, so Stop's wait is never added to.
+func TestNoRunAfterStop(t *testing.T) {
+	s := New(nil, quiet())
+	started, release := make(chan struct{}), make(chan struct{})
+	go s.Run(context.Background(), "long", func(ctx context.Context) error {
+		close(started)
+		<-release
+		return nil
+	})
+	<-started
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.Stop(context.Background()) }()
+	// Run until Stop has marked the scheduler stopped (it is waiting for
+	// "long"); from then on nothing runs.
+	for s.RunLocal(context.Background(), "late", func(context.Context) error { return nil }) {
+		time.Sleep(time.Millisecond)
+	}
+	if s.Run(context.Background(), "late", func(context.Context) error { return nil }) {
+		t.Error("Run started a job after Stop")
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+}

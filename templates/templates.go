@@ -178,34 +178,14 @@ func (r *Renderer) Site() *Site { return &r.site }
 
 // Date formats t the one way every page shows a date: in the newsroom's
 // zone, with the zone's offset ("22 April 2019, 09:00 UTC+8").
-func (r *Renderer) Date(t time.Time) string {
-	t = t.In(r.site.Zone)
-	return t.Format("2 January 2006, 15:04") + " " + utcOffset(t)
-}
+func (r *Renderer) Date(t time.Time) string { return article.Date(t, r.site.Zone) }
 
 // DateTime is t in the newsroom's zone as RFC 3339, for <time datetime>.
 func (r *Renderer) DateTime(t time.Time) string { return t.In(r.site.Zone).Format(time.RFC3339) }
 
-// utcOffset is "UTC", "UTC+8", "UTC-3:30".
-func utcOffset(t time.Time) string {
-	_, off := t.Zone()
-	if off == 0 {
-		return "UTC"
-	}
-	sign := "+"
-	if off < 0 {
-		sign, off = "-", -off
-	}
-	s := "UTC" + sign + strconv.Itoa(off/3600)
-	if m := off % 3600 / 60; m != 0 {
-		s += fmt.Sprintf(":%02d", m)
-	}
-	return s
-}
-
 // ZoneLabel names the newsroom's zone for readers: "Asia/Shanghai, UTC+8".
 func (r *Renderer) ZoneLabel(now time.Time) string {
-	return r.site.Zone.String() + ", " + utcOffset(now.In(r.site.Zone))
+	return r.site.Zone.String() + ", " + article.UTCOffset(now.In(r.site.Zone))
 }
 
 func (r *Renderer) sectionTitle(slug string) string {

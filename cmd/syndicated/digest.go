@@ -27,7 +27,7 @@ const digestPoll = time.Minute
 func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
 	var series []digest.Series
 	for _, s := range a.cfg.Series {
-		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description})
+		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
 	}
 	zone, err := a.cfg.Location()
 	if err != nil {
@@ -331,7 +331,7 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 func (dd *daemonDigest) schedule() error {
 	for _, s := range dd.d.a.cfg.Series {
 		if err := dd.d.sched.Add("digest-"+s.Slug, dd.d.a.cfg.DigestSchedule(s), func(ctx context.Context) error {
-			return dd.createIssue(ctx, s.Slug)
+			return dd.createIssue(ctx, s.Slug, dd.svc.Now())
 		}); err != nil {
 			return err
 		}
@@ -339,9 +339,11 @@ func (dd *daemonDigest) schedule() error {
 	return nil
 }
 
-func (dd *daemonDigest) createIssue(ctx context.Context, series string) error {
+// createIssue creates the issue of series due at time at (the week's
+// issue with the articles published up to then) and wakes the workers.
+func (dd *daemonDigest) createIssue(ctx context.Context, series string, at time.Time) error {
 	log := dd.d.a.log
-	p, err := dd.svc.Plan(ctx, series, dd.svc.Week(dd.svc.Now()), time.Time{})
+	p, err := dd.svc.PlanAt(ctx, series, dd.svc.Week(at), time.Time{}, at)
 	if err != nil {
 		return err
 	}

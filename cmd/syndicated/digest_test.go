@@ -29,7 +29,7 @@ func TestDigestCommands(t *testing.T) {
 	const headline = "Four decades on the Huangpu ferry"
 
 	code, out, errs := run(t, ctx, nil, append([]string{"digest", "preview", "--format", "text"}, week...)...)
-	if code != 0 || !strings.Contains(out, headline) || !strings.Contains(out, "Subject: Shanghai 70th anniversary series: 3 new stories (2019-W22)") {
+	if code != 0 || !strings.Contains(out, headline) || !strings.Contains(out, "Subject: Shanghai 70th anniversary series: 6–27 May 2019") {
 		t.Fatalf("preview text: %d\n%s\n%s", code, out, errs)
 	}
 	html := filepath.Join(t.TempDir(), "p.html")

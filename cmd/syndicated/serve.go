@@ -426,6 +426,9 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 		close(pollDone)
 	}
 	d.sched.Start()
+	// A digest missed while the daemon was down is created before the
+	// workers start, so that they send it at once.
+	d.digest.catchUp(ctx, d.digest.svc.Now())
 	d.digest.start()
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)

@@ -176,7 +176,8 @@ func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 // renderer renders the digest and the confirmation email with the
 // configured brand.
 func (a *app) renderer() *hermes.Renderer {
-	return hermes.New(hermes.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright})
+	return hermes.New(hermes.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright,
+		Color: a.cfg.Brand.Color, Language: a.cfg.Language})
 }
 
 // subscriberService builds the subscriber service on transport t. The CLI

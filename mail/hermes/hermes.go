@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"fmt"
 	"html/template"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,13 +26,44 @@ type Brand struct {
 	Link      string // product home page
 	Logo      string // URL of a logo image (optional)
 	Copyright string // footer line (optional)
+	// Color is the accent of links and buttons, "#rrggbb" (config
+	// brand.color); empty or not a colour: DefaultColor.
+	Color string
+	// Language is the emails' language tag (config language); default "en".
+	Language string
 }
 
-//go:embed articles.html
-var articlesHTML string
+// DefaultColor is the accent when Brand.Color is not set.
+const DefaultColor = "#0b5394"
 
-// Renderer renders emails with the default hermes theme and a brand. It is
-// safe for concurrent use.
+var (
+	//go:embed articles.html
+	articlesHTML string
+	//go:embed theme.html
+	themeHTML string
+	//go:embed theme.txt.html
+	themeText string
+
+	colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$|^#[0-9A-Fa-f]{3}$`)
+	langRE  = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+)
+
+// theme is a hermes.Theme made for what mail clients support: a table
+// layout with every style inline (no <style> block for a client to drop,
+// no CSS inlining pass), alignment by attributes, links coloured in the
+// brand's accent and underlined as browsers show them. It renders the
+// parts of a hermes body these emails use: title, greeting and name,
+// intros, free markdown, actions, outros and signature. Without a name
+// there is no "Hello ," — the greeting stands alone ("Hello,") or, under a
+// title, is left out.
+type theme struct{ html, text string }
+
+func (t *theme) Name() string              { return "syndicated" }
+func (t *theme) HTMLTemplate() string      { return t.html }
+func (t *theme) PlainTextTemplate() string { return t.text }
+
+// Renderer renders emails with the brand's hermes theme. It is safe for
+// concurrent use.
 type Renderer struct {
 	h    hm.Hermes
 	tmpl *template.Template
@@ -52,17 +84,30 @@ func New(b Brand) *Renderer {
 	if copyright == "" {
 		copyright = "© " + name
 	}
+	// The accent and the language are checked before they go into the
+	// templates' text.
+	color, lang := b.Color, b.Language
+	if !colorRE.MatchString(color) {
+		color = DefaultColor
+	}
+	if !langRE.MatchString(lang) {
+		lang = "en"
+	}
+	brand := strings.NewReplacer("[[accent]]", color, "[[lang]]", lang)
 	return &Renderer{
 		h: hm.Hermes{
-			Theme: new(hm.Default),
+			Theme: &theme{html: brand.Replace(themeHTML), text: themeText},
 			Product: hm.Product{
-				Name:      name,
-				Link:      b.Link,
-				Logo:      b.Logo,
-				Copyright: copyright,
+				Name:        name,
+				Link:        b.Link,
+				Logo:        b.Logo,
+				Copyright:   copyright,
+				TroubleText: "If the button does not work, copy this address into your browser:",
 			},
+			// Every style is inline already.
+			DisableCSSInlining: true,
 		},
-		tmpl: template.Must(template.New("articles").Parse(articlesHTML)),
+		tmpl: template.Must(template.New("articles").Parse(brand.Replace(articlesHTML))),
 	}
 }
 
@@ -77,9 +122,10 @@ func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) 
 		return "", "", err
 	}
 	body := hm.Body{
-		Title:  e.Title,
-		Name:   e.Name,
-		Intros: e.Intros,
+		Title:    e.Title,
+		Name:     strings.TrimSpace(e.Name),
+		Greeting: "Hello",
+		Intros:   e.Intros,
 		// An HTML block passes through the markdown renderer untouched; the
 		// template above escaped everything in it.
 		FreeMarkdown: hm.Markdown("\n" + strings.ReplaceAll(b.String(), "\n\n", "\n") + "\n"),
@@ -136,14 +182,14 @@ func (r *Renderer) RenderConfirmation(d subscribers.ConfirmationData) (*mail.Mes
 	what := strings.Join(d.Lists, ", ")
 	hours := int(d.TTL.Round(time.Hour) / time.Hour)
 	email := hm.Email{Body: hm.Body{
-		Name:     d.Name,
+		Name:     strings.TrimSpace(d.Name),
 		Greeting: "Hello",
 		Intros: []string{
 			fmt.Sprintf("Someone, hopefully you, asked to receive %s by email from %s.", what, r.h.Product.Name),
 		},
 		Actions: []hm.Action{{
 			Instructions: "To confirm your subscription, please click here:",
-			Button:       hm.Button{Color: "#0b5394", Text: "Confirm my subscription", Link: d.Link},
+			Button:       hm.Button{Text: "Confirm my subscription", Link: d.Link}, // in the brand's accent
 		}},
 		Outros: []string{
 			fmt.Sprintf("This link works for %d hours. If you did not ask for this, ignore this email: you will not be subscribed and we will not write again.", hours),
