@@ -49,6 +49,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleConcurrentManyIDs", testArticleConcurrentManyIDs},
 		{"ArticlePutMany", testPutArticles},
 		{"ArticlesRevision", testArticlesRevision},
+		{"FeedState", testFeedState},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},
