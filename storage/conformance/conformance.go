@@ -50,6 +50,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticlePutMany", testPutArticles},
 		{"ArticlesRevision", testArticlesRevision},
 		{"FeedState", testFeedState},
+		{"ArticleListRange", testArticleListRange},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},

@@ -1,10 +1,12 @@
 package conformance
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/feeds/feedstate"
 	"github.com/syndicated/syndicated/storage"
 )
@@ -80,6 +82,36 @@ func testFeedState(t *testing.T, s storage.Storage) {
 		}
 		if !results[i].LastModified.Equal(results[0].LastModified) {
 			t.Errorf("concurrent puts disagree: %v and %v", results[i].LastModified, results[0].LastModified)
+		}
+	}
+}
+
+// testArticleListRange: PublishedFrom is inclusive and PublishedUntil
+// exclusive, for sections and series, in list and count alike.
+func testArticleListRange(t *testing.T, s storage.Storage) {
+	apr := time.Date(2019, 4, 1, 0, 0, 0, 0, shanghai)
+	may := apr.AddDate(0, 1, 0)
+	at := map[string]time.Time{
+		"before": apr.Add(-time.Microsecond), "first": apr, "mid": apr.AddDate(0, 0, 14),
+		"last": may.Add(-time.Microsecond), "after": may,
+	}
+	for id, pub := range at {
+		a := newArticle(id, pub)
+		a.Series = []string{"range"}
+		mustPut(t, s, a, pub, article.Created)
+	}
+	for _, q := range []article.Query{{Section: "society"}, {Series: "range"}} {
+		q.PublishedFrom, q.PublishedUntil, q.Oldest = apr.UTC(), may, true
+		list, err := s.ListArticles(ctx(t), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ids(list), []string{"first", "mid", "last"}; !slices.Equal(got, want) {
+			t.Errorf("%+v: %v, want %v", q, got, want)
+		}
+		n, err := s.CountArticles(ctx(t), q)
+		if err != nil || n != 3 {
+			t.Errorf("count %+v = %d, %v; want 3", q, n, err)
 		}
 	}
 }
