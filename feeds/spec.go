@@ -7,12 +7,13 @@
 // Wiring, as the daemon does it:
 //
 //	b, _ := feeds.NewBuilder(store, specs, feeds.Options{Version: v})
-//	set := feeds.NewSet(b, feeds.SetOptions{MaxAge: cfg.HTTP.CacheMaxAge})
+//	set := feeds.NewSet(b, feeds.SetOptions{MaxAge: cfg.HTTP.CacheMaxAge, State: store})
 //	mux.Handle("/feeds/", set)              // serves feeds and archive pages
 //	// on start-up, on the schedule and after any ingest:
 //	changes, err := set.Rebuild(ctx)        // bytes built once per change
 //	_, err = set.WriteDir(ctx, outDir)      // when an output dir is set
 //	err = pub.Publish(ctx, urlsOf(changes)...) // websub, when a hub is set
+//	err = set.MarkPublished(ctx, changes, time.Now()) // not announced again
 //
 // After an ingest that withdrew, back-dated or reclassified an article, call
 // set.Invalidate() before Rebuild (new and edited articles need nothing).

@@ -237,8 +237,8 @@ func (d *daemon) headlines(ctx context.Context) ([]*article.Article, error) {
 	return d.a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
 }
 
-// storeChanged is called after an ingest changed the store: the feeds
-// count their archives again (an edit may have withdrawn or back-dated an
+// storeChanged is called after an ingest changed the store: the feeds drop
+// their cached archive pages (an edit may have withdrawn or back-dated an
 // article) and rebuild soon.
 func (d *daemon) storeChanged() {
 	d.set.Invalidate()
@@ -332,7 +332,7 @@ func (d *daemon) buildFeeds(ctx context.Context) error {
 
 // pollLoop reads the store's articles revision every interval until ctx
 // ends. Another replica's API push or withdrawal, or its content-dir scan,
-// bumps the revision in the shared database; this replica then recounts its
+// bumps the revision in the shared database; this replica then drops its cached
 // archives and rebuilds at once instead of at the next scheduled build.
 // Changes made through this replica were built already: the build recorded
 // the revision it started from, so the poll sees nothing new.
