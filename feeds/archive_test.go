@@ -499,3 +499,53 @@ func TestSmallFeedIsComplete(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyMonthInSubscriptionFeed: when the current month holds more than
+// Limit articles, the subscription feed holds all of them, so that it and
+// the archive pages together still hold every article.
+func TestBusyMonthInSubscriptionFeed(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		start := time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai)
+		arts := dailyArticles(70, start) // 2019-01-10 … 2019-03-20: 20 in March
+		seed(t, st, arts)
+		specs := testSpecs("")
+		specs[0].Limit = 10
+		set := newTestSet(t, st, specs, func() time.Time { return time.Date(2019, 3, 25, 0, 0, 0, 0, shanghai) })
+		ctx := context.Background()
+		spec := set.b.specs[0]
+		seen := map[string]bool{}
+		body, _, err := set.Get(ctx, spec.FeedPath(Atom))
+		if err != nil {
+			t.Fatal(err)
+		}
+		feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(feed.Items) != 20 {
+			t.Errorf("subscription feed holds %d items, want the 20 of March", len(feed.Items))
+		}
+		for _, it := range feed.Items {
+			seen[it.GUID] = true
+		}
+		for next := historyLink(t, Atom, body, feed, "prev-archive"); next != ""; {
+			body, _, err := set.Get(ctx, next[len(testBase):])
+			if err != nil {
+				t.Fatalf("%s: %v", next, err)
+			}
+			page, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range page.Items {
+				seen[it.GUID] = true
+			}
+			next = historyLink(t, Atom, body, page, "prev-archive")
+		}
+		for _, a := range arts {
+			if !seen[a.GUID] {
+				t.Errorf("%s (%s) is in neither the feed nor the archive", a.ID, a.Published.Format(time.DateOnly))
+			}
+		}
+	})
+}
