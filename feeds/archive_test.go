@@ -500,51 +500,65 @@ func TestSmallFeedIsComplete(t *testing.T) {
 	}
 }
 
-// TestBusyMonthInSubscriptionFeed: when the current month holds more than
-// Limit articles, the subscription feed holds all of them, so that it and
-// the archive pages together still hold every article.
-func TestBusyMonthInSubscriptionFeed(t *testing.T) {
+// TestBusyMonth: when the current month holds more than Limit articles,
+// the subscription feed still holds Limit; the month's older articles are
+// on its archive page once the month is over, and then a walk from the
+// feed finds every article.
+func TestBusyMonth(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		start := time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai)
 		arts := dailyArticles(70, start) // 2019-01-10 … 2019-03-20: 20 in March
 		seed(t, st, arts)
 		specs := testSpecs("")
 		specs[0].Limit = 10
-		set := newTestSet(t, st, specs, func() time.Time { return time.Date(2019, 3, 25, 0, 0, 0, 0, shanghai) })
+		now := time.Date(2019, 3, 25, 0, 0, 0, 0, shanghai)
+		set := newTestSet(t, st, specs, func() time.Time { return now })
 		ctx := context.Background()
 		spec := set.b.specs[0]
-		seen := map[string]bool{}
-		body, _, err := set.Get(ctx, spec.FeedPath(Atom))
-		if err != nil {
-			t.Fatal(err)
-		}
-		feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(feed.Items) != 20 {
-			t.Errorf("subscription feed holds %d items, want the 20 of March", len(feed.Items))
-		}
-		for _, it := range feed.Items {
-			seen[it.GUID] = true
-		}
-		for next := historyLink(t, Atom, body, feed, "prev-archive"); next != ""; {
-			body, _, err := set.Get(ctx, next[len(testBase):])
-			if err != nil {
-				t.Fatalf("%s: %v", next, err)
-			}
-			page, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+		walk := func() (feedItems int, seen map[string]bool) {
+			seen = map[string]bool{}
+			body, _, err := set.Get(ctx, spec.FeedPath(Atom))
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, it := range page.Items {
+			feed, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range feed.Items {
 				seen[it.GUID] = true
 			}
-			next = historyLink(t, Atom, body, page, "prev-archive")
+			for next := historyLink(t, Atom, body, feed, "prev-archive"); next != ""; {
+				body, _, err := set.Get(ctx, next[len(testBase):])
+				if err != nil {
+					t.Fatalf("%s: %v", next, err)
+				}
+				page, err := gofeed.NewParser().Parse(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, it := range page.Items {
+					seen[it.GUID] = true
+				}
+				next = historyLink(t, Atom, body, page, "prev-archive")
+			}
+			return len(feed.Items), seen
 		}
+		n, seen := walk()
+		if n != 10 {
+			t.Errorf("subscription feed holds %d items, want Limit (10)", n)
+		}
+		if len(seen) != 60 {
+			t.Errorf("mid-March walk saw %d articles, want January, February and the 10 newest", len(seen))
+		}
+		now = time.Date(2019, 4, 1, 0, 0, 0, 0, shanghai)
+		if _, err := set.Rebuild(ctx); err != nil {
+			t.Fatal(err)
+		}
+		_, seen = walk()
 		for _, a := range arts {
 			if !seen[a.GUID] {
-				t.Errorf("%s (%s) is in neither the feed nor the archive", a.ID, a.Published.Format(time.DateOnly))
+				t.Errorf("%s (%s) is in neither the feed nor the archive once March is over", a.ID, a.Published.Format(time.DateOnly))
 			}
 		}
 	})

@@ -179,10 +179,11 @@ func (b *Builder) Build(ctx context.Context) ([]Doc, error) {
 	return docs, nil
 }
 
-// buildCurrent builds the subscription feed: the Limit newest articles,
-// or, when all of those fall in the current month (whose archive page does
-// not exist yet), every article of the current month, so that the feed
-// and the archive together always hold every article (RFC 5005 §3).
+// buildCurrent builds the subscription feed: the Limit newest articles.
+// When the current month (whose archive page does not exist until it
+// ends) holds more, its older ones are in neither document until then: a
+// reader polling the feed sees them pass, and the month's page holds them
+// all once it is over. The feed stays Limit items, however busy the month.
 func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]Doc, error) {
 	q := s.query(now)
 	q.Limit = s.Limit
@@ -192,12 +193,6 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	}
 	end := MonthOf(now, b.loc)
 	whole := len(arts) < s.Limit // arts is every visible article
-	if !s.NoArchive && !whole && !arts[len(arts)-1].Published.Before(end.Start(b.loc)) {
-		q.Limit, q.PublishedFrom = 0, end.Start(b.loc)
-		if arts, err = b.store.ListArticles(ctx, q); err != nil {
-			return nil, fmt.Errorf("feeds: %s: list articles of %s: %w", s.Slug, end, err)
-		}
-	}
 	// The archive exists once the feed no longer fits in the subscription
 	// document; until then that document is the complete feed.
 	months := monthRange{end, end}

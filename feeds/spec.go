@@ -113,8 +113,7 @@ type Spec struct {
 	// HubURL is the WebSub hub; empty leaves hub links out.
 	HubURL string
 	// Limit is the number of items of the subscription feed (DefaultLimit
-	// when 0); when the current month (which has no archive page yet)
-	// holds more, the feed holds all of them.
+	// when 0).
 	Limit int
 	// ArchivePageSize was the number of items of a numbered archive page
 	// (archive/N.ext, N = 1 the oldest), before the archive became one page
