@@ -25,7 +25,9 @@ const (
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool { return s == StatusPublished || s == StatusWithdrawn }
 
-// Photo is an article's lead photo.
+// Photo is an article's lead photo. A source may give its caption and
+// credit without a URL (a text page printed them but named no image):
+// feeds then carry the caption as a paragraph, with no enclosure.
 type Photo struct {
 	URL     string `json:"url"`
 	Caption string `json:"caption,omitempty"`
@@ -123,8 +125,8 @@ func (a *Article) Validate() error {
 		return &FieldError{"published", "is missing"}
 	case !a.Status.Valid():
 		return &FieldError{"status", fmt.Sprintf("%q is not published or withdrawn", a.Status)}
-	case a.Photo != nil && a.Photo.URL == "":
-		return &FieldError{"photo.url", "is empty"}
+	case a.Photo != nil && a.Photo.URL == "" && a.Photo.Caption == "" && a.Photo.Credit == "":
+		return &FieldError{"photo", "has no URL, caption or credit"}
 	}
 	if a.Updated.Before(a.Published) {
 		return &FieldError{"updated", "is before published"}

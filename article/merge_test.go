@@ -98,11 +98,17 @@ func TestValidateNamesTheField(t *testing.T) {
 		"section":   func(a *Article) { a.Section = "" },
 		"published": func(a *Article) { a.Published = time.Time{} },
 		"status":    func(a *Article) { a.Status = "draft" },
-		"photo.url": func(a *Article) { a.Photo.URL = "" },
+		"photo":     func(a *Article) { a.Photo = &Photo{Type: "image/jpeg"} },
 		"updated":   func(a *Article) { a.Updated = a.Published.Add(-time.Hour) },
 	}
 	if err := sample().Validate(); err != nil {
 		t.Fatalf("valid sample: %v", err)
+	}
+	// A caption and credit without a photo URL are kept (feeds print them).
+	captioned := sample()
+	captioned.Photo = &Photo{Caption: "Ferries at the pier.", Credit: "XINHUA"}
+	if err := captioned.Validate(); err != nil {
+		t.Errorf("caption without a photo URL: %v", err)
 	}
 	for field, breakIt := range cases {
 		a := sample()

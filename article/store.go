@@ -13,6 +13,10 @@ type Query struct {
 	// PublishedBefore keeps articles published at or before this time; it is
 	// how future-dated articles stay out of feeds until their time comes.
 	PublishedBefore time.Time
+	// PublishedFrom keeps articles published at or after this time, and
+	// PublishedUntil those published strictly before it: together, the
+	// half-open range of an archive month. Zero means no bound.
+	PublishedFrom, PublishedUntil time.Time
 	// Oldest orders by Published ascending (archive pages); the default is
 	// newest first. Ties are broken by ID, the same way in both directions.
 	Oldest bool

@@ -13,21 +13,39 @@ import (
 
 // Doc is one built feed document.
 type Doc struct {
-	Path    string // URL path: /feeds/society.rss, /feeds/series/shanghai-70th/archive/3.atom
+	Path    string // URL path: /feeds/society.rss, /feeds/series/shanghai-70th/archive/2019-04.atom
 	URL     string // absolute URL (the self link inside the document)
 	Format  Format
 	Slug    string // the spec's slug
-	Archive int    // archive page number; 0 for the subscription feed
+	Archive Month  // the archive page's month; zero for the subscription feed
 	// Hub is the spec's WebSub hub, empty when none: served documents
 	// carry Link headers naming it and the self URL (WebSub §4).
 	Hub string
-	// Pages is the number of complete archive pages of the spec at build time.
-	Pages int
-	Body  []byte
+	// First and End bound the spec's archive at build time: a page for
+	// every month from First up to, not including, End (the current
+	// month); no archive when First is not before End.
+	First, End Month
+	Body       []byte
 	// Updated is the newest item Updated (the Unix epoch for an empty
-	// feed); it is the document's Last-Modified, stable across restarts.
+	// feed); it is the document's Last-Modified unless that would not
+	// move forward over an earlier version (see feedstate.Next).
 	Updated time.Time
 }
+
+// monthRange is an archive's months: [first, end).
+type monthRange struct{ first, end Month }
+
+// earlier returns the earlier of a and b.
+func earlier(a, b Month) Month {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func (r monthRange) any() bool { return r.first.Before(r.end) }
+
+func (r monthRange) has(m Month) bool { return !m.Before(r.first) && m.Before(r.end) }
 
 // Options tune a Builder.
 type Options struct {
@@ -38,8 +56,8 @@ type Options struct {
 	Generator string
 	// Version is the generator's version, if any.
 	Version string
-	// Location is the zone feed times are written in: the newsroom's
-	// (config newsroom.zone); UTC when nil.
+	// Location is the zone feed times are written in and archive months
+	// are counted in: the newsroom's (config newsroom.zone); UTC when nil.
 	Location *time.Location
 	// Brand is the publisher's identity shown in every feed.
 	Brand Brand
@@ -47,10 +65,6 @@ type Options struct {
 	// fetching it again: the rebuild schedule's interval (see
 	// ScheduleInterval). 0 leaves <ttl> out.
 	TTL time.Duration
-	// RecountEvery bounds how long the Builder carries an article count
-	// forward instead of counting again (see Builder.Invalidate); 30
-	// minutes when 0, measured on the Now clock.
-	RecountEvery time.Duration
 }
 
 // Builder builds the documents of its specs from an article store.
@@ -64,10 +78,8 @@ type Builder struct {
 	brand         Brand
 	ttl           int // minutes
 	sectionTitles map[string]string
-	recountEvery  time.Duration
 
 	mu       sync.Mutex
-	counts   map[string]countState // by spec slug
 	rendered map[string]renderedState
 }
 
@@ -80,10 +92,10 @@ type renderedState struct {
 }
 
 // renderKey fingerprints what a subscription feed is rendered from.
-func renderKey(arts []*article.Article, pages int, complete bool) string {
+func renderKey(arts []*article.Article, months monthRange, complete bool) string {
 	var b strings.Builder
 	b.Grow(len(arts) * 64)
-	fmt.Fprintf(&b, "%d|%t|", pages, complete)
+	fmt.Fprintf(&b, "%s|%s|%t|", months.first, months.end, complete)
 	for _, a := range arts {
 		b.WriteString(a.ID)
 		b.WriteByte(' ')
@@ -99,16 +111,6 @@ func renderKey(arts []*article.Article, pages int, complete bool) string {
 	return b.String()
 }
 
-// countState carries a spec's visible-article count from one build to the
-// next, so that a scheduled build does not count the whole archive: the
-// count as of asOf plus the articles published since, which are at the top
-// of the newest-first list the build fetches anyway.
-type countState struct {
-	asOf    time.Time // the build clock when total was right
-	counted time.Time // when total was last counted in full
-	total   int
-}
-
 // NewBuilder checks and normalizes the specs (see Spec.Normalize).
 func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, error) {
 	brand, err := opts.Brand.normalize()
@@ -116,11 +118,8 @@ func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, erro
 		return nil, err
 	}
 	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
-		brand: brand, ttl: ttlMinutes(opts.TTL), sectionTitles: map[string]string{}, recountEvery: opts.RecountEvery, counts: map[string]countState{},
+		brand: brand, ttl: ttlMinutes(opts.TTL), sectionTitles: map[string]string{},
 		rendered: map[string]renderedState{}}
-	if b.recountEvery <= 0 {
-		b.recountEvery = 30 * time.Minute
-	}
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -176,6 +175,11 @@ func (b *Builder) Build(ctx context.Context) ([]Doc, error) {
 	return docs, nil
 }
 
+// buildCurrent builds the subscription feed: the Limit newest articles.
+// When the current month (whose archive page does not exist until it
+// ends) holds more, its older ones are in neither document until then: a
+// reader polling the feed sees them pass, and the month's page holds them
+// all once it is over. The feed stays Limit items, however busy the month.
 func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]Doc, error) {
 	q := s.query(now)
 	q.Limit = s.Limit
@@ -183,16 +187,23 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	if err != nil {
 		return nil, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
 	}
-	total, err := b.total(ctx, s, q, arts, now)
-	if err != nil {
-		return nil, err
+	end := MonthOf(now, b.loc)
+	whole := len(arts) < s.Limit // arts is every visible article
+	// The archive exists once the feed no longer fits in the subscription
+	// document; until then that document is the complete feed.
+	months := monthRange{end, end}
+	if !whole {
+		oldest, err := b.oldest(ctx, s, now)
+		if err != nil {
+			return nil, err
+		}
+		whole = oldest == nil || oldest.ID == arts[len(arts)-1].ID
+		if !whole && !s.NoArchive {
+			months.first = earlier(MonthOf(oldest.Published, b.loc), end)
+		}
 	}
-	pages := 0
-	if !s.NoArchive {
-		pages = total / s.ArchivePageSize
-	}
-	complete := total <= s.Limit && pages == 0
-	key := renderKey(arts, pages, complete)
+	complete := whole
+	key := renderKey(arts, months, complete)
 	b.mu.Lock()
 	last := b.rendered[s.Slug]
 	b.mu.Unlock()
@@ -200,7 +211,7 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 		return last.docs, nil
 	}
 	p := b.newPage(s, arts)
-	p.pages, p.complete = pages, complete
+	p.months, p.complete = months, complete
 	docs, err := b.renderAll(p)
 	if err != nil {
 		return nil, err
@@ -211,102 +222,114 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time) ([]D
 	return docs, nil
 }
 
-// Invalidate forgets the carried-forward article counts, so that the next
-// build counts again. Call it when the store changed in a way that moves
-// articles published before the last build: an article withdrawn,
-// back-dated or moved to another section or series. (New articles and
-// future-dated ones coming due are counted without it.)
+// oldest returns the oldest article visible in s at now (nil when none).
+func (b *Builder) oldest(ctx context.Context, s *Spec, now time.Time) (*article.Article, error) {
+	q := s.query(now)
+	q.Oldest, q.Limit = true, 1
+	arts, err := b.store.ListArticles(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %s: oldest article: %w", s.Slug, err)
+	}
+	if len(arts) == 0 {
+		return nil, nil
+	}
+	return arts[0], nil
+}
+
+// archiveMonths returns the archive months of s at now, as buildCurrent
+// finds them: none while every article fits in the subscription feed.
+func (b *Builder) archiveMonths(ctx context.Context, s *Spec, now time.Time) (monthRange, error) {
+	end := MonthOf(now, b.loc)
+	q := s.query(now)
+	q.Limit, q.Offset = 1, s.Limit
+	beyond, err := b.store.ListArticles(ctx, q)
+	if err != nil {
+		return monthRange{}, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
+	}
+	if len(beyond) == 0 {
+		return monthRange{end, end}, nil
+	}
+	oldest, err := b.oldest(ctx, s, now)
+	if err != nil || oldest == nil {
+		return monthRange{end, end}, err
+	}
+	return monthRange{earlier(MonthOf(oldest.Published, b.loc), end), end}, nil
+}
+
+// Invalidate forgets the rendered subscription feeds, so that the next
+// build renders them again. Builds find every change on their own; this
+// only drops memory.
 func (b *Builder) Invalidate() {
 	b.mu.Lock()
-	clear(b.counts)
 	clear(b.rendered)
 	b.mu.Unlock()
 }
 
-// total returns how many articles q selects at now, given arts, the newest
-// Limit of them.
-func (b *Builder) total(ctx context.Context, s *Spec, q article.Query, arts []*article.Article, now time.Time) (int, error) {
-	b.mu.Lock()
-	c, ok := b.counts[s.Slug]
-	b.mu.Unlock()
-	total := len(arts)
-	switch {
-	case len(arts) < s.Limit:
-		c.counted = now // the list is the whole feed: an exact count
-	case ok && !now.Before(c.asOf) && now.Sub(c.counted) < b.recountEvery:
-		newer := 0
-		for _, a := range arts {
-			if a.Published.After(c.asOf) {
-				newer++
-			}
-		}
-		if newer < len(arts) {
-			total = c.total + newer
-			break
-		}
-		fallthrough
-	default:
-		q.Limit = 0
-		n, err := b.store.CountArticles(ctx, q)
-		if err != nil {
-			return 0, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
-		}
-		total, c.counted = n, now
-	}
-	b.mu.Lock()
-	b.counts[s.Slug] = countState{asOf: now, counted: c.counted, total: total}
-	b.mu.Unlock()
-	return total, nil
-}
+// MovedError is returned by BuildArchive for a URL of the numbered archive
+// that month pages replaced: Path is where that page's oldest item is now.
+type MovedError struct{ From, Path string }
 
-// archivePages returns how many complete archive pages s has now.
-func (b *Builder) archivePages(ctx context.Context, s *Spec, now time.Time) (int, error) {
-	if s.NoArchive {
-		return 0, nil
-	}
-	total, err := b.store.CountArticles(ctx, s.query(now))
-	if err != nil {
-		return 0, fmt.Errorf("feeds: %s: count articles: %w", s.Slug, err)
-	}
-	return total / s.ArchivePageSize, nil
-}
+func (e *MovedError) Error() string { return "feeds: " + e.From + " moved to " + e.Path }
 
-// BuildArchive builds archive page n (1 = the oldest ArchivePageSize
-// items, in chronological order) of the spec whose archive URL path is
-// path, in all three formats. It returns an error wrapping ErrNotFound when
-// path names no archive page, or a page that is not complete yet.
+// BuildArchive builds the archive page of one month (in chronological
+// order) of the spec whose archive URL path is path, in all three formats.
+// It returns an error wrapping ErrNotFound when path names no archive page
+// or a month outside the archive (before the oldest article's, or not over
+// yet), and a *MovedError for a numbered page of the old archive.
 func (b *Builder) BuildArchive(ctx context.Context, path string) ([]Doc, error) {
 	for i := range b.specs {
 		s := &b.specs[i]
 		if s.NoArchive {
 			continue
 		}
-		if _, n, ok := s.parseArchivePath(path); ok {
-			return b.buildArchive(ctx, s, n)
+		if ref, ok := s.parseArchivePath(path); ok {
+			if ref.legacy > 0 {
+				return nil, b.moved(ctx, s, path, ref)
+			}
+			return b.buildArchive(ctx, s, ref.month)
 		}
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
 }
 
-func (b *Builder) buildArchive(ctx context.Context, s *Spec, n int) ([]Doc, error) {
+// moved finds where numbered page ref.legacy went: the month page of its
+// oldest item, or the subscription feed when that month is not over yet.
+func (b *Builder) moved(ctx context.Context, s *Spec, path string, ref archiveRef) error {
 	now := b.now()
-	pages, err := b.archivePages(ctx, s, now)
+	q := s.query(now)
+	q.Oldest, q.Limit, q.Offset = true, 1, (ref.legacy-1)*s.ArchivePageSize
+	arts, err := b.store.ListArticles(ctx, q)
+	if err != nil {
+		return fmt.Errorf("feeds: %s: numbered archive page %d: %w", s.Slug, ref.legacy, err)
+	}
+	if len(arts) == 0 {
+		return fmt.Errorf("%w: %s (numbered archive page past the end)", ErrNotFound, path)
+	}
+	m := MonthOf(arts[0].Published, b.loc)
+	if m.Before(MonthOf(now, b.loc)) {
+		return &MovedError{From: path, Path: s.ArchivePath(ref.format, m)}
+	}
+	return &MovedError{From: path, Path: s.FeedPath(ref.format)}
+}
+
+func (b *Builder) buildArchive(ctx context.Context, s *Spec, m Month) ([]Doc, error) {
+	now := b.now()
+	months, err := b.archiveMonths(ctx, s, now)
 	if err != nil {
 		return nil, err
 	}
-	if n > pages {
-		return nil, fmt.Errorf("%w: %s archive page %d (%d complete pages)", ErrNotFound, s.Slug, n, pages)
+	if !months.has(m) {
+		return nil, fmt.Errorf("%w: %s archive %s (archive months: %s to %s)", ErrNotFound, s.Slug, m, months.first, months.end)
 	}
 	q := s.query(now)
 	q.Oldest = true
-	q.Limit = s.ArchivePageSize
-	q.Offset = (n - 1) * s.ArchivePageSize
+	q.PublishedFrom, q.PublishedUntil = m.Start(b.loc), m.Next().Start(b.loc)
 	arts, err := b.store.ListArticles(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("feeds: %s: archive page %d: %w", s.Slug, n, err)
+		return nil, fmt.Errorf("feeds: %s: archive %s: %w", s.Slug, m, err)
 	}
 	p := b.newPage(s, arts)
-	p.archive, p.pages = n, pages
+	p.archive, p.months = m, months
 	return b.renderAll(p)
 }
 
@@ -332,7 +355,7 @@ func (b *Builder) renderAll(p *page) ([]Doc, error) {
 			return nil, fmt.Errorf("feeds: %s %s: %w", p.spec.Slug, f, err)
 		}
 		docs = append(docs, Doc{Path: p.path(f), URL: p.selfURL(f), Format: f, Slug: p.spec.Slug,
-			Archive: p.archive, Hub: p.spec.HubURL, Pages: p.pages, Body: body, Updated: updated})
+			Archive: p.archive, Hub: p.spec.HubURL, First: p.months.first, End: p.months.end, Body: body, Updated: updated})
 	}
 	return docs, nil
 }

@@ -93,3 +93,13 @@ func manyArticles(n int, start time.Time) []*article.Article {
 	}
 	return out
 }
+
+// dailyArticles is manyArticles one a day instead of one an hour.
+func dailyArticles(n int, start time.Time) []*article.Article {
+	out := manyArticles(n, start)
+	for i, a := range out {
+		a.Published = start.AddDate(0, 0, i)
+		a.Updated = a.Published.Add(time.Minute)
+	}
+	return out
+}

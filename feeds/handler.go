@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -20,7 +21,9 @@ var (
 // when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge,
 // and, when the spec has a WebSub hub, Link headers naming the hub and the
 // document's self URL (WebSub §4: the publisher MUST send both).
-// Unknown paths get 404; other methods 405 with Allow.
+// A numbered archive page of old (archive/N.ext) is redirected (301) to
+// the month page now holding its oldest item. Unknown paths get 404; other
+// methods 405 with Allow.
 func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.snap.Load().byPath[r.URL.Path]
 	if res == nil && s.icon != nil && r.URL.Path == IconPath {
@@ -29,6 +32,11 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res == nil {
 		var err error
 		if res, err = s.archivePage(r.Context(), r.URL.Path); err != nil {
+			var moved *MovedError
+			if errors.As(err, &moved) {
+				http.Redirect(w, r, moved.Path, http.StatusMovedPermanently)
+				return
+			}
 			if IsNotFound(err) {
 				http.NotFound(w, r)
 				return

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/config"
+	"github.com/syndicated/syndicated/feeds/feedstate"
 )
 
 // seed stores articles with PutArticle, as ingest does.
@@ -43,7 +44,8 @@ func newTestSet(tb testing.TB, s article.Store, specs []Spec, now func() time.Ti
 	if err != nil {
 		tb.Fatal(err)
 	}
-	set := NewSet(b, SetOptions{MaxAge: 5 * time.Minute})
+	state, _ := s.(feedstate.Store) // the test stores keep feed state
+	set := NewSet(b, SetOptions{MaxAge: 5 * time.Minute, State: state})
 	if _, err := set.Rebuild(context.Background()); err != nil {
 		tb.Fatal(err)
 	}

@@ -24,13 +24,15 @@ const (
 	rfc5005    = "https://www.rfc-editor.org/rfc/rfc5005"
 )
 
-// page is one document to render: the subscription feed (archive == 0) or
-// archive page n of a spec.
+// page is one document to render: the subscription feed (archive zero) or
+// the archive page of one month of a spec.
 type page struct {
-	spec      *Spec
-	entries   []*entry
-	archive   int  // 0: subscription feed; n ≥ 1: archive page n
-	pages     int  // complete archive pages that exist
+	spec    *Spec
+	entries []*entry
+	archive Month // zero: the subscription feed
+	// months is the archive: a page for every month in [first, end), end
+	// being the current month; none when first is not before end.
+	months    monthRange
 	complete  bool // the document holds the whole feed (RFC 5005 §2)
 	generator string
 	version   string
@@ -45,14 +47,14 @@ type page struct {
 func epoch() time.Time { return time.Unix(0, 0).UTC() }
 
 func (p *page) selfURL(f Format) string {
-	if p.archive > 0 {
+	if !p.archive.IsZero() {
 		return p.spec.ArchiveURL(f, p.archive)
 	}
 	return p.spec.FeedURL(f)
 }
 
 func (p *page) path(f Format) string {
-	if p.archive > 0 {
+	if !p.archive.IsZero() {
 		return p.spec.ArchivePath(f, p.archive)
 	}
 	return p.spec.FeedPath(f)
@@ -61,17 +63,17 @@ func (p *page) path(f Format) string {
 // historyLinks returns the RFC 5005 links of the document: rel → URL.
 func (p *page) historyLinks(f Format) (prev, next, current string) {
 	s := p.spec
-	if p.archive == 0 {
-		if p.pages > 0 {
-			prev = s.ArchiveURL(f, p.pages)
+	if p.archive.IsZero() {
+		if p.months.any() {
+			prev = s.ArchiveURL(f, p.months.end.Prev())
 		}
 		return prev, "", ""
 	}
-	if p.archive > 1 {
-		prev = s.ArchiveURL(f, p.archive-1)
+	if p.months.first.Before(p.archive) {
+		prev = s.ArchiveURL(f, p.archive.Prev())
 	}
-	if p.archive < p.pages {
-		next = s.ArchiveURL(f, p.archive+1)
+	if p.archive.Next().Before(p.months.end) {
+		next = s.ArchiveURL(f, p.archive.Next())
 	}
 	return prev, next, s.FeedURL(f)
 }
@@ -323,7 +325,7 @@ func (p *page) appendHistory(links []xmlLink, f Format, mk func(href, rel string
 }
 
 func (p *page) markers() (archive, complete *empty) {
-	if p.archive > 0 {
+	if !p.archive.IsZero() {
 		return &empty{}, nil
 	}
 	if p.complete {
@@ -488,8 +490,8 @@ func (p *page) renderJSON() ([]byte, error) {
 	prev, next, current := p.historyLinks(JSON)
 	base.NextUrl = prev // JSON Feed's next_url leads to older items
 	jf := &jsonFeed{JSONFeed: base, Items: make([]*jsonItem, len(base.Items))}
-	if p.archive > 0 || p.pages > 0 || p.complete {
-		jf.History = &jsonHistory{About: rfc5005, Archive: p.archive > 0, Complete: p.complete,
+	if !p.archive.IsZero() || p.months.any() || p.complete {
+		jf.History = &jsonHistory{About: rfc5005, Archive: !p.archive.IsZero(), Complete: p.complete,
 			Current: current, PrevArchive: prev, NextArchive: next}
 	}
 	for i, bi := range base.Items {

@@ -7,21 +7,26 @@
 // Wiring, as the daemon does it:
 //
 //	b, _ := feeds.NewBuilder(store, specs, feeds.Options{Version: v})
-//	set := feeds.NewSet(b, feeds.SetOptions{MaxAge: cfg.HTTP.CacheMaxAge})
+//	set := feeds.NewSet(b, feeds.SetOptions{MaxAge: cfg.HTTP.CacheMaxAge, State: store})
 //	mux.Handle("/feeds/", set)              // serves feeds and archive pages
 //	// on start-up, on the schedule and after any ingest:
 //	changes, err := set.Rebuild(ctx)        // bytes built once per change
 //	_, err = set.WriteDir(ctx, outDir)      // when an output dir is set
 //	err = pub.Publish(ctx, urlsOf(changes)...) // websub, when a hub is set
+//	err = set.MarkPublished(ctx, changes, time.Now()) // not announced again
 //
 // After an ingest that withdrew, back-dated or reclassified an article, call
 // set.Invalidate() before Rebuild (new and edited articles need nothing).
 //
 // URL scheme: Spec.Path + ".rss|.atom|.json" for the subscription feed
 // (/feeds/society.rss, /feeds/series/shanghai-70th.atom) and
-// Spec.Path + "/archive/N.ext" for RFC 5005 archive page N, 1 being the
-// oldest ArchivePageSize articles; only complete pages exist, and the
-// subscription feed links the newest of them as prev-archive.
+// Spec.Path + "/archive/YYYY-MM.ext" for the RFC 5005 archive page of one
+// calendar month of publication in the newsroom's zone (Options.Location).
+// Every month from the one of the oldest article to the last complete one
+// has a page, empty or not, so an article added or withdrawn changes only
+// its month's page; the subscription feed links the last complete month
+// as prev-archive. The numbered pages of old (archive/N.ext) redirect to
+// the month of their oldest item.
 package feeds
 
 import (
@@ -30,6 +35,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind says what a feed selects.
@@ -109,9 +115,9 @@ type Spec struct {
 	// Limit is the number of items of the subscription feed (DefaultLimit
 	// when 0).
 	Limit int
-	// ArchivePageSize is the number of items of an RFC 5005 archive page;
-	// 0 means Limit. It is capped at Limit so that the subscription feed
-	// always holds every item newer than the newest complete page.
+	// ArchivePageSize was the number of items of a numbered archive page
+	// (archive/N.ext, N = 1 the oldest), before the archive became one page
+	// per month; 0 means Limit. It maps those old URLs onto month pages.
 	ArchivePageSize int
 	// NoArchive leaves the RFC 5005 archive out.
 	NoArchive bool
@@ -173,34 +179,105 @@ func (s *Spec) FeedPath(f Format) string { return s.Path + "." + f.Ext() }
 // FeedURL is the absolute URL of the subscription feed in format f.
 func (s *Spec) FeedURL(f Format) string { return s.BaseURL + s.FeedPath(f) }
 
-// ArchivePath is the URL path of archive page n (1 = oldest) in format f.
-func (s *Spec) ArchivePath(f Format, n int) string {
-	return s.Path + "/archive/" + strconv.Itoa(n) + "." + f.Ext()
+// Month is a calendar month of publication in the newsroom's zone: the
+// unit of the RFC 5005 archive. The zero Month is no month.
+type Month struct {
+	Year  int
+	Month time.Month
 }
 
-// ArchiveURL is the absolute URL of archive page n in format f.
-func (s *Spec) ArchiveURL(f Format, n int) string { return s.BaseURL + s.ArchivePath(f, n) }
+// MonthOf is the month t falls in, in loc.
+func MonthOf(t time.Time, loc *time.Location) Month {
+	t = t.In(loc)
+	return Month{t.Year(), t.Month()}
+}
 
-// parseArchivePath matches p against s's archive URL scheme.
-func (s *Spec) parseArchivePath(p string) (Format, int, bool) {
+// ParseMonth parses "2019-04".
+func ParseMonth(s string) (Month, error) {
+	t, err := time.Parse("2006-01", s)
+	if err != nil || len(s) != len("2006-01") {
+		return Month{}, fmt.Errorf("feeds: %q is not a month (YYYY-MM)", s)
+	}
+	return Month{t.Year(), t.Month()}, nil
+}
+
+// IsZero reports whether m is the zero Month.
+func (m Month) IsZero() bool { return m == Month{} }
+
+// String is "2019-04".
+func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
+
+// Start is the first instant of m in loc.
+func (m Month) Start(loc *time.Location) time.Time {
+	return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
+}
+
+// Next is the month after m; Prev the month before.
+func (m Month) Next() Month { return m.add(1) }
+
+// Prev is the month before m.
+func (m Month) Prev() Month { return m.add(-1) }
+
+func (m Month) add(n int) Month {
+	t := time.Date(m.Year, m.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
+	return Month{t.Year(), t.Month()}
+}
+
+// Before reports whether m is earlier than o.
+func (m Month) Before(o Month) bool {
+	return m.Year < o.Year || m.Year == o.Year && m.Month < o.Month
+}
+
+// ArchivePath is the URL path of the archive page of month m in format f.
+func (s *Spec) ArchivePath(f Format, m Month) string {
+	return s.Path + "/archive/" + m.String() + "." + f.Ext()
+}
+
+// ArchiveURL is the absolute URL of the archive page of month m in format f.
+func (s *Spec) ArchiveURL(f Format, m Month) string { return s.BaseURL + s.ArchivePath(f, m) }
+
+// archiveRef is what an archive URL path names: a month page, or (legacy
+// > 0) page N of the numbered archive that month pages replaced.
+type archiveRef struct {
+	format Format
+	month  Month
+	legacy int
+}
+
+// parseArchivePath matches p against s's archive URL scheme, the month
+// pages and the numbered pages before them.
+func (s *Spec) parseArchivePath(p string) (archiveRef, bool) {
 	rest, ok := strings.CutPrefix(p, s.Path+"/archive/")
 	if !ok {
-		return 0, 0, false
+		return archiveRef{}, false
 	}
-	num, ext, ok := strings.Cut(rest, ".")
-	if !ok || num == "" || num[0] == '0' || len(num) > 9 {
-		return 0, 0, false
+	name, ext, ok := strings.Cut(rest, ".")
+	if !ok || name == "" {
+		return archiveRef{}, false
 	}
-	n, err := strconv.Atoi(num)
-	if err != nil || n < 1 {
-		return 0, 0, false
-	}
+	var ref archiveRef
+	found := false
 	for _, f := range Formats {
 		if f.Ext() == ext {
-			return f, n, true
+			ref.format, found = f, true
 		}
 	}
-	return 0, 0, false
+	if !found {
+		return archiveRef{}, false
+	}
+	if m, err := ParseMonth(name); err == nil && m.Year >= 1 {
+		ref.month = m
+		return ref, true
+	}
+	if name[0] == '0' || len(name) > 9 {
+		return archiveRef{}, false
+	}
+	n, err := strconv.Atoi(name)
+	if err != nil || n < 1 {
+		return archiveRef{}, false
+	}
+	ref.legacy = n
+	return ref, true
 }
 
 // ErrNotFound is returned (wrapped) for an unknown feed or archive page.

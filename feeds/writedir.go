@@ -18,7 +18,9 @@ type WriteResult struct {
 }
 
 // WriteDir writes the subscription feeds, byte for byte as served, under
-// dir mirroring their URL paths (/feeds/society.rss → DIR/feeds/society.rss).
+// dir mirroring their URL paths (/feeds/society.rss → DIR/feeds/society.rss),
+// each with FILE.gz beside it holding the gzip bytes the Set serves (for a
+// static server's precompressed files, nginx's gzip_static).
 // Each file is written atomically: a temporary file in the same directory,
 // fsync, rename, then fsync of the directory. Files that already hold the
 // same bytes are left alone. The default icon the feeds name (IconPath) is
@@ -27,7 +29,7 @@ func (s *Set) WriteDir(ctx context.Context, dir string) (WriteResult, error) {
 	snap := s.snap.Load()
 	var res WriteResult
 	for _, p := range snap.paths {
-		if err := writeOne(ctx, dir, p, snap.byPath[p].plain.body, &res); err != nil {
+		if err := writeResource(ctx, dir, snap.byPath[p], &res); err != nil {
 			return res, err
 		}
 	}
@@ -50,11 +52,19 @@ func (s *Set) WriteArchives(ctx context.Context, dir string) (WriteResult, error
 		if err != nil {
 			return res, err
 		}
-		if err := writeOne(ctx, dir, p, r.plain.body, &res); err != nil {
+		if err := writeResource(ctx, dir, r, &res); err != nil {
 			return res, err
 		}
 	}
 	return res, nil
+}
+
+// writeResource writes r's bytes at its path and its gzip bytes beside.
+func writeResource(ctx context.Context, dir string, r *resource, res *WriteResult) error {
+	if err := writeOne(ctx, dir, r.path, r.plain.body, res); err != nil {
+		return err
+	}
+	return writeOne(ctx, dir, r.path+".gz", r.gz.body, res)
 }
 
 func writeOne(ctx context.Context, dir, urlPath string, body []byte, res *WriteResult) error {

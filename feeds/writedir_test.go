@@ -2,15 +2,19 @@ package feeds
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"io"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -26,8 +30,13 @@ func TestWriteDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	sort.Strings(res.Written)
-	want := []string{"feeds/icon.png", "feeds/series/shanghai-70th.atom", "feeds/series/shanghai-70th.json", "feeds/series/shanghai-70th.rss",
-		"feeds/society.atom", "feeds/society.json", "feeds/society.rss"}
+	var want []string
+	for _, f := range []string{"feeds/series/shanghai-70th", "feeds/society"} {
+		for _, ext := range []string{".atom", ".atom.gz", ".json", ".json.gz", ".rss", ".rss.gz"} {
+			want = append(want, f+ext)
+		}
+	}
+	want = append([]string{"feeds/icon.png"}, want...)
 	if len(res.Written) != len(want) {
 		t.Fatalf("wrote %v, want %v", res.Written, want)
 	}
@@ -35,20 +44,12 @@ func TestWriteDir(t *testing.T) {
 		if res.Written[i] != w {
 			t.Errorf("wrote %s, want %s", res.Written[i], w)
 		}
-		got, err := os.ReadFile(filepath.Join(dir, w))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rec := httptest.NewRecorder()
-		set.ServeHTTP(rec, httptest.NewRequest("GET", "/"+w, nil))
-		if served := rec.Body.Bytes(); rec.Code != 200 || !bytes.Equal(got, served) {
-			t.Errorf("%s differs from the served bytes", w)
-		}
+		checkWritten(t, set, dir, w)
 	}
 	// Unchanged: nothing rewritten (mtime and inode kept).
 	st0, _ := os.Stat(filepath.Join(dir, "feeds/society.rss"))
 	res, err = set.WriteDir(ctx, dir)
-	if err != nil || len(res.Written) != 0 || res.Unchanged != 7 {
+	if err != nil || len(res.Written) != 0 || res.Unchanged != 13 {
 		t.Fatalf("second write: %+v %v", res, err)
 	}
 	st1, _ := os.Stat(filepath.Join(dir, "feeds/society.rss"))
@@ -66,13 +67,14 @@ func TestWriteDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err = set.WriteDir(ctx, dir)
-	if err != nil || len(res.Written) != 3 || res.Unchanged != 4 {
+	if err != nil || len(res.Written) != 6 || res.Unchanged != 7 {
 		t.Fatalf("after withdrawal: %+v %v", res, err)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "feeds/society.atom"))
 	if bytes.Contains(got, []byte("Agency report")) {
 		t.Errorf("withdrawn article still in the written feed")
 	}
+	checkWritten(t, set, dir, "feeds/society.atom.gz")
 	entries, _ := os.ReadDir(filepath.Join(dir, "feeds"))
 	for _, e := range entries {
 		if e.Name()[0] == '.' {
@@ -87,26 +89,65 @@ func TestWriteDir(t *testing.T) {
 	}
 }
 
+// checkWritten checks that the file at rel under dir holds what the Set
+// serves at its URL: the plain bytes, or for FILE.gz the gzip bytes served
+// to a client that accepts gzip, which unzip to the plain ones.
+func checkWritten(t *testing.T, set *Set, dir, rel string) {
+	t.Helper()
+	got, err := os.ReadFile(filepath.Join(dir, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	urlPath, gz := strings.CutSuffix("/"+rel, ".gz")
+	req := httptest.NewRequest("GET", urlPath, nil)
+	if gz {
+		req.Header.Set("Accept-Encoding", "gzip")
+	}
+	rec := httptest.NewRecorder()
+	set.ServeHTTP(rec, req)
+	if served := rec.Body.Bytes(); rec.Code != 200 || !bytes.Equal(got, served) {
+		t.Errorf("%s differs from the served bytes (status %d)", rel, rec.Code)
+	}
+	if !gz {
+		return
+	}
+	if rec.Header().Get("Content-Encoding") != "gzip" {
+		t.Errorf("%s: the server sent no gzip to compare with", rel)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(got))
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	want, _, _ := set.Get(context.Background(), urlPath)
+	if !bytes.Equal(plain, want) {
+		t.Errorf("%s does not unzip to the document", rel)
+	}
+}
+
 func TestWriteArchives(t *testing.T) {
-	st := storagetest.SQLite(t)
-	start := time.Date(2019, 1, 1, 8, 0, 0, 0, shanghai)
-	seed(t, st, manyArticles(120, start))
-	set := newTestSet(t, st, testSpecs(""), func() time.Time { return start.Add(500 * time.Hour) })
-	dir := t.TempDir()
-	res, err := set.WriteArchives(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Two complete pages for the series and for the section, 3 formats.
-	if len(res.Written) != 12 {
-		t.Fatalf("wrote %v", res.Written)
-	}
-	got, err := os.ReadFile(filepath.Join(dir, "feeds/series/shanghai-70th/archive/2.atom"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	served, _, _ := set.Get(context.Background(), "/feeds/series/shanghai-70th/archive/2.atom")
-	if !bytes.Equal(got, served) {
-		t.Errorf("archive file differs from the served page")
-	}
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		start := time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai)
+		seed(t, st, dailyArticles(60, start)) // 2019-01-10 … 2019-03-10
+		set := newTestSet(t, st, testSpecs(""), func() time.Time { return time.Date(2019, 3, 20, 0, 0, 0, 0, shanghai) })
+		dir := t.TempDir()
+		res, err := set.WriteArchives(context.Background(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// January and February, for the series and for the section, 3
+		// formats, each with its .gz.
+		if len(res.Written) != 24 {
+			t.Fatalf("wrote %v", res.Written)
+		}
+		for _, rel := range res.Written {
+			checkWritten(t, set, dir, rel)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "feeds/series/shanghai-70th/archive/2019-02.atom")); err != nil {
+			t.Error(err)
+		}
+	})
 }

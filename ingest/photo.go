@@ -49,7 +49,7 @@ func HTTPPhotoProbe(client *http.Client) PhotoProbe {
 // learned before for the same URL, else from the probe. A failed probe
 // leaves the size unknown; the article is stored all the same.
 func (im *Importer) learnPhotoSize(ctx context.Context, a *article.Article) {
-	if a.Photo == nil || a.Photo.Length > 0 || im.opts.PhotoProbe == nil {
+	if a.Photo == nil || a.Photo.URL == "" || a.Photo.Length > 0 || im.opts.PhotoProbe == nil {
 		return
 	}
 	if old, err := im.store.GetArticle(ctx, a.ID); err == nil && old.Photo != nil && old.Photo.URL == a.Photo.URL && old.Photo.Length > 0 {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/feeds/feedstate"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/subscribers"
@@ -36,6 +37,7 @@ type Storage interface {
 	article.Store
 	subscribers.Store
 	digest.Store
+	feedstate.Store
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

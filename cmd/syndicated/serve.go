@@ -276,8 +276,8 @@ func (d *daemon) headlines(ctx context.Context) ([]*article.Article, error) {
 	return d.a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
 }
 
-// storeChanged is called after an ingest changed the store: the feeds
-// count their archives again (an edit may have withdrawn or back-dated an
+// storeChanged is called after an ingest changed the store: the feeds drop
+// their cached archive pages (an edit may have withdrawn or back-dated an
 // article) and rebuild soon.
 func (d *daemon) storeChanged() {
 	d.set.Invalidate()
@@ -346,24 +346,31 @@ func (d *daemon) buildFeeds(ctx context.Context) error {
 	d.revMu.Lock()
 	d.haveRev, d.builtRev = true, rev
 	d.revMu.Unlock()
-	if len(changes) == 0 {
-		return nil
-	}
-	d.a.log.Info("feeds rebuilt", "changed", len(changes))
+	// Written on every build, not only on changes: the first build after
+	// a restart reports no change for bytes already announced, and files
+	// holding the same bytes are left alone anyway.
 	if out := d.a.cfg.Feeds.OutputDir; out != "" {
 		if _, err := d.set.WriteDir(ctx, out); err != nil {
 			return err
 		}
 	}
+	if len(changes) == 0 {
+		return nil
+	}
+	d.a.log.Info("feeds rebuilt", "changed", len(changes))
 	if d.hub != nil {
-		topics := make([]string, len(changes))
-		for i, ch := range changes {
-			topics[i] = ch.URL
-		}
 		// Pings retry with backoff; do not hold up the next build for them.
+		// Each announced document is recorded, so that a restart does not
+		// announce the same bytes again.
 		go func() {
-			if err := d.hub.Publish(ctx, topics...); err != nil {
-				d.a.log.Warn("websub publish", "err", err)
+			for _, ch := range changes {
+				if err := d.hub.Publish(ctx, ch.URL); err != nil {
+					d.a.log.Warn("websub publish", "err", err)
+					continue
+				}
+				if err := d.set.MarkPublished(ctx, []feeds.Change{ch}, time.Now()); err != nil {
+					d.a.log.Warn("websub publish", "err", err)
+				}
 			}
 		}()
 	}
@@ -372,7 +379,7 @@ func (d *daemon) buildFeeds(ctx context.Context) error {
 
 // pollLoop reads the store's articles revision every interval until ctx
 // ends. Another replica's API push or withdrawal, or its content-dir scan,
-// bumps the revision in the shared database; this replica then recounts its
+// bumps the revision in the shared database; this replica then drops its cached
 // archives and rebuilds at once instead of at the next scheduled build.
 // Changes made through this replica were built already: the build recorded
 // the revision it started from, so the poll sees nothing new.

@@ -93,7 +93,7 @@ func (a *app) feedSet() (*feeds.Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration}), nil
+	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store}), nil
 }
 
 // importSamples imports the shipped sample articles into an empty store,

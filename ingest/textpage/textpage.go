@@ -45,8 +45,8 @@ type Document struct {
 	Article article.Article
 	// Caption and Credit are the lead photo's caption and credit (the
 	// first caption of the file's first page) as the page shows them, even
-	// when the page gives no photo URL. Article.Photo is set only when an
-	// "Image: URL" line gives one (a photo needs a URL).
+	// when the page gives no photo URL. Article.Photo carries them, with
+	// the URL of an "Image: URL" line when there is one.
 	Caption, Credit string
 	// Captions lists every photo caption the file holds, page by page;
 	// none of them is body text.
@@ -839,7 +839,7 @@ func (d *Document) finish() {
 			a.Dateline = source.TitleCase(m[1])
 		}
 	}
-	if d.PhotoURL != "" && !d.Continuation {
+	if (d.PhotoURL != "" || d.Caption != "" || d.Credit != "") && !d.Continuation {
 		a.Photo = &article.Photo{URL: d.PhotoURL, Caption: d.Caption, Credit: d.Credit}
 	}
 	text := []string{a.Headline, a.Deck}

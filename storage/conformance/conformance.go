@@ -49,6 +49,8 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleConcurrentManyIDs", testArticleConcurrentManyIDs},
 		{"ArticlePutMany", testPutArticles},
 		{"ArticlesRevision", testArticlesRevision},
+		{"FeedState", testFeedState},
+		{"ArticleListRange", testArticleListRange},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},
@@ -320,7 +322,7 @@ func testArticleInvalid(t *testing.T, s storage.Storage) {
 		"bad id":         func(a *article.Article) { a.ID = "Has Spaces" },
 		"empty section":  func(a *article.Article) { a.Section = "" },
 		"bad status":     func(a *article.Article) { a.Status = "draft" },
-		"photo no url":   func(a *article.Article) { a.Photo = &article.Photo{Caption: "x"} },
+		"empty photo":    func(a *article.Article) { a.Photo = &article.Photo{Type: "image/jpeg"} },
 	}
 	for name, breakIt := range cases {
 		a := newArticle("bad", base)

@@ -87,6 +87,12 @@ func Articles(d Dialect, q article.Query, count bool) (string, []any) {
 	if !q.PublishedBefore.IsZero() {
 		b.cond(pub+" <= %s", d.Time(q.PublishedBefore))
 	}
+	if !q.PublishedFrom.IsZero() {
+		b.cond(pub+" >= %s", d.Time(q.PublishedFrom))
+	}
+	if !q.PublishedUntil.IsZero() {
+		b.cond(pub+" < %s", d.Time(q.PublishedUntil))
+	}
 	if count {
 		return "SELECT COUNT(*) FROM " + from + b.whereSQL(), b.args
 	}
