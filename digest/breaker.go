@@ -57,11 +57,11 @@ func failureKey(class mail.Class, err error) string {
 		return string(class) + ": " + err.Error()
 	}
 	k := string(class) + " at " + e.Op
-	if e.Code != 0 {
-		k += " " + strconv.Itoa(e.Code)
-	}
-	if e.Reply != "" {
+	switch {
+	case e.Reply != "":
 		k += ": " + e.Reply
+	case e.Code != 0:
+		k += ": " + strconv.Itoa(e.Code)
 	}
 	return k
 }

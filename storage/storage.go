@@ -36,6 +36,7 @@ type Storage interface {
 	article.Store
 	subscribers.Store
 	digest.Store
+	digest.Admin
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

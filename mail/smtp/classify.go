@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"regexp"
+	"strconv"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -43,6 +44,12 @@ func reply(err error) string {
 		if se.ErrorCode() != 0 {
 			if m := replyRE.FindString(s); m != "" {
 				s = m
+			}
+			// go-mail quotes the text: 554 "5.7.1 Relay access denied"
+			if code, text, ok := strings.Cut(s, " "); ok {
+				if u, err := strconv.Unquote(text); err == nil {
+					s = code + " " + u
+				}
 			}
 		}
 	}
