@@ -12,6 +12,7 @@ import (
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/smtptest"
+	"github.com/syndicated/syndicated/mail/hermes"
 	smtpmail "github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -238,4 +239,31 @@ func TestRetriesEndByAge(t *testing.T) {
 			t.Errorf("subscriber %s after temporary failures", got.Status)
 		}
 	})
+}
+
+// TestUnsubscribeMailbox: the mailto: List-Unsubscribe is advertised only
+// when a processed mailbox is configured.
+func TestUnsubscribeMailbox(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	sub := f.subscribe(t, "reader@example.org")
+	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.dg.Message(p, sub)
+	if err != nil || !strings.HasPrefix(m.Headers["List-Unsubscribe"], "<https://news.example.com/unsubscribe?") || strings.Contains(m.Headers["List-Unsubscribe"], "mailto:") {
+		t.Fatalf("without a mailbox: %q, %v", m.Headers["List-Unsubscribe"], err)
+	}
+	dg, err := digest.New(digest.Config{Store: st, Articles: st, Subscribers: f.subs, BaseURL: "https://news.example.com",
+		Series: []digest.Series{{Slug: series, Title: "T"}}, Renderer: hermes.New(hermes.Brand{Name: "S"}), Zone: newsroom,
+		From: "Shanghai Daily <news@example.com>", UnsubscribeMailbox: "unsubscribe@example.com", Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = dg.Message(p, sub)
+	if err != nil || !strings.Contains(m.Headers["List-Unsubscribe"], ", <mailto:unsubscribe@example.com?subject=unsubscribe>") {
+		t.Fatalf("with a mailbox: %q, %v", m.Headers["List-Unsubscribe"], err)
+	}
 }
