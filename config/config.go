@@ -258,7 +258,7 @@ func Default() Config {
 		},
 		Digest: Digest{MaxRetryAge: Duration{Duration: 24 * time.Hour}},
 		Brand: Brand{
-			Name:      "Syndicated",
+			Name: "Syndicated",
 			// Link empty: base_url + "/" (see Load).
 			Color:     "#8c1515",
 			Copyright: "© Syndicated",
