@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
@@ -41,14 +42,14 @@ func (c *cli) afterSend(ctx context.Context, a *app, dg *digest.Service, iss *di
 	if sendErr != nil {
 		return sendErr
 	}
-	return fmt.Errorf("%s: nothing could be sent (%d to retry later, %d failed, %d bounced)", iss.ID, rep.Retry, rep.Failed, rep.Bounced)
+	return fmt.Errorf("nothing could be sent (%d to retry later, %d failed, %d bounced)", rep.Retry, rep.Failed, rep.Bounced)
 }
 
 // printWaiting says what is left and why: deliveries waiting for their
 // retry time, due now (left by a stopped run), or held by a worker's lease
 // (another process, or one that died: the lease runs out).
 func (c *cli) printWaiting(st *digest.IssueReport, dg *digest.Service) {
-	at := func(t time.Time) string { return t.In(dg.Zone()).Format(time.DateTime) }
+	at := func(t time.Time) string { return t.In(dg.Zone()).Format(time.DateTime + " MST") }
 	id := st.Issue.ID
 	if st.Waiting > 0 {
 		fmt.Fprintf(c.stdout, "%s: %d wait for a retry (the next at %s); \"syndicated serve\" or another \"digest send\" resumes them\n", id, st.Waiting, at(st.NextRetry))
@@ -183,6 +184,11 @@ func runSubscribersUnbounce(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.stdout, "%s active\n", e)
 		}
 		fmt.Fprintf(c.stdout, "%d unbounced\n", len(done))
+		for _, e := range args {
+			if n, err := subscribers.Normalize(e); err == nil && !slices.Contains(done, n) {
+				fmt.Fprintf(c.stderr, "%s: not bounced (or no such subscriber): unchanged\n", n)
+			}
+		}
 		if len(args) > len(done) {
 			return fmt.Errorf("%d of %d addresses were not bounced: %w", len(args)-len(done), len(args), errReported)
 		}
