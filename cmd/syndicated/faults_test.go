@@ -1,12 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/syndicated/syndicated/internal/smtptest"
 )
@@ -179,5 +188,71 @@ func TestBinaryLoopbackRefused(t *testing.T) {
 	r = runBinary(t, dir, []string{"SYNDICATED_BASE_URL=https://news.example.com"}, "config", "check")
 	if r.code != 0 || strings.Contains(r.stderr, "warning") {
 		t.Errorf("config check with https base_url: %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestBinaryDataTimeout: a server that answers the final "." after
+// smtp.data_timeout keeps the message; digest send counts it "maybe
+// delivered", exits 1, and a second send at once sends no second copy.
+func TestBinaryDataTimeout(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Script{Data: func([]string, []byte) error {
+		time.Sleep(1500 * time.Millisecond)
+		return nil
+	}})
+	dir, env := digestFixture(t, srv, 1)
+	env = append(env, "SYNDICATED_SMTP_DATA_TIMEOUT=500ms")
+	r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
+	if r.code != 1 || !strings.Contains(r.stdout, "retry later 1") || !strings.Contains(r.stderr, "maybe delivered") {
+		t.Fatalf("send: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	r = runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "sent 0, retry later 0") || !strings.Contains(r.stdout, "1 wait for a retry") {
+		t.Fatalf("second send: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(srv.Received()); n != 1 {
+		t.Errorf("server has %d copies, want 1", n)
+	}
+}
+
+// TestBinaryDKIM: with smtp.dkim_* set, the digest goes out signed; the
+// signature verifies (go-msgauth) against the public key.
+func TestBinaryDKIM(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t, smtptest.Script{})
+	dir, env := digestFixture(t, srv, 2)
+	keyFile := filepath.Join(dir, "dkim.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "SYNDICATED_SMTP_DKIM_DOMAIN=syndicated.example", "SYNDICATED_SMTP_DKIM_SELECTOR=mail2026",
+		"SYNDICATED_SMTP_DKIM_KEY_FILE="+keyFile)
+	if r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...); r.code != 0 {
+		t.Fatalf("send: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	lookup := func(name string) ([]string, error) {
+		if name != "mail2026._domainkey.syndicated.example" {
+			return nil, fmt.Errorf("no TXT record at %s", name)
+		}
+		return []string{"v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+	}
+	got := srv.Received()
+	if len(got) != 2 {
+		t.Fatalf("received %d", len(got))
+	}
+	for _, m := range got {
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(m.Raw), &dkim.VerifyOptions{LookupTXT: lookup})
+		if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "syndicated.example" {
+			t.Errorf("DKIM verification: %v %+v", err, vs)
+		}
+	}
+	// Half a DKIM configuration is a config error that names the keys.
+	r := runBinary(t, dir, []string{"SYNDICATED_SMTP_DKIM_DOMAIN=syndicated.example"}, "config", "check")
+	if r.code != 1 || !strings.Contains(r.stderr, "smtp.dkim_selector and smtp.dkim_key_file") {
+		t.Errorf("half a DKIM config: %d\n%s", r.code, r.stderr)
 	}
 }
