@@ -70,16 +70,8 @@ func TestRelayRefusalStopsTheRun(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		f := newFixture(t, st, "https://news.example.com")
 		f.seedArticles(t)
-		var mu sync.Mutex
-		refuse := true
-		srv := smtptest.Start(t, smtptest.Script{Rcpt: func(string) error {
-			mu.Lock()
-			defer mu.Unlock()
-			if refuse {
-				return smtptest.Reply(554, 5, 7, 1, "Relay access denied")
-			}
-			return nil
-		}})
+		relay := smtptest.NewSwitch(smtptest.Reply(554, 5, 7, 1, "Relay access denied"))
+		srv := smtptest.Start(t, smtptest.Script{Rcpt: relay.Rcpt})
 		for i := range 20 {
 			f.subscribe(t, fmt.Sprintf("reader%02d@example.org", i))
 		}
@@ -110,9 +102,7 @@ func TestRelayRefusalStopsTheRun(t *testing.T) {
 			t.Fatalf("status %+v, %v", r, err)
 		}
 		// Fixed relay: retry-failed and send again; everyone gets one copy.
-		mu.Lock()
-		refuse = false
-		mu.Unlock()
+		relay.Set(false)
 		if n, err := st.RetryFailed(t.Context(), iss.ID, f.clock.Now()); err != nil || n != c[digest.StateFailed] {
 			t.Fatalf("RetryFailed = %d, %v", n, err)
 		}

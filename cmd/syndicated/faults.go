@@ -70,11 +70,7 @@ func (c *cli) printFailures(st *digest.IssueReport, limit int) {
 			fmt.Fprintf(c.stderr, "%s: … and %d more reasons (syndicated digest status)\n", st.Issue.ID, len(st.Failures)-limit)
 			break
 		}
-		what := "failed"
-		if f.State == digest.StatePending {
-			what = "to retry"
-		}
-		fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", st.Issue.ID, f.Count, what, f.Error)
+		fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", st.Issue.ID, f.Count, failureWord(f), f.Error)
 	}
 }
 
@@ -105,7 +101,8 @@ func (c *cli) statusIssues(ctx context.Context, a *app, dg *digest.Service, args
 	return out, nil
 }
 
-func runDigestStatus(ctx context.Context, c *cli, args []string) error {
+// withIssues runs fn on each issue statusIssues picks.
+func (c *cli) withIssues(ctx context.Context, args []string, fn func(a *app, dg *digest.Service, iss *digest.Issue) error) error {
 	a, m, dg, err := c.openDigest(ctx)
 	if err != nil {
 		return err
@@ -117,6 +114,15 @@ func runDigestStatus(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	for _, iss := range issues {
+		if err := fn(a, dg, iss); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runDigestStatus(ctx context.Context, c *cli, args []string) error {
+	return c.withIssues(ctx, args, func(a *app, dg *digest.Service, iss *digest.Issue) error {
 		st, err := digest.Status(ctx, a.store, iss, dg.Now())
 		if err != nil {
 			return err
@@ -127,36 +133,29 @@ func runDigestStatus(ctx context.Context, c *cli, args []string) error {
 			n[digest.StateSent], n[digest.StatePending], n[digest.StateSending], n[digest.StateFailed], n[digest.StateSkipped])
 		c.printWaiting(st, dg)
 		for _, f := range st.Failures {
-			what := "failed"
-			if f.State == digest.StatePending {
-				what = "to retry"
-			}
-			fmt.Fprintf(c.stdout, "  %d %s: %s\n", f.Count, what, f.Error)
+			fmt.Fprintf(c.stdout, "  %d %s: %s\n", f.Count, failureWord(f), f.Error)
 		}
+		return nil
+	})
+}
+
+func failureWord(f digest.Failure) string {
+	if f.State == digest.StatePending {
+		return "to retry"
 	}
-	return nil
+	return "failed"
 }
 
 func runDigestRetryFailed(ctx context.Context, c *cli, args []string) error {
-	a, m, dg, err := c.openDigest(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	defer m.Close()
-	issues, err := c.statusIssues(ctx, a, dg, args)
-	if err != nil {
-		return err
-	}
-	for _, iss := range issues {
+	return c.withIssues(ctx, args, func(a *app, dg *digest.Service, iss *digest.Issue) error {
 		n, err := a.store.RetryFailed(ctx, iss.ID, dg.Now())
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "%s: %d failed deliveries are pending again (sent by \"syndicated serve\" or \"syndicated digest send --week %s\"; bounced subscribers are skipped: unbounce them first)\n",
 			iss.ID, n, iss.Week)
-	}
-	return nil
+		return nil
+	})
 }
 
 func runSubscribersUnbounce(ctx context.Context, c *cli, args []string) error {

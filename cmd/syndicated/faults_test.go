@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,16 +54,8 @@ var week22 = []string{"--week", "2019-W22", "--since", "2019-05-01"}
 // prints the reply, and logs a warning. status shows it; the relay fixed,
 // retry-failed and a second send deliver everyone once.
 func TestBinaryRelayRefusal(t *testing.T) {
-	var mu sync.Mutex
-	refuse := true
-	srv := smtptest.Start(t, smtptest.Script{Rcpt: func(string) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if refuse {
-			return smtptest.Reply(554, 5, 7, 1, "Relay access denied")
-		}
-		return nil
-	}})
+	relay := smtptest.NewSwitch(smtptest.Reply(554, 5, 7, 1, "Relay access denied"))
+	srv := smtptest.Start(t, smtptest.Script{Rcpt: relay.Rcpt})
 	dir, env := digestFixture(t, srv, 20)
 	r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
 	if r.code != 1 || !strings.Contains(r.stderr, "554 5.7.1 Relay access denied") || !strings.Contains(r.stderr, "sending stopped") ||
@@ -83,9 +74,7 @@ func TestBinaryRelayRefusal(t *testing.T) {
 		!strings.Contains(r.stdout, "not tried yet") {
 		t.Fatalf("status: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
-	mu.Lock()
-	refuse = false
-	mu.Unlock()
+	relay.Set(false)
 	r = runBinary(t, dir, env, "digest", "retry-failed", "--week", "2019-W22")
 	if r.code != 0 || !strings.Contains(r.stdout, "failed deliveries are pending again") {
 		t.Fatalf("retry-failed: %d\n%s\n%s", r.code, r.stdout, r.stderr)

@@ -38,6 +38,30 @@ func Reply(code, a, b, c int, text string) error {
 	return e
 }
 
+// Switch answers RCPT TO with Reply while it is on: a relay that refuses
+// everyone until it is fixed. Use its Rcpt as Script.Rcpt.
+type Switch struct {
+	mu    sync.Mutex
+	on    bool
+	Reply error
+}
+
+// NewSwitch is a Switch that is on.
+func NewSwitch(reply error) *Switch { return &Switch{on: true, Reply: reply} }
+
+// Set turns the refusal on or off.
+func (s *Switch) Set(on bool) { s.mu.Lock(); s.on = on; s.mu.Unlock() }
+
+// Rcpt is a Script.Rcpt.
+func (s *Switch) Rcpt(string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.on {
+		return s.Reply
+	}
+	return nil
+}
+
 // Message is one accepted message.
 type Message struct {
 	To  []string

@@ -150,23 +150,13 @@ func New(cfg Config) (*SMTP, error) {
 			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", redactURL(cfg.URL), k)
 		}
 	}
-	timeout := cfg.Timeout
-	if v := q.Get("timeout"); v != "" {
-		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
-			return nil, fmt.Errorf("smtp.url: bad timeout %q", v)
-		}
+	timeout, err := durationParam(q, "timeout", cfg.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
 	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	dataTimeout := cfg.DataTimeout
-	if v := q.Get("data_timeout"); v != "" {
-		if dataTimeout, err = time.ParseDuration(v); err != nil || dataTimeout <= 0 {
-			return nil, fmt.Errorf("smtp.url: bad data_timeout %q", v)
-		}
-	}
-	if dataTimeout <= 0 {
-		dataTimeout = DefaultDataTimeout
+	dataTimeout, err := durationParam(q, "data_timeout", cfg.DataTimeout, DefaultDataTimeout)
+	if err != nil {
+		return nil, err
 	}
 	conns := cfg.Conns
 	if v := q.Get("conns"); v != "" {
@@ -423,6 +413,21 @@ func (s *SMTP) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// durationParam is the URL's name= duration, else given, else def.
+func durationParam(q url.Values, name string, given, def time.Duration) (time.Duration, error) {
+	if v := q.Get(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("smtp.url: bad %s %q", name, v)
+		}
+		return d, nil
+	}
+	if given > 0 {
+		return given, nil
+	}
+	return def, nil
 }
 
 // redactURL returns u with any password replaced, for logs.
