@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/syndicated/syndicated/mail"
 )
@@ -20,11 +21,18 @@ var ErrBreakerOpen = errors.New("digest: sending stopped")
 type BreakerError struct {
 	Failed, Tried int
 	Reason        string // the shared failure: class, code and reply
+	// PausedUntil is set when the run did not start: the issue is left
+	// alone until then after an earlier trip.
+	PausedUntil time.Time
 }
 
 func (e *BreakerError) Error() string {
-	return fmt.Sprintf("%v: %d of the first %d deliveries failed the same way (%s); the rest are left pending",
+	s := fmt.Sprintf("%v: %d of the first %d deliveries failed the same way (%s); the rest are left pending",
 		ErrBreakerOpen, e.Failed, e.Tried, e.Reason)
+	if !e.PausedUntil.IsZero() {
+		s += fmt.Sprintf(" (paused until %s)", e.PausedUntil.UTC().Format(time.RFC3339))
+	}
+	return s
 }
 
 func (e *BreakerError) Unwrap() error { return ErrBreakerOpen }
@@ -38,14 +46,39 @@ type run struct {
 	batch   map[string]int // failures of the current batch by key
 	tripped *BreakerError
 	stop    context.CancelCauseFunc
+	issue   string
 }
 
 type runKey struct{}
 
-// startRun gives SendIssue a context that ends when the breaker trips.
-func (s *Sender) startRun(ctx context.Context) (context.Context, *run) {
+// pauses are the issues whose breaker tripped, and until when they are
+// left alone.
+type pauses struct {
+	mu    sync.Mutex
+	until map[string]pause
+}
+
+type pause struct {
+	until time.Time
+	why   *BreakerError
+}
+
+// startRun gives SendIssue a context that ends when the breaker trips, or
+// that has ended already while the issue is paused by an earlier trip.
+func (s *Sender) startRun(ctx context.Context, iss *Issue) (context.Context, *run) {
 	ctx, cancel := context.WithCancelCause(ctx)
-	r := &run{byKey: map[string]int{}, batch: map[string]int{}, stop: cancel}
+	r := &run{byKey: map[string]int{}, batch: map[string]int{}, stop: cancel, issue: iss.ID}
+	p := s.cfg.Faults.paused
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ps, ok := p.until[iss.ID]; ok {
+		if s.cfg.Now().Before(ps.until) {
+			r.tripped = &BreakerError{Failed: ps.why.Failed, Tried: ps.why.Tried, Reason: ps.why.Reason, PausedUntil: ps.until}
+			cancel(r.tripped)
+		} else {
+			delete(p.until, iss.ID)
+		}
+	}
 	return context.WithValue(ctx, runKey{}, r), r
 }
 
@@ -87,6 +120,12 @@ func (s *Sender) observe(ctx context.Context, class mail.Class, err error) {
 	if r.tripped == nil && f.BreakerMin > 0 && r.byKey[k] >= f.BreakerMin && float64(r.byKey[k]) >= f.BreakerRatio*float64(r.tried) {
 		r.tripped = &BreakerError{Failed: r.byKey[k], Tried: r.tried, Reason: k}
 		r.stop(r.tripped)
+		p := f.paused
+		p.mu.Lock()
+		p.until[r.issue] = pause{until: s.cfg.Now().Add(f.BreakerPause), why: r.tripped}
+		p.mu.Unlock()
+		s.cfg.Log.Warn("digest: sending stopped (circuit breaker)", "issue", r.issue, "failed", r.byKey[k], "tried", r.tried,
+			"reason", k, "paused_for", f.BreakerPause)
 	}
 }
 

@@ -27,6 +27,12 @@ type Faults struct {
 	// a negative BreakerMin turns the breaker off.
 	BreakerMin   int
 	BreakerRatio float64
+	// BreakerPause is how long this Sender leaves an issue alone after
+	// its breaker tripped (default 30 minutes), so that the daemon's
+	// polling does not fail a few more deliveries every minute.
+	BreakerPause time.Duration
+
+	paused *pauses // set by withDefaults; shared by the Sender's runs
 }
 
 func (f Faults) withDefaults() Faults {
@@ -42,6 +48,10 @@ func (f Faults) withDefaults() Faults {
 	if f.BreakerRatio <= 0 || f.BreakerRatio > 1 {
 		f.BreakerRatio = 0.8
 	}
+	if f.BreakerPause <= 0 {
+		f.BreakerPause = 30 * time.Minute
+	}
+	f.paused = &pauses{until: map[string]pause{}}
 	return f
 }
 

@@ -93,6 +93,7 @@ func TestRelayRefusalStopsTheRun(t *testing.T) {
 			t.Errorf("%d subscribers bounced by a relay refusal", n)
 		}
 		if !strings.Contains(logs.String(), "level=WARN msg=\"digest: deliveries failed in this batch\"") ||
+			!strings.Contains(logs.String(), "level=WARN msg=\"digest: sending stopped (circuit breaker)\"") ||
 			!strings.Contains(logs.String(), "Relay access denied") || strings.Contains(logs.String(), "@example.org") {
 			t.Errorf("log lacks the batch warning with the reply, or shows an address:\n%s", logs)
 		}
@@ -101,6 +102,16 @@ func TestRelayRefusalStopsTheRun(t *testing.T) {
 		if err != nil || len(r.Failures) != 1 || r.Failures[0].State != digest.StateFailed || !strings.Contains(r.Failures[0].Error, "554 5.7.1 Relay access denied") || r.Due != c[digest.StatePending] {
 			t.Fatalf("status %+v, %v", r, err)
 		}
+		// The same sender leaves the issue alone for BreakerPause: the
+		// daemon's next polls fail nobody else.
+		rep, err = s.SendIssue(t.Context(), iss, nil)
+		if !errors.As(err, &be) || be.PausedUntil.IsZero() || rep != (digest.Report{}) {
+			t.Fatalf("within the pause: %+v, %v", rep, err)
+		}
+		if got := f.states(t, iss); got[digest.StateFailed] != c[digest.StateFailed] {
+			t.Errorf("within the pause: %v, was %v", got, c)
+		}
+		f.clock.Add(31 * time.Minute)
 		// Fixed relay: retry-failed and send again; everyone gets one copy.
 		relay.Set(false)
 		if n, err := st.RetryFailed(t.Context(), iss.ID, f.clock.Now()); err != nil || n != c[digest.StateFailed] {

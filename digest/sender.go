@@ -139,7 +139,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 		rep Report
 		mu  sync.Mutex
 	)
-	ctx, run := s.startRun(ctx) // stops the run when the breaker trips
+	ctx, run := s.startRun(ctx, iss) // stops the run when the breaker trips
 	for ctx.Err() == nil {
 		batch, err := s.claim(ctx, iss)
 		if err != nil {
