@@ -268,3 +268,42 @@ func TestUnsubscribeMailbox(t *testing.T) {
 		t.Fatalf("with a mailbox: %q, %v", m.Headers["List-Unsubscribe"], err)
 	}
 }
+
+// TestStatusTellsRetriesFromLeases: a delivery waiting for its retry time
+// and one held by another worker's lease are reported apart.
+func TestStatusTellsRetriesFromLeases(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		srv := smtptest.Start(t, smtptest.Script{Rcpt: func(to string) error {
+			if strings.HasPrefix(to, "later@") {
+				return smtptest.Reply(451, 4, 7, 1, "Greylisted")
+			}
+			return nil
+		}})
+		f.subscribe(t, "held@example.org")
+		f.subscribe(t, "later@example.org")
+		f.subscribe(t, "ok@example.org")
+		iss := f.createIssue(t)
+		// Another worker holds the first delivery.
+		held, err := st.ClaimDeliveries(t.Context(), iss.ID, "other-replica", 1, f.clock.Now(), 10*time.Minute)
+		if err != nil || len(held) != 1 {
+			t.Fatal(held, err)
+		}
+		s, _ := f.faultSender(t, srv, "", digest.Faults{})
+		rep, err := s.SendIssue(t.Context(), iss, nil)
+		if err != nil || rep.Sent != 1 || rep.Retry != 1 || rep.Finished {
+			t.Fatalf("report %+v, %v", rep, err)
+		}
+		r, err := digest.Status(t.Context(), st, iss, f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Waiting != 1 || !r.NextRetry.Equal(now0.Add(time.Minute)) || r.Leased != 1 || !r.LeaseUntil.Equal(now0.Add(10*time.Minute)) || r.Due != 0 {
+			t.Errorf("status %+v: want 1 waiting until +1m, 1 leased until +10m", r)
+		}
+		if len(r.Failures) != 1 || r.Failures[0].State != digest.StatePending || !strings.Contains(r.Failures[0].Error, "451 4.7.1 Greylisted") {
+			t.Errorf("failures %+v", r.Failures)
+		}
+	})
+}
