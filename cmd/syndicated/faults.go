@@ -22,8 +22,8 @@ func sendTimeout(t mail.Transport) time.Duration {
 }
 
 // afterSend reports what a digest send left behind and decides the exit:
-// an error (exit 1) when the run was stopped or nothing could be sent,
-// with the failures and the server's replies on stderr.
+// the failures and the servers' replies go to stderr whenever there were
+// any; an error (exit 1) when the run was stopped or nothing could be sent.
 func (c *cli) afterSend(ctx context.Context, a *app, dg *digest.Service, iss *digest.Issue, rep digest.Report, sendErr error) error {
 	st, err := digest.Status(ctx, a.store, iss, dg.Now())
 	if err != nil {
@@ -34,11 +34,14 @@ func (c *cli) afterSend(ctx context.Context, a *app, dg *digest.Service, iss *di
 	} else {
 		c.printWaiting(st, dg)
 	}
-	nothing := rep.Sent == 0 && rep.Retry+rep.Failed+rep.Bounced > 0
+	failures := rep.Retry + rep.Failed + rep.Bounced
+	if failures > 0 || sendErr != nil {
+		c.printFailures(st, 5)
+	}
+	nothing := rep.Sent == 0 && failures > 0
 	if sendErr == nil && !nothing {
 		return nil
 	}
-	c.printFailures(st, 5)
 	if sendErr != nil {
 		return sendErr
 	}

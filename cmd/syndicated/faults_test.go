@@ -133,7 +133,8 @@ func TestBinaryUnbounce(t *testing.T) {
 	}})
 	dir, env := digestFixture(t, srv, 4)
 	r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "sent 2, retry later 0, failed 0, bounced 2") || !strings.Contains(r.stderr, "digest: subscriber bounced") {
+	if r.code != 0 || !strings.Contains(r.stdout, "sent 2, retry later 0, failed 0, bounced 2") || !strings.Contains(r.stderr, "digest: subscriber bounced") ||
+		!strings.Contains(r.stderr, "2 failed: mail: rcpt failed (permanent, 550 5.1.1): 550 5.1.1 User unknown") {
 		t.Fatalf("send: %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runBinary(t, dir, env, "subscribers", "list", "--status", "bounced")
