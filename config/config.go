@@ -79,9 +79,9 @@ type Config struct {
 	Database  Database  `toml:"database"`
 	Feeds     Feeds     `toml:"feeds"`
 	SMTP      SMTP      `toml:"smtp"`
+	Digest    Digest    `toml:"digest"`
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
-	Digest    Digest    `toml:"digest"`
 	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
@@ -147,12 +147,24 @@ type Feeds struct {
 type SMTP struct {
 	// URL is smtp://user:pass@host:port?tls=opportunistic|mandatory|none or
 	// smtps://…; empty writes every message to DATA/mail/ as .eml files.
-	URL         string   `toml:"url"`
-	From        string   `toml:"from"`
-	ReplyTo     string   `toml:"reply_to"`
+	URL     string `toml:"url"`
+	From    string `toml:"from"`
+	ReplyTo string `toml:"reply_to"`
+	// Timeout bounds connecting (greeting, EHLO, STARTTLS, AUTH);
+	// DataTimeout one message's transaction up to the reply to the final
+	// "." (RFC 5321 §4.5.3.2: 5 and 10 minutes).
 	Timeout     Duration `toml:"timeout"`
+	DataTimeout Duration `toml:"data_timeout"`
 	Connections int      `toml:"connections"`
 	RatePerSec  float64  `toml:"rate_per_second"`
+	// UnsubscribeMailbox, when set, is advertised as the mailto:
+	// List-Unsubscribe beside the https one-click link; set it only to a
+	// mailbox whose mail is processed. Empty: https one-click only.
+	UnsubscribeMailbox string `toml:"unsubscribe_mailbox"`
+	// DKIM signing: all three set, or none.
+	DKIMDomain   string `toml:"dkim_domain"`
+	DKIMSelector string `toml:"dkim_selector"`
+	DKIMKeyFile  string `toml:"dkim_key_file"`
 }
 
 type Brand struct {
@@ -193,6 +205,9 @@ type Digest struct {
 	// CatchUp ago happens then (once: an issue per series and ISO week);
 	// 0 turns catching up off.
 	CatchUp Duration `toml:"catch_up"`
+	// MaxRetryAge ends the retries of a delivery that keeps failing
+	// temporarily, counted from the issue's creation.
+	MaxRetryAge Duration `toml:"max_retry_age"`
 }
 
 type Subscribe struct {
@@ -246,18 +261,19 @@ func Default() Config {
 		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
 		SMTP: SMTP{
 			From:        "Syndicated <digest@syndicated.example>",
-			Timeout:     Duration{Duration: 30 * time.Second},
+			Timeout:     Duration{Duration: 5 * time.Minute},
+			DataTimeout: Duration{Duration: 10 * time.Minute},
 			Connections: 4,
 			RatePerSec:  10,
 		},
 		Brand: Brand{
-			Name:      "Syndicated",
-			Link:      "http://127.0.0.1:8080/",
+			Name: "Syndicated",
+			// Link empty: base_url + "/" (see Load).
 			Color:     "#8c1515",
 			Copyright: "© Syndicated",
 		},
 		Log:    Log{Format: "text", Level: "info"},
-		Digest: Digest{CatchUp: Duration{Duration: 24 * time.Hour}},
+		Digest: Digest{CatchUp: Duration{Duration: 24 * time.Hour}, MaxRetryAge: Duration{Duration: 24 * time.Hour}},
 		Subscribe: Subscribe{
 			ConfirmTTL:         Duration{Duration: 72 * time.Hour},
 			PerAddressInterval: Duration{Duration: 10 * time.Minute},
@@ -310,6 +326,9 @@ func Load(path string, environ []string) (Config, error) {
 		}
 	}
 	problems = append(problems, applyEnv(&cfg, environ)...)
+	if cfg.Brand.Link == "" {
+		cfg.Brand.Link = strings.TrimRight(cfg.BaseURL, "/") + "/"
+	}
 	if err := cfg.Validate(); err != nil {
 		problems = append(problems, Problems(err)...)
 	}
@@ -370,6 +389,35 @@ func ParseSchedule(spec string) (sched cron.Schedule, err error) {
 		return nil, errors.New("is empty")
 	}
 	return cron.ParseStandard(spec)
+}
+
+// IsLoopback reports whether base_url names this machine only (localhost,
+// 127.0.0.0/8, ::1): links in mail sent from such a configuration work for
+// nobody else.
+func (c *Config) IsLoopback() bool {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		return false
+	}
+	h := u.Hostname()
+	if strings.EqualFold(h, "localhost") || strings.HasSuffix(strings.ToLower(h), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+// Warnings are settings that load but are unwise for real mail: each says
+// which key to change.
+func (c *Config) Warnings() []string {
+	var w []string
+	if strings.TrimSpace(c.SMTP.URL) != "" && c.IsLoopback() {
+		w = append(w, fmt.Sprintf("base_url: %s is loopback while smtp.url is set: digests will not be sent until base_url is the public address readers reach (their unsubscribe and view links use it)", c.BaseURL))
+	}
+	if u, err := url.Parse(c.BaseURL); err == nil && u.Scheme == "http" {
+		w = append(w, "base_url: http, so List-Unsubscribe is not https as RFC 8058 one-click unsubscribe requires (mailbox providers may ignore it): set an https base_url")
+	}
+	return w
 }
 
 // MinSecretLen is the shortest secret serve accepts.
@@ -452,6 +500,14 @@ func (c *Config) Validate() error {
 		if _, err := mail.ParseAddress(c.SMTP.ReplyTo); err != nil {
 			bad("smtp.reply_to", "%q is not an email address: %v", c.SMTP.ReplyTo, err)
 		}
+	}
+	if c.SMTP.UnsubscribeMailbox != "" {
+		if _, err := mail.ParseAddress(c.SMTP.UnsubscribeMailbox); err != nil || strings.Contains(c.SMTP.UnsubscribeMailbox, "<") {
+			bad("smtp.unsubscribe_mailbox", "%q is not a bare email address such as unsubscribe@example.com", c.SMTP.UnsubscribeMailbox)
+		}
+	}
+	if d := c.SMTP; (d.DKIMDomain != "" || d.DKIMSelector != "" || d.DKIMKeyFile != "") && (d.DKIMDomain == "" || d.DKIMSelector == "" || d.DKIMKeyFile == "") {
+		bad("smtp.dkim_domain", "DKIM signing needs smtp.dkim_domain, smtp.dkim_selector and smtp.dkim_key_file all set")
 	}
 	if c.SMTP.Connections < 1 {
 		bad("smtp.connections", "%d must be at least 1", c.SMTP.Connections)

@@ -45,7 +45,7 @@ type SenderConfig struct {
 	// Lease is how long a claim holds before another worker may take the
 	// delivery over; it must outlast a batch. Default 10 minutes.
 	Lease       time.Duration
-	MaxAttempts int                             // default 8
+	MaxAttempts int                             // default 30 (Faults.MaxRetryAge usually ends retries first)
 	Backoff     func(attempt int) time.Duration // default 1 min doubling to 1 h
 	// SendTimeout bounds a send that was in flight at shutdown (it is let
 	// finish so that its outcome is recorded). Default 1 minute.
@@ -54,6 +54,7 @@ type SenderConfig struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	OnResult    func(result string)
+	Faults      Faults // retry age, maybe-delivered delay, circuit breaker
 }
 
 // Sender delivers issues from the outbox.
@@ -71,7 +72,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.Lease = 10 * time.Minute
 	}
 	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = 8
+		cfg.MaxAttempts = 30
 	}
 	if cfg.Backoff == nil {
 		cfg.Backoff = DefaultBackoff
@@ -94,6 +95,7 @@ func NewSender(cfg SenderConfig) *Sender {
 	if cfg.OnResult == nil {
 		cfg.OnResult = func(string) {}
 	}
+	cfg.Faults = cfg.Faults.withDefaults()
 	return &Sender{cfg: cfg}
 }
 
@@ -137,6 +139,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 		rep Report
 		mu  sync.Mutex
 	)
+	ctx, run := s.startRun(ctx, iss) // stops the run when the breaker trips
 	for ctx.Err() == nil {
 		batch, err := s.claim(ctx, iss)
 		if err != nil {
@@ -172,6 +175,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 		}
 		close(jobs)
 		wg.Wait()
+		s.batchDone(ctx, iss)
 	}
 	bg := context.WithoutCancel(ctx)
 	if ctx.Err() != nil {
@@ -180,7 +184,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 		if err != nil {
 			return rep, err
 		}
-		return rep, ctx.Err()
+		return rep, run.err(ctx)
 	}
 	done, err := s.cfg.Store.FinishIssue(bg, iss.ID, s.cfg.Now())
 	rep.Finished = done
@@ -213,7 +217,7 @@ func (s *Sender) deliver(ctx context.Context, iss *Issue, d Delivery) string {
 		// Our own failure (database, template): retry later like a
 		// temporary send failure.
 		s.cfg.Log.Warn("digest: prepare delivery", "issue", iss.ID, "subscriber", d.SubscriberID, "err", err)
-		return s.record(bg, iss, d, s.retryOutcome(d, err))
+		return s.record(bg, iss, d, s.retryOutcome(bg, iss, d, err))
 	}
 	if reason != "" {
 		return s.record(bg, iss, d, Outcome{State: StateSkipped, Error: reason})
@@ -229,7 +233,7 @@ func (s *Sender) deliver(ctx context.Context, iss *Issue, d Delivery) string {
 	sendCtx, cancel := context.WithTimeout(bg, s.cfg.SendTimeout)
 	err = s.send(sendCtx, msg)
 	cancel()
-	return s.record(bg, iss, d, s.outcome(d, msg, err))
+	return s.record(bg, iss, d, s.outcome(bg, iss, d, msg, err))
 }
 
 // skip is the stage that drops deliveries to subscribers who are no longer
@@ -256,27 +260,6 @@ func (s *Sender) skip(ctx context.Context, iss *Issue, d Delivery) (*subscribers
 // send is the SMTP stage.
 func (s *Sender) send(ctx context.Context, msg *mail.Message) error {
 	return s.cfg.Transport.Send(ctx, msg)
-}
-
-// outcome classifies a send's error.
-func (s *Sender) outcome(d Delivery, msg *mail.Message, err error) Outcome {
-	switch {
-	case err == nil:
-		return Outcome{State: StateSent, MessageID: msg.MessageID}
-	case mail.IsRecipientRejected(err):
-		return Outcome{State: StateFailed, Error: err.Error(), Bounced: true}
-	case mail.IsPermanent(err):
-		return Outcome{State: StateFailed, Error: err.Error()}
-	default: // temporary, or unclassified: try again
-		return s.retryOutcome(d, err)
-	}
-}
-
-func (s *Sender) retryOutcome(d Delivery, err error) Outcome {
-	if d.Attempts >= s.cfg.MaxAttempts {
-		return Outcome{State: StateFailed, Error: fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err)}
-	}
-	return Outcome{State: StatePending, Error: err.Error(), NextAttemptAt: s.cfg.Now().Add(s.cfg.Backoff(d.Attempts))}
 }
 
 // record is the last stage: the outcome goes to the outbox.

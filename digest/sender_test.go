@@ -39,6 +39,7 @@ func TestSenderFaults(t *testing.T) {
 		var results sync.Map
 		s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 			Workers: 3, Batch: 4, Worker: "w1", Now: f.clock.Now, Backoff: func(int) time.Duration { return time.Minute },
+			Faults:   digest.Faults{MaybeDeliveredDelay: time.Minute}, // drop1 is dropped after its DATA: maybe delivered
 			OnResult: func(r string) { n, _ := results.LoadOrStore(r, new(atomic.Int64)); n.(*atomic.Int64).Add(1) }})
 		rep, err := s.SendIssue(t.Context(), iss, nil)
 		if err != nil {

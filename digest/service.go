@@ -38,17 +38,19 @@ type Config struct {
 	// 00:00 there and emails show dates in it.
 	Zone     *time.Location
 	Renderer Renderer // lays the issue out as HTML and text (mail/hermes)
-	// From is smtp.from: its address is the List-Unsubscribe mailto and its
-	// domain the Message-IDs'.
+	// From is smtp.from: its domain is the Message-IDs'.
 	From string
-	Now  func() time.Time // default time.Now
-	Log  *slog.Logger
+	// UnsubscribeMailbox is smtp.unsubscribe_mailbox: when set, a mailto:
+	// List-Unsubscribe beside the https one; empty, https only (nothing
+	// would read the mail).
+	UnsubscribeMailbox string
+	Now                func() time.Time // default time.Now
+	Log                *slog.Logger
 }
 
 // Service plans, creates and renders issues. It is safe for concurrent use.
 type Service struct {
 	cfg     Config
-	fromTo  string // bare address of From
 	domain  string
 	mu      sync.Mutex
 	content map[string][]*article.Article // issue id → articles, for sending
@@ -84,7 +86,6 @@ func New(cfg Config) (*Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("digest: from %q: %w", cfg.From, err)
 		}
-		s.fromTo = a.Address
 		if at := strings.LastIndexByte(a.Address, '@'); at >= 0 {
 			s.domain = a.Address[at+1:]
 		}
@@ -321,8 +322,8 @@ func (s *Service) Message(p *Plan, sub *subscribers.Subscriber) (*smail.Message,
 			"Precedence": "bulk",
 		}}
 	mailto := ""
-	if s.fromTo != "" {
-		mailto = "mailto:" + s.fromTo + "?subject=unsubscribe"
+	if s.cfg.UnsubscribeMailbox != "" {
+		mailto = "mailto:" + s.cfg.UnsubscribeMailbox + "?subject=unsubscribe"
 	}
 	m.SetListUnsubscribe(unsub, mailto)
 	return m, nil

@@ -100,7 +100,14 @@ type Error struct {
 	// authenticate: a server or configuration problem, not the
 	// recipient's). Otherwise the failure is permanent: see IsPermanent.
 	Temporary bool
-	Err       error
+	// MaybeDelivered: the message was sent in full and the reply to the
+	// final "." never came (timeout, dropped connection). Temporary too.
+	MaybeDelivered bool
+	// Reply is the server's reply ("554 5.7.1 Relay access denied") or,
+	// without one, the network error ("connection refused"), with email
+	// addresses masked (MaskAddresses).
+	Reply string
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -116,7 +123,12 @@ func (e *Error) Error() string {
 		}
 	}
 	s += ")"
-	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, ErrBadMessage) {
+	if e.MaybeDelivered {
+		s += ", maybe delivered"
+	}
+	if e.Reply != "" {
+		s += ": " + e.Reply
+	} else if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, ErrBadMessage) {
 		s += ": " + e.Err.Error()
 	}
 	return s
@@ -143,8 +155,7 @@ func IsPermanent(err error) bool {
 }
 
 // IsRecipientRejected reports a permanent rejection of the recipient
-// address itself (5xx to RCPT TO): a hard bounce.
-func IsRecipientRejected(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && !e.Temporary && e.Op == "rcpt"
-}
+// address itself (a 5xx to RCPT TO that says the mailbox does not exist,
+// see IsMailboxUnknown): a hard bounce. A relay or policy refusal at RCPT
+// is permanent but not a bounce.
+func IsRecipientRejected(err error) bool { return ClassOf(err) == ClassBounce }

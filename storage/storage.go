@@ -38,6 +38,7 @@ type Storage interface {
 	subscribers.Store
 	digest.Store
 	feedstate.Store
+	digest.Admin
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

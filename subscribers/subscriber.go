@@ -95,4 +95,9 @@ type Store interface {
 	// import); an address already present is left as it is and counted in
 	// skipped. IDs are not set on the slice.
 	InsertSubscribers(ctx context.Context, subs []*Subscriber) (inserted, skipped int, err error)
+	// UnbounceSubscribers makes bounced subscribers active again (one
+	// bounce fewer): those with these normalised emails or, when emails is
+	// empty, those the digest sender bounced at or after since. It returns
+	// the addresses it changed.
+	UnbounceSubscribers(ctx context.Context, emails []string, since time.Time) ([]string, error)
 }

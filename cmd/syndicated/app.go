@@ -129,6 +129,9 @@ func runConfigCheck(_ context.Context, c *cli, args []string) error {
 		src = c.opts.configPath
 	}
 	fmt.Fprintf(c.stdout, "config OK (%s, with SYNDICATED_* overrides)\n", src)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintln(c.stderr, "warning: "+w)
+	}
 	fmt.Fprintf(c.stdout, "base_url      %s\nlisten        %s\ndatabase      %s\nsmtp          %s\nfeeds         every %q, %d items\n",
 		cfg.BaseURL, cfg.HTTP.Listen, describeDB(cfg.Database.URL, c.opts.dataDir), describeSMTP(cfg.SMTP.URL, c.opts.dataDir),
 		cfg.Feeds.Schedule, cfg.Feeds.Items)

@@ -40,6 +40,8 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 		Renderer: a.renderer(),
 		From:     a.cfg.SMTP.From,
 		Log:      a.log,
+		// mailto: only when a processed mailbox is configured.
+		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
 	})
 }
 
@@ -53,9 +55,10 @@ func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(s
 	return digest.NewSender(digest.SenderConfig{
 		Store: a.store, Subscribers: a.store, Compose: dg.Compose, Transport: t,
 		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult,
-		// Within serve's shutdown grace: a send in flight at SIGTERM is let
-		// finish and recorded.
-		SendTimeout: 15 * time.Second,
+		// The transport's own timeouts (smtp.timeout, smtp.data_timeout)
+		// end a send; this only backs them up.
+		SendTimeout: sendTimeout(t),
+		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
 	})
 }
 
@@ -285,15 +288,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	prog.Done()
 	fmt.Fprintf(c.stdout, "%s: sent %d, retry later %d, failed %d, bounced %d, skipped %d\n",
 		iss.ID, rep.Sent, rep.Retry, rep.Failed, rep.Bounced, rep.Skipped)
-	if err != nil {
-		return err
-	}
-	if rep.Finished {
-		fmt.Fprintf(c.stdout, "%s: finished\n", iss.ID)
-	} else {
-		fmt.Fprintf(c.stdout, "%s: some deliveries wait for a retry; \"syndicated serve\" resumes them\n", iss.ID)
-	}
-	return nil
+	return c.afterSend(ctx, a, dg, iss, rep, err)
 }
 
 // daemonDigest is the digest part of serve: the weekly job per series

@@ -40,6 +40,7 @@ type options struct {
 	list      string
 	status    string
 	confirmed bool
+	allSince  string
 	// digest
 	series, week, since, format, to string
 	dryRun                          bool
@@ -89,6 +90,10 @@ func commands() []command {
 				fs.StringVar(&o.list, "list", "", "only active subscribers of this list")
 			}, run: runSubscribersList},
 		{name: "subscribers remove", usage: "EMAIL", summary: "erase a subscriber's personal data and suppress the address", run: runSubscribersRemove},
+		{name: "subscribers unbounce", usage: "[EMAIL...]", summary: "make bounced subscribers active again (undo a wrong bounce)",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.allSince, "all-since", "", "every subscriber the digest bounced since this time (YYYY-MM-DD in newsroom.zone, or RFC 3339)")
+			}, run: runSubscribersUnbounce},
 		{name: "subscribers import", usage: "FILE.csv", summary: "import subscribers from CSV, reporting bad rows", run: runSubscribersImport},
 		{name: "subscribers export", summary: "export subscribers to CSV on stdout",
 			flags: func(fs *flag.FlagSet, o *options) {
@@ -106,6 +111,16 @@ func commands() []command {
 				fs.BoolVar(&o.dryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
 				fs.StringVar(&o.to, "to", "", "send one copy to this address only, without creating the issue")
 			}, run: runDigestSend, sends: func(o *options) bool { return !o.dryRun }},
+		{name: "digest status", summary: "show an issue's deliveries: counts by state, retries, failures with the server's reply",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
+				fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default each series' latest issue)")
+			}, run: runDigestStatus},
+		{name: "digest retry-failed", summary: "make an issue's failed deliveries pending again",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
+				fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default each series' latest issue)")
+			}, run: runDigestRetryFailed},
 		{name: "backup", summary: "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.out, "out", "", "the copy to write (required); replaced atomically")

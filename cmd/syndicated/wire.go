@@ -122,7 +122,14 @@ func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
 
 // mailer opens the transport smtp.url names, or the .eml spool, and says
 // at start-up where mail goes. Only commands that send mail use it.
-func (a *app) mailer() (mail.Mailer, error) { return a.mailerWith(a.log) }
+// Real mail (smtp.url set) is refused while base_url is loopback: its
+// unsubscribe and view links would work for nobody.
+func (a *app) mailer() (mail.Mailer, error) {
+	if strings.TrimSpace(a.cfg.SMTP.URL) != "" && a.cfg.IsLoopback() {
+		return nil, fmt.Errorf("base_url is %s, a loopback address, while smtp.url is set: set base_url (SYNDICATED_BASE_URL) to the public address readers reach before sending real mail", a.cfg.BaseURL)
+	}
+	return a.mailerWith(a.log)
+}
 
 // mailer opens the transport for the running command: a.mailer when it
 // sends mail, else a.silentMailer.
@@ -158,13 +165,19 @@ func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 		log.Info("no SMTP server configured (smtp.url): mail is written as .eml files", "dir", f.Dir())
 		return f, nil
 	}
+	var dkim *smtp.DKIM
+	if c := a.cfg.SMTP; c.DKIMKeyFile != "" {
+		dkim = &smtp.DKIM{Domain: c.DKIMDomain, Selector: c.DKIMSelector, KeyFile: c.DKIMKeyFile}
+	}
 	s, err := smtp.New(smtp.Config{
-		URL:     a.cfg.SMTP.URL,
-		From:    a.cfg.SMTP.From,
-		ReplyTo: a.cfg.SMTP.ReplyTo,
-		Timeout: a.cfg.SMTP.Timeout.Duration,
-		Conns:   a.cfg.SMTP.Connections,
-		Logger:  log,
+		URL:         a.cfg.SMTP.URL,
+		From:        a.cfg.SMTP.From,
+		ReplyTo:     a.cfg.SMTP.ReplyTo,
+		Timeout:     a.cfg.SMTP.Timeout.Duration,
+		DataTimeout: a.cfg.SMTP.DataTimeout.Duration,
+		DKIM:        dkim,
+		Conns:       a.cfg.SMTP.Connections,
+		Logger:      log,
 	})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/textproto"
+	"regexp"
+	"strconv"
+	"strings"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -25,19 +28,51 @@ func smtpCode(err error) (int, string) {
 	return 0, ""
 }
 
+var replyRE = regexp.MustCompile(`\b[245]\d\d[ -].*`)
+
+// reply is the server's reply in err ("554 5.7.1 Relay access denied")
+// or, when there is none, the error's own text, addresses masked.
+func reply(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		// "<reason>: <reply>, affected recipient(s): …, affected message ID: …"
+		s, _, _ = strings.Cut(s, ", affected ")
+		if se.ErrorCode() != 0 {
+			if m := replyRE.FindString(s); m != "" {
+				s = m
+			}
+			// go-mail quotes the text: 554 "5.7.1 Relay access denied"
+			if code, text, ok := strings.Cut(s, " "); ok {
+				if u, err := strconv.Unquote(text); err == nil {
+					s = code + " " + u
+				}
+			}
+		}
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return mail.MaskAddresses(s)
+}
+
 // classifyConnect wraps an error from dialing, STARTTLS or AUTH. These are
 // always temporary: they say nothing about the recipient.
 func classifyConnect(err error) error {
 	code, enh := smtpCode(err)
-	return &mail.Error{Op: "connect", Code: code, Enhanced: enh, Temporary: true, Err: err}
+	return &mail.Error{Op: "connect", Code: code, Enhanced: enh, Temporary: true, Reply: reply(err), Err: err}
 }
 
-// classifySend wraps an error from the SMTP transaction of one message.
+// classifySend wraps an error from the SMTP transaction of one message. A
+// failure after the whole message was written, with no reply (a timeout,
+// a dropped connection), is "maybe delivered": the server may have
+// accepted it.
 func classifySend(ctx context.Context, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		return &mail.Error{Op: "data", Temporary: true, Err: fmt.Errorf("%w (%v)", ctxErr, err)}
-	}
-	e := &mail.Error{Op: "data", Err: err}
+	e := &mail.Error{Op: "data", Err: err, Reply: reply(err)}
 	var se *gomail.SendError
 	if errors.As(err, &se) {
 		switch se.Reason {
@@ -53,12 +88,17 @@ func classifySend(ctx context.Context, err error) error {
 		}
 	}
 	e.Code, e.Enhanced = smtpCode(err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		e.Err = fmt.Errorf("%w (%v)", ctxErr, err)
+		e.Code, e.Enhanced = 0, ""
+	}
 	switch {
 	case e.Code >= 500 && e.Code < 600:
 		e.Temporary = false
 	default:
 		// 4xx, no code at all (EOF, reset, timeout), anything unexpected.
 		e.Temporary = true
+		e.MaybeDelivered = e.Code == 0 && se != nil && se.Reason == gomail.ErrSMTPDataClose
 	}
 	return e
 }

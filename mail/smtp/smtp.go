@@ -29,15 +29,23 @@ type Config struct {
 	// URL is smtp.url: smtp://[user[:pass]@]host[:port][?tls=opportunistic|mandatory|none]
 	// (STARTTLS policy; default mandatory, port 587) or smtps://… (implicit
 	// TLS, port 465). Further query keys: auth=plain|login|cram-md5|
-	// scram-sha-256|auto (default plain when a user is given), timeout=30s,
+	// scram-sha-256|auto (default plain when a user is given), timeout=5m,
 	// conns=4 (connections at most), helo=NAME, insecure_skip_verify=true
-	// (tests only).
+	// (tests only), data_timeout=10m.
 	URL     string
 	From    string // default From, e.g. "Syndicated <news@example.com>"
 	ReplyTo string // default Reply-To (optional)
-	// Timeout bounds dialing and each SMTP command (default 30 s); the URL's
-	// timeout= overrides it.
+	// Timeout bounds connecting: dialing, the greeting, EHLO, STARTTLS and
+	// AUTH (default 5 minutes, RFC 5321 §4.5.3.2); the URL's timeout=
+	// overrides it.
 	Timeout time.Duration
+	// DataTimeout bounds one message's transaction, MAIL FROM to the reply
+	// to the final "." (default 10 minutes, the RFC 5321 §4.5.3.2 wait for
+	// that reply); the URL's data_timeout= overrides it. A send that runs
+	// out of it after the message was written is "maybe delivered".
+	DataTimeout time.Duration
+	// DKIM signs every message when not nil.
+	DKIM *DKIM
 	// Conns is how many SMTP connections may be open at once (default 4);
 	// the URL's conns= overrides it.
 	Conns  int
@@ -45,8 +53,12 @@ type Config struct {
 	Now    func() time.Time // default time.Now
 }
 
-// DefaultTimeout bounds dialing and each SMTP command.
-const DefaultTimeout = 30 * time.Second
+// DefaultTimeout bounds connecting (RFC 5321's 5 minutes for the greeting).
+const DefaultTimeout = 5 * time.Minute
+
+// DefaultDataTimeout bounds one message's transaction (RFC 5321's 10
+// minutes for the reply to the final ".").
+const DefaultDataTimeout = 10 * time.Minute
 
 // DefaultConns is how many SMTP connections may be open at once.
 const DefaultConns = 4
@@ -64,6 +76,7 @@ type SMTP struct {
 	replyTo string
 	desc    string
 	timeout time.Duration
+	data    time.Duration
 	now     func() time.Time
 	log     *slog.Logger
 	sem     chan struct{}
@@ -132,19 +145,18 @@ func New(cfg Config) (*SMTP, error) {
 	q := u.Query()
 	for k := range q {
 		switch k {
-		case "tls", "auth", "timeout", "conns", "helo", "insecure_skip_verify":
+		case "tls", "auth", "timeout", "data_timeout", "conns", "helo", "insecure_skip_verify":
 		default:
 			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", redactURL(cfg.URL), k)
 		}
 	}
-	timeout := cfg.Timeout
-	if v := q.Get("timeout"); v != "" {
-		if timeout, err = time.ParseDuration(v); err != nil || timeout <= 0 {
-			return nil, fmt.Errorf("smtp.url: bad timeout %q", v)
-		}
+	timeout, err := durationParam(q, "timeout", cfg.Timeout, DefaultTimeout)
+	if err != nil {
+		return nil, err
 	}
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	dataTimeout, err := durationParam(q, "data_timeout", cfg.DataTimeout, DefaultDataTimeout)
+	if err != nil {
+		return nil, err
 	}
 	conns := cfg.Conns
 	if v := q.Get("conns"); v != "" {
@@ -192,7 +204,9 @@ func New(cfg Config) (*SMTP, error) {
 
 	opts := []gomail.Option{
 		gomail.WithPort(port),
-		gomail.WithTimeout(timeout),
+		// go-mail sets this deadline once per message, so it bounds the
+		// whole transaction; connecting is bounded by timeout in get.
+		gomail.WithTimeout(dataTimeout),
 		gomail.WithTLSPolicy(policy),
 		gomail.WithTLSConfig(tlsConf),
 		gomail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -212,6 +226,13 @@ func New(cfg Config) (*SMTP, error) {
 	}
 	if implicitTLS {
 		opts = append(opts, gomail.WithSSL())
+	}
+	if cfg.DKIM != nil {
+		signer, err := cfg.DKIM.signer()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, gomail.WithAlwaysDKIMSign(signer))
 	}
 	if v := q.Get("helo"); v != "" {
 		opts = append(opts, gomail.WithHELO(v))
@@ -260,11 +281,16 @@ func New(cfg Config) (*SMTP, error) {
 		replyTo: cfg.ReplyTo,
 		desc:    fmt.Sprintf("%s://%s (%s, %d connections)", scheme, net.JoinHostPort(host, strconv.Itoa(port)), policyName, conns),
 		timeout: timeout,
+		data:    dataTimeout,
 		now:     now,
 		log:     logger,
 		sem:     make(chan struct{}, conns),
 	}, nil
 }
+
+// MaxSendTime is the longest one Send may take once it holds a
+// connection slot: connecting, then the transaction.
+func (s *SMTP) MaxSendTime() time.Duration { return s.timeout + s.data }
 
 // String says where mail goes, without credentials.
 func (s *SMTP) String() string { return s.desc }
@@ -330,6 +356,8 @@ func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
 	s.mu.Unlock()
 
 	h := &connHolder{}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
 	dctx := context.WithValue(ctx, connKey{}, h)
 	// go-mail bounds the dial with its timeout but not the greeting, STARTTLS
 	// and AUTH exchanges; interrupt them when ctx ends.
@@ -385,6 +413,21 @@ func (s *SMTP) Close() error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// durationParam is the URL's name= duration, else given, else def.
+func durationParam(q url.Values, name string, given, def time.Duration) (time.Duration, error) {
+	if v := q.Get(name); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, fmt.Errorf("smtp.url: bad %s %q", name, v)
+		}
+		return d, nil
+	}
+	if given > 0 {
+		return given, nil
+	}
+	return def, nil
 }
 
 // redactURL returns u with any password replaced, for logs.

@@ -189,7 +189,7 @@ func TestSMTPSendAndParts(t *testing.T) {
 
 func TestSMTPFaults(t *testing.T) {
 	srv := startServer(t, "", "", false, false)
-	s := newSMTP(t, "smtp://"+srv.addr+"?tls=none&timeout=1s")
+	s := newSMTP(t, "smtp://"+srv.addr+"?tls=none&timeout=1s&data_timeout=1s")
 	cases := []struct {
 		to        string
 		temporary bool

@@ -68,6 +68,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimExclusive", testDigestClaimExclusive},
 		{"DigestLeaseExpiry", testDigestLease},
 		{"DigestTransitions", testDigestTransitions},
+		{"DigestRetryAndUnbounce", testDigestRetryAndUnbounce},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -179,8 +179,8 @@ func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriber
 		}
 		ok = n > 0
 		if ok && o.Bounced {
-			_, err = q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1
-				WHERE id = ?`, subscriberID)
+			_, err = q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1,
+				bounced_at = ? WHERE id = ?`, q.t(now), subscriberID)
 		}
 		return err
 	})
