@@ -69,6 +69,14 @@ type Renderer struct {
 	tmpl *template.Template
 }
 
+// generator returns a copy of the configured hermes value: hermes fills in
+// its defaults on the value it renders with (setDefaultHermesValues), which
+// would race between the workers that render at once.
+func (r *Renderer) generator() *hm.Hermes {
+	h := r.h
+	return &h
+}
+
 var (
 	_ digest.Renderer                  = (*Renderer)(nil)
 	_ subscribers.ConfirmationRenderer = (*Renderer)(nil)
@@ -132,7 +140,7 @@ func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) 
 		Signature:    "The editors",
 	}
 	email := hm.Email{Body: body}
-	if html, err = r.h.GenerateHTML(email); err != nil {
+	if html, err = r.generator().GenerateHTML(email); err != nil {
 		return "", "", err
 	}
 	// The plain text comes from the same body with the articles as
@@ -157,7 +165,7 @@ func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) 
 			mdEscape(e.Title), e.UnsubscribeURL)
 	}
 	email.Body.FreeMarkdown = hm.Markdown(md.String())
-	if text, err = r.h.GeneratePlainText(email); err != nil {
+	if text, err = r.generator().GeneratePlainText(email); err != nil {
 		return "", "", err
 	}
 	return html, text, nil
@@ -196,11 +204,11 @@ func (r *Renderer) RenderConfirmation(d subscribers.ConfirmationData) (*mail.Mes
 		},
 		Signature: "Thank you",
 	}}
-	html, err := r.h.GenerateHTML(email)
+	html, err := r.generator().GenerateHTML(email)
 	if err != nil {
 		return nil, fmt.Errorf("confirmation email: %w", err)
 	}
-	text, err := r.h.GeneratePlainText(email)
+	text, err := r.generator().GeneratePlainText(email)
 	if err != nil {
 		return nil, fmt.Errorf("confirmation email: %w", err)
 	}
