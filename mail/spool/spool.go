@@ -62,7 +62,7 @@ func (f *Spool) Send(ctx context.Context, m *mail.Message) error {
 	var r [6]byte
 	_, _ = rand.Read(r[:])
 	name := now.UTC().Format("20060102T150405.000000000Z") + "-" + hex.EncodeToString(r[:]) + ".eml"
-	tmp, err := os.CreateTemp(f.dir, ".tmp-*.eml")
+	tmp, err := os.CreateTemp(f.dir, ".tmp-*.eml.part") // not *.eml until complete: readers glob for that
 	if err != nil {
 		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
