@@ -2,10 +2,10 @@
 // /subscribe, form or JSON), GET /confirm, and unsubscribe (GET shows a
 // page, POST unsubscribes, RFC 8058 one-click included).
 //
-// Client IPs for the per-client rate limit come from the connection's
-// RemoteAddr. Behind a reverse proxy, set Options.ClientIP to
-// TrustedProxyClientIP(prefixes of the proxies), which then reads
-// X-Forwarded-For from those proxies only.
+// Client IPs for the per-client rate limit and the consent record come
+// from the connection's RemoteAddr. Behind a reverse proxy, set
+// Options.ClientIP to TrustedProxyClientIP(http.trusted_proxies), which
+// then reads Forwarded / X-Forwarded-For from those proxies only.
 package web
 
 import (
@@ -115,15 +115,14 @@ func RemoteIP(r *http.Request) string {
 }
 
 // TrustedProxyClientIP returns a ClientIP function for a server behind
-// reverse proxies: when the connection comes from one of proxies, the
-// client is the right-most X-Forwarded-For entry that is not itself a
-// proxy; otherwise it is RemoteAddr (so nobody else can spoof the header).
+// reverse proxies (http.trusted_proxies). When the connection comes from
+// one of proxies, the client is the rightmost hop of the Forwarded header
+// (RFC 7239; X-Forwarded-For when there is none) that is not itself a
+// proxy; otherwise it is RemoteAddr, so nobody else can spoof the header.
+// A hop that is no IP address ("unknown", an obfuscated name) ends the
+// walk: the last trusted address is the answer.
 func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
-	trusted := func(s string) bool {
-		a, err := netip.ParseAddr(strings.TrimSpace(s))
-		if err != nil {
-			return false
-		}
+	trusted := func(a netip.Addr) bool {
 		for _, p := range proxies {
 			if p.Contains(a.Unmap()) {
 				return true
@@ -133,24 +132,58 @@ func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
 	}
 	return func(r *http.Request) string {
 		ip := RemoteIP(r)
-		if !trusted(ip) {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !trusted(a) {
 			return ip
 		}
-		var hops []string
-		for _, v := range r.Header.Values("X-Forwarded-For") {
-			hops = append(hops, strings.Split(v, ",")...)
-		}
+		hops := forwardedHops(r.Header)
 		for i := len(hops) - 1; i >= 0; i-- {
-			hop := strings.TrimSpace(hops[i])
-			if _, err := netip.ParseAddr(hop); err != nil {
+			hop, err := netip.ParseAddr(hops[i])
+			if err != nil {
 				return ip
 			}
+			ip = hop.Unmap().String()
 			if !trusted(hop) {
-				return hop
+				return ip
 			}
 		}
 		return ip
 	}
+}
+
+// forwardedHops lists the client addresses proxies recorded, first hop
+// first: the for= parameters of Forwarded, or X-Forwarded-For. Ports and
+// IPv6 brackets are taken off.
+func forwardedHops(h http.Header) []string {
+	var hops []string
+	if fw := h.Values("Forwarded"); len(fw) > 0 {
+		for _, v := range fw {
+			for elem := range strings.SplitSeq(v, ",") {
+				for pair := range strings.SplitSeq(elem, ";") {
+					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+					if ok && strings.EqualFold(k, "for") {
+						hops = append(hops, hostOnly(strings.Trim(val, `"`)))
+					}
+				}
+			}
+		}
+		return hops
+	}
+	for _, v := range h.Values("X-Forwarded-For") {
+		for hop := range strings.SplitSeq(v, ",") {
+			hops = append(hops, hostOnly(strings.TrimSpace(hop)))
+		}
+	}
+	return hops
+}
+
+// hostOnly takes the port and brackets off "[2001:db8::1]:4711" or
+// "192.0.2.1:80"; a bare address is returned as it is.
+func hostOnly(s string) string {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return host
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 }
 
 type listOption struct {
@@ -195,8 +228,7 @@ func (h *Handler) headers(w http.ResponseWriter) {
 	// form posts, which the CSRF check must refuse.)
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	// img-src https: for the brand's logo.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", h.pages.CSP())
 }
 
 func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg string) {
