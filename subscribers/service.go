@@ -178,7 +178,7 @@ func (s *Service) URL(path string, q url.Values) string {
 // UnsubscribeURL is the one-click unsubscribe link for sub and list (a slug
 // or AllLists), for List-Unsubscribe and the digest footer.
 func (s *Service) UnsubscribeURL(sub *Subscriber, list string) (string, error) {
-	tok, err := s.signer.UnsubscribeToken(UnsubscribeClaims{ID: sub.ID, Email: sub.Email, List: list})
+	tok, err := s.signer.UnsubscribeToken(UnsubscribeClaims{ID: sub.ID, Created: sub.CreatedAt, List: list})
 	if err != nil {
 		return "", err
 	}
@@ -435,7 +435,7 @@ func setList(sub *Subscriber, list string, active bool, now time.Time, keepActiv
 }
 
 func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, now time.Time) error {
-	tok, err := s.signer.ConfirmToken(ConfirmClaims{Email: sub.Email, Lists: lists, IssuedAt: now, Expires: now.Add(s.ttl)})
+	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, Lists: lists, IssuedAt: now, Expires: now.Add(s.ttl)})
 	if err != nil {
 		return err
 	}
@@ -444,29 +444,51 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists [
 	for i, l := range lists {
 		titles[i] = s.listTitle(l)
 	}
-	msg, err := s.render.RenderConfirmation(ConfirmationData{Name: sub.Name, Lists: titles, Link: link, TTL: s.ttl})
+	// No visitor-supplied text goes into a message sent before consent: the
+	// name field would let anyone mail their words to any address.
+	msg, err := s.render.RenderConfirmation(ConfirmationData{Lists: titles, Link: link, TTL: s.ttl})
 	if err != nil {
 		return err
 	}
 	msg.To = sub.Email
-	msg.ToName = sub.Name
 	msg.Date = now
 	return s.mailer.Send(ctx, msg)
 }
 
-// ConfirmResult says what Confirm did.
+// ConfirmResult says what Confirm did, or what a confirmation link would
+// do (CheckConfirm).
 type ConfirmResult struct {
 	Lists []List // the lists now active by this confirmation
+	Email string // the subscriber's address, for the page to show masked
 }
 
-// Confirm activates the subscription a confirmation token names. A token
-// for an address that has since unsubscribed (after the token was issued)
-// or been removed is refused; confirming twice is harmless.
-func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
-	now := s.now().UTC()
+// tokenSubscriber finds the address a token names: an opaque token's
+// subscriber by id, provided it is the one the token was made for (same
+// creation second; ids can be reused after a removal). ok is false when
+// that subscriber is gone. A token of the old format names its address.
+func (s *Service) tokenSubscriber(ctx context.Context, id int64, created time.Time, email string) (string, bool, error) {
+	if email != "" {
+		return email, true, nil
+	}
+	sub, err := s.store.GetSubscriberByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if sub.CreatedAt.Unix() != created.Unix() {
+		return "", false, nil
+	}
+	return sub.Email, true, nil
+}
+
+// checkConfirm verifies a confirmation token and finds its subscriber's
+// address and the lists that still exist.
+func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time) (ConfirmClaims, []string, error) {
 	c, err := s.signer.VerifyConfirm(token, now)
 	if err != nil {
-		return ConfirmResult{}, err
+		return c, nil, err
 	}
 	var lists []string
 	for _, l := range c.Lists {
@@ -475,10 +497,48 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		}
 	}
 	if len(lists) == 0 {
-		return ConfirmResult{}, fmt.Errorf("%w: its lists no longer exist", ErrInvalidToken)
+		return c, nil, fmt.Errorf("%w: its lists no longer exist", ErrInvalidToken)
+	}
+	email, ok, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return c, nil, fmt.Errorf("confirm: %w", err)
+	}
+	if !ok {
+		return c, nil, fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
+	}
+	c.Email = email
+	return c, lists, nil
+}
+
+func (s *Service) listsOf(slugs []string) []List {
+	out := make([]List, len(slugs))
+	for i, l := range slugs {
+		out[i] = List{Slug: l, Title: s.listTitle(l)}
+	}
+	return out
+}
+
+// CheckConfirm verifies a confirmation link without changing anything:
+// the page a GET shows (a link scanner fetching it confirms nothing).
+func (s *Service) CheckConfirm(ctx context.Context, token string) (ConfirmResult, error) {
+	c, lists, err := s.checkConfirm(ctx, token, s.now().UTC())
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
+}
+
+// Confirm activates the subscription a confirmation token names. A token
+// for an address that has since unsubscribed (after the token was issued)
+// or been removed is refused; confirming twice is harmless.
+func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
+	now := s.now().UTC()
+	c, lists, err := s.checkConfirm(ctx, token, now)
+	if err != nil {
+		return ConfirmResult{}, err
 	}
 	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
-		if sub.ID == 0 {
+		if sub.ID == 0 || (c.ID != 0 && sub.ID != c.ID) {
 			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
 		}
 		if sub.UnsubscribedAt.Truncate(time.Second).After(c.IssuedAt) {
@@ -499,30 +559,31 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		}
 		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
 	}
-	res := ConfirmResult{}
-	for _, l := range lists {
-		res.Lists = append(res.Lists, List{Slug: l, Title: s.listTitle(l)})
-	}
-	return res, nil
+	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
 }
 
 // UnsubscribeResult says what Unsubscribe did.
 type UnsubscribeResult struct {
-	All  bool
-	List List // when not All
+	All   bool
+	List  List   // when not All
+	Email string // the subscriber's address, for the page to show masked; empty when removed
 }
 
 // CheckUnsubscribe verifies an unsubscribe token without changing
 // anything (for the confirm page).
-func (s *Service) CheckUnsubscribe(token string) (UnsubscribeResult, error) {
+func (s *Service) CheckUnsubscribe(ctx context.Context, token string) (UnsubscribeResult, error) {
 	c, err := s.signer.VerifyUnsubscribe(token)
 	if err != nil {
 		return UnsubscribeResult{}, err
 	}
-	if c.List == AllLists {
-		return UnsubscribeResult{All: true}, nil
+	email, _, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
 	}
-	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	if c.List == AllLists {
+		return UnsubscribeResult{All: true, Email: email}, nil
+	}
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}, Email: email}, nil
 }
 
 // Unsubscribe takes the subscriber a token names off its list, or off every
@@ -538,8 +599,19 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 	if c.List == AllLists {
 		all = true
 	}
+	email, ok, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
+	}
+	if !ok {
+		// Removed: there is nobody left to mail.
+		if all {
+			return UnsubscribeResult{All: true}, nil
+		}
+		return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	}
 	now := s.now().UTC()
-	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+	_, err = s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
 		if sub.ID == 0 {
 			return nil // removed: nothing written
 		}
@@ -572,7 +644,7 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
 	}
 	if all {
-		return UnsubscribeResult{All: true}, nil
+		return UnsubscribeResult{All: true, Email: email}, nil
 	}
-	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}, Email: email}, nil
 }

@@ -1,6 +1,8 @@
 // Package web serves the subscriber pages: the sign-up form (GET/POST
-// /subscribe, form or JSON), GET /confirm, and unsubscribe (GET shows a
-// page, POST unsubscribes, RFC 8058 one-click included).
+// /subscribe, form or JSON), confirmation (GET shows a page with a Confirm
+// button, only its POST confirms: link scanners fetch every URL in a
+// message) and unsubscribe (GET shows a page, POST unsubscribes, RFC 8058
+// one-click included).
 //
 // Client IPs for the per-client rate limit and the consent record come
 // from the connection's RemoteAddr. Behind a reverse proxy, set
@@ -101,6 +103,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /subscribe", h.getSubscribe)
 	mux.HandleFunc("POST /subscribe", h.postSubscribe)
 	mux.HandleFunc("GET /confirm", h.getConfirm)
+	mux.HandleFunc("POST /confirm", h.postConfirm)
 	mux.HandleFunc("GET /unsubscribe", h.getUnsubscribe)
 	mux.HandleFunc("POST /unsubscribe", h.postUnsubscribe)
 }
@@ -204,6 +207,7 @@ type pageData struct {
 	ListTitle      string
 	All            bool
 	SubscribeURL   string
+	Token          string // the confirmation token, posted back by the button
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageData) {
@@ -416,17 +420,50 @@ func userMessage(err error) string {
 	return "Invalid request."
 }
 
+// getConfirm shows what a confirmation link would do and a Confirm button;
+// it changes nothing, since mail-security scanners fetch every link in a
+// message. Only the button's POST confirms.
 func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
-	res, err := h.svc.Confirm(r.Context(), r.URL.Query().Get("token"))
+	tok := r.URL.Query().Get("token")
+	res, err := h.svc.CheckConfirm(r.Context(), tok)
+	if err != nil {
+		h.confirmFailed(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_confirm", pageData{
+		Title: "Confirm your subscription", Action: "/confirm", Token: tok,
+		ConfirmedLists: res.Lists, Email: res.Email,
+	})
+}
+
+// postConfirm confirms. The token in the form (or the query) is the
+// authority: whoever holds it may confirm, so no Origin check applies.
+func (h *Handler) postConfirm(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	if err := r.ParseForm(); err != nil {
+		if isTooLarge(err) {
+			h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
+			return
+		}
+		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+		return
+	}
+	tok := r.PostFormValue("token")
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	res, err := h.svc.Confirm(r.Context(), tok)
+	if err != nil {
+		h.confirmFailed(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists, Email: res.Email})
+}
+
+func (h *Handler) confirmFailed(w http.ResponseWriter, r *http.Request, err error) {
 	status := response.Status(err)
 	response.LogServerError(r, h.log, status, err)
 	switch {
-	case err == nil:
-		d := pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists}
-		if c, err := h.svc.Signer().VerifyConfirm(r.URL.Query().Get("token"), h.svc.Now()); err == nil {
-			d.Email = c.Email
-		}
-		h.render(w, status, "subscribe_confirmed", d)
 	case errors.Is(err, subscribers.ErrTokenExpired):
 		h.errorPage(w, status, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
 	case errors.Is(err, subscribers.ErrInvalidToken):
@@ -442,14 +479,19 @@ func (h *Handler) invalidUnsubscribe(w http.ResponseWriter, err error) {
 
 func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	res, err := h.svc.CheckUnsubscribe(tok)
+	res, err := h.svc.CheckUnsubscribe(r.Context(), tok)
 	if err != nil {
+		if !errors.Is(err, subscribers.ErrInvalidToken) {
+			response.LogServerError(r, h.log, response.Status(err), err)
+			h.errorPage(w, response.Status(err), "Error", "Something went wrong on our side. Please try again later.")
+			return
+		}
 		h.invalidUnsubscribe(w, err)
 		return
 	}
 	h.render(w, http.StatusOK, "subscribe_unsubscribe", pageData{
 		Title: "Unsubscribe", Action: "/unsubscribe?" + url.Values{"token": {tok}}.Encode(),
-		All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok),
+		All: res.All, ListTitle: res.List.Title, Email: res.Email,
 	})
 }
 
@@ -496,17 +538,7 @@ func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		plain(w, status, "Unsubscribed.\n")
 		return
 	}
-	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok)})
-}
-
-// tokenEmail is the address an unsubscribe token names, for the page to
-// show masked; empty when the token does not verify.
-func (h *Handler) tokenEmail(tok string) string {
-	c, err := h.svc.Signer().VerifyUnsubscribe(tok)
-	if err != nil {
-		return ""
-	}
-	return c.Email
+	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title, Email: res.Email})
 }
 
 func plain(w http.ResponseWriter, status int, body string) {
