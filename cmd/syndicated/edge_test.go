@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +203,33 @@ func TestEdgeThroughTheBinary(t *testing.T) {
 	}
 	if code, b := push("bearer "+token, fmt.Sprintf(art, "society")); code != 201 {
 		t.Errorf("lower-case bearer: %d %s", code, b)
+	}
+}
+
+// Markdown import keeps http(s) links (as text with the address) and says
+// which links it dropped.
+func TestImportMarkdownLinks(t *testing.T) {
+	env := []string{"SYNDICATED_SAMPLES=false"}
+	data, dir := t.TempDir(), t.TempDir()
+	md := "---\nid: harbour-links\nsection: society\nheadline: Harbour pilots publish their logbook\npublished: 2019-05-20T08:00:00+08:00\n---\n" +
+		"The pilots put [their logbook](https://example.com/logbook) online.\n\n" +
+		"Do not [click](javascript:alert(1)) this.\n"
+	file := filepath.Join(dir, "harbour.md")
+	if err := os.WriteFile(file, []byte(md), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, context.Background(), env, "import", "--data", data, file)
+	if code != 0 {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	if !strings.Contains(errs, `harbour.md:9: link \"javascript:alert(1)\" dropped`) {
+		t.Errorf("no warning about the dropped link:\n%s", errs)
+	}
+	a, err := openIn(t, env, data).store.GetArticle(context.Background(), "harbour-links")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := a.Body[0].Paragraphs; len(got) != 2 || got[0] != "The pilots put their logbook (https://example.com/logbook) online." || got[1] != "Do not click this." {
+		t.Errorf("body %q", got)
 	}
 }
