@@ -268,7 +268,9 @@ type Request struct {
 // per-address limit, so a caller cannot learn whether an address is on the
 // list. Errors are only: a malformed request (ErrInvalidEmail,
 // ErrInvalidName, ErrUnknownList), ErrRateLimited for the client IP, and
-// store failures.
+// store failures. The confirmation email goes through the outbox: one that
+// cannot be sent now is retried with a growing delay (see Run), and why it
+// failed is logged at warning level.
 //
 // What happens behind that: a new address becomes pending and gets a
 // confirmation email; a pending one gets another (at most one per
@@ -307,10 +309,8 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 		source = "web"
 	}
 	var send []string // lists to confirm; nil: send nothing
-	var prevSent time.Time
 	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
 		send = nil
-		prevSent = sub.ConfirmationSentAt
 		var want []string
 		switch sub.Status {
 		case StatusActive:
@@ -353,17 +353,32 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if send == nil {
 		return nil
 	}
-	if s.syncMail {
-		return s.confirmAndRecover(ctx, sub, send, now, prevSent)
+	if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: send, IssuedAt: now, NextAttemptAt: now}); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
 	}
+	if s.syncMail {
+		// Failures stay in the outbox for a retry; the answer is the same.
+		if _, err := s.sendDue(ctx); ctx.Err() != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+		return nil
+	}
+	s.sendInBackground(ctx)
+	return nil
+}
+
+// sendInBackground sends the due confirmations without making the caller
+// wait (a new address and a known one answer in the same time).
+func (s *Service) sendInBackground(ctx context.Context) {
 	s.sends.Add(1)
 	go func() {
 		defer s.sends.Done()
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
 		defer cancel()
-		_ = s.confirmAndRecover(bctx, sub, send, now, prevSent)
+		if _, err := s.sendDue(bctx); err != nil {
+			s.log.Warn("subscribe: confirmation outbox", "err", err)
+		}
 	}()
-	return nil
 }
 
 // Wait blocks until the background confirmation sends started so far are
@@ -382,32 +397,131 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 }
 
-// confirmAndRecover sends the confirmation; on failure it restores the
-// previous confirmation time so the address can try again at once. The
-// failure is logged, not returned (the caller's answer must not differ).
-func (s *Service) confirmAndRecover(ctx context.Context, sub *Subscriber, send []string, now, prevSent time.Time) error {
-	email := sub.Email
-	if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
-		// Give the address its next try at once, and keep the response the
-		// same as for any other address: the failure is in the logs.
-		s.log.Error("subscribe: confirmation email not sent", "subscriber", sub.ID, "error", err)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, uerr := s.store.UpdateSubscriber(rctx, email, func(x *Subscriber) error {
-			// Stores keep microseconds at best.
-			if x.ConfirmationSentAt.Sub(now).Abs() < time.Millisecond {
-				x.ConfirmationSentAt = prevSent
+// DefaultOutboxInterval is how often Run looks for confirmations to retry.
+const DefaultOutboxInterval = 30 * time.Second
+
+// Run sends due confirmation emails every interval (DefaultOutboxInterval
+// when 0) until ctx ends: the retries of those that failed. The daemon runs
+// it; on several replicas each does, and their claims never overlap.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultOutboxInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.sendDue(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("subscribe: confirmation outbox", "err", err)
 			}
-			return nil
-		})
-		if uerr != nil {
-			s.log.Error("subscribe: could not reset the confirmation time", "subscriber", sub.ID, "error", uerr)
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("subscribe: %w", ctx.Err())
 		}
 	}
-	return nil
+}
+
+// SendDue sends the confirmation emails that are due now (new ones, and
+// failed ones whose retry time has come); failures are recorded in the
+// outbox and logged, not returned. It returns how many were sent.
+func (s *Service) SendDue(ctx context.Context) (int, error) {
+	round, err := s.sendDue(ctx)
+	return round.sent, err
+}
+
+// outboxRound is what one pass over the due confirmations did.
+type outboxRound struct {
+	sent   int
+	failed map[int64]error // by subscriber id
+}
+
+// confirmRetry is the wait before the next attempt after n failed ones.
+func confirmRetry(n int) time.Duration {
+	steps := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	if n-1 < len(steps) {
+		return steps[max(n-1, 0)]
+	}
+	return 2 * time.Hour
+}
+
+func (s *Service) sendDue(ctx context.Context) (outboxRound, error) {
+	round := outboxRound{failed: map[int64]error{}}
+	for {
+		batch, err := s.store.ClaimConfirmations(ctx, 20, s.now().UTC(), s.mailTO+time.Minute)
+		if err != nil {
+			return round, fmt.Errorf("subscribe: %w", err)
+		}
+		if len(batch) == 0 {
+			return round, nil
+		}
+		for _, c := range batch {
+			if err := s.deliver(ctx, c); err != nil {
+				round.failed[c.SubscriberID] = err
+			} else {
+				round.sent++
+			}
+			if ctx.Err() != nil {
+				return round, ctx.Err()
+			}
+		}
+	}
+}
+
+// deliver sends one claimed confirmation and records the outcome: sent; a
+// retry later, logged at warning level with the reason; or, for a refusal
+// that retrying cannot fix or a link that expired meanwhile, failed.
+func (s *Service) deliver(ctx context.Context, c Confirmation) error {
+	finish := func(state ConfirmationState, reason string, next time.Time) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.store.FinishConfirmation(fctx, c.ID, state, reason, next, s.now().UTC()); err != nil {
+			s.log.Error("subscribe: could not record a confirmation email's outcome", "subscriber", c.SubscriberID, "err", err)
+		}
+	}
+	expires := c.IssuedAt.Add(s.ttl)
+	sub, err := s.store.GetSubscriberByID(ctx, c.SubscriberID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		finish(ConfirmationFailed, "subscriber removed", time.Time{})
+		return nil
+	case err != nil:
+		finish(ConfirmationPending, err.Error(), s.now().Add(time.Minute))
+		return err
+	case sub.Status != StatusPending && sub.Status != StatusActive:
+		finish(ConfirmationFailed, "subscriber is "+string(sub.Status)+": nothing to confirm", time.Time{})
+		return nil
+	case !s.now().Before(expires):
+		s.log.Warn("subscribe: confirmation email given up: its link expired before it could be sent", "subscriber", sub.ID, "attempts", c.Attempts, "last_error", c.LastError)
+		finish(ConfirmationFailed, "link expired before it could be sent; last error: "+c.LastError, time.Time{})
+		return errors.New("confirmation link expired before it could be sent")
+	}
+	err = s.sendConfirmation(ctx, sub, c.Lists, c.IssuedAt)
+	if err == nil {
+		finish(ConfirmationSent, "", time.Time{})
+		return nil
+	}
+	reason := mailReason(err)
+	next := s.now().Add(confirmRetry(c.Attempts)).UTC()
+	if mail.IsPermanent(err) || !next.Before(expires) {
+		s.log.Warn("subscribe: confirmation email not sent, given up", "subscriber", sub.ID, "attempt", c.Attempts, "reason", reason)
+		finish(ConfirmationFailed, reason, time.Time{})
+		return err
+	}
+	s.log.Warn("subscribe: confirmation email not sent, will retry", "subscriber", sub.ID, "attempt", c.Attempts,
+		"retry_at", next.Format(time.RFC3339), "reason", reason)
+	finish(ConfirmationPending, reason, next)
+	return err
+}
+
+// mailReason says why a send failed, for a warning: the mail error and,
+// for a failure to connect (dial, TLS, authentication: about the server,
+// never a recipient), its detail too.
+func mailReason(err error) string {
+	var me *mail.Error
+	if errors.As(err, &me) && me.Op == "connect" && me.Detail() != "" {
+		return me.Error() + ": " + me.Detail()
+	}
+	return err.Error()
 }
 
 func hasActive(sub *Subscriber, list string) bool {
@@ -434,8 +548,9 @@ func setList(sub *Subscriber, list string, active bool, now time.Time, keepActiv
 	sub.Lists = append(sub.Lists, Subscription{List: list, Active: active, ChangedAt: now})
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, now time.Time) error {
-	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, Lists: lists, IssuedAt: now, Expires: now.Add(s.ttl)})
+// sendConfirmation mails sub the link for lists, issued at issued.
+func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, issued time.Time) error {
+	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, Lists: lists, IssuedAt: issued, Expires: issued.Add(s.ttl)})
 	if err != nil {
 		return err
 	}
@@ -451,7 +566,7 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists [
 		return err
 	}
 	msg.To = sub.Email
-	msg.Date = now
+	msg.Date = s.now()
 	return s.mailer.Send(ctx, msg)
 }
 

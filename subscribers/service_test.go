@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -397,21 +398,78 @@ func TestTokensAgainstStore(t *testing.T) {
 	})
 }
 
-func TestMailFailureKeepsResponseAndAllowsRetry(t *testing.T) {
+// A confirmation that cannot be sent stays in the outbox and is retried
+// with a growing delay; the log says why at warning level; the visitor's
+// answer is the same.
+func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		ctx := context.Background()
-		e := newEnv(t, st, nil)
-		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("down")})
+		var logs bytes.Buffer
+		e := newEnv(t, st, func(c *subscribers.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("smtp: server does not offer STARTTLS (smtp.url asks for tls=mandatory)")})
 		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
-		if s := get(t, st, "a@example.com"); !s.ConfirmationSentAt.IsZero() {
-			t.Errorf("ConfirmationSentAt kept after a failed send: %v", s.ConfirmationSentAt)
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "does not offer STARTTLS") || !strings.Contains(logs.String(), "will retry") {
+			t.Errorf("the log does not say why at WARN:\n%s", logs.String())
 		}
+		pending, err := st.ListConfirmations(ctx, subscribers.ConfirmationPending)
+		if err != nil || len(pending) != 1 || pending[0].Attempts != 1 || !pending[0].NextAttemptAt.Equal(e.clock.Now().Add(time.Minute)) ||
+			!strings.Contains(pending[0].LastError, "STARTTLS") {
+			t.Fatalf("outbox after the failure: %+v %v", pending, err)
+		}
+		// The visitor asking again within the per-address interval adds
+		// nothing: the outbox already has their email.
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.Wait()
+		if all, _ := st.ListConfirmations(ctx, ""); len(all) != 1 {
+			t.Errorf("%d confirmations queued for one address", len(all))
+		}
+		// Not due yet: nothing is sent. The second failure waits longer.
+		if n, err := e.svc.SendDue(ctx); n != 0 || err != nil {
+			t.Fatalf("before the retry time: %d %v", n, err)
+		}
+		e.clock.Add(time.Minute)
+		if n, _ := e.svc.SendDue(ctx); n != 0 {
+			t.Fatalf("sent %d while the server still fails", n)
+		}
+		if p, _ := st.ListConfirmations(ctx, subscribers.ConfirmationPending); len(p) != 1 || p[0].Attempts != 2 || !p[0].NextAttemptAt.Equal(e.clock.Now().Add(5*time.Minute)) {
+			t.Fatalf("after the second failure: %+v", p)
+		}
+		// The server is fixed: the retry sends the link, which confirms.
 		e.out.Fail(nil)
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil || len(e.out.Take()) != 1 {
-			t.Fatalf("retry: %v", err)
+		e.clock.Add(5 * time.Minute)
+		if n, err := e.svc.SendDue(ctx); n != 1 || err != nil {
+			t.Fatalf("retry: %d %v", n, err)
+		}
+		msgs := e.out.Take()
+		if len(msgs) != 1 {
+			t.Fatalf("%d mails after the retry", len(msgs))
+		}
+		if _, err := e.svc.Confirm(ctx, confirmToken(t, msgs[0])); err != nil {
+			t.Fatalf("the retried link: %v", err)
+		}
+		if sent, _ := st.ListConfirmations(ctx, subscribers.ConfirmationSent); len(sent) != 1 {
+			t.Errorf("sent rows: %+v", sent)
+		}
+
+		// A refusal retrying cannot fix is given up at once.
+		e.out.Fail(&mail.Error{Op: "rcpt", Code: 550, Err: errors.New("550 no such user b@example.com")})
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "b@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.Wait()
+		failed, _ := st.ListConfirmations(ctx, subscribers.ConfirmationFailed)
+		if len(failed) != 1 || !strings.Contains(failed[0].LastError, "550") {
+			t.Fatalf("permanent failure: %+v", failed)
+		}
+		if strings.Contains(logs.String(), "b@example.com") {
+			t.Errorf("a recipient's address was logged at WARN:\n%s", logs.String())
 		}
 	})
 }

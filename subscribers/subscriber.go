@@ -95,4 +95,5 @@ type Store interface {
 	// import); an address already present is left as it is and counted in
 	// skipped. IDs are not set on the slice.
 	InsertSubscribers(ctx context.Context, subs []*Subscriber) (inserted, skipped int, err error)
+	ConfirmationOutbox
 }

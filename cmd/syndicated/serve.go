@@ -402,6 +402,9 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	}
 	d.sched.Start()
 	d.digest.start()
+	// Confirmation emails that could not be sent are retried from the outbox.
+	outboxDone := make(chan struct{})
+	go func() { d.subs.Run(loopCtx, 0); close(outboxDone) }()
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
 	errc := make(chan error, 2)
@@ -432,6 +435,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	stopLoop()
 	<-loopDone
 	<-pollDone
+	<-outboxDone
 	d.digest.stop()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)
