@@ -162,7 +162,7 @@ func TestAdminListenerTakesMetrics(t *testing.T) {
 		t.Errorf("public /metrics: %d, want 404", resp.StatusCode)
 	}
 	resp, body := get(t, "http://"+admin+"/metrics")
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "syndicated_http_requests_total") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "syndicated_job_runs_total") || !strings.Contains(string(body), "go_goroutines") {
 		t.Errorf("admin /metrics: %d", resp.StatusCode)
 	}
 	if resp, _ := get(t, "http://"+admin+"/"); resp.StatusCode != http.StatusNotFound {

@@ -117,7 +117,7 @@ func checkSharedSecret(t *testing.T, env []string) {
 	// The confirmation is sent in the background: wait for A's spool.
 	var ms []string
 	within(t, 10*time.Second, "confirmation in A's mail spool", func() bool {
-		ms, _ = filepath.Glob(filepath.Join(dataA, "mail", "*.eml"))
+		ms, _ = filepath.Glob(filepath.Join(dataA, "mail", "[^.]*.eml")) // not the spool's temporary dot-files
 		return len(ms) > 0
 	})
 	if len(ms) != 1 {

@@ -429,13 +429,15 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := d.sched.Stop(sctx); err != nil {
-		a.log.Warn("schedule stop", "err", err)
-	}
+	// The loops go first: the build loop starts runs on the scheduler, and a
+	// run started while Stop waits for the running ones would race it.
 	stopLoop()
 	<-loopDone
 	<-pollDone
 	<-outboxDone
+	if err := d.sched.Stop(sctx); err != nil {
+		a.log.Warn("schedule stop", "err", err)
+	}
 	d.digest.stop()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)

@@ -439,13 +439,7 @@ func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
 // postConfirm confirms. The token in the form (or the query) is the
 // authority: whoever holds it may confirm, so no Origin check applies.
 func (h *Handler) postConfirm(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		if isTooLarge(err) {
-			h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
-			return
-		}
-		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+	if !h.parseForm(w, r) {
 		return
 	}
 	tok := r.PostFormValue("token")
@@ -458,6 +452,22 @@ func (h *Handler) postConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, http.StatusOK, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists, Email: res.Email})
+}
+
+// parseForm reads a POST's form within the size limit; on failure it has
+// answered with an error page and returns false.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	err := r.ParseForm()
+	switch {
+	case err == nil:
+		return true
+	case isTooLarge(err):
+		h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
+	default:
+		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+	}
+	return false
 }
 
 func (h *Handler) confirmFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -500,13 +510,7 @@ func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 // The token is the authority, so no Origin check applies: mail providers
 // post from their own servers.
 func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		if isTooLarge(err) {
-			h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
-			return
-		}
-		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+	if !h.parseForm(w, r) {
 		return
 	}
 	tok := r.URL.Query().Get("token")
