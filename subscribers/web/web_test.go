@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -397,4 +400,49 @@ func TestTrustedProxyClientIP(t *testing.T) {
 			t.Errorf("%+v: %s", c, got)
 		}
 	}
+}
+
+// previousReleaseToken makes an unsubscribe token the way the previous
+// release did (base64url JSON with the address, a dot, the base64url
+// HMAC-SHA256 under the purpose key derived from the secret), as found in
+// digests already in readers' inboxes.
+func previousReleaseToken(secret string, id int64, email, list string) string {
+	k := hmac.New(sha256.New, []byte(secret))
+	k.Write([]byte("syndicated/subscribers/v1/unsubscribe"))
+	payload := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"s":%d,"e":%q,"l":%q}`, id, email, list))
+	m := hmac.New(sha256.New, k.Sum(nil))
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Links mailed before the opaque tokens keep working; new links carry no
+// address.
+func TestPreviousReleaseUnsubscribeLinks(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		e := newEnv(t, st, 5)
+		a, err := e.svc.Add(context.Background(), "old.reader@example.com", "", []string{"society"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := previousReleaseToken("web-test-secret-0123456789", a.ID, a.Email, "society")
+		w := e.do(req{method: "GET", target: "/unsubscribe?" + url.Values{"token": {old}}.Encode()})
+		if w.Code != 200 || !strings.Contains(w.Body.String(), "o•••@example.com") {
+			t.Fatalf("page for an old link: %d\n%s", w.Code, w.Body)
+		}
+		w = e.do(req{method: "POST", target: "/unsubscribe?" + url.Values{"token": {old}}.Encode(), ctype: formCT, body: "List-Unsubscribe=One-Click"})
+		if w.Code != 200 || w.Body.String() != "Unsubscribed.\n" {
+			t.Fatalf("one-click with an old link: %d %s", w.Code, w.Body)
+		}
+		if s, _ := st.GetSubscriber(context.Background(), a.Email); s.Status != subscribers.StatusUnsubscribed {
+			t.Errorf("after the old link: %s", s.Status)
+		}
+		forged := previousReleaseToken("some-other-secret-0123456789", a.ID, a.Email, "society")
+		if w := e.do(req{method: "POST", target: "/unsubscribe?" + url.Values{"token": {forged}}.Encode(), ctype: formCT, body: "List-Unsubscribe=One-Click"}); w.Code != 400 {
+			t.Errorf("old-format link under another key: %d", w.Code)
+		}
+		u, _ := e.svc.UnsubscribeURL(a, "society")
+		if strings.Contains(u, "old.reader") || strings.Contains(u, "b2xkLnJlYWRlc") || len(u) > len("https://news.example.com/unsubscribe?token=")+64 {
+			t.Errorf("new link %s", u)
+		}
+	})
 }
