@@ -131,15 +131,15 @@ func LogServerError(r *http.Request, log *slog.Logger, status int, err error) {
 	if status < 500 || log == nil {
 		return
 	}
-	if Cancelled(r, err) {
+	if cancelled(r, err) {
 		log.Debug("request cancelled by the client", "method", r.Method, "path", r.URL.Path, "err", err)
 		return
 	}
 	log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 }
 
-// Cancelled reports whether err comes from r's client going away: r's
+// cancelled reports whether err comes from r's client going away: r's
 // context has ended and err is (or wraps) a context error.
-func Cancelled(r *http.Request, err error) bool {
+func cancelled(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
