@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
@@ -127,6 +128,32 @@ type HTTP struct {
 	APIToken string `toml:"api_token"`
 	// MaxBodyBytes bounds request bodies of the API.
 	MaxBodyBytes int64 `toml:"max_body_bytes"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For / Forwarded headers name the client; from any other
+	// peer the headers are ignored. Empty: the peer is the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	// AdminListen, when set, is HOST:PORT of a second listener serving
+	// /metrics (and the health checks); /metrics then leaves the public one.
+	AdminListen string `toml:"admin_listen"`
+}
+
+// TrustedProxyPrefixes parses http.trusted_proxies; a bare address is a
+// one-address prefix.
+func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range h.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
 
 type Database struct {
@@ -452,6 +479,16 @@ func (c *Config) Validate() error {
 		bad("http.listen", "%q is not HOST:PORT: %v", c.HTTP.Listen, err)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("http.listen", "%q: port %q is not a number from 0 to 65535", c.HTTP.Listen, port)
+	}
+	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.HTTP.AdminListen != "" {
+		if _, port, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
+			bad("http.admin_listen", "%q is not HOST:PORT: %v", c.HTTP.AdminListen, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("http.admin_listen", "%q: port %q is not a number from 0 to 65535", c.HTTP.AdminListen, port)
+		}
 	}
 	if c.HTTP.MaxBodyBytes < 1024 {
 		bad("http.max_body_bytes", "%d is below 1024", c.HTTP.MaxBodyBytes)

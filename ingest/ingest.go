@@ -447,7 +447,7 @@ func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, e
 		if err != nil {
 			return nil, nil, err
 		}
-		a, err := parse(f.name, g.format, data, im.opts.Zone)
+		a, err := parse(f.name, g.format, data, im.opts.Zone, im.opts.Logger)
 		return a, nil, err
 	}
 	var docs []*textpage.Document
@@ -582,9 +582,15 @@ func (im *Importer) read(f input) ([]byte, error) {
 	return data, nil
 }
 
+// ParseWarning is the message of the log records (warning level, the
+// detail with file and line in attribute "warning") about what a parser
+// changed without refusing the file, such as a Markdown link dropped.
+const ParseWarning = "import: file changed on the way"
+
 // parse reads one file of a known format; times without a zone are read
-// in zone.
-func parse(name, format string, data []byte, zone *time.Location) (*article.Article, error) {
+// in zone. What the parser changed without refusing the file is logged at
+// warning level.
+func parse(name, format string, data []byte, zone *time.Location, log *slog.Logger) (*article.Article, error) {
 	switch format {
 	case FormatText:
 		d, err := textpage.Parse(name, data, zone)
@@ -599,6 +605,9 @@ func parse(name, format string, data []byte, zone *time.Location) (*article.Arti
 		d, err := structured.ParseMarkdown(name, data, zone)
 		if err != nil {
 			return nil, err
+		}
+		for _, w := range d.Warnings {
+			log.Warn(ParseWarning, "warning", w.Error())
 		}
 		return &d.Article, nil
 	case FormatJSON:
@@ -619,7 +628,7 @@ func (im *Importer) Parse(name, format string, data []byte) (*article.Article, e
 		format = FormatOf(name)
 	}
 	format = normalFormat(format)
-	a, err := parse(name, format, data, im.opts.Zone)
+	a, err := parse(name, format, data, im.opts.Zone, im.opts.Logger)
 	if err != nil {
 		return nil, err
 	}

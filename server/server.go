@@ -8,12 +8,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest/source"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -42,6 +45,12 @@ type Options struct {
 	Language     string
 	APIToken     string
 	MaxBodyBytes int64
+	// Sections are the configured section slugs: a pushed article naming
+	// another is refused (400, field "section"); none: any section.
+	Sections []string
+	// AdminMetrics serves /metrics on the admin listener only (see Admin):
+	// the public handler then answers 404 for it.
+	AdminMetrics bool
 	Feeds        http.Handler // serves /feeds/…
 	Favicon      http.Handler // serves /favicon.ico
 	Articles     ArticleAPI
@@ -113,20 +122,43 @@ func New(opts Options) (*Server, error) {
 		m.HandleFunc("POST /api/articles/{id}/withdraw", s.handleWithdraw)
 		m.HandleFunc("DELETE /api/articles/{id}", s.handleWithdraw)
 	}
-	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "ok")
-	})
+	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
-	m.Handle("GET /metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{}))
+	if !opts.AdminMetrics {
+		m.Handle("GET /metrics", s.Metrics())
+	}
 	for _, reg := range opts.Register {
 		reg(m)
 	}
 	return s, nil
 }
 
+// Metrics is the Prometheus handler of the registry, for the admin
+// listener (or the public one, unless Options.AdminMetrics).
+func (s *Server) Metrics() http.Handler {
+	return promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})
+}
+
+// Admin is the handler of the admin listener (http.admin_listen): /metrics
+// and the health checks, nothing public.
+func (s *Server) Admin() http.Handler {
+	m := http.NewServeMux()
+	m.Handle("GET /metrics", s.Metrics())
+	m.HandleFunc("GET /healthz", healthz)
+	m.HandleFunc("GET /readyz", s.handleReady)
+	return m
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintln(w, "ok")
+}
+
 // ServeHTTP routes and records metrics by route pattern (never by raw
-// path, which would let clients blow up label cardinality).
+// path, which would let clients blow up label cardinality). Every answer
+// but a feed's gets the pages' security headers; each request is logged at
+// debug level (method, path without the query, which may carry a token,
+// status, duration).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := s.recorders.Get().(*statusRecorder)
@@ -136,18 +168,45 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Feeds != nil && len(r.URL.Path) > len(feedsPrefix) && strings.HasPrefix(r.URL.Path, feedsPrefix) {
 		s.opts.Feeds.ServeHTTP(rec, r)
 		r.Pattern = feedsPrefix
-	} else if h, pattern := s.mux.Handler(r); pattern == "" {
-		s.unmatched(rec, r, h)
 	} else {
-		s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
+		s.securityHeaders(w.Header())
+		if h, pattern := s.mux.Handler(r); pattern == "" {
+			s.unmatched(rec, r, h)
+		} else {
+			s.mux.ServeHTTP(rec, r) // sets r.Pattern to the matched route
+		}
 	}
 	pattern := r.Pattern
 	if pattern == "" {
 		pattern = "unmatched"
 	}
-	s.metrics.observe(pattern, r.Method, rec.status, time.Since(start))
+	took := time.Since(start)
+	s.metrics.observe(pattern, r.Method, rec.status, took)
+	if s.opts.Log.Enabled(r.Context(), slog.LevelDebug) {
+		s.opts.Log.LogAttrs(r.Context(), slog.LevelDebug, "http request", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("took", took))
+	}
 	rec.ResponseWriter = nil
 	s.recorders.Put(rec)
+}
+
+// securityHeaders are every page's: the renderer's strict
+// Content-Security-Policy (no framing), no Referer with the path to other
+// sites, no content-type sniffing. Handlers may tighten them.
+func (s *Server) securityHeaders(h http.Header) {
+	h["Content-Security-Policy"] = []string{s.pages.CSP()}
+	h["Referrer-Policy"] = []string{"strict-origin-when-cross-origin"}
+	h["X-Content-Type-Options"] = []string{"nosniff"}
+}
+
+// logFailure logs a handler's failure at error level, or at debug level
+// when the client has gone (a cancelled request is not the server's fault).
+func (s *Server) logFailure(r *http.Request, msg string, err error) {
+	if r.Context().Err() != nil {
+		s.opts.Log.Debug(msg+" (request cancelled)", "path", r.URL.Path, "err", err)
+		return
+	}
+	s.opts.Log.Error(msg, "path", r.URL.Path, "err", err)
 }
 
 const feedsPrefix = "/feeds/"
@@ -233,7 +292,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Headlines != nil {
 		hs, err := s.opts.Headlines(r.Context())
 		if err != nil {
-			s.opts.Log.Error("index headlines", "err", err)
+			s.logFailure(r, "index headlines", err)
 			page.HeadlinesErr = true
 		}
 		page.Headlines = hs
@@ -241,7 +300,7 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	if err := s.pages.Render(w, http.StatusOK, "index", templates.Page{Title: "Latest stories", Nav: "home",
 		Alternates: s.pages.Site().Alternates(), Data: page}); err != nil {
-		s.opts.Log.Error("render index", "err", err)
+		s.logFailure(r, "render index", err)
 	}
 }
 
@@ -265,17 +324,42 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	page := articlePage{A: a, Missing: a.MissingPages()}
 	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Data: page}); err != nil {
-		s.opts.Log.Error("render article", "err", err)
+		s.logFailure(r, "render article", err)
 	}
 }
 
-// authorized compares the bearer token in constant time.
+// authorized compares the bearer token in constant time. The scheme is
+// case-insensitive (RFC 9110 §11.1): "bearer x" is "Bearer x".
 func (s *Server) authorized(r *http.Request) bool {
 	if s.opts.APIToken == "" {
 		return false
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIToken)) == 1
+	scheme, got, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	got = strings.TrimLeft(got, " ")
+	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIToken)) == 1
+}
+
+// checkPush refuses, before the importer sees it, a push with no body and
+// an article in a section that is not configured (it would be stored and
+// be in no feed).
+func (s *Server) checkPush(body []byte) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return &article.FieldError{Field: "body", Reason: "the request body is empty; send the article as a JSON object"}
+	}
+	if len(s.opts.Sections) == 0 {
+		return nil
+	}
+	var head struct {
+		Section *string `json:"section"`
+	}
+	if json.Unmarshal(body, &head) != nil || head.Section == nil {
+		return nil // the importer names what is wrong with it
+	}
+	if slug := source.Slugify(*head.Section); slug != "" && !slices.Contains(s.opts.Sections, slug) {
+		return &article.FieldError{Field: "section", Reason: fmt.Sprintf("%q is not a configured section (configured: %s)",
+			*head.Section, strings.Join(s.opts.Sections, ", "))}
+	}
+	return nil
 }
 
 func (s *Server) handlePushArticle(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +377,10 @@ func (s *Server) handlePushArticle(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &tooBig) {
 			err = fmt.Errorf("%w: reading body: %v", response.ErrBadRequest, err)
 		}
+		response.Error(w, r, s.opts.Log, err)
+		return
+	}
+	if err := s.checkPush(body); err != nil {
 		response.Error(w, r, s.opts.Log, err)
 		return
 	}

@@ -8,7 +8,7 @@ import (
 
 // ConfirmationData fills the confirmation email.
 type ConfirmationData struct {
-	Name  string   // subscriber's name, may be empty; escaped in HTML
+	Name  string   // never set by Service: no visitor-supplied text is mailed before consent
 	Lists []string // list titles
 	Link  string   // signed confirm URL
 	TTL   time.Duration

@@ -72,8 +72,15 @@ func (s *Service) Add(ctx context.Context, email, name string, lists []string, c
 		return nil, fmt.Errorf("add: %w", err)
 	}
 	if send != nil {
-		if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
-			return sub, fmt.Errorf("add: subscriber saved as pending but the confirmation email failed: %w", err)
+		if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: send, IssuedAt: now, NextAttemptAt: now}); err != nil {
+			return sub, fmt.Errorf("add: subscriber saved as pending but the confirmation email was not queued: %w", err)
+		}
+		round, err := s.sendDue(ctx)
+		if err == nil {
+			err = round.failed[sub.ID]
+		}
+		if err != nil {
+			return sub, fmt.Errorf("add: subscriber saved as pending; the confirmation email is queued and serve retries it, but sending failed: %w", err)
 		}
 	}
 	return sub, nil

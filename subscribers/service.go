@@ -178,7 +178,7 @@ func (s *Service) URL(path string, q url.Values) string {
 // UnsubscribeURL is the one-click unsubscribe link for sub and list (a slug
 // or AllLists), for List-Unsubscribe and the digest footer.
 func (s *Service) UnsubscribeURL(sub *Subscriber, list string) (string, error) {
-	tok, err := s.signer.UnsubscribeToken(UnsubscribeClaims{ID: sub.ID, Email: sub.Email, List: list})
+	tok, err := s.signer.UnsubscribeToken(UnsubscribeClaims{ID: sub.ID, Created: sub.CreatedAt, List: list})
 	if err != nil {
 		return "", err
 	}
@@ -268,7 +268,9 @@ type Request struct {
 // per-address limit, so a caller cannot learn whether an address is on the
 // list. Errors are only: a malformed request (ErrInvalidEmail,
 // ErrInvalidName, ErrUnknownList), ErrRateLimited for the client IP, and
-// store failures.
+// store failures. The confirmation email goes through the outbox: one that
+// cannot be sent now is retried with a growing delay (see Run), and why it
+// failed is logged at warning level.
 //
 // What happens behind that: a new address becomes pending and gets a
 // confirmation email; a pending one gets another (at most one per
@@ -307,10 +309,8 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 		source = "web"
 	}
 	var send []string // lists to confirm; nil: send nothing
-	var prevSent time.Time
 	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
 		send = nil
-		prevSent = sub.ConfirmationSentAt
 		var want []string
 		switch sub.Status {
 		case StatusActive:
@@ -353,17 +353,32 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if send == nil {
 		return nil
 	}
-	if s.syncMail {
-		return s.confirmAndRecover(ctx, sub, send, now, prevSent)
+	if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: send, IssuedAt: now, NextAttemptAt: now}); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
 	}
+	if s.syncMail {
+		// Failures stay in the outbox for a retry; the answer is the same.
+		if _, err := s.sendDue(ctx); ctx.Err() != nil {
+			return fmt.Errorf("subscribe: %w", err)
+		}
+		return nil
+	}
+	s.sendInBackground(ctx)
+	return nil
+}
+
+// sendInBackground sends the due confirmations without making the caller
+// wait (a new address and a known one answer in the same time).
+func (s *Service) sendInBackground(ctx context.Context) {
 	s.sends.Add(1)
 	go func() {
 		defer s.sends.Done()
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
 		defer cancel()
-		_ = s.confirmAndRecover(bctx, sub, send, now, prevSent)
+		if _, err := s.sendDue(bctx); err != nil {
+			s.log.Warn("subscribe: confirmation outbox", "err", err)
+		}
 	}()
-	return nil
 }
 
 // Wait blocks until the background confirmation sends started so far are
@@ -382,32 +397,131 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 }
 
-// confirmAndRecover sends the confirmation; on failure it restores the
-// previous confirmation time so the address can try again at once. The
-// failure is logged, not returned (the caller's answer must not differ).
-func (s *Service) confirmAndRecover(ctx context.Context, sub *Subscriber, send []string, now, prevSent time.Time) error {
-	email := sub.Email
-	if err := s.sendConfirmation(ctx, sub, send, now); err != nil {
-		// Give the address its next try at once, and keep the response the
-		// same as for any other address: the failure is in the logs.
-		s.log.Error("subscribe: confirmation email not sent", "subscriber", sub.ID, "error", err)
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		_, uerr := s.store.UpdateSubscriber(rctx, email, func(x *Subscriber) error {
-			// Stores keep microseconds at best.
-			if x.ConfirmationSentAt.Sub(now).Abs() < time.Millisecond {
-				x.ConfirmationSentAt = prevSent
+// DefaultOutboxInterval is how often Run looks for confirmations to retry.
+const DefaultOutboxInterval = 30 * time.Second
+
+// Run sends due confirmation emails every interval (DefaultOutboxInterval
+// when 0) until ctx ends: the retries of those that failed. The daemon runs
+// it; on several replicas each does, and their claims never overlap.
+func (s *Service) Run(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultOutboxInterval
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.sendDue(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("subscribe: confirmation outbox", "err", err)
 			}
-			return nil
-		})
-		if uerr != nil {
-			s.log.Error("subscribe: could not reset the confirmation time", "subscriber", sub.ID, "error", uerr)
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("subscribe: %w", ctx.Err())
 		}
 	}
-	return nil
+}
+
+// SendDue sends the confirmation emails that are due now (new ones, and
+// failed ones whose retry time has come); failures are recorded in the
+// outbox and logged, not returned. It returns how many were sent.
+func (s *Service) SendDue(ctx context.Context) (int, error) {
+	round, err := s.sendDue(ctx)
+	return round.sent, err
+}
+
+// outboxRound is what one pass over the due confirmations did.
+type outboxRound struct {
+	sent   int
+	failed map[int64]error // by subscriber id
+}
+
+// confirmRetry is the wait before the next attempt after n failed ones.
+func confirmRetry(n int) time.Duration {
+	steps := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, time.Hour}
+	if n-1 < len(steps) {
+		return steps[max(n-1, 0)]
+	}
+	return 2 * time.Hour
+}
+
+func (s *Service) sendDue(ctx context.Context) (outboxRound, error) {
+	round := outboxRound{failed: map[int64]error{}}
+	for {
+		batch, err := s.store.ClaimConfirmations(ctx, 20, s.now().UTC(), s.mailTO+time.Minute)
+		if err != nil {
+			return round, fmt.Errorf("subscribe: %w", err)
+		}
+		if len(batch) == 0 {
+			return round, nil
+		}
+		for _, c := range batch {
+			if err := s.deliver(ctx, c); err != nil {
+				round.failed[c.SubscriberID] = err
+			} else {
+				round.sent++
+			}
+			if ctx.Err() != nil {
+				return round, ctx.Err()
+			}
+		}
+	}
+}
+
+// deliver sends one claimed confirmation and records the outcome: sent; a
+// retry later, logged at warning level with the reason; or, for a refusal
+// that retrying cannot fix or a link that expired meanwhile, failed.
+func (s *Service) deliver(ctx context.Context, c Confirmation) error {
+	finish := func(state ConfirmationState, reason string, next time.Time) {
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.store.FinishConfirmation(fctx, c.ID, state, reason, next, s.now().UTC()); err != nil {
+			s.log.Error("subscribe: could not record a confirmation email's outcome", "subscriber", c.SubscriberID, "err", err)
+		}
+	}
+	expires := c.IssuedAt.Add(s.ttl)
+	sub, err := s.store.GetSubscriberByID(ctx, c.SubscriberID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		finish(ConfirmationFailed, "subscriber removed", time.Time{})
+		return nil
+	case err != nil:
+		finish(ConfirmationPending, err.Error(), s.now().Add(time.Minute))
+		return err
+	case sub.Status != StatusPending && sub.Status != StatusActive:
+		finish(ConfirmationFailed, "subscriber is "+string(sub.Status)+": nothing to confirm", time.Time{})
+		return nil
+	case !s.now().Before(expires):
+		s.log.Warn("subscribe: confirmation email given up: its link expired before it could be sent", "subscriber", sub.ID, "attempts", c.Attempts, "last_error", c.LastError)
+		finish(ConfirmationFailed, "link expired before it could be sent; last error: "+c.LastError, time.Time{})
+		return errors.New("confirmation link expired before it could be sent")
+	}
+	err = s.sendConfirmation(ctx, sub, c.Lists, c.IssuedAt)
+	if err == nil {
+		finish(ConfirmationSent, "", time.Time{})
+		return nil
+	}
+	reason := mailReason(err)
+	next := s.now().Add(confirmRetry(c.Attempts)).UTC()
+	if mail.IsPermanent(err) || !next.Before(expires) {
+		s.log.Warn("subscribe: confirmation email not sent, given up", "subscriber", sub.ID, "attempt", c.Attempts, "reason", reason)
+		finish(ConfirmationFailed, reason, time.Time{})
+		return err
+	}
+	s.log.Warn("subscribe: confirmation email not sent, will retry", "subscriber", sub.ID, "attempt", c.Attempts,
+		"retry_at", next.Format(time.RFC3339), "reason", reason)
+	finish(ConfirmationPending, reason, next)
+	return err
+}
+
+// mailReason says why a send failed, for a warning: the mail error and,
+// for a failure to connect (dial, TLS, authentication: about the server,
+// never a recipient), its detail too.
+func mailReason(err error) string {
+	var me *mail.Error
+	if errors.As(err, &me) && me.Op == "connect" && me.Detail() != "" {
+		return me.Error() + ": " + me.Detail()
+	}
+	return err.Error()
 }
 
 func hasActive(sub *Subscriber, list string) bool {
@@ -434,8 +548,9 @@ func setList(sub *Subscriber, list string, active bool, now time.Time, keepActiv
 	sub.Lists = append(sub.Lists, Subscription{List: list, Active: active, ChangedAt: now})
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, now time.Time) error {
-	tok, err := s.signer.ConfirmToken(ConfirmClaims{Email: sub.Email, Lists: lists, IssuedAt: now, Expires: now.Add(s.ttl)})
+// sendConfirmation mails sub the link for lists, issued at issued.
+func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, issued time.Time) error {
+	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, Lists: lists, IssuedAt: issued, Expires: issued.Add(s.ttl)})
 	if err != nil {
 		return err
 	}
@@ -444,29 +559,51 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists [
 	for i, l := range lists {
 		titles[i] = s.listTitle(l)
 	}
-	msg, err := s.render.RenderConfirmation(ConfirmationData{Name: sub.Name, Lists: titles, Link: link, TTL: s.ttl})
+	// No visitor-supplied text goes into a message sent before consent: the
+	// name field would let anyone mail their words to any address.
+	msg, err := s.render.RenderConfirmation(ConfirmationData{Lists: titles, Link: link, TTL: s.ttl})
 	if err != nil {
 		return err
 	}
 	msg.To = sub.Email
-	msg.ToName = sub.Name
-	msg.Date = now
+	msg.Date = s.now()
 	return s.mailer.Send(ctx, msg)
 }
 
-// ConfirmResult says what Confirm did.
+// ConfirmResult says what Confirm did, or what a confirmation link would
+// do (CheckConfirm).
 type ConfirmResult struct {
 	Lists []List // the lists now active by this confirmation
+	Email string // the subscriber's address, for the page to show masked
 }
 
-// Confirm activates the subscription a confirmation token names. A token
-// for an address that has since unsubscribed (after the token was issued)
-// or been removed is refused; confirming twice is harmless.
-func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
-	now := s.now().UTC()
+// tokenSubscriber finds the address a token names: an opaque token's
+// subscriber by id, provided it is the one the token was made for (same
+// creation second; ids can be reused after a removal). ok is false when
+// that subscriber is gone. A token of the old format names its address.
+func (s *Service) tokenSubscriber(ctx context.Context, id int64, created time.Time, email string) (string, bool, error) {
+	if email != "" {
+		return email, true, nil
+	}
+	sub, err := s.store.GetSubscriberByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	if sub.CreatedAt.Unix() != created.Unix() {
+		return "", false, nil
+	}
+	return sub.Email, true, nil
+}
+
+// checkConfirm verifies a confirmation token and finds its subscriber's
+// address and the lists that still exist.
+func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time) (ConfirmClaims, []string, error) {
 	c, err := s.signer.VerifyConfirm(token, now)
 	if err != nil {
-		return ConfirmResult{}, err
+		return c, nil, err
 	}
 	var lists []string
 	for _, l := range c.Lists {
@@ -475,10 +612,48 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		}
 	}
 	if len(lists) == 0 {
-		return ConfirmResult{}, fmt.Errorf("%w: its lists no longer exist", ErrInvalidToken)
+		return c, nil, fmt.Errorf("%w: its lists no longer exist", ErrInvalidToken)
+	}
+	email, ok, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return c, nil, fmt.Errorf("confirm: %w", err)
+	}
+	if !ok {
+		return c, nil, fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
+	}
+	c.Email = email
+	return c, lists, nil
+}
+
+func (s *Service) listsOf(slugs []string) []List {
+	out := make([]List, len(slugs))
+	for i, l := range slugs {
+		out[i] = List{Slug: l, Title: s.listTitle(l)}
+	}
+	return out
+}
+
+// CheckConfirm verifies a confirmation link without changing anything:
+// the page a GET shows (a link scanner fetching it confirms nothing).
+func (s *Service) CheckConfirm(ctx context.Context, token string) (ConfirmResult, error) {
+	c, lists, err := s.checkConfirm(ctx, token, s.now().UTC())
+	if err != nil {
+		return ConfirmResult{}, err
+	}
+	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
+}
+
+// Confirm activates the subscription a confirmation token names. A token
+// for an address that has since unsubscribed (after the token was issued)
+// or been removed is refused; confirming twice is harmless.
+func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
+	now := s.now().UTC()
+	c, lists, err := s.checkConfirm(ctx, token, now)
+	if err != nil {
+		return ConfirmResult{}, err
 	}
 	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
-		if sub.ID == 0 {
+		if sub.ID == 0 || (c.ID != 0 && sub.ID != c.ID) {
 			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
 		}
 		if sub.UnsubscribedAt.Truncate(time.Second).After(c.IssuedAt) {
@@ -499,30 +674,31 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		}
 		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
 	}
-	res := ConfirmResult{}
-	for _, l := range lists {
-		res.Lists = append(res.Lists, List{Slug: l, Title: s.listTitle(l)})
-	}
-	return res, nil
+	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
 }
 
 // UnsubscribeResult says what Unsubscribe did.
 type UnsubscribeResult struct {
-	All  bool
-	List List // when not All
+	All   bool
+	List  List   // when not All
+	Email string // the subscriber's address, for the page to show masked; empty when removed
 }
 
 // CheckUnsubscribe verifies an unsubscribe token without changing
 // anything (for the confirm page).
-func (s *Service) CheckUnsubscribe(token string) (UnsubscribeResult, error) {
+func (s *Service) CheckUnsubscribe(ctx context.Context, token string) (UnsubscribeResult, error) {
 	c, err := s.signer.VerifyUnsubscribe(token)
 	if err != nil {
 		return UnsubscribeResult{}, err
 	}
-	if c.List == AllLists {
-		return UnsubscribeResult{All: true}, nil
+	email, _, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
 	}
-	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	if c.List == AllLists {
+		return UnsubscribeResult{All: true, Email: email}, nil
+	}
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}, Email: email}, nil
 }
 
 // Unsubscribe takes the subscriber a token names off its list, or off every
@@ -538,8 +714,19 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 	if c.List == AllLists {
 		all = true
 	}
+	email, ok, err := s.tokenSubscriber(ctx, c.ID, c.Created, c.Email)
+	if err != nil {
+		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
+	}
+	if !ok {
+		// Removed: there is nobody left to mail.
+		if all {
+			return UnsubscribeResult{All: true}, nil
+		}
+		return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	}
 	now := s.now().UTC()
-	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+	_, err = s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
 		if sub.ID == 0 {
 			return nil // removed: nothing written
 		}
@@ -572,7 +759,7 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 		return UnsubscribeResult{}, fmt.Errorf("unsubscribe: %w", err)
 	}
 	if all {
-		return UnsubscribeResult{All: true}, nil
+		return UnsubscribeResult{All: true, Email: email}, nil
 	}
-	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}}, nil
+	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}, Email: email}, nil
 }

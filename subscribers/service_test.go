@@ -3,8 +3,10 @@ package subscribers_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
@@ -115,8 +117,12 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 			t.Fatalf("sent %v", msgs)
 		}
 		m := msgs[0]
-		if strings.Contains(m.HTML, "<script>") || !strings.Contains(m.HTML, "&lt;script&gt;") {
-			t.Errorf("name not escaped in the HTML part")
+		// The name is the visitor's text: nothing of it goes into a message
+		// sent before consent (not even escaped, nor in the To header).
+		for part, body := range map[string]string{"HTML": m.HTML, "text": m.Text, "To name": m.ToName, "subject": m.Subject} {
+			if strings.Contains(body, "alert(") || strings.Contains(body, "alert&#34;") || strings.Contains(body, "&lt;script") {
+				t.Errorf("the visitor's name is in the confirmation's %s", part)
+			}
 		}
 		if !strings.Contains(m.HTML, "China Daily News") || !strings.Contains(m.Text, "Shanghai 70th anniversary series") {
 			t.Errorf("brand or list missing")
@@ -174,7 +180,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		// Unsubscribe from one list, then from everything.
 		u1, _ := e.svc.UnsubscribeURL(s, "society")
 		t1 := mustQuery(t, u1)
-		if r, err := e.svc.CheckUnsubscribe(t1); err != nil || r.All || r.List.Slug != "society" {
+		if r, err := e.svc.CheckUnsubscribe(ctx, t1); err != nil || r.All || r.List.Slug != "society" {
 			t.Fatalf("check: %+v %v", r, err)
 		}
 		e.clock.Add(time.Hour)
@@ -337,27 +343,47 @@ func TestTokensAgainstStore(t *testing.T) {
 		good, _ := e.svc.UnsubscribeURL(a, "society")
 		goodTok := mustQuery(t, good)
 		other, _ := subscribers.NewSigner([]byte("some-other-secret-0123456789"))
-		forgedKey, _ := other.UnsubscribeToken(subscribers.UnsubscribeClaims{ID: a.ID, Email: a.Email, List: subscribers.AllLists})
-		wrongSub, _ := e.svc.Signer().UnsubscribeToken(subscribers.UnsubscribeClaims{ID: b.ID, Email: a.Email, List: subscribers.AllLists})
-		expiredConfirm, _ := e.svc.Signer().ConfirmToken(subscribers.ConfirmClaims{Email: a.Email, Lists: []string{"society"}, IssuedAt: e.clock.Now().Add(-100 * time.Hour), Expires: e.clock.Now().Add(-time.Hour)})
-		unknownConfirm, _ := e.svc.Signer().ConfirmToken(subscribers.ConfirmClaims{Email: "nobody@example.com", Lists: []string{"society"}, IssuedAt: e.clock.Now(), Expires: e.clock.Now().Add(time.Hour)})
+		forgedKey, _ := other.UnsubscribeToken(subscribers.UnsubscribeClaims{ID: a.ID, Created: a.CreatedAt, List: subscribers.AllLists})
+		oldForged := other.LegacyUnsubscribeToken(a.ID, a.Email, subscribers.AllLists)
+		oldWrongSub := e.svc.Signer().LegacyUnsubscribeToken(b.ID, a.Email, subscribers.AllLists)
+		// b's id with a's creation time: what a token of a removed
+		// subscriber looks like once its id is reused.
+		reusedID, _ := e.svc.Signer().UnsubscribeToken(subscribers.UnsubscribeClaims{ID: b.ID, Created: a.CreatedAt.Add(-time.Hour), List: subscribers.AllLists})
+		expiredConfirm, _ := e.svc.Signer().ConfirmToken(subscribers.ConfirmClaims{ID: a.ID, Created: a.CreatedAt, Lists: []string{"society"}, IssuedAt: e.clock.Now().Add(-100 * time.Hour), Expires: e.clock.Now().Add(-time.Hour)})
+		unknownConfirm, _ := e.svc.Signer().ConfirmToken(subscribers.ConfirmClaims{ID: b.ID + 1000, Lists: []string{"society"}, IssuedAt: e.clock.Now(), Expires: e.clock.Now().Add(time.Hour)})
+		reusedConfirm, _ := e.svc.Signer().ConfirmToken(subscribers.ConfirmClaims{ID: b.ID, Created: b.CreatedAt.Add(-time.Hour), Lists: []string{"society"}, IssuedAt: e.clock.Now(), Expires: e.clock.Now().Add(time.Hour)})
 		before := snapshot(t, st)
 		for name, tok := range map[string]string{
 			"empty": "", "garbage": "abc", "altered": goodTok[:10] + "x" + goodTok[11:],
-			"other key": forgedKey, "wrong subscriber": wrongSub,
+			"other key": forgedKey, "old format, other key": oldForged, "old format, wrong subscriber": oldWrongSub,
 			"confirm token": unknownConfirm,
 		} {
 			if _, err := e.svc.Unsubscribe(ctx, tok, true); !errors.Is(err, subscribers.ErrInvalidToken) {
 				t.Errorf("unsubscribe %s: %v", name, err)
 			}
 		}
-		for name, tok := range map[string]string{"expired": expiredConfirm, "unknown address": unknownConfirm, "unsubscribe token": goodTok} {
+		if _, err := e.svc.Unsubscribe(ctx, reusedID, true); err != nil {
+			t.Errorf("unsubscribe with a reused id: %v, want nothing done", err)
+		}
+		for name, tok := range map[string]string{"expired": expiredConfirm, "unknown subscriber": unknownConfirm, "reused id": reusedConfirm, "unsubscribe token": goodTok} {
 			if _, err := e.svc.Confirm(ctx, tok); !errors.Is(err, subscribers.ErrInvalidToken) {
 				t.Errorf("confirm %s: %v", name, err)
 			}
 		}
 		if snapshot(t, st) != before {
 			t.Error("refused tokens changed the store")
+		}
+		// Links carry no address; the old format (digests already sent)
+		// still unsubscribes.
+		if raw, _ := base64.RawURLEncoding.DecodeString(goodTok); len(raw) == 0 || bytes.Contains(raw, []byte("example")) || len(goodTok) > 64 {
+			t.Errorf("unsubscribe token %q is not short and opaque", goodTok)
+		}
+		old := e.svc.Signer().LegacyUnsubscribeToken(a.ID, a.Email, "society")
+		if r, err := e.svc.Unsubscribe(ctx, old, false); err != nil || r.List.Slug != "society" || r.Email != a.Email {
+			t.Errorf("old-format link: %+v %v", r, err)
+		}
+		if s := get(t, st, "a@example.com"); activeLists(s) != "shanghai-70th" {
+			t.Errorf("after the old-format link: %s", activeLists(s))
 		}
 		// A removed subscriber's link succeeds and does nothing.
 		if err := e.svc.Remove(ctx, "a@example.com"); err != nil {
@@ -372,21 +398,78 @@ func TestTokensAgainstStore(t *testing.T) {
 	})
 }
 
-func TestMailFailureKeepsResponseAndAllowsRetry(t *testing.T) {
+// A confirmation that cannot be sent stays in the outbox and is retried
+// with a growing delay; the log says why at warning level; the visitor's
+// answer is the same.
+func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		ctx := context.Background()
-		e := newEnv(t, st, nil)
-		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("down")})
+		var logs bytes.Buffer
+		e := newEnv(t, st, func(c *subscribers.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		})
+		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("smtp: server does not offer STARTTLS (smtp.url asks for tls=mandatory)")})
 		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
-		if s := get(t, st, "a@example.com"); !s.ConfirmationSentAt.IsZero() {
-			t.Errorf("ConfirmationSentAt kept after a failed send: %v", s.ConfirmationSentAt)
+		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "does not offer STARTTLS") || !strings.Contains(logs.String(), "will retry") {
+			t.Errorf("the log does not say why at WARN:\n%s", logs.String())
 		}
+		pending, err := st.ListConfirmations(ctx, subscribers.ConfirmationPending)
+		if err != nil || len(pending) != 1 || pending[0].Attempts != 1 || !pending[0].NextAttemptAt.Equal(e.clock.Now().Add(time.Minute)) ||
+			!strings.Contains(pending[0].LastError, "STARTTLS") {
+			t.Fatalf("outbox after the failure: %+v %v", pending, err)
+		}
+		// The visitor asking again within the per-address interval adds
+		// nothing: the outbox already has their email.
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.Wait()
+		if all, _ := st.ListConfirmations(ctx, ""); len(all) != 1 {
+			t.Errorf("%d confirmations queued for one address", len(all))
+		}
+		// Not due yet: nothing is sent. The second failure waits longer.
+		if n, err := e.svc.SendDue(ctx); n != 0 || err != nil {
+			t.Fatalf("before the retry time: %d %v", n, err)
+		}
+		e.clock.Add(time.Minute)
+		if n, _ := e.svc.SendDue(ctx); n != 0 {
+			t.Fatalf("sent %d while the server still fails", n)
+		}
+		if p, _ := st.ListConfirmations(ctx, subscribers.ConfirmationPending); len(p) != 1 || p[0].Attempts != 2 || !p[0].NextAttemptAt.Equal(e.clock.Now().Add(5*time.Minute)) {
+			t.Fatalf("after the second failure: %+v", p)
+		}
+		// The server is fixed: the retry sends the link, which confirms.
 		e.out.Fail(nil)
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil || len(e.out.Take()) != 1 {
-			t.Fatalf("retry: %v", err)
+		e.clock.Add(5 * time.Minute)
+		if n, err := e.svc.SendDue(ctx); n != 1 || err != nil {
+			t.Fatalf("retry: %d %v", n, err)
+		}
+		msgs := e.out.Take()
+		if len(msgs) != 1 {
+			t.Fatalf("%d mails after the retry", len(msgs))
+		}
+		if _, err := e.svc.Confirm(ctx, confirmToken(t, msgs[0])); err != nil {
+			t.Fatalf("the retried link: %v", err)
+		}
+		if sent, _ := st.ListConfirmations(ctx, subscribers.ConfirmationSent); len(sent) != 1 {
+			t.Errorf("sent rows: %+v", sent)
+		}
+
+		// A refusal retrying cannot fix is given up at once.
+		e.out.Fail(&mail.Error{Op: "rcpt", Code: 550, Err: errors.New("550 no such user b@example.com")})
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "b@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		e.svc.Wait()
+		failed, _ := st.ListConfirmations(ctx, subscribers.ConfirmationFailed)
+		if len(failed) != 1 || !strings.Contains(failed[0].LastError, "550") {
+			t.Fatalf("permanent failure: %+v", failed)
+		}
+		if strings.Contains(logs.String(), "b@example.com") {
+			t.Errorf("a recipient's address was logged at WARN:\n%s", logs.String())
 		}
 	})
 }

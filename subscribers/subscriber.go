@@ -100,4 +100,5 @@ type Store interface {
 	// empty, those the digest sender bounced at or after since. It returns
 	// the addresses it changed.
 	UnbounceSubscribers(ctx context.Context, emails []string, since time.Time) ([]string, error)
+	ConfirmationOutbox
 }

@@ -7,13 +7,16 @@ package templates
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
 	"math"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -121,10 +124,11 @@ type Renderer struct {
 	site  Site
 	pages map[string]*template.Template
 	css   template.CSS
+	csp   string
 }
 
 // Pages are the page names New parses (html/NAME.html).
-var Pages = []string{"index", "article", "error", "subscribe", "subscribe_sent", "subscribe_confirmed",
+var Pages = []string{"index", "article", "error", "subscribe", "subscribe_sent", "subscribe_confirm", "subscribe_confirmed",
 	"subscribe_unsubscribe", "subscribe_unsubscribed", "digest_issue", "digest_list"}
 
 var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}){1,2}$`)
@@ -162,6 +166,9 @@ func New(site Site) (*Renderer, error) {
 		"css":      func() template.CSS { return r.css },
 		"zonename": func() string { return r.site.Zone.String() },
 		"idfor":    idFor,
+	}
+	if r.csp, err = contentSecurityPolicy(string(r.css), site.Brand.Logo); err != nil {
+		return nil, err
 	}
 	for _, name := range Pages {
 		t, err := template.New(name).Funcs(funcs).ParseFS(FS, "html/layout.html", "html/"+name+".html")
@@ -251,6 +258,53 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	w.WriteHeader(status)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// CSP is the Content-Security-Policy of every page: nothing may load or
+// run but the inline stylesheet and the pages' inline scripts (allowed by
+// their SHA-256 hashes), images from this site, any https: address (the
+// photos of articles) and the brand logo's origin, forms posted to this site; no page may be framed.
+func (r *Renderer) CSP() string { return r.csp }
+
+// inlineScript finds the pages' inline scripts (fixed text, no template
+// actions inside).
+var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+
+func contentSecurityPolicy(css, logo string) (string, error) {
+	hash := func(s string) string {
+		h := sha256.Sum256([]byte(s))
+		return "'sha256-" + base64.StdEncoding.EncodeToString(h[:]) + "'"
+	}
+	scripts := []string{}
+	err := fs.WalkDir(FS, "html", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(FS, path)
+		if err != nil {
+			return err
+		}
+		for _, m := range inlineScript.FindAllSubmatch(b, -1) {
+			if bytes.Contains(m[1], []byte("{{")) {
+				return fmt.Errorf("templates: %s: an inline script must be fixed text", path)
+			}
+			scripts = append(scripts, hash(string(m[1])))
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	img := "'self' https:"
+	if u, err := url.Parse(logo); err == nil && u.Host != "" && u.Scheme != "https" {
+		img += " " + u.Scheme + "://" + u.Host
+	}
+	script := "'none'"
+	if len(scripts) > 0 {
+		script = strings.Join(scripts, " ")
+	}
+	return "default-src 'none'; style-src " + hash(css) + "; script-src " + script + "; img-src " + img +
+		"; form-action 'self'; frame-ancestors 'none'; base-uri 'none'", nil
 }
 
 // ErrorData is what the error page shows.

@@ -109,7 +109,7 @@ func loadSecret(ctx context.Context, configured, dataDir string, st storage.Stor
 	return []byte(s), "database", nil
 }
 
-func runConfigCheck(_ context.Context, c *cli, args []string) error {
+func runConfigCheck(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: config check takes no arguments", errUsage)
 	}
@@ -140,6 +140,13 @@ func runConfigCheck(_ context.Context, c *cli, args []string) error {
 	}
 	for _, s := range cfg.Series {
 		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, cfg.DigestSchedule(s))
+	}
+	if c.opts.smtpCheck {
+		if strings.TrimSpace(cfg.SMTP.URL) == "" {
+			fmt.Fprintln(c.stdout, "smtp check: no smtp.url, mail is written to the spool: nothing to connect to")
+			return nil
+		}
+		return checkSMTP(ctx, c.stdout, cfg.SMTP.URL, cfg.SMTP.Timeout.Duration)
 	}
 	return nil
 }

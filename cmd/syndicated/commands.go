@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -25,9 +26,10 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	// The command prints one line per file itself; the importer's own log
-	// lines would only repeat them.
+	// lines would only repeat them, but for its warnings about what it
+	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importerWith(slog.New(slog.DiscardHandler), func(done, total int) {
+	rep, err := a.importerWith(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
 		p.total = total
 		p.Set(done)
 	}).ImportPaths(ctx, args...)
@@ -228,4 +230,17 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Se
 		return err
 	}
 	return fn(a, svc)
+}
+
+// onlyMessage passes on the records with one message.
+type onlyMessage struct {
+	slog.Handler
+	msg string
+}
+
+func (h onlyMessage) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message != h.msg {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }

@@ -44,6 +44,8 @@ type options struct {
 	// digest
 	series, week, since, format, to string
 	dryRun                          bool
+	// config check
+	smtpCheck bool
 }
 
 // cli carries what a command needs from the process: streams, environment
@@ -76,7 +78,10 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")
 			}, run: runFeedsBuild},
-		{name: "config check", summary: "load and validate the configuration, and print it", run: runConfigCheck},
+		{name: "config check", summary: "load and validate the configuration, and print it",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.BoolVar(&o.smtpCheck, "smtp", false, "also connect to smtp.url and report what the server offers (TLS, AUTH) and what fails; sends nothing")
+			}, run: runConfigCheck},
 		{name: "config example", summary: "print the annotated example configuration", run: runConfigExample},
 		{name: "subscribers add", usage: "EMAIL", summary: "add a subscriber",
 			flags: func(fs *flag.FlagSet, o *options) {

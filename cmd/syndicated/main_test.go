@@ -39,10 +39,17 @@ func serving(t *testing.T, environ []string) (string, string) {
 // may share.
 func servingIn(t *testing.T, environ []string, data string) string {
 	t.Helper()
+	base, _ := servingLogged(t, environ, data)
+	return base
+}
+
+// servingLogged is servingIn that also gives the daemon's log.
+func servingLogged(t *testing.T, environ []string, data string) (string, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
-	var errb syncBuffer
-	c := &cli{stdout: io.Discard, stderr: &errb, environ: environ, onServing: func(a string) { addr <- a }}
+	errb := &syncBuffer{}
+	c := &cli{stdout: io.Discard, stderr: errb, environ: environ, onServing: func(a string) { addr <- a }}
 	done := make(chan int, 1)
 	go func() { done <- c.main(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}) }()
 	var base string
@@ -65,7 +72,7 @@ func servingIn(t *testing.T, environ []string, data string) string {
 			t.Error("serve did not shut down within 30 s of its context ending")
 		}
 	})
-	return base
+	return base, errb
 }
 
 func get(t *testing.T, url string, hdr ...string) (*http.Response, []byte) {

@@ -145,7 +145,7 @@ func (s *pagesSite) pages() []pageCase {
 			"Editor's note", `href="/feeds/series/shanghai-70th.rss"`, `href="/subscribe?list=shanghai-70th"`, "Pan Rui / Example Daily"}},
 		{"article-zh", "/articles/society-2019-05-22-elevator-retrofit-zh", 200, nil},
 		{"subscribe", "/subscribe", 200, []string{`<label for="email">`}},
-		{"confirm", s.confirm, 200, []string{"Shanghai 70th anniversary series", "n•••@example.org"}},
+		{"confirm", s.confirm, 200, []string{"Shanghai 70th anniversary series", "n•••@example.org", ">Confirm</button>"}},
 		{"unsubscribe", s.unsubscribe, 200, []string{"Shanghai 70th anniversary series", "r•••@example.com"}},
 		{"digest-issue", "/digests/shanghai-70th/2019-W22", 200, []string{"Week 22, 2019", "Four decades on the Huangpu ferry"}},
 		{"digest-list", "/digests/shanghai-70th", 200, []string{`href="/digests/shanghai-70th/2019-W22"`, `href="/digests/shanghai-70th.atom"`}},
@@ -247,6 +247,7 @@ func browserPages(t *testing.T, ctx context.Context, s *pagesSite, pages []pageC
 	browsertest.StandInImages(t, ctx, "https://static.example.com/*")
 	// The unsubscribe button and the form's result are pages too.
 	pages = append(pages, pageCase{name: "unsubscribed", path: s.unsubscribe + "#click=unsubscribe"},
+		pageCase{name: "confirmed", path: s.confirm + "#click=confirm"},
 		pageCase{name: "subscribe-sent", path: "/subscribe#submit"})
 	violations := map[string]int{}
 	for _, width := range []int64{320, 390, 1280} {

@@ -117,7 +117,7 @@ func checkSharedSecret(t *testing.T, env []string) {
 	// The confirmation is sent in the background: wait for A's spool.
 	var ms []string
 	within(t, 10*time.Second, "confirmation in A's mail spool", func() bool {
-		ms, _ = filepath.Glob(filepath.Join(dataA, "mail", "*.eml"))
+		ms, _ = filepath.Glob(filepath.Join(dataA, "mail", "[^.]*.eml")) // not the spool's temporary dot-files
 		return len(ms) > 0
 	})
 	if len(ms) != 1 {
@@ -142,6 +142,7 @@ func checkSharedSecret(t *testing.T, env []string) {
 	if resp, body := get(t, b+string(link)); resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s on B: %d\n%s", link, resp.StatusCode, body)
 	}
+	confirmPost(t, b, string(link))
 	if code, out, errs := run(t, context.Background(), env, "subscribers", "list", "--data", dataB, "--status", "active"); code != 0 || !strings.Contains(out, email) {
 		t.Errorf("after confirming on B, active list: %d %q %s", code, out, errs)
 	}

@@ -51,6 +51,12 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if addr := a.cfg.HTTP.AdminListen; addr != "" {
+		if d.admin, err = net.Listen("tcp", addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("http.admin_listen: %w", err)
+		}
+	}
 	d.onServing = c.onServing
 	return d.run(ctx, ln)
 }
@@ -74,6 +80,8 @@ type daemon struct {
 	// a build runs collapse into one more build, and none is lost.
 	kick      chan struct{}
 	onServing func(addr string)
+	// admin is the admin listener (http.admin_listen), or nil.
+	admin net.Listener
 
 	// revMu guards what the revision poll compares against: the store's
 	// articles revision read just before the last successful build
@@ -199,7 +207,15 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 		return nil, err
 	}
 	d.pages = pages
-	web, err := subweb.New(svc, subweb.Options{Pages: pages, Logger: a.log})
+	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	wopts := subweb.Options{Pages: pages, Logger: a.log}
+	if len(proxies) > 0 {
+		wopts.ClientIP = subweb.TrustedProxyClientIP(proxies)
+	}
+	web, err := subweb.New(svc, wopts)
 	if err != nil {
 		return nil, err
 	}
@@ -210,6 +226,10 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 // the subscriber and digest pages and the metrics.
 func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 	a := d.a
+	sections := make([]string, len(a.cfg.Sections))
+	for i, s := range a.cfg.Sections {
+		sections[i] = s.Slug
+	}
 	var err error
 	d.srv, err = server.New(server.Options{
 		BaseURL:      a.cfg.BaseURL,
@@ -217,6 +237,8 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Language:     a.cfg.Language,
 		APIToken:     a.cfg.HTTP.APIToken,
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
+		Sections:     sections,
+		AdminMetrics: a.cfg.HTTP.AdminListen != "",
 		Feeds:        d.ops.requests.Handler(d.set),
 		Favicon:      d.set.Favicon(),
 		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged, ingest: d.ops.ingest},
@@ -437,10 +459,20 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	// workers start, so that they send it at once.
 	d.digest.catchUp(ctx, d.digest.svc.Now())
 	d.digest.start()
+	// Confirmation emails that could not be sent are retried from the outbox.
+	outboxDone := make(chan struct{})
+	go func() { d.subs.Run(loopCtx, 0); close(outboxDone) }()
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	var admin *http.Server
+	if d.admin != nil {
+		admin = &http.Server{Handler: d.srv.Admin(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: hs.ReadTimeout,
+			WriteTimeout: hs.WriteTimeout, IdleTimeout: hs.IdleTimeout, ErrorLog: hs.ErrorLog}
+		go func() { errc <- admin.Serve(d.admin) }()
+		a.log.Info("admin listener serves /metrics", "addr", "http://"+d.admin.Addr().String()+"/metrics")
+	}
 	a.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/", "base_url", a.cfg.BaseURL, "database", describeDB(a.cfg.Database.URL, a.dataDir))
 	if d.onServing != nil {
 		d.onServing(ln.Addr().String())
@@ -454,15 +486,23 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := d.sched.Stop(sctx); err != nil {
-		a.log.Warn("schedule stop", "err", err)
-	}
+	// The loops go first: the build loop starts runs on the scheduler, and a
+	// run started while Stop waits for the running ones would race it.
 	stopLoop()
 	<-loopDone
 	<-pollDone
+	<-outboxDone
+	if err := d.sched.Stop(sctx); err != nil {
+		a.log.Warn("schedule stop", "err", err)
+	}
 	d.digest.stop()
 	if err := hs.Shutdown(sctx); err != nil {
 		a.log.Warn("http shutdown", "err", err)
+	}
+	if admin != nil {
+		if err := admin.Shutdown(sctx); err != nil {
+			a.log.Warn("admin http shutdown", "err", err)
+		}
 	}
 	// Confirmation emails accepted before shutdown still go out.
 	if err := d.subs.Close(sctx); err != nil {

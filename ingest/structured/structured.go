@@ -33,6 +33,10 @@ type Document struct {
 	Article article.Article
 	// Line is where the metadata starts, for errors about the whole article.
 	Line int
+	// Warnings are what the import changed on the way without refusing the
+	// file (a Markdown link of an unsafe scheme dropped, an image left out),
+	// with file and line; the importer logs them.
+	Warnings []*source.Error
 }
 
 // ParseMarkdown reads Markdown with front matter. Times without a zone are
@@ -80,7 +84,7 @@ func ParseMarkdown(name string, data []byte, zone *time.Location) (*Document, er
 		return nil, err
 	}
 	body := strings.Join(lines[end+1:], "")
-	doc.Article.Body = markdownBody([]byte(body))
+	doc.Article.Body, doc.Warnings = markdownBody(name, []byte(body), end+2)
 	finish(&doc.Article)
 	return doc, nil
 }
@@ -617,10 +621,15 @@ var pageBreakRe = regexp.MustCompile(`(?i)^\s*<!--\s*page(\s*break)?\s*-->\s*$`)
 // markup is flattened to its text, each block (paragraph, heading, list
 // item, quote, code block) becomes a paragraph, a heading marked as a
 // sub-head, raw HTML is dropped, and an HTML comment "<!-- page -->" on its
-// own starts a new page.
-func markdownBody(src []byte) []article.Page {
+// own starts a new page. A link to an http(s) or mailto: address is kept as
+// its text followed by the address in parentheses (the body is plain text
+// everywhere it goes); any other link keeps its text only, and images are
+// left out, each with a warning. firstLine is the file's line of src's
+// first line, for the warnings.
+func markdownBody(name string, src []byte, firstLine int) ([]article.Page, []*source.Error) {
 	doc := goldmark.New().Parser().Parse(text.NewReader(src))
 	pages := []article.Page{{Number: 1}}
+	var warnings []*source.Error
 	add := func(s string, subhead bool) {
 		if s = source.CleanSpace(s); s != "" {
 			pg := &pages[len(pages)-1]
@@ -630,14 +639,23 @@ func markdownBody(src []byte) []article.Page {
 			pg.Paragraphs = append(pg.Paragraphs, s)
 		}
 	}
+	flat := func(c ast.Node) string {
+		line := firstLine
+		if ls := c.Lines(); ls.Len() > 0 {
+			line += bytes.Count(src[:ls.At(0).Start], []byte("\n"))
+		}
+		return inline(c, src, func(format string, args ...any) {
+			warnings = append(warnings, source.Errorf(name, line, "", format, args...))
+		})
+	}
 	var blocks func(n ast.Node)
 	blocks = func(n ast.Node) {
 		for c := n.FirstChild(); c != nil; c = c.NextSibling() {
 			switch c := c.(type) {
 			case *ast.Heading:
-				add(inline(c, src), true)
+				add(flat(c), true)
 			case *ast.Paragraph, *ast.TextBlock:
-				add(inline(c, src), false)
+				add(flat(c), false)
 			case *ast.List, *ast.ListItem, *ast.Blockquote:
 				blocks(c)
 			case *ast.FencedCodeBlock, *ast.CodeBlock:
@@ -660,12 +678,30 @@ func markdownBody(src []byte) []article.Page {
 		pages = pages[:len(pages)-1]
 	}
 	if len(pages) == 0 {
-		return nil
+		return nil, warnings
 	}
-	return pages
+	return pages, warnings
 }
 
-func inline(n ast.Node, src []byte) string {
+// keptLink reports whether a link's destination is kept in the text: an
+// absolute http(s) URL or a mailto: address. Everything else (javascript:,
+// data:, vbscript:, file:, relative paths that mean nothing outside the
+// CMS) is dropped.
+func keptLink(dest string) bool {
+	u, err := url.Parse(strings.TrimSpace(dest))
+	if err != nil {
+		return false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		return u.Host != ""
+	case "mailto":
+		return u.Opaque != ""
+	}
+	return false
+}
+
+func inline(n ast.Node, src []byte, warn func(format string, args ...any)) string {
 	var b strings.Builder
 	var walk func(n ast.Node)
 	walk = func(n ast.Node) {
@@ -683,8 +719,29 @@ func inline(n ast.Node, src []byte) string {
 			case *ast.String:
 				b.Write(c.Value)
 			case *ast.AutoLink:
+				if c.AutoLinkType == ast.AutoLinkURL && !keptLink(string(c.URL(src))) {
+					warn("link %q dropped: only http(s) and mailto: links are kept", c.URL(src))
+					continue
+				}
 				b.Write(c.Label(src))
-			case *ast.RawHTML, *ast.Image:
+			case *ast.Link:
+				start := b.Len()
+				walk(c)
+				dest := strings.TrimSpace(string(c.Destination))
+				if !keptLink(dest) {
+					warn("link %q dropped (its text kept): only http(s) and mailto: links are kept", dest)
+					continue
+				}
+				label := strings.TrimSpace(b.String()[start:])
+				switch {
+				case label == "":
+					b.WriteString(dest)
+				case label != dest && label != strings.TrimPrefix(dest, "mailto:"):
+					b.WriteString(" (" + dest + ")")
+				}
+			case *ast.Image:
+				warn("image %q left out: the body is text; give the article's photo in the photo field", c.Destination)
+			case *ast.RawHTML:
 				// dropped
 			default:
 				walk(c)

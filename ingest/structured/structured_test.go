@@ -43,7 +43,7 @@ func TestMarkdownYAML(t *testing.T) {
 		Body: []article.Page{
 			{Number: 1, Paragraphs: []string{
 				"The tea house, closed since 2009 for repairs, opened its carved doors at seven on Monday morning.",
-				`"My grandfather brought me here," said Zhou Min, 68, who was first in line. See the menu & more.`,
+				`"My grandfather brought me here," said Zhou Min, 68, who was first in line. See the menu (https://example.com/menu) & more.`,
 			}},
 			{Number: 2, Paragraphs: []string{"Upstairs", "Twelve tables on the upper floor", "A view of the river"}, Subheads: []int{0}},
 		},
@@ -226,3 +226,36 @@ var newsroom = func() *time.Location {
 	}
 	return loc
 }()
+
+func TestMarkdownLinks(t *testing.T) {
+	src := "---\nid: links\nsection: society\nheadline: Links\npublished: 2019-05-20T08:00:00+08:00\n---\n" +
+		"Read [the report](https://example.com/report.pdf) or <https://example.com/a>.\n" +
+		"Mail [the desk](mailto:desk@example.com), see [http://example.org/](http://example.org/).\n\n" +
+		"A [trap](javascript:alert(1)) and [data](data:text/html;base64,PHNjcmlwdD4=) and [rel](/internal/page).\n\n" +
+		"![a chart](https://example.com/chart.png) Chart above.\n"
+	d, err := ParseMarkdown("links.md", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"Read the report (https://example.com/report.pdf) or https://example.com/a. Mail the desk (mailto:desk@example.com), see http://example.org/.",
+		"A trap and data and rel.",
+		"Chart above.",
+	}
+	if got := d.Article.Body[0].Paragraphs; !reflect.DeepEqual(got, want) {
+		t.Errorf("paragraphs:\n got %q\nwant %q", got, want)
+	}
+	var warnings []string
+	for _, w := range d.Warnings {
+		warnings = append(warnings, w.Error())
+	}
+	wantW := []string{
+		`links.md:10: link "javascript:alert(1)" dropped (its text kept): only http(s) and mailto: links are kept`,
+		`links.md:10: link "data:text/html;base64,PHNjcmlwdD4=" dropped (its text kept): only http(s) and mailto: links are kept`,
+		`links.md:10: link "/internal/page" dropped (its text kept): only http(s) and mailto: links are kept`,
+		`links.md:12: image "https://example.com/chart.png" left out: the body is text; give the article's photo in the photo field`,
+	}
+	if !reflect.DeepEqual(warnings, wantW) {
+		t.Errorf("warnings:\n got %q\nwant %q", warnings, wantW)
+	}
+}

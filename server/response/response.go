@@ -6,6 +6,7 @@
 package response
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -123,10 +124,22 @@ func Text(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 }
 
 // LogServerError logs err at error level when status is a server error,
-// for handlers that render their own error pages.
+// for handlers that render their own error pages. A request the client
+// gave up on (its context cancelled, the error one of the context's) is no
+// server fault: it is logged at debug level only.
 func LogServerError(r *http.Request, log *slog.Logger, status int, err error) {
 	if status < 500 || log == nil {
 		return
 	}
+	if cancelled(r, err) {
+		log.Debug("request cancelled by the client", "method", r.Method, "path", r.URL.Path, "err", err)
+		return
+	}
 	log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+}
+
+// cancelled reports whether err comes from r's client going away: r's
+// context has ended and err is (or wraps) a context error.
+func cancelled(r *http.Request, err error) bool {
+	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

@@ -69,6 +69,8 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestLeaseExpiry", testDigestLease},
 		{"DigestTransitions", testDigestTransitions},
 		{"DigestRetryAndUnbounce", testDigestRetryAndUnbounce},
+		{"ConfirmationOutbox", testConfirmationOutbox},
+		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

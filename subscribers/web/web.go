@@ -1,11 +1,13 @@
 // Package web serves the subscriber pages: the sign-up form (GET/POST
-// /subscribe, form or JSON), GET /confirm, and unsubscribe (GET shows a
-// page, POST unsubscribes, RFC 8058 one-click included).
+// /subscribe, form or JSON), confirmation (GET shows a page with a Confirm
+// button, only its POST confirms: link scanners fetch every URL in a
+// message) and unsubscribe (GET shows a page, POST unsubscribes, RFC 8058
+// one-click included).
 //
-// Client IPs for the per-client rate limit come from the connection's
-// RemoteAddr. Behind a reverse proxy, set Options.ClientIP to
-// TrustedProxyClientIP(prefixes of the proxies), which then reads
-// X-Forwarded-For from those proxies only.
+// Client IPs for the per-client rate limit and the consent record come
+// from the connection's RemoteAddr. Behind a reverse proxy, set
+// Options.ClientIP to TrustedProxyClientIP(http.trusted_proxies), which
+// then reads Forwarded / X-Forwarded-For from those proxies only.
 package web
 
 import (
@@ -101,6 +103,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /subscribe", h.getSubscribe)
 	mux.HandleFunc("POST /subscribe", h.postSubscribe)
 	mux.HandleFunc("GET /confirm", h.getConfirm)
+	mux.HandleFunc("POST /confirm", h.postConfirm)
 	mux.HandleFunc("GET /unsubscribe", h.getUnsubscribe)
 	mux.HandleFunc("POST /unsubscribe", h.postUnsubscribe)
 }
@@ -115,15 +118,14 @@ func RemoteIP(r *http.Request) string {
 }
 
 // TrustedProxyClientIP returns a ClientIP function for a server behind
-// reverse proxies: when the connection comes from one of proxies, the
-// client is the right-most X-Forwarded-For entry that is not itself a
-// proxy; otherwise it is RemoteAddr (so nobody else can spoof the header).
+// reverse proxies (http.trusted_proxies). When the connection comes from
+// one of proxies, the client is the rightmost hop of the Forwarded header
+// (RFC 7239; X-Forwarded-For when there is none) that is not itself a
+// proxy; otherwise it is RemoteAddr, so nobody else can spoof the header.
+// A hop that is no IP address ("unknown", an obfuscated name) ends the
+// walk: the last trusted address is the answer.
 func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
-	trusted := func(s string) bool {
-		a, err := netip.ParseAddr(strings.TrimSpace(s))
-		if err != nil {
-			return false
-		}
+	trusted := func(a netip.Addr) bool {
 		for _, p := range proxies {
 			if p.Contains(a.Unmap()) {
 				return true
@@ -133,24 +135,58 @@ func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
 	}
 	return func(r *http.Request) string {
 		ip := RemoteIP(r)
-		if !trusted(ip) {
+		a, err := netip.ParseAddr(ip)
+		if err != nil || !trusted(a) {
 			return ip
 		}
-		var hops []string
-		for _, v := range r.Header.Values("X-Forwarded-For") {
-			hops = append(hops, strings.Split(v, ",")...)
-		}
+		hops := forwardedHops(r.Header)
 		for i := len(hops) - 1; i >= 0; i-- {
-			hop := strings.TrimSpace(hops[i])
-			if _, err := netip.ParseAddr(hop); err != nil {
+			hop, err := netip.ParseAddr(hops[i])
+			if err != nil {
 				return ip
 			}
+			ip = hop.Unmap().String()
 			if !trusted(hop) {
-				return hop
+				return ip
 			}
 		}
 		return ip
 	}
+}
+
+// forwardedHops lists the client addresses proxies recorded, first hop
+// first: the for= parameters of Forwarded, or X-Forwarded-For. Ports and
+// IPv6 brackets are taken off.
+func forwardedHops(h http.Header) []string {
+	var hops []string
+	if fw := h.Values("Forwarded"); len(fw) > 0 {
+		for _, v := range fw {
+			for elem := range strings.SplitSeq(v, ",") {
+				for pair := range strings.SplitSeq(elem, ";") {
+					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
+					if ok && strings.EqualFold(k, "for") {
+						hops = append(hops, hostOnly(strings.Trim(val, `"`)))
+					}
+				}
+			}
+		}
+		return hops
+	}
+	for _, v := range h.Values("X-Forwarded-For") {
+		for hop := range strings.SplitSeq(v, ",") {
+			hops = append(hops, hostOnly(strings.TrimSpace(hop)))
+		}
+	}
+	return hops
+}
+
+// hostOnly takes the port and brackets off "[2001:db8::1]:4711" or
+// "192.0.2.1:80"; a bare address is returned as it is.
+func hostOnly(s string) string {
+	if host, _, err := net.SplitHostPort(s); err == nil {
+		return host
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 }
 
 type listOption struct {
@@ -171,6 +207,7 @@ type pageData struct {
 	ListTitle      string
 	All            bool
 	SubscribeURL   string
+	Token          string // the confirmation token, posted back by the button
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageData) {
@@ -195,8 +232,7 @@ func (h *Handler) headers(w http.ResponseWriter) {
 	// form posts, which the CSRF check must refuse.)
 	hd.Set("Referrer-Policy", "same-origin")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	// img-src https: for the brand's logo.
-	hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	hd.Set("Content-Security-Policy", h.pages.CSP())
 }
 
 func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg string) {
@@ -384,17 +420,60 @@ func userMessage(err error) string {
 	return "Invalid request."
 }
 
+// getConfirm shows what a confirmation link would do and a Confirm button;
+// it changes nothing, since mail-security scanners fetch every link in a
+// message. Only the button's POST confirms.
 func (h *Handler) getConfirm(w http.ResponseWriter, r *http.Request) {
-	res, err := h.svc.Confirm(r.Context(), r.URL.Query().Get("token"))
+	tok := r.URL.Query().Get("token")
+	res, err := h.svc.CheckConfirm(r.Context(), tok)
+	if err != nil {
+		h.confirmFailed(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_confirm", pageData{
+		Title: "Confirm your subscription", Action: "/confirm", Token: tok,
+		ConfirmedLists: res.Lists, Email: res.Email,
+	})
+}
+
+// postConfirm confirms. The token in the form (or the query) is the
+// authority: whoever holds it may confirm, so no Origin check applies.
+func (h *Handler) postConfirm(w http.ResponseWriter, r *http.Request) {
+	if !h.parseForm(w, r) {
+		return
+	}
+	tok := r.PostFormValue("token")
+	if tok == "" {
+		tok = r.URL.Query().Get("token")
+	}
+	res, err := h.svc.Confirm(r.Context(), tok)
+	if err != nil {
+		h.confirmFailed(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "subscribe_confirmed", pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists, Email: res.Email})
+}
+
+// parseForm reads a POST's form within the size limit; on failure it has
+// answered with an error page and returns false.
+func (h *Handler) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
+	err := r.ParseForm()
+	switch {
+	case err == nil:
+		return true
+	case isTooLarge(err):
+		h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
+	default:
+		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+	}
+	return false
+}
+
+func (h *Handler) confirmFailed(w http.ResponseWriter, r *http.Request, err error) {
 	status := response.Status(err)
 	response.LogServerError(r, h.log, status, err)
 	switch {
-	case err == nil:
-		d := pageData{Title: "Subscription confirmed", ConfirmedLists: res.Lists}
-		if c, err := h.svc.Signer().VerifyConfirm(r.URL.Query().Get("token"), h.svc.Now()); err == nil {
-			d.Email = c.Email
-		}
-		h.render(w, status, "subscribe_confirmed", d)
 	case errors.Is(err, subscribers.ErrTokenExpired):
 		h.errorPage(w, status, "Link expired", "This confirmation link has expired. Please subscribe again to get a new one.")
 	case errors.Is(err, subscribers.ErrInvalidToken):
@@ -410,14 +489,19 @@ func (h *Handler) invalidUnsubscribe(w http.ResponseWriter, err error) {
 
 func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	tok := r.URL.Query().Get("token")
-	res, err := h.svc.CheckUnsubscribe(tok)
+	res, err := h.svc.CheckUnsubscribe(r.Context(), tok)
 	if err != nil {
+		if !errors.Is(err, subscribers.ErrInvalidToken) {
+			response.LogServerError(r, h.log, response.Status(err), err)
+			h.errorPage(w, response.Status(err), "Error", "Something went wrong on our side. Please try again later.")
+			return
+		}
 		h.invalidUnsubscribe(w, err)
 		return
 	}
 	h.render(w, http.StatusOK, "subscribe_unsubscribe", pageData{
 		Title: "Unsubscribe", Action: "/unsubscribe?" + url.Values{"token": {tok}}.Encode(),
-		All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok),
+		All: res.All, ListTitle: res.List.Title, Email: res.Email,
 	})
 }
 
@@ -426,13 +510,7 @@ func (h *Handler) getUnsubscribe(w http.ResponseWriter, r *http.Request) {
 // The token is the authority, so no Origin check applies: mail providers
 // post from their own servers.
 func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, h.opts.MaxBodyBytes)
-	if err := r.ParseForm(); err != nil {
-		if isTooLarge(err) {
-			h.errorPage(w, response.Status(err), "Request too large", "The request is too large.")
-			return
-		}
-		h.errorPage(w, response.Status(response.ErrBadRequest), "Bad request", "The request could not be read.")
+	if !h.parseForm(w, r) {
 		return
 	}
 	tok := r.URL.Query().Get("token")
@@ -464,17 +542,7 @@ func (h *Handler) postUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		plain(w, status, "Unsubscribed.\n")
 		return
 	}
-	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title, Email: h.tokenEmail(tok)})
-}
-
-// tokenEmail is the address an unsubscribe token names, for the page to
-// show masked; empty when the token does not verify.
-func (h *Handler) tokenEmail(tok string) string {
-	c, err := h.svc.Signer().VerifyUnsubscribe(tok)
-	if err != nil {
-		return ""
-	}
-	return c.Email
+	h.render(w, http.StatusOK, "subscribe_unsubscribed", pageData{Title: "Unsubscribed", All: res.All, ListTitle: res.List.Title, Email: res.Email})
 }
 
 func plain(w http.ResponseWriter, status int, body string) {

@@ -1,0 +1,118 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// The confirmation emails' outbox: claimed like the digest's deliveries,
+// with a lease another sender may take over once it runs out.
+
+const confirmationColumns = `id, subscriber_id, lists, issued_at, state, attempts, next_attempt_at, last_error, sent_at`
+
+func scanConfirmation(r *sql.Rows) (subscribers.Confirmation, error) {
+	var c subscribers.Confirmation
+	var lists string
+	err := r.Scan(&c.ID, &c.SubscriberID, &lists, tm{&c.IssuedAt}, &c.State, &c.Attempts, tm{&c.NextAttemptAt},
+		&c.LastError, tm{&c.SentAt})
+	if lists != "" {
+		c.Lists = strings.Split(lists, ",")
+	}
+	return c, err
+}
+
+// EnqueueConfirmation implements subscribers.ConfirmationOutbox.
+func (s *Store) EnqueueConfirmation(ctx context.Context, c subscribers.Confirmation) (int64, error) {
+	for _, l := range c.Lists {
+		if l == "" || strings.Contains(l, ",") {
+			return 0, fmt.Errorf("enqueue confirmation: bad list slug %q", l)
+		}
+	}
+	var id int64
+	err := s.tx(ctx, func(q db) error {
+		return q.row(ctx, `INSERT INTO confirmation_outbox (subscriber_id, lists, issued_at, state, attempts, next_attempt_at)
+			VALUES (?, ?, ?, 'pending', 0, ?) RETURNING id`,
+			c.SubscriberID, strings.Join(c.Lists, ","), q.t(c.IssuedAt), q.t(orNow(c.NextAttemptAt, c.IssuedAt))).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("enqueue confirmation for subscriber %d: %w", c.SubscriberID, err)
+	}
+	return id, nil
+}
+
+// ClaimConfirmations implements subscribers.ConfirmationOutbox; the rows
+// come back by id.
+func (s *Store) ClaimConfirmations(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]subscribers.Confirmation, error) {
+	var out []subscribers.Confirmation
+	err := s.tx(ctx, func(q db) error {
+		var ids []any
+		for _, due := range []string{
+			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, id`,
+			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id`,
+		} {
+			got, err := collect(func(r *sql.Rows) (any, error) {
+				var id int64
+				return id, r.Scan(&id)
+			})(q.query(ctx, `SELECT id FROM confirmation_outbox WHERE `+due+` LIMIT ?`+s.d.SkipLocked, q.t(now), limit-len(ids)))
+			if err != nil {
+				return err
+			}
+			if ids = append(ids, got...); len(ids) == limit {
+				break
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		var err error
+		out, err = collect(scanConfirmation)(q.query(ctx, `UPDATE confirmation_outbox
+			SET state = 'sending', claimed_until = ?, attempts = attempts + 1
+			WHERE id IN `+values(1, len(ids))+` RETURNING `+confirmationColumns,
+			append([]any{q.t(now.Add(lease))}, ids...)...))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim confirmations: %w", err)
+	}
+	slices.SortFunc(out, func(a, b subscribers.Confirmation) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// FinishConfirmation implements subscribers.ConfirmationOutbox.
+func (s *Store) FinishConfirmation(ctx context.Context, id int64, state subscribers.ConfirmationState, lastError string, next, now time.Time) error {
+	err := s.tx(ctx, func(q db) error {
+		var err error
+		switch state {
+		case subscribers.ConfirmationSent:
+			_, err = q.exec(ctx, `UPDATE confirmation_outbox SET state = 'sent', sent_at = ?, last_error = '', claimed_until = NULL
+				WHERE id = ?`, q.t(now), id)
+		case subscribers.ConfirmationPending, subscribers.ConfirmationFailed:
+			_, err = q.exec(ctx, `UPDATE confirmation_outbox SET state = ?, last_error = ?, next_attempt_at = ?, claimed_until = NULL
+				WHERE id = ? AND state = 'sending'`, string(state), lastError, q.t(orNow(next, now)), id)
+		default:
+			err = fmt.Errorf("state %q is no outcome", state)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record confirmation %d: %w", id, err)
+	}
+	return nil
+}
+
+// ListConfirmations implements subscribers.ConfirmationOutbox.
+func (s *Store) ListConfirmations(ctx context.Context, state subscribers.ConfirmationState) ([]subscribers.Confirmation, error) {
+	out, err := collect(scanConfirmation)(s.read().query(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox
+		WHERE ? = '' OR state = ? ORDER BY id`, string(state), string(state)))
+	if err != nil {
+		return nil, fmt.Errorf("list confirmations: %w", err)
+	}
+	return out, nil
+}
