@@ -124,7 +124,7 @@ func TestConfigCheckSMTP(t *testing.T) {
 // the sign-up's confirmation stays in the outbox and the log says why at
 // WARN.
 func TestUnsendableConfirmationIsQueuedAndExplained(t *testing.T) {
-	env := []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_SMTP_URL=smtp://" + startMailServer(t, false)}
+	env := []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_BASE_URL=https://news.example", "SYNDICATED_SMTP_URL=smtp://" + startMailServer(t, false)}
 	data := t.TempDir()
 	base, logs := servingLogged(t, env, data)
 	if code := signUp(t, base, "queued.reader@example.org"); code != http.StatusAccepted {
