@@ -130,101 +130,28 @@ func (h *connHolder) get() net.Conn {
 // New parses cfg.URL and prepares an SMTP transport. It does not
 // connect.
 func New(cfg Config) (*SMTP, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return nil, fmt.Errorf("smtp.url: %s", redactURL(cfg.URL))
-	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme != "smtp" && scheme != "smtps" {
-		return nil, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", redactURL(cfg.URL))
-	}
-	host := u.Hostname()
-	if host == "" {
-		return nil, fmt.Errorf("smtp.url %s: no host", redactURL(cfg.URL))
-	}
-	q := u.Query()
-	for k := range q {
-		switch k {
-		case "tls", "auth", "timeout", "data_timeout", "conns", "helo", "insecure_skip_verify":
-		default:
-			return nil, fmt.Errorf("smtp.url %s: unknown parameter %q", redactURL(cfg.URL), k)
-		}
-	}
-	timeout, err := durationParam(q, "timeout", cfg.Timeout, DefaultTimeout)
+	ep, err := parseEndpoint(cfg.URL)
 	if err != nil {
 		return nil, err
 	}
-	dataTimeout, err := durationParam(q, "data_timeout", cfg.DataTimeout, DefaultDataTimeout)
+	timeout, dataTimeout, conns, err := limits(ep.q, cfg)
 	if err != nil {
 		return nil, err
 	}
-	conns := cfg.Conns
-	if v := q.Get("conns"); v != "" {
-		if conns, err = strconv.Atoi(v); err != nil || conns < 1 || conns > 100 {
-			return nil, fmt.Errorf("smtp.url: bad conns %q (1-100)", v)
-		}
+	policy, policyName, tlsConf, err := tlsSettings(ep)
+	if err != nil {
+		return nil, err
 	}
-	if conns <= 0 {
-		conns = DefaultConns
-	}
-	implicitTLS := scheme == "smtps"
-	port := 587
-	if implicitTLS {
-		port = 465
-	}
-	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return nil, fmt.Errorf("smtp.url: bad port %q", p)
-		}
-	}
-	policy, policyName := gomail.TLSMandatory, "STARTTLS mandatory"
-	switch v := strings.ToLower(q.Get("tls")); v {
-	case "", "mandatory":
-	case "opportunistic":
-		policy, policyName = gomail.TLSOpportunistic, "STARTTLS opportunistic"
-	case "none":
-		policy, policyName = gomail.NoTLS, "no TLS"
-	default:
-		return nil, fmt.Errorf("smtp.url: tls=%q: want opportunistic, mandatory or none", v)
-	}
-	if implicitTLS {
-		if q.Get("tls") != "" {
-			return nil, errors.New("smtp.url: tls= applies to smtp:// (STARTTLS); smtps:// always uses TLS")
-		}
-		policyName = "implicit TLS"
-	}
-	tlsConf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-	if v := q.Get("insecure_skip_verify"); v != "" {
-		skip, err := strconv.ParseBool(v)
-		if err != nil {
-			return nil, fmt.Errorf("smtp.url: bad insecure_skip_verify %q", v)
-		}
-		tlsConf.InsecureSkipVerify = skip
-	}
-
 	opts := []gomail.Option{
-		gomail.WithPort(port),
+		gomail.WithPort(ep.port),
 		// go-mail sets this deadline once per message, so it bounds the
 		// whole transaction; connecting is bounded by timeout in get.
 		gomail.WithTimeout(dataTimeout),
 		gomail.WithTLSPolicy(policy),
 		gomail.WithTLSConfig(tlsConf),
-		gomail.WithDialContextFunc(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			var err error
-			d := &net.Dialer{}
-			if implicitTLS {
-				c, err = (&tls.Dialer{NetDialer: d, Config: tlsConf}).DialContext(ctx, network, addr)
-			} else {
-				c, err = d.DialContext(ctx, network, addr)
-			}
-			if h, ok := ctx.Value(connKey{}).(*connHolder); ok && err == nil {
-				h.set(c)
-			}
-			return c, err
-		}),
+		gomail.WithDialContextFunc(dialFunc(ep.implicitTLS, tlsConf)),
 	}
-	if implicitTLS {
+	if ep.implicitTLS {
 		opts = append(opts, gomail.WithSSL())
 	}
 	if cfg.DKIM != nil {
@@ -234,36 +161,14 @@ func New(cfg Config) (*SMTP, error) {
 		}
 		opts = append(opts, gomail.WithAlwaysDKIMSign(signer))
 	}
-	if v := q.Get("helo"); v != "" {
+	if v := ep.q.Get("helo"); v != "" {
 		opts = append(opts, gomail.WithHELO(v))
 	}
-	if u.User != nil && u.User.Username() != "" {
-		pass, _ := u.User.Password()
-		auth := gomail.SMTPAuthPlain
-		switch v := strings.ToLower(q.Get("auth")); v {
-		case "", "plain":
-		case "login":
-			auth = gomail.SMTPAuthLogin
-		case "cram-md5":
-			auth = gomail.SMTPAuthCramMD5
-		case "scram-sha-256":
-			auth = gomail.SMTPAuthSCRAMSHA256
-		case "auto":
-			auth = gomail.SMTPAuthAutoDiscover
-		default:
-			return nil, fmt.Errorf("smtp.url: auth=%q: want plain, login, cram-md5, scram-sha-256 or auto", v)
-		}
-		if auth == gomail.SMTPAuthAutoDiscover && implicitTLS {
-			// go-mail cannot tell that our own TLS dial encrypted the
-			// connection, so its discovery would refuse PLAIN and LOGIN.
-			opts = append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
-				gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin))
-		} else {
-			opts = append(opts, gomail.WithSMTPAuth(auth))
-		}
-		opts = append(opts, gomail.WithUsername(u.User.Username()), gomail.WithPassword(pass))
+	auth, err := authOptions(ep)
+	if err != nil {
+		return nil, err
 	}
-	client, err := gomail.NewClient(host, opts...)
+	client, err := gomail.NewClient(ep.host, append(opts, auth...)...)
 	if err != nil {
 		return nil, fmt.Errorf("smtp.url %s: %w", redactURL(cfg.URL), err)
 	}
@@ -279,13 +184,159 @@ func New(cfg Config) (*SMTP, error) {
 		client:  client,
 		from:    cfg.From,
 		replyTo: cfg.ReplyTo,
-		desc:    fmt.Sprintf("%s://%s (%s, %d connections)", scheme, net.JoinHostPort(host, strconv.Itoa(port)), policyName, conns),
+		desc:    fmt.Sprintf("%s://%s (%s, %d connections)", ep.scheme, net.JoinHostPort(ep.host, strconv.Itoa(ep.port)), policyName, conns),
 		timeout: timeout,
 		data:    dataTimeout,
 		now:     now,
 		log:     logger,
 		sem:     make(chan struct{}, conns),
 	}, nil
+}
+
+// endpoint is smtp.url, parsed and checked.
+type endpoint struct {
+	scheme      string // smtp or smtps
+	host        string
+	port        int
+	implicitTLS bool // smtps://
+	user        *url.Userinfo
+	q           url.Values
+}
+
+// parseEndpoint checks the scheme, host, port and parameter names of
+// smtp.url. Errors never show the password.
+func parseEndpoint(raw string) (endpoint, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return endpoint{}, fmt.Errorf("smtp.url: %s", redactURL(raw))
+	}
+	ep := endpoint{scheme: strings.ToLower(u.Scheme), host: u.Hostname(), user: u.User, q: u.Query()}
+	if ep.scheme != "smtp" && ep.scheme != "smtps" {
+		return endpoint{}, fmt.Errorf("smtp.url %s: scheme must be smtp or smtps", redactURL(raw))
+	}
+	if ep.host == "" {
+		return endpoint{}, fmt.Errorf("smtp.url %s: no host", redactURL(raw))
+	}
+	for k := range ep.q {
+		switch k {
+		case "tls", "auth", "timeout", "data_timeout", "conns", "helo", "insecure_skip_verify":
+		default:
+			return endpoint{}, fmt.Errorf("smtp.url %s: unknown parameter %q", redactURL(raw), k)
+		}
+	}
+	ep.implicitTLS = ep.scheme == "smtps"
+	ep.port = 587
+	if ep.implicitTLS {
+		ep.port = 465
+	}
+	if p := u.Port(); p != "" {
+		if ep.port, err = strconv.Atoi(p); err != nil || ep.port < 1 || ep.port > 65535 {
+			return endpoint{}, fmt.Errorf("smtp.url: bad port %q", p)
+		}
+	}
+	return ep, nil
+}
+
+// limits are the connect and data timeouts and the connection count: URL
+// parameters first, then the config keys, then the defaults.
+func limits(q url.Values, cfg Config) (timeout, dataTimeout time.Duration, conns int, err error) {
+	if timeout, err = durationParam(q, "timeout", cfg.Timeout, DefaultTimeout); err != nil {
+		return 0, 0, 0, err
+	}
+	if dataTimeout, err = durationParam(q, "data_timeout", cfg.DataTimeout, DefaultDataTimeout); err != nil {
+		return 0, 0, 0, err
+	}
+	conns = cfg.Conns
+	if v := q.Get("conns"); v != "" {
+		if conns, err = strconv.Atoi(v); err != nil || conns < 1 || conns > 100 {
+			return 0, 0, 0, fmt.Errorf("smtp.url: bad conns %q (1-100)", v)
+		}
+	}
+	if conns <= 0 {
+		conns = DefaultConns
+	}
+	return timeout, dataTimeout, conns, nil
+}
+
+// tlsSettings is the STARTTLS policy (tls=), its name for String, and the
+// TLS configuration (insecure_skip_verify=).
+func tlsSettings(ep endpoint) (gomail.TLSPolicy, string, *tls.Config, error) {
+	policy, policyName := gomail.TLSMandatory, "STARTTLS mandatory"
+	switch v := strings.ToLower(ep.q.Get("tls")); v {
+	case "", "mandatory":
+	case "opportunistic":
+		policy, policyName = gomail.TLSOpportunistic, "STARTTLS opportunistic"
+	case "none":
+		policy, policyName = gomail.NoTLS, "no TLS"
+	default:
+		return 0, "", nil, fmt.Errorf("smtp.url: tls=%q: want opportunistic, mandatory or none", v)
+	}
+	if ep.implicitTLS {
+		if ep.q.Get("tls") != "" {
+			return 0, "", nil, errors.New("smtp.url: tls= applies to smtp:// (STARTTLS); smtps:// always uses TLS")
+		}
+		policyName = "implicit TLS"
+	}
+	tlsConf := &tls.Config{ServerName: ep.host, MinVersion: tls.VersionTLS12}
+	if v := ep.q.Get("insecure_skip_verify"); v != "" {
+		skip, err := strconv.ParseBool(v)
+		if err != nil {
+			return 0, "", nil, fmt.Errorf("smtp.url: bad insecure_skip_verify %q", v)
+		}
+		tlsConf.InsecureSkipVerify = skip
+	}
+	return policy, policyName, tlsConf, nil
+}
+
+// dialFunc dials (over TLS for smtps://) and hands the connection to the
+// Send that asked for it, so that Send can interrupt a blocked read or
+// write when its context ends.
+func dialFunc(implicitTLS bool, tlsConf *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		var err error
+		d := &net.Dialer{}
+		if implicitTLS {
+			c, err = (&tls.Dialer{NetDialer: d, Config: tlsConf}).DialContext(ctx, network, addr)
+		} else {
+			c, err = d.DialContext(ctx, network, addr)
+		}
+		if h, ok := ctx.Value(connKey{}).(*connHolder); ok && err == nil {
+			h.set(c)
+		}
+		return c, err
+	}
+}
+
+// authOptions are the SMTP AUTH options of the URL's user (auth= picks
+// the mechanism); none without a user.
+func authOptions(ep endpoint) ([]gomail.Option, error) {
+	if ep.user == nil || ep.user.Username() == "" {
+		return nil, nil
+	}
+	pass, _ := ep.user.Password()
+	auth := gomail.SMTPAuthPlain
+	switch v := strings.ToLower(ep.q.Get("auth")); v {
+	case "", "plain":
+	case "login":
+		auth = gomail.SMTPAuthLogin
+	case "cram-md5":
+		auth = gomail.SMTPAuthCramMD5
+	case "scram-sha-256":
+		auth = gomail.SMTPAuthSCRAMSHA256
+	case "auto":
+		auth = gomail.SMTPAuthAutoDiscover
+	default:
+		return nil, fmt.Errorf("smtp.url: auth=%q: want plain, login, cram-md5, scram-sha-256 or auto", v)
+	}
+	opts := []gomail.Option{gomail.WithUsername(ep.user.Username()), gomail.WithPassword(pass)}
+	if auth == gomail.SMTPAuthAutoDiscover && ep.implicitTLS {
+		// go-mail cannot tell that our own TLS dial encrypted the
+		// connection, so its discovery would refuse PLAIN and LOGIN.
+		return append(opts, gomail.WithOpportunisticSMTPAuth(gomail.SMTPAuthSCRAMSHA256, gomail.SMTPAuthSCRAMSHA1,
+			gomail.SMTPAuthCramMD5, gomail.SMTPAuthPlain, gomail.SMTPAuthLogin)), nil
+	}
+	return append(opts, gomail.WithSMTPAuth(auth)), nil
 }
 
 // MaxSendTime is the longest one Send may take once it holds a
