@@ -45,14 +45,16 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 
 // digestSender builds a sender with smtp.connections workers and the
 // smtp.rate_per_second limit.
-func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
+// A digest send (wait true) waits for claims a killed process left until
+// their lease runs out, and finishes the issue.
+func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string), wait bool) *digest.Sender {
 	var lim *rate.Limiter
 	if r := a.cfg.SMTP.RatePerSec; r > 0 {
 		lim = rate.NewLimiter(rate.Limit(r), 1)
 	}
 	return digest.NewSender(digest.SenderConfig{
 		Store: a.store, Subscribers: a.store, Compose: dg.Compose, Transport: t,
-		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult,
+		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: wait,
 		// Within serve's shutdown grace: a send in flight at SIGTERM is let
 		// finish and recorded.
 		SendTimeout: 15 * time.Second,
@@ -220,7 +222,9 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	if err != nil {
 		return err
 	}
-	if len(p.Articles) == 0 {
+	// A stored issue is sent as it was created, whatever has happened to
+	// its articles since.
+	if len(p.Articles) == 0 && !p.Stored {
 		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
 		return nil
 	}
@@ -261,8 +265,16 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 		return nil
 	}
 	iss, created, err := dg.Create(ctx, p)
+	if errors.Is(err, digest.ErrNoRecipients) {
+		fmt.Fprintf(c.stdout, "%s: no active subscribers: nothing to send\n", p.Issue.ID)
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	articles := len(p.Articles)
+	if iss.Content != nil {
+		articles = len(iss.Content.Email.Articles)
 	}
 	counts, err := a.store.DeliveryCounts(ctx, iss.ID)
 	if err != nil {
@@ -276,10 +288,10 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	if !created {
 		verb = "resumed"
 	}
-	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, len(p.Articles), total)
+	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, articles, total)
 	prog := c.progress("sending "+iss.ID, total)
 	done := counts[digest.StateSent] + counts[digest.StateFailed] + counts[digest.StateSkipped]
-	rep, err := a.digestSender(dg, m, nil).SendIssue(ctx, iss, func(r digest.Report) {
+	rep, err := a.digestSender(dg, m, nil, true).SendIssue(ctx, iss, func(r digest.Report) {
 		prog.Set(done + r.Sent + r.Failed + r.Bounced + r.Skipped)
 	})
 	prog.Done()
@@ -322,7 +334,7 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 		deliveries.WithLabelValues(r) // exported as 0 from the start
 	}
 	dd := &daemonDigest{d: d, svc: svc, kick: make(chan struct{}, 1),
-		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() })}
+		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() }, false)}
 	return dd, nil
 }
 
@@ -348,6 +360,10 @@ func (dd *daemonDigest) createIssue(ctx context.Context, series string) error {
 	iss, created, err := dd.svc.Create(ctx, p)
 	if errors.Is(err, digest.ErrNoArticles) {
 		log.Info("digest: no new articles, no issue", "issue", p.Issue.ID)
+		return nil
+	}
+	if errors.Is(err, digest.ErrNoRecipients) {
+		log.Info("digest: no active subscribers, no issue", "issue", p.Issue.ID)
 		return nil
 	}
 	if err != nil {

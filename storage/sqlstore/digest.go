@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
@@ -18,15 +20,15 @@ import (
 // every replica share an issue without waiting on each other; on SQLite
 // every write transaction already excludes the others.
 
-const issueColumns = `id, series, week, since, until, created_at, status, finished_at`
+const issueColumns = `id, series, week, since, until, created_at, status, finished_at, content`
 
 func scanIssue(r rowScanner) (*digest.Issue, error) {
 	var (
-		iss  digest.Issue
-		week string
+		iss           digest.Issue
+		week, content string
 	)
 	if err := r.Scan(&iss.ID, &iss.Series, &week, tm{&iss.Since}, tm{&iss.Until}, tm{&iss.CreatedAt}, &iss.Status,
-		tm{&iss.FinishedAt}); err != nil {
+		tm{&iss.FinishedAt}, &content); err != nil {
 		return nil, err
 	}
 	w, err := digest.ParseWeek(week)
@@ -34,8 +36,17 @@ func scanIssue(r rowScanner) (*digest.Issue, error) {
 		return nil, err
 	}
 	iss.Week = w
+	if content != "" {
+		iss.Content = new(digest.Content)
+		if err := json.Unmarshal([]byte(content), iss.Content); err != nil {
+			return nil, fmt.Errorf("issue %s: content: %w", iss.ID, err)
+		}
+	}
 	return &iss, nil
 }
+
+// errNoRecipients rolls back the creation of an issue nobody would get.
+var errNoRecipients = errors.New("no recipients")
 
 func getIssue(ctx context.Context, q db, id string) (*digest.Issue, error) {
 	iss, err := scanIssue(q.row(ctx, `SELECT `+issueColumns+` FROM digest_issues WHERE id = ?`, id))
@@ -48,21 +59,35 @@ func getIssue(ctx context.Context, q db, id string) (*digest.Issue, error) {
 // CreateIssue implements digest.Store. A concurrent CreateIssue of the same
 // id waits on this one's row (or its write lock) and then inserts nothing.
 func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time) (*digest.Issue, bool, error) {
+	content := ""
+	if iss.Content != nil {
+		b, err := json.Marshal(iss.Content)
+		if err != nil {
+			return nil, false, fmt.Errorf("create digest issue %s: content: %w", iss.ID, err)
+		}
+		content = string(b)
+	}
 	var created bool
 	err := s.tx(ctx, func(q db) error {
 		n, err := q.execN(ctx, `INSERT INTO digest_issues (`+issueColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING`,
-			iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending))
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING`,
+			iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending), content)
 		if err != nil || n == 0 {
 			return err
 		}
 		created = true
-		_, err = q.exec(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
+		n, err = q.execN(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
 			SELECT ?, s.id, 'pending', 0, ? FROM subscribers s
 			JOIN subscriptions l ON l.subscriber_id = s.id AND l.list = ? AND l.active = ?
 			WHERE s.status = 'active'`, iss.ID, q.t(now), iss.Series, true)
+		if err == nil && n == 0 {
+			return errNoRecipients
+		}
 		return err
 	})
+	if errors.Is(err, errNoRecipients) {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
 	}
@@ -158,36 +183,94 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 
 // CompleteDelivery implements digest.Store.
 func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o digest.Outcome, now time.Time) (bool, error) {
-	var ok bool
+	ok, err := s.CompleteDeliveries(ctx, issueID, worker, []digest.Completion{{SubscriberID: subscriberID, Outcome: o}}, now)
+	if err != nil {
+		return false, err
+	}
+	return ok[0], nil
+}
+
+// CompleteDeliveries implements digest.Store: one transaction for the lot
+// (group commit), one statement for the sent ones.
+func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, done []digest.Completion, now time.Time) ([]bool, error) {
+	ok := make([]bool, len(done))
 	err := s.tx(ctx, func(q db) error {
-		var n int64
-		var err error
-		if o.State == digest.StateSent {
-			// Mail that went out is recorded even if the lease was lost.
-			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = 'sent', message_id = ?, sent_at = ?,
-				last_error = '', claimed_by = '', claimed_until = NULL
-				WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`,
-				o.MessageID, q.t(now), issueID, subscriberID)
-		} else {
-			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = ?, last_error = ?, next_attempt_at = ?,
+		clear(ok)
+		var sent []any
+		at := map[int64]int{}
+		for i, c := range done {
+			if c.Outcome.State == digest.StateSent {
+				sent = append(sent, c.SubscriberID)
+				at[c.SubscriberID] = i
+				continue
+			}
+			n, err := q.execN(ctx, `UPDATE digest_deliveries SET state = ?, last_error = ?, next_attempt_at = ?,
 				claimed_by = '', claimed_until = NULL
 				WHERE issue_id = ? AND subscriber_id = ? AND state = 'sending' AND claimed_by = ?`,
-				string(o.State), o.Error, q.t(orNow(o.NextAttemptAt, now)), issueID, subscriberID, worker)
+				string(c.Outcome.State), c.Outcome.Error, q.t(orNow(c.Outcome.NextAttemptAt, now)), issueID, c.SubscriberID, worker)
+			if err != nil {
+				return err
+			}
+			ok[i] = n > 0
+			if ok[i] && c.Outcome.Bounced {
+				if _, err := q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1
+					WHERE id = ?`, c.SubscriberID); err != nil {
+					return err
+				}
+			}
 		}
-		if err != nil {
-			return err
+		if len(sent) == 0 {
+			return nil
 		}
-		ok = n > 0
-		if ok && o.Bounced {
-			_, err = q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1
-				WHERE id = ?`, subscriberID)
+		// Mail that went out is recorded even if the lease was lost. Its
+		// Message-ID is the one Service.MessageID gives, passed per row.
+		ids := make([]any, 0, 2*len(sent))
+		for _, id := range sent {
+			ids = append(ids, id, done[at[id.(int64)]].Outcome.MessageID)
+		}
+		got, err := collect(func(r *sql.Rows) (int64, error) {
+			var id int64
+			return id, r.Scan(&id)
+		})(q.query(ctx, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+				last_error = '', claimed_by = '', claimed_until = NULL,
+				message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
+				WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+` RETURNING subscriber_id`,
+			append(append(append([]any{q.t(now)}, ids...), issueID), sent...)...))
+		for _, id := range got {
+			ok[at[id]] = true
 		}
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("record delivery %s to %d: %w", issueID, subscriberID, err)
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
 	}
 	return ok, nil
+}
+
+// RenewClaims implements digest.Store.
+func (s *Store) RenewClaims(ctx context.Context, issueID, worker string, now time.Time, lease time.Duration) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(q db) error {
+		var err error
+		n, err = q.execN(ctx, `UPDATE digest_deliveries SET claimed_until = ?
+			WHERE issue_id = ? AND state = 'sending' AND claimed_by = ?`, q.t(now.Add(lease)), issueID, worker)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("renew claims on %s: %w", issueID, err)
+	}
+	return int(n), nil
+}
+
+// NextLeaseEnd implements digest.Store.
+func (s *Store) NextLeaseEnd(ctx context.Context, issueID, worker string) (time.Time, error) {
+	var t time.Time
+	err := s.read().row(ctx, `SELECT MIN(claimed_until) FROM digest_deliveries
+		WHERE issue_id = ? AND state = 'sending' AND claimed_by <> ?`, issueID, worker).Scan(tm{&t})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next lease end on %s: %w", issueID, err)
+	}
+	return t, nil
 }
 
 // ReleaseDeliveries implements digest.Store.
