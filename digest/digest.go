@@ -102,6 +102,8 @@ var ErrNoRecipients = errors.New("no active subscribers")
 
 // Store is the outbox both storage backends keep.
 type Store interface {
+	// SubscriberGetter loads the recipients of a claimed batch at once.
+	SubscriberGetter
 	// CreateIssue stores iss (status sending, with its Content) and, in the
 	// same transaction, one pending delivery per subscriber who is active
 	// and has an active subscription to the list iss.Series; with no such

@@ -27,9 +27,10 @@ const (
 	ResultSkipped = "skipped" // unsubscribed before it was sent
 )
 
-// SubscriberGetter loads a subscriber as it is now.
+// SubscriberGetter loads subscribers as they are now: those of a claimed
+// batch at once. Ids of erased subscribers are left out of the map.
 type SubscriberGetter interface {
-	GetSubscriberByID(ctx context.Context, id int64) (*subscribers.Subscriber, error)
+	GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error)
 }
 
 // SenderConfig is what a Sender needs. Zero values get the defaults noted.
@@ -172,7 +173,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	defer func() { stopHeartbeat(); hb.Wait() }()
 
 	rec := s.startRecorder(bg, iss, count)
-	jobs := make(chan Delivery)
+	jobs := make(chan job)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, iss, jobs, rec) })
@@ -202,15 +203,26 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 // worker (recorded as sending before any SMTP transaction), handed to the
 // workers one by one, until none is due (or, with WaitForLeases, none is
 // left claimed by another worker either).
-func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- Delivery) error {
+func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) error {
 	for ctx.Err() == nil {
 		batch, err := s.claim(ctx, iss)
 		if err != nil {
 			return err
 		}
+		subs := map[int64]*subscribers.Subscriber{}
+		if len(batch) > 0 {
+			ids := make([]int64, len(batch))
+			for i, d := range batch {
+				ids[i] = d.SubscriberID
+			}
+			// Our own failure to read them: each delivery is retried later.
+			if subs, err = s.cfg.Subscribers.GetSubscribersByID(ctx, ids); err != nil && ctx.Err() == nil {
+				s.cfg.Log.Warn("digest: load recipients", "issue", iss.ID, "err", err)
+			}
+		}
 		for _, d := range batch {
 			select {
-			case jobs <- d:
+			case jobs <- job{d: d, sub: subs[d.SubscriberID], err: err}:
 			case <-ctx.Done():
 				return nil // the rest is handed back
 			}
@@ -259,7 +271,15 @@ func (s *Sender) heartbeat(ctx context.Context, iss *Issue) {
 
 // work runs claimed deliveries through skip → render → rate limit → send
 // and hands their outcomes to the recorder.
-func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan Delivery, rec *recorder) {
+// job is a claimed delivery and its subscriber as loaded after the claim
+// (nil: erased), or the error that loading met.
+type job struct {
+	d   Delivery
+	sub *subscribers.Subscriber
+	err error
+}
+
+func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *recorder) {
 	var last <-chan struct{} // the previous send's outcome is written
 	defer func() {
 		if last != nil {
@@ -267,11 +287,12 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan Delivery, rec
 		}
 	}()
 	bg := context.WithoutCancel(ctx)
-	for d := range jobs {
+	for j := range jobs {
+		d := j.d
 		if ctx.Err() != nil {
 			continue // not started: handed back
 		}
-		sub, reason, err := s.skip(ctx, iss, d)
+		sub, reason, err := s.skip(iss, j)
 		var msg *mail.Message
 		if err == nil && reason == "" {
 			msg, err = s.cfg.Compose(ctx, iss, sub)
@@ -311,13 +332,13 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan Delivery, rec
 
 // skip is the stage that drops deliveries to subscribers who are no longer
 // active or no longer on the issue's list: reason says why.
-func (s *Sender) skip(ctx context.Context, iss *Issue, d Delivery) (*subscribers.Subscriber, string, error) {
-	sub, err := s.cfg.Subscribers.GetSubscriberByID(ctx, d.SubscriberID)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		return nil, "subscriber erased", nil
+func (s *Sender) skip(iss *Issue, j job) (*subscribers.Subscriber, string, error) {
+	if j.err != nil {
+		return nil, "", j.err
 	}
-	if err != nil {
-		return nil, "", err
+	sub := j.sub
+	if sub == nil {
+		return nil, "subscriber erased", nil
 	}
 	if sub.Status != subscribers.StatusActive {
 		return sub, "subscriber " + string(sub.Status), nil

@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/storage/internal/sqlq"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // The digest outbox. Claims mark deliveries sending with a lease
@@ -222,24 +223,30 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		if len(sent) == 0 {
 			return nil
 		}
-		// Mail that went out is recorded even if the lease was lost. Its
-		// Message-ID is the one Service.MessageID gives, passed per row.
-		ids := make([]any, 0, 2*len(sent))
+		// Mail that went out is recorded even if the lease was lost. One
+		// primary-key update per row, the statement prepared once: a
+		// single UPDATE … IN (…) would have SQLite walk the issue's part
+		// of the claim index instead.
+		stmt, err := q.c.(*sql.Tx).PrepareContext(ctx, q.bind(`UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+			last_error = '', claimed_by = '', claimed_until = NULL, message_id = ?
+			WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
 		for _, id := range sent {
-			ids = append(ids, id, done[at[id.(int64)]].Outcome.MessageID)
+			i := at[id.(int64)]
+			res, err := stmt.ExecContext(ctx, q.t(now), done[i].Outcome.MessageID, issueID, id)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			ok[i] = n > 0
 		}
-		got, err := collect(func(r *sql.Rows) (int64, error) {
-			var id int64
-			return id, r.Scan(&id)
-		})(q.query(ctx, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
-				last_error = '', claimed_by = '', claimed_until = NULL,
-				message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
-				WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+` RETURNING subscriber_id`,
-			append(append(append([]any{q.t(now)}, ids...), issueID), sent...)...))
-		for _, id := range got {
-			ok[at[id]] = true
-		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
@@ -334,6 +341,33 @@ func (s *Store) ListDeliveries(ctx context.Context, issueID string) ([]digest.De
 		`SELECT `+deliveryColumns+` FROM digest_deliveries WHERE issue_id = ? ORDER BY subscriber_id`, issueID))
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries of %s: %w", issueID, err)
+	}
+	return out, nil
+}
+
+// GetSubscribersByID implements digest.SubscriberGetter: the subscribers of
+// a claimed batch, with their lists, in two queries. Unknown ids are left
+// out.
+func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error) {
+	out := make(map[int64]*subscribers.Subscriber, len(ids))
+	q := s.read()
+	for start := 0; start < len(ids); start += q.d.Batch {
+		chunk := ids[start:min(start+q.d.Batch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(q.query(ctx,
+			`SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)), args...))
+		if err == nil {
+			err = loadLists(ctx, q, subs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
+		}
+		for _, sub := range subs {
+			out[sub.ID] = sub
+		}
 	}
 	return out, nil
 }
