@@ -66,6 +66,8 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimExclusive", testDigestClaimExclusive},
 		{"DigestLeaseExpiry", testDigestLease},
 		{"DigestTransitions", testDigestTransitions},
+		{"DigestContentAndRecipients", testDigestContentAndRecipients},
+		{"DigestHeartbeatAndGroups", testDigestHeartbeatAndGroups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
