@@ -48,7 +48,7 @@ type SenderConfig struct {
 	// Lease is how long a claim holds before another worker may take the
 	// delivery over. The sender renews its claims every Lease/3 while it
 	// runs (a heartbeat), so a lease only runs out when its worker died.
-	// Default 45 seconds.
+	// Default 30 seconds.
 	Lease time.Duration
 	// WaitForLeases: when nothing is left to claim but deliveries are
 	// claimed by other workers, wait for their leases to run out and send
@@ -108,7 +108,7 @@ func NewSender(cfg SenderConfig) *Sender {
 }
 
 // DefaultLease is how long a claim holds without a heartbeat.
-const DefaultLease = 45 * time.Second
+const DefaultLease = 30 * time.Second
 
 // DefaultBackoff waits 1, 2, 4 … minutes after each failed attempt, at most
 // an hour.

@@ -45,16 +45,16 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 
 // digestSender builds a sender with smtp.connections workers and the
 // smtp.rate_per_second limit.
-// A digest send (wait true) waits for claims a killed process left until
-// their lease runs out, and finishes the issue.
-func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string), wait bool) *digest.Sender {
+// Both digest send and serve wait for claims a killed process left until
+// their lease runs out, and finish the issue.
+func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
 	var lim *rate.Limiter
 	if r := a.cfg.SMTP.RatePerSec; r > 0 {
 		lim = rate.NewLimiter(rate.Limit(r), 1)
 	}
 	return digest.NewSender(digest.SenderConfig{
 		Store: a.store, Subscribers: a.store, Compose: dg.Compose, Transport: t,
-		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: wait,
+		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
 		// Within serve's shutdown grace: a send in flight at SIGTERM is let
 		// finish and recorded.
 		SendTimeout: 15 * time.Second,
@@ -291,7 +291,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, articles, total)
 	prog := c.progress("sending "+iss.ID, total)
 	done := counts[digest.StateSent] + counts[digest.StateFailed] + counts[digest.StateSkipped]
-	rep, err := a.digestSender(dg, m, nil, true).SendIssue(ctx, iss, func(r digest.Report) {
+	rep, err := a.digestSender(dg, m, nil).SendIssue(ctx, iss, func(r digest.Report) {
 		prog.Set(done + r.Sent + r.Failed + r.Bounced + r.Skipped)
 	})
 	prog.Done()
@@ -334,7 +334,7 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 		deliveries.WithLabelValues(r) // exported as 0 from the start
 	}
 	dd := &daemonDigest{d: d, svc: svc, kick: make(chan struct{}, 1),
-		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() }, false)}
+		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() })}
 	return dd, nil
 }
 
