@@ -146,17 +146,30 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 // rows already sent are never stepped over.
 func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
 	var out []digest.Delivery
-	err := s.tx(ctx, func(q db) error {
+	var dues []*sql.Stmt
+	for _, due := range []string{
+		`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
+		`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
+	} {
+		st, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+		}
+		dues = append(dues, st)
+	}
+	claim, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries
+		SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+		WHERE issue_id = ? AND subscriber_id = ? RETURNING `+deliveryColumns)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	err = s.tx(ctx, func(q db) error {
 		var ids []any
-		for _, due := range []string{
-			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
-			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
-		} {
+		for _, due := range dues {
 			got, err := collect(func(r *sql.Rows) (any, error) {
 				var id int64
 				return id, r.Scan(&id)
-			})(q.query(ctx, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked,
-				issueID, q.t(now), limit-len(ids)))
+			})(q.c.(*sql.Tx).StmtContext(ctx, due).QueryContext(ctx, issueID, q.t(now), limit-len(ids)))
 			if err != nil {
 				return err
 			}
@@ -167,13 +180,17 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 		if len(ids) == 0 {
 			return nil
 		}
-		// The update is then a primary-key lookup per claimed row.
-		var err error
-		out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
-			SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-			WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
-			append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
-		return err
+		// The update is then a primary-key lookup per claimed row, with a
+		// statement parsed once.
+		up := q.c.(*sql.Tx).StmtContext(ctx, claim)
+		for _, id := range ids {
+			got, err := collect(scanDelivery)(up.QueryContext(ctx, worker, q.t(now.Add(lease)), issueID, id))
+			if err != nil {
+				return err
+			}
+			out = append(out, got...)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
@@ -195,7 +212,13 @@ func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriber
 // (group commit), one statement for the sent ones.
 func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, done []digest.Completion, now time.Time) ([]bool, error) {
 	ok := make([]bool, len(done))
-	err := s.tx(ctx, func(q db) error {
+	sentStmt, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+		last_error = '', claimed_by = '', claimed_until = NULL, message_id = ?
+		WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`)
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	err = s.tx(ctx, func(q db) error {
 		clear(ok)
 		var sent []any
 		at := map[int64]int{}
@@ -227,13 +250,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		// primary-key update per row, the statement prepared once: a
 		// single UPDATE … IN (…) would have SQLite walk the issue's part
 		// of the claim index instead.
-		stmt, err := q.c.(*sql.Tx).PrepareContext(ctx, q.bind(`UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
-			last_error = '', claimed_by = '', claimed_until = NULL, message_id = ?
-			WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`))
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
+		stmt := q.c.(*sql.Tx).StmtContext(ctx, sentStmt)
 		for _, id := range sent {
 			i := at[id.(int64)]
 			res, err := stmt.ExecContext(ctx, q.t(now), done[i].Outcome.MessageID, issueID, id)
@@ -357,8 +374,11 @@ func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]
 		for i, id := range chunk {
 			args[i] = id
 		}
-		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(q.query(ctx,
-			`SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)), args...))
+		st, err := s.prepared(ctx, s.r, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)))
+		if err != nil {
+			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
+		}
+		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(st.QueryContext(ctx, args...))
 		if err == nil {
 			err = loadLists(ctx, q, subs)
 		}
@@ -371,3 +391,28 @@ func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]
 	}
 	return out, nil
 }
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// prepared returns query (with "?" placeholders) prepared on pool, once.
+func (s *Store) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{pool, db{pool, s.d}.bind(query)}
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := pool.PrepareContext(ctx, k.query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// Statements are prepared before their transaction begins: the SQLite
+// write pool has one connection, which the transaction holds.
