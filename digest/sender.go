@@ -173,7 +173,8 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	defer func() { stopHeartbeat(); hb.Wait() }()
 
 	rec := s.startRecorder(bg, iss, count)
-	jobs := make(chan job)
+	// The next batch is claimed while the workers send the last one.
+	jobs := make(chan job, s.cfg.Workers)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, iss, jobs, rec) })

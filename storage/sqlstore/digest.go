@@ -163,7 +163,7 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
 	}
-	err = s.tx(ctx, func(q db) error {
+	err = s.outboxTx(ctx, func(q db) error {
 		var ids []any
 		for _, due := range dues {
 			got, err := collect(func(r *sql.Rows) (any, error) {
@@ -218,7 +218,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 	if err != nil {
 		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
 	}
-	err = s.tx(ctx, func(q db) error {
+	err = s.outboxTx(ctx, func(q db) error {
 		clear(ok)
 		var sent []any
 		at := map[int64]int{}
@@ -274,7 +274,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 // RenewClaims implements digest.Store.
 func (s *Store) RenewClaims(ctx context.Context, issueID, worker string, now time.Time, lease time.Duration) (int, error) {
 	var n int64
-	err := s.tx(ctx, func(q db) error {
+	err := s.outboxTx(ctx, func(q db) error {
 		var err error
 		n, err = q.execN(ctx, `UPDATE digest_deliveries SET claimed_until = ?
 			WHERE issue_id = ? AND state = 'sending' AND claimed_by = ?`, q.t(now.Add(lease)), issueID, worker)
@@ -416,3 +416,22 @@ func (s *Store) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.
 
 // Statements are prepared before their transaction begins: the SQLite
 // write pool has one connection, which the transaction holds.
+
+// outboxTx runs fn in a write transaction for the outbox's claims, renewals
+// and outcomes. On PostgreSQL it commits without waiting for the WAL flush
+// (synchronous_commit off, this transaction only): a claim or an outcome
+// is still atomic and visible to every worker at once, and a process
+// killed after its commit loses nothing; only a crash of the database
+// server itself may lose the last fraction of a second of them (those
+// deliveries are then sent again). Waiting for the flush would put a disk
+// sync on every message's path.
+func (s *Store) outboxTx(ctx context.Context, fn func(q db) error) error {
+	return s.tx(ctx, func(q db) error {
+		if s.d.Name == "postgres" {
+			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
+		return fn(q)
+	})
+}
