@@ -7,7 +7,6 @@ import (
 	"net"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -70,14 +69,7 @@ func BenchmarkSendIssue(b *testing.B) {
 		if _, _, err := st.InsertSubscribers(b.Context(), subs); err != nil {
 			b.Fatal(err)
 		}
-		p, err := f.dg.Plan(b.Context(), series, digest.WeekOf(now0, newsroom), time.Time{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		iss, _, err := f.dg.Create(b.Context(), p)
-		if err != nil {
-			b.Fatal(err)
-		}
+		iss := f.createIssue(b)
 		s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: tr, Workers: 4})
 		week++
 		b.StartTimer()

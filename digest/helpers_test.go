@@ -144,7 +144,7 @@ func (f *fixture) subscribe(t *testing.T, email string, lists ...string) *subscr
 }
 
 // createIssue plans and creates this week's issue.
-func (f *fixture) createIssue(t *testing.T) *digest.Issue {
+func (f *fixture) createIssue(t testing.TB) *digest.Issue {
 	t.Helper()
 	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
@@ -95,14 +94,7 @@ func TestPersonaliseEqualsRender(t *testing.T) {
 		}
 		subs = append(subs, sub)
 	}
-	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(now0, newsroom), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	iss, _, err := f.dg.Create(t.Context(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss := f.createIssue(t)
 	stored, err := f.dg.Stored(t.Context(), series, iss.Week)
 	if err != nil {
 		t.Fatal(err)
@@ -161,14 +153,7 @@ func BenchmarkPersonalise(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := f.dg.Plan(b.Context(), series, digest.WeekOf(now0, newsroom), time.Time{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	iss, _, err := f.dg.Create(b.Context(), p)
-	if err != nil {
-		b.Fatal(err)
-	}
+	iss := f.createIssue(b)
 	var buf bytes.Buffer
 	b.ReportAllocs()
 	for b.Loop() {
