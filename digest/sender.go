@@ -42,8 +42,9 @@ type SenderConfig struct {
 	Transport mail.Transport
 	Limiter   *rate.Limiter // nil: no limit
 	Workers   int           // concurrent sends; default 4
-	// Batch is how many deliveries one claim takes; default Workers, so
-	// that a process killed mid-issue strands few claims.
+	// Batch is how many deliveries one claim takes; default 2 × Workers:
+	// about as many as are in flight (one in each worker, the next batch
+	// being handed out), so that a process killed mid-issue strands few.
 	Batch int
 	// Lease is how long a claim holds before another worker may take the
 	// delivery over. The sender renews its claims every Lease/3 while it
@@ -76,7 +77,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.Workers = 4
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = cfg.Workers
+		cfg.Batch = 2 * cfg.Workers
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
@@ -180,8 +181,8 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	defer func() { stopHeartbeat(); hb.Wait() }()
 
 	rec := s.startRecorder(bg, iss, count)
-	// The next batch is claimed while the workers send the last one.
-	jobs := make(chan job, s.cfg.Workers)
+	// The next batch is claimed while the workers send the last of this one.
+	jobs := make(chan job)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, iss, jobs, rec) })

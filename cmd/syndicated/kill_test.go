@@ -117,20 +117,7 @@ func killTest(t *testing.T, sender string) {
 	if r := runBinary(t, dir, env, "feeds", "build", "--data", data, "--out", filepath.Join(dir, "public")); r.code != 0 {
 		t.Fatalf("feeds build: %s", r.stderr)
 	}
-	st, err := storage.Open(t.Context(), "", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var subs []*subscribers.Subscriber
-	now := time.Now().UTC()
-	for i := range n {
-		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("reader%04d@example.com", i), Status: subscribers.StatusActive,
-			CreatedAt: now, Lists: []subscribers.Subscription{{List: "shanghai-70th", Active: true, ChangedAt: now}}})
-	}
-	if _, _, err := st.InsertSubscribers(t.Context(), subs); err != nil {
-		t.Fatal(err)
-	}
+	st, subs := seedReaders(t, "", data, "reader", n)
 	sendArgs := []string{"digest", "send", "--data", data, "--series", "shanghai-70th", "--week", "2019-W22", "--since", "2019-04-01"}
 	serveArgs := []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}
 	args := sendArgs
@@ -273,4 +260,25 @@ func received(r *recorder) int {
 		n += len(ids)
 	}
 	return n
+}
+
+// seedReaders opens the store of dbURL (or data) and adds n active
+// subscribers of shanghai-70th in bulk, prefix0000@example.com on.
+func seedReaders(t *testing.T, dbURL, data, prefix string, n int) (storage.Storage, []*subscribers.Subscriber) {
+	t.Helper()
+	st, err := storage.Open(t.Context(), dbURL, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	var subs []*subscribers.Subscriber
+	now := time.Now().UTC()
+	for i := range n {
+		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("%s%04d@example.com", prefix, i), Status: subscribers.StatusActive,
+			CreatedAt: now, Lists: []subscribers.Subscription{{List: "shanghai-70th", Active: true, ChangedAt: now}}})
+	}
+	if _, _, err := st.InsertSubscribers(t.Context(), subs); err != nil {
+		t.Fatal(err)
+	}
+	return st, subs
 }

@@ -2,16 +2,13 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
-	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
-	"github.com/syndicated/syndicated/subscribers"
 )
 
 // Two daemons on one store, as two replicas on one database: an article
@@ -114,20 +111,7 @@ func TestReplicasSendDigestOnce(t *testing.T) {
 		"SYNDICATED_SMTP_RATE_PER_SECOND=0",
 		"SYNDICATED_SERIES_0_DIGEST_SCHEDULE=@every 1s",
 	}
-	st, err := storage.Open(t.Context(), db, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var subs []*subscribers.Subscriber
-	now := time.Now().UTC()
-	for i := range n {
-		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("replica%03d@example.com", i), Status: subscribers.StatusActive,
-			CreatedAt: now, Lists: []subscribers.Subscription{{List: "shanghai-70th", Active: true, ChangedAt: now}}})
-	}
-	if _, _, err := st.InsertSubscribers(t.Context(), subs); err != nil {
-		t.Fatal(err)
-	}
+	st, subs := seedReaders(t, db, t.TempDir(), "replica", n)
 	a := servingIn(t, env, t.TempDir())
 	b := servingIn(t, env, t.TempDir())
 	published := time.Now().Add(-time.Hour).Format(time.RFC3339)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
@@ -182,8 +183,18 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 		if len(ids) == 0 {
 			return nil
 		}
-		// The update is then a primary-key lookup per claimed row, with a
-		// statement parsed once.
+		if s.d.Name == "postgres" {
+			// One statement, one round trip; its plan is a primary-key
+			// lookup per row.
+			var err error
+			out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
+				SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+				WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
+				append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
+			return err
+		}
+		// On SQLite the update is then a primary-key lookup per claimed
+		// row, with a statement parsed once.
 		up := q.c.(*sql.Tx).StmtContext(ctx, claim)
 		for _, id := range ids {
 			got, err := collect(scanDelivery)(up.QueryContext(ctx, worker, q.t(now.Add(lease)), issueID, id))
@@ -248,10 +259,29 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		if len(sent) == 0 {
 			return nil
 		}
-		// Mail that went out is recorded even if the lease was lost. One
-		// primary-key update per row, the statement prepared once: a
-		// single UPDATE … IN (…) would have SQLite walk the issue's part
-		// of the claim index instead.
+		// Mail that went out is recorded even if the lease was lost.
+		if s.d.Name == "postgres" {
+			// One statement, one round trip.
+			args := []any{q.t(now)}
+			for _, id := range sent {
+				args = append(args, id, done[at[id.(int64)]].Outcome.MessageID)
+			}
+			args = append(append(args, issueID), sent...)
+			got, err := collect(func(r *sql.Rows) (int64, error) {
+				var id int64
+				return id, r.Scan(&id)
+			})(q.query(ctx, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+				last_error = '', claimed_by = '', claimed_until = NULL,
+				message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
+				WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+` RETURNING subscriber_id`, args...))
+			for _, id := range got {
+				ok[at[id]] = true
+			}
+			return err
+		}
+		// SQLite: one primary-key update per row, the statement prepared
+		// once; a single UPDATE … IN (…) would have SQLite walk the
+		// issue's part of the claim index instead.
 		stmt := q.c.(*sql.Tx).StmtContext(ctx, sentStmt)
 		for _, id := range sent {
 			i := at[id.(int64)]
