@@ -30,6 +30,8 @@ export SYNDICATED_SMTP_URL="smtp://127.0.0.1:$port?tls=none&conns=$conns"
 export SYNDICATED_SMTP_CONNECTIONS="$conns"
 export SYNDICATED_SMTP_RATE_PER_SECOND=0
 export SYNDICATED_LOG_LEVEL=warn
+# digest send refuses real mail while base_url is loopback (its default).
+export SYNDICATED_BASE_URL="https://news.example.com"
 
 # measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints its own
 # output and the rate, CPU and peak RSS.
