@@ -36,6 +36,16 @@ type Issue struct {
 	CreatedAt  time.Time
 	Status     IssueStatus
 	FinishedAt time.Time
+	// Content is what every reader of the issue gets, fixed when it is
+	// created; nil for issues stored before content was kept.
+	Content *Content
+}
+
+// Content is an issue's email as laid out at creation: its subject and
+// its Email without a reader (no Name, ViewURL or UnsubscribeURL).
+type Content struct {
+	Subject string `json:"subject"`
+	Email   Email  `json:"email"`
 }
 
 // State is where one delivery stands.
@@ -77,15 +87,29 @@ type Outcome struct {
 	Bounced bool
 }
 
+// Completion is the outcome of one delivery, for CompleteDeliveries.
+type Completion struct {
+	SubscriberID int64
+	Outcome      Outcome
+}
+
 // ErrNotFound is returned for an unknown issue.
 var ErrNotFound = errors.New("digest issue not found")
 
+// ErrNoRecipients is returned by CreateIssue when the list has no active
+// subscriber: no issue is created.
+var ErrNoRecipients = errors.New("no active subscribers")
+
 // Store is the outbox both storage backends keep.
 type Store interface {
-	// CreateIssue stores iss (status sending) and, in the same transaction,
-	// one pending delivery per subscriber who is active and has an active
-	// subscription to the list iss.Series. When an issue with iss.ID exists
-	// nothing changes: it returns the stored issue and created false.
+	// SubscriberGetter loads the recipients of a claimed batch at once.
+	SubscriberGetter
+	// CreateIssue stores iss (status sending, with its Content) and, in the
+	// same transaction, one pending delivery per subscriber who is active
+	// and has an active subscription to the list iss.Series; with no such
+	// subscriber it stores nothing and returns ErrNoRecipients. When an
+	// issue with iss.ID exists nothing changes: it returns the stored issue
+	// and created false.
 	CreateIssue(ctx context.Context, iss Issue, now time.Time) (stored *Issue, created bool, err error)
 	// GetIssue returns ErrNotFound for an unknown id.
 	GetIssue(ctx context.Context, id string) (*Issue, error)
@@ -106,6 +130,18 @@ type Store interface {
 	// delivery is no longer this worker's (its lease ran out and another
 	// claimed it), in which case a non-sent outcome is not written.
 	CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o Outcome, now time.Time) (bool, error)
+	// RenewClaims extends the lease of every delivery of the issue that
+	// worker holds to now+lease (the live worker's heartbeat), and returns
+	// how many it holds.
+	RenewClaims(ctx context.Context, issueID, worker string, now time.Time, lease time.Duration) (int, error)
+	// CompleteDeliveries records several outcomes in one transaction, as
+	// CompleteDelivery does each; ok[i] is CompleteDelivery's report for
+	// done[i].
+	CompleteDeliveries(ctx context.Context, issueID, worker string, done []Completion, now time.Time) (ok []bool, err error)
+	// NextLeaseEnd is the earliest claimed_until of the issue's sending
+	// deliveries held by workers other than worker (zero when there is
+	// none): when another worker's claims can be taken over.
+	NextLeaseEnd(ctx context.Context, issueID, worker string) (time.Time, error)
 	// ReleaseDeliveries hands back the deliveries worker holds on the issue
 	// (pending again, due now, the claim not counted as an attempt).
 	ReleaseDeliveries(ctx context.Context, issueID, worker string, now time.Time) (int, error)

@@ -86,8 +86,10 @@ func TestRelayRefusalStopsTheRun(t *testing.T) {
 			t.Errorf("report %+v: want no bounce, nothing sent, not finished", rep)
 		}
 		c := f.states(t, iss)
-		if c[digest.StateFailed] < 5 || c[digest.StateFailed] > 6 || c[digest.StatePending] != 20-c[digest.StateFailed] || c[digest.StateSending] != 0 {
-			t.Errorf("outbox %v: want the first 5-6 failed, the rest pending", c)
+		// The breaker trips at the 5th failure; the other 2 workers may each
+		// have had a send in flight then, which fails too.
+		if c[digest.StateFailed] < 5 || c[digest.StateFailed] > 7 || c[digest.StatePending] != 20-c[digest.StateFailed] || c[digest.StateSending] != 0 {
+			t.Errorf("outbox %v: want the first 5-7 failed, the rest pending", c)
 		}
 		if n := f.countStatus(t, subscribers.StatusBounced); n != 0 {
 			t.Errorf("%d subscribers bounced by a relay refusal", n)

@@ -63,7 +63,7 @@ type fixture struct {
 	cfg   digest.Config // what dg was made with
 }
 
-func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
+func newFixture(t testing.TB, st storage.Storage, baseURL string) *fixture {
 	t.Helper()
 	c := &clock{t: now0}
 	render := hermes.New(hermes.Brand{Name: "Shanghai Daily", Link: baseURL + "/"})
@@ -92,7 +92,7 @@ func newFixture(t *testing.T, st storage.Storage, baseURL string) *fixture {
 	return &fixture{st: st, clock: c, subs: subs, dg: dg, cfg: cfg}
 }
 
-func (f *fixture) put(t *testing.T, a *article.Article) {
+func (f *fixture) put(t testing.TB, a *article.Article) {
 	t.Helper()
 	if a.GUID == "" {
 		a.GUID = "urn:test:" + a.ID
@@ -113,7 +113,7 @@ func story(id string, published time.Time) *article.Article {
 
 // seedArticles stores three stories of the week before now0, plus ones
 // that must stay out: older, withdrawn, future, another series.
-func (f *fixture) seedArticles(t *testing.T) {
+func (f *fixture) seedArticles(t testing.TB) {
 	f.put(t, story("old", now0.Add(-8*24*time.Hour)))
 	a := story("first", now0.Add(-6*24*time.Hour))
 	a.CanonicalURL = "https://www.shine.cn/news/metro/1904221/"
@@ -146,7 +146,7 @@ func (f *fixture) subscribe(t *testing.T, email string, lists ...string) *subscr
 }
 
 // createIssue plans and creates this week's issue.
-func (f *fixture) createIssue(t *testing.T) *digest.Issue {
+func (f *fixture) createIssue(t testing.TB) *digest.Issue {
 	t.Helper()
 	p, err := f.dg.Plan(t.Context(), series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
 	if err != nil {

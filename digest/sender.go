@@ -27,9 +27,10 @@ const (
 	ResultSkipped = "skipped" // unsubscribed before it was sent
 )
 
-// SubscriberGetter loads a subscriber as it is now.
+// SubscriberGetter loads subscribers as they are now: those of a claimed
+// batch at once. Ids of erased subscribers are left out of the map.
 type SubscriberGetter interface {
-	GetSubscriberByID(ctx context.Context, id int64) (*subscribers.Subscriber, error)
+	GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error)
 }
 
 // SenderConfig is what a Sender needs. Zero values get the defaults noted.
@@ -41,12 +42,22 @@ type SenderConfig struct {
 	Transport mail.Transport
 	Limiter   *rate.Limiter // nil: no limit
 	Workers   int           // concurrent sends; default 4
-	Batch     int           // deliveries claimed at once; default 4 × Workers
+	// Batch is how many deliveries one claim takes; default 2 × Workers:
+	// about as many as are in flight (one in each worker, the next batch
+	// being handed out), so that a process killed mid-issue strands few.
+	Batch int
 	// Lease is how long a claim holds before another worker may take the
-	// delivery over; it must outlast a batch. Default 10 minutes.
-	Lease       time.Duration
-	MaxAttempts int                             // default 30 (Faults.MaxRetryAge usually ends retries first)
-	Backoff     func(attempt int) time.Duration // default 1 min doubling to 1 h
+	// delivery over. The sender renews its claims every Lease/3 while it
+	// runs (a heartbeat), so a lease only runs out when its worker died.
+	// Default 30 seconds.
+	Lease time.Duration
+	// WaitForLeases: when nothing is left to claim but deliveries are
+	// claimed by other workers, wait for their leases to run out and send
+	// those too, so that SendIssue finishes the issue (digest send). A
+	// daemon, which comes back every minute anyway, leaves it false.
+	WaitForLeases bool
+	MaxAttempts   int                             // default 30 (Faults.MaxRetryAge usually ends retries first)
+	Backoff       func(attempt int) time.Duration // default 1 min doubling to 1 h
 	// SendTimeout bounds a send that was in flight at shutdown (it is let
 	// finish so that its outcome is recorded). Default 1 minute.
 	SendTimeout time.Duration
@@ -66,10 +77,10 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.Workers = 4
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 4 * cfg.Workers
+		cfg.Batch = 2 * cfg.Workers
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 10 * time.Minute
+		cfg.Lease = DefaultLease
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 30
@@ -98,6 +109,9 @@ func NewSender(cfg SenderConfig) *Sender {
 	cfg.Faults = cfg.Faults.withDefaults()
 	return &Sender{cfg: cfg}
 }
+
+// DefaultLease is how long a claim holds without a heartbeat.
+const DefaultLease = 30 * time.Second
 
 // DefaultBackoff waits 1, 2, 4 … minutes after each failed attempt, at most
 // an hour.
@@ -134,50 +148,53 @@ func (r *Report) add(result string) {
 // now, then marks the issue sent if nothing is left (retries wait for a
 // later call). When ctx ends it stops claiming, lets sends in flight finish
 // and record, and hands back the rest of its claims.
+//
+// The stages run concurrently: a claimer leases Batch deliveries at a time
+// and hands them to Workers workers (skip → render → rate limit → send),
+// whose outcomes a recorder writes in batches, one transaction for every
+// outcome waiting (group commit). A worker starts its next SMTP
+// transaction only once its previous outcome is written, so a killed
+// process has at most Workers messages sent but not recorded.
 func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Report)) (Report, error) {
 	var (
 		rep Report
 		mu  sync.Mutex
 	)
-	ctx, run := s.startRun(ctx, iss) // stops the run when the breaker trips
-	for ctx.Err() == nil {
-		batch, err := s.claim(ctx, iss)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			return rep, err
+	// The run's context ends when the circuit breaker trips (or has ended
+	// already while the issue is paused after an earlier trip): the
+	// claimer stops, the workers start no new send, and the claims not
+	// sent are handed back below.
+	ctx, run := s.startRun(ctx, iss)
+	count := func(result string) {
+		s.cfg.OnResult(result)
+		mu.Lock()
+		defer mu.Unlock()
+		rep.add(result)
+		if progress != nil {
+			progress(rep)
 		}
-		if len(batch) == 0 {
-			break
-		}
-		jobs := make(chan Delivery)
-		var wg sync.WaitGroup
-		for range min(s.cfg.Workers, len(batch)) {
-			wg.Go(func() {
-				for d := range jobs {
-					result := s.deliver(ctx, iss, d)
-					if result == "" {
-						continue // not started: handed back below
-					}
-					s.cfg.OnResult(result)
-					mu.Lock()
-					rep.add(result)
-					if progress != nil {
-						progress(rep)
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		for _, d := range batch {
-			jobs <- d
-		}
-		close(jobs)
-		wg.Wait()
-		s.batchDone(ctx, iss)
 	}
 	bg := context.WithoutCancel(ctx)
+	hbCtx, stopHeartbeat := context.WithCancel(bg)
+	var hb sync.WaitGroup
+	hb.Go(func() { s.heartbeat(hbCtx, iss) })
+	defer func() { stopHeartbeat(); hb.Wait() }()
+
+	rec := s.startRecorder(bg, iss, count)
+	// The next batch is claimed while the workers send the last of this one.
+	jobs := make(chan job)
+	var workers sync.WaitGroup
+	for range s.cfg.Workers {
+		workers.Go(func() { s.work(ctx, iss, jobs, rec) })
+	}
+	claimErr := s.claimLoop(ctx, iss, jobs)
+	close(jobs)
+	workers.Wait()
+	rec.close()
+
+	if claimErr != nil && ctx.Err() == nil {
+		return rep, claimErr
+	}
 	if ctx.Err() != nil {
 		n, err := s.cfg.Store.ReleaseDeliveries(bg, iss.ID, s.cfg.Worker, s.cfg.Now())
 		rep.Released = n
@@ -191,60 +208,148 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	return rep, err
 }
 
-// claim is the first stage: a batch of due deliveries leased to this
-// worker (recorded as sending before any SMTP transaction).
+// claimLoop is the first stage: batches of due deliveries leased to this
+// worker (recorded as sending before any SMTP transaction), handed to the
+// workers one by one, until none is due (or, with WaitForLeases, none is
+// left claimed by another worker either).
+func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) error {
+	for ctx.Err() == nil {
+		batch, err := s.claim(ctx, iss)
+		if err != nil {
+			return err
+		}
+		subs := map[int64]*subscribers.Subscriber{}
+		if len(batch) > 0 {
+			ids := make([]int64, len(batch))
+			for i, d := range batch {
+				ids[i] = d.SubscriberID
+			}
+			// Our own failure to read them: each delivery is retried later.
+			if subs, err = s.cfg.Subscribers.GetSubscribersByID(ctx, ids); err != nil && ctx.Err() == nil {
+				s.cfg.Log.Warn("digest: load recipients", "issue", iss.ID, "err", err)
+			}
+		}
+		for _, d := range batch {
+			select {
+			case jobs <- job{d: d, sub: subs[d.SubscriberID], err: err}:
+			case <-ctx.Done():
+				return nil // the rest is handed back
+			}
+		}
+		if len(batch) > 0 {
+			continue
+		}
+		if !s.cfg.WaitForLeases {
+			return nil
+		}
+		end, err := s.cfg.Store.NextLeaseEnd(ctx, iss.ID, s.cfg.Worker)
+		if err != nil || end.IsZero() {
+			return err
+		}
+		// Another worker holds claims: they come back when its lease runs
+		// out (it died), or it finishes them (it is alive and renewing).
+		wait := min(max(end.Sub(s.cfg.Now()), 0)+100*time.Millisecond, s.cfg.Lease/3)
+		s.cfg.Log.Info("digest: waiting for deliveries claimed by another worker", "issue", iss.ID, "wait", wait.Round(time.Millisecond))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
 func (s *Sender) claim(ctx context.Context, iss *Issue) ([]Delivery, error) {
 	return s.cfg.Store.ClaimDeliveries(ctx, iss.ID, s.cfg.Worker, s.cfg.Batch, s.cfg.Now(), s.cfg.Lease)
 }
 
-// deliver runs one claimed delivery through skip → render → rate limit →
-// send → record and returns its result, or "" when ctx ended before the
-// send began (the claim is handed back).
-func (s *Sender) deliver(ctx context.Context, iss *Issue, d Delivery) string {
-	if ctx.Err() != nil {
-		return ""
+// heartbeat renews this worker's claims on the issue every Lease/3.
+func (s *Sender) heartbeat(ctx context.Context, iss *Issue) {
+	t := time.NewTicker(s.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := s.cfg.Store.RenewClaims(ctx, iss.ID, s.cfg.Worker, s.cfg.Now(), s.cfg.Lease); err != nil && ctx.Err() == nil {
+			s.cfg.Log.Warn("digest: renew claims", "issue", iss.ID, "err", err)
+		}
 	}
+}
+
+// job is a claimed delivery and its subscriber as loaded after the claim
+// (nil: erased), or the error that loading met.
+type job struct {
+	d   Delivery
+	sub *subscribers.Subscriber
+	err error
+}
+
+// work runs claimed deliveries through skip → render → rate limit → send
+// and hands their outcomes to the recorder (classified by outcome and
+// retryOutcome, which also feed the run's circuit breaker). Once the run's
+// context ends (shutdown, or the breaker tripped) it starts no new send.
+func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *recorder) {
+	var last <-chan struct{} // the previous send's outcome is written
+	defer func() {
+		if last != nil {
+			<-last
+		}
+	}()
 	bg := context.WithoutCancel(ctx)
-	sub, reason, err := s.skip(ctx, iss, d)
-	var msg *mail.Message
-	if err == nil && reason == "" {
-		msg, err = s.cfg.Compose(ctx, iss, sub)
-	}
-	if err != nil {
+	for j := range jobs {
+		d := j.d
 		if ctx.Err() != nil {
-			return ""
+			continue // not started: handed back
 		}
-		// Our own failure (database, template): retry later like a
-		// temporary send failure.
-		s.cfg.Log.Warn("digest: prepare delivery", "issue", iss.ID, "subscriber", d.SubscriberID, "err", err)
-		return s.record(bg, iss, d, s.retryOutcome(bg, iss, d, err))
-	}
-	if reason != "" {
-		return s.record(bg, iss, d, Outcome{State: StateSkipped, Error: reason})
-	}
-	if s.cfg.Limiter != nil {
-		if err := s.cfg.Limiter.Wait(ctx); err != nil {
-			return "" // ctx ended
+		sub, reason, err := s.skip(iss, j)
+		var msg *mail.Message
+		if err == nil && reason == "" {
+			msg, err = s.cfg.Compose(ctx, iss, sub)
 		}
+		if err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			// Our own failure (database, template): retry later like a
+			// temporary send failure.
+			s.cfg.Log.Warn("digest: prepare delivery", "issue", iss.ID, "subscriber", d.SubscriberID, "err", err)
+			rec.add(d, s.retryOutcome(bg, iss, d, err))
+			continue
+		}
+		if reason != "" {
+			rec.add(d, Outcome{State: StateSkipped, Error: reason})
+			continue
+		}
+		if last != nil {
+			<-last
+			last = nil
+		}
+		if s.cfg.Limiter != nil {
+			if err := s.cfg.Limiter.Wait(ctx); err != nil {
+				continue // ctx ended
+			}
+		}
+		if ctx.Err() != nil {
+			continue
+		}
+		sendCtx, cancel := context.WithTimeout(bg, s.cfg.SendTimeout)
+		err = s.send(sendCtx, msg)
+		cancel()
+		last = rec.add(d, s.outcome(bg, iss, d, msg, err))
 	}
-	if ctx.Err() != nil {
-		return ""
-	}
-	sendCtx, cancel := context.WithTimeout(bg, s.cfg.SendTimeout)
-	err = s.send(sendCtx, msg)
-	cancel()
-	return s.record(bg, iss, d, s.outcome(bg, iss, d, msg, err))
 }
 
 // skip is the stage that drops deliveries to subscribers who are no longer
 // active or no longer on the issue's list: reason says why.
-func (s *Sender) skip(ctx context.Context, iss *Issue, d Delivery) (*subscribers.Subscriber, string, error) {
-	sub, err := s.cfg.Subscribers.GetSubscriberByID(ctx, d.SubscriberID)
-	if errors.Is(err, subscribers.ErrNotFound) {
-		return nil, "subscriber erased", nil
+func (s *Sender) skip(iss *Issue, j job) (*subscribers.Subscriber, string, error) {
+	if j.err != nil {
+		return nil, "", j.err
 	}
-	if err != nil {
-		return nil, "", err
+	sub := j.sub
+	if sub == nil {
+		return nil, "subscriber erased", nil
 	}
 	if sub.Status != subscribers.StatusActive {
 		return sub, "subscriber " + string(sub.Status), nil
@@ -262,15 +367,87 @@ func (s *Sender) send(ctx context.Context, msg *mail.Message) error {
 	return s.cfg.Transport.Send(ctx, msg)
 }
 
-// record is the last stage: the outcome goes to the outbox.
-func (s *Sender) record(ctx context.Context, iss *Issue, d Delivery, o Outcome) string {
-	ok, err := s.cfg.Store.CompleteDelivery(ctx, iss.ID, d.SubscriberID, s.cfg.Worker, o, s.cfg.Now())
-	if err != nil {
-		// The row stays sending; its lease runs out and it is tried again.
-		s.cfg.Log.Error("digest: record delivery", "issue", iss.ID, "subscriber", d.SubscriberID, "err", err)
-	} else if !ok {
-		s.cfg.Log.Warn("digest: delivery was taken over by another worker (lease ran out)", "issue", iss.ID, "subscriber", d.SubscriberID)
+// recorder is the last stage: outcomes go to the outbox in batches.
+type recorder struct {
+	in   chan recorded
+	done sync.WaitGroup
+}
+
+type recorded struct {
+	d       Delivery
+	o       Outcome
+	written chan struct{} // closed once the outcome is committed (or failed)
+}
+
+// maxGroup bounds the outcomes one transaction records.
+const maxGroup = 256
+
+// startRecorder starts the recorder. After each group it logs one warning
+// for the failures classified since the previous group (batchDone): a
+// group holds about one outcome per worker, as a worker sends its next
+// message only once its previous outcome is written.
+func (s *Sender) startRecorder(ctx context.Context, iss *Issue, count func(result string)) *recorder {
+	r := &recorder{in: make(chan recorded, maxGroup)}
+	r.done.Go(func() {
+		group := make([]recorded, 0, maxGroup)
+		for first := range r.in {
+			group = append(group[:0], first)
+		more:
+			for len(group) < maxGroup {
+				select {
+				case x, ok := <-r.in:
+					if !ok {
+						break more
+					}
+					group = append(group, x)
+				default:
+					break more
+				}
+			}
+			s.record(ctx, iss, group, count)
+			s.batchDone(ctx, iss)
+		}
+	})
+	return r
+}
+
+// add queues an outcome; the channel is closed once it is written.
+func (r *recorder) add(d Delivery, o Outcome) <-chan struct{} {
+	x := recorded{d: d, o: o, written: make(chan struct{})}
+	r.in <- x
+	return x.written
+}
+
+func (r *recorder) close() {
+	close(r.in)
+	r.done.Wait()
+}
+
+// record writes a group of outcomes in one transaction.
+func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, count func(result string)) {
+	cs := make([]Completion, len(group))
+	for i, x := range group {
+		cs[i] = Completion{SubscriberID: x.d.SubscriberID, Outcome: x.o}
 	}
+	ok, err := s.cfg.Store.CompleteDeliveries(ctx, iss.ID, s.cfg.Worker, cs, s.cfg.Now())
+	for i, x := range group {
+		switch {
+		case err != nil:
+			// The row stays sending; its lease runs out and it is tried again.
+			s.cfg.Log.Error("digest: record delivery", "issue", iss.ID, "subscriber", x.d.SubscriberID, "err", err)
+		case !ok[i]:
+			s.cfg.Log.Warn("digest: delivery was taken over by another worker (lease ran out)", "issue", iss.ID, "subscriber", x.d.SubscriberID)
+		}
+		if x.o.State == StateFailed && !x.o.Bounced {
+			s.cfg.Log.Warn("digest: delivery failed", "issue", iss.ID, "subscriber", x.d.SubscriberID, "err", x.o.Error)
+		}
+		close(x.written)
+		count(resultOf(x.o))
+	}
+}
+
+// resultOf labels an outcome for the metric and the report.
+func resultOf(o Outcome) string {
 	switch {
 	case o.State == StateSent:
 		return ResultSent
@@ -279,7 +456,6 @@ func (s *Sender) record(ctx context.Context, iss *Issue, d Delivery, o Outcome) 
 	case o.Bounced:
 		return ResultBounced
 	case o.State == StateFailed:
-		s.cfg.Log.Warn("digest: delivery failed", "issue", iss.ID, "subscriber", d.SubscriberID, "err", o.Error)
 		return ResultFailed
 	default:
 		return ResultRetry

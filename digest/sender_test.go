@@ -177,6 +177,20 @@ func (c crashStore) CompleteDelivery(ctx context.Context, id string, sub int64, 
 	return c.Store.CompleteDelivery(ctx, id, sub, w, o, now)
 }
 
+func (c crashStore) CompleteDeliveries(ctx context.Context, id, w string, done []digest.Completion, now time.Time) ([]bool, error) {
+	if c.crashed.Load() {
+		return nil, errCrashed
+	}
+	return c.Store.CompleteDeliveries(ctx, id, w, done, now)
+}
+
+func (c crashStore) RenewClaims(ctx context.Context, id, w string, now time.Time, l time.Duration) (int, error) {
+	if c.crashed.Load() {
+		return 0, errCrashed
+	}
+	return c.Store.RenewClaims(ctx, id, w, now, l)
+}
+
 func (c crashStore) ReleaseDeliveries(ctx context.Context, id, w string, now time.Time) (int, error) {
 	if c.crashed.Load() {
 		return 0, errCrashed

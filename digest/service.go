@@ -50,10 +50,10 @@ type Config struct {
 
 // Service plans, creates and renders issues. It is safe for concurrent use.
 type Service struct {
-	cfg     Config
-	domain  string
-	mu      sync.Mutex
-	content map[string][]*article.Article // issue id → articles, for sending
+	cfg    Config
+	domain string
+	mu     sync.Mutex
+	mails  map[string]*issueMail // issue id → the issue rendered once, for sending
 }
 
 // ErrNoArticles is returned by Create when the series has no new articles:
@@ -80,7 +80,7 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("digest: series %s: subject %q: %w", se.Slug, se.Subject, err)
 		}
 	}
-	s := &Service{cfg: cfg, content: map[string][]*article.Article{}, domain: "syndicated.local"}
+	s := &Service{cfg: cfg, mails: map[string]*issueMail{}, domain: "syndicated.local"}
 	if cfg.From != "" {
 		a, err := mail.ParseAddress(cfg.From)
 		if err != nil {
@@ -185,13 +185,24 @@ func (s *Service) Stored(ctx context.Context, series string, w Week) (*Plan, err
 	return &Plan{Issue: *iss, Articles: arts, Stored: true}, nil
 }
 
-// Create stores the issue p plans, with its recipients, unless it has no
-// articles (ErrNoArticles). Creating an issue that exists does nothing.
+// Create stores the issue p plans, with its recipients and its content
+// laid out now (every reader gets the same email, whatever happens to the
+// articles later), unless it has no articles (ErrNoArticles) or no
+// recipients (ErrNoRecipients). Creating an issue that exists does nothing.
 func (s *Service) Create(ctx context.Context, p *Plan) (*Issue, bool, error) {
+	if p.Stored {
+		return &p.Issue, false, nil
+	}
 	if len(p.Articles) == 0 {
 		return nil, false, fmt.Errorf("%s: %w", p.Issue.ID, ErrNoArticles)
 	}
-	return s.cfg.Store.CreateIssue(ctx, p.Issue, s.cfg.Now())
+	c, err := s.Layout(p)
+	if err != nil {
+		return nil, false, err
+	}
+	iss := p.Issue
+	iss.Content = c
+	return s.cfg.Store.CreateIssue(ctx, iss, s.cfg.Now())
 }
 
 // Articles returns the series' visible articles published in (Since,
@@ -267,28 +278,46 @@ type Renderer interface {
 	RenderDigest(e *Email) (html, text string, err error)
 }
 
-// Render renders the issue for rcpt (nil: the browser copy, without an
-// unsubscribe link).
-func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
+// Layout is the content of the issue p: its stored content, or else its
+// subject and Email laid out from p.Articles, without a reader.
+func (s *Service) Layout(p *Plan) (*Content, error) {
+	if p.Issue.Content != nil {
+		return p.Issue.Content, nil
+	}
 	se, err := s.Series(p.Issue.Series)
 	if err != nil {
 		return nil, err
-	}
-	e := s.email(p, se)
-	if rcpt != nil {
-		e.Name = rcpt.Name
-		e.ViewURL = s.ViewURL(p.Issue.ID)
-		e.UnsubscribeURL = rcpt.UnsubscribeURL
-	}
-	html, text, err := s.cfg.Renderer.RenderDigest(e)
-	if err != nil {
-		return nil, fmt.Errorf("render %s: %w", p.Issue.ID, err)
 	}
 	subject, err := s.subject(p, se)
 	if err != nil {
 		return nil, err
 	}
-	return &Rendered{Subject: subject, HTML: html, Text: text}, nil
+	return &Content{Subject: subject, Email: *s.email(p, se)}, nil
+}
+
+// Render renders the issue for rcpt (nil: the browser copy, without an
+// unsubscribe link).
+func (s *Service) Render(p *Plan, rcpt *Recipient) (*Rendered, error) {
+	c, err := s.Layout(p)
+	if err != nil {
+		return nil, err
+	}
+	return s.render(p.Issue.ID, c, rcpt)
+}
+
+// render lays c out for rcpt.
+func (s *Service) render(issueID string, c *Content, rcpt *Recipient) (*Rendered, error) {
+	e := c.Email
+	if rcpt != nil {
+		e.Name = rcpt.Name
+		e.ViewURL = s.ViewURL(issueID)
+		e.UnsubscribeURL = rcpt.UnsubscribeURL
+	}
+	html, text, err := s.cfg.Renderer.RenderDigest(&e)
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", issueID, err)
+	}
+	return &Rendered{Subject: c.Subject, HTML: html, Text: text}, nil
 }
 
 func stories(n int) string {
@@ -315,10 +344,17 @@ func (s *Service) Message(p *Plan, sub *subscribers.Subscriber) (*smail.Message,
 	if err != nil {
 		return nil, err
 	}
-	m := &smail.Message{To: sub.Email, ToName: sub.Name, Subject: r.Subject, HTML: r.HTML, Text: r.Text,
-		MessageID: s.MessageID(p.Issue.ID, sub.ID),
+	m := s.envelope(&p.Issue, sub, unsub, r.Subject)
+	m.HTML, m.Text = r.HTML, r.Text
+	return m, nil
+}
+
+// envelope is the message of the issue to sub without its body.
+func (s *Service) envelope(iss *Issue, sub *subscribers.Subscriber, unsub, subject string) *smail.Message {
+	m := &smail.Message{To: sub.Email, ToName: sub.Name, Subject: subject,
+		MessageID: s.MessageID(iss.ID, sub.ID),
 		Headers: map[string]string{
-			"List-Id":    fmt.Sprintf("<%s.digest.%s>", p.Issue.Series, s.domain),
+			"List-Id":    fmt.Sprintf("<%s.digest.%s>", iss.Series, s.domain),
 			"Precedence": "bulk",
 		}}
 	mailto := ""
@@ -326,28 +362,64 @@ func (s *Service) Message(p *Plan, sub *subscribers.Subscriber) (*smail.Message,
 		mailto = "mailto:" + s.cfg.UnsubscribeMailbox + "?subject=unsubscribe"
 	}
 	m.SetListUnsubscribe(unsub, mailto)
+	return m
+}
+
+// Compose is the sender's render stage. The issue is rendered once, with
+// placeholders for the reader's name and unsubscribe URL, and kept while it
+// is being sent; each copy splices its reader's values in (see
+// issueMail.fill), or is rendered in full when a value cannot be spliced.
+func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subscriber) (*smail.Message, error) {
+	im, err := s.issueMail(ctx, iss)
+	if err != nil {
+		return nil, err
+	}
+	unsub, err := s.cfg.Subscribers.UnsubscribeURL(sub, iss.Series)
+	if err != nil {
+		return nil, err
+	}
+	m := s.envelope(iss, sub, unsub, im.content.Subject)
+	if body := im.fill(sub.Name, unsub); body != nil {
+		m.Body = body
+		return m, nil
+	}
+	r, err := s.render(iss.ID, im.content, &Recipient{Name: sub.Name, UnsubscribeURL: unsub})
+	if err != nil {
+		return nil, err
+	}
+	m.HTML, m.Text = r.HTML, r.Text
 	return m, nil
 }
 
-// Compose is the sender's render stage: the issue's articles are loaded
-// once per issue and kept while it is being sent.
-func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subscriber) (*smail.Message, error) {
+// issueMail returns the issue's content rendered once, from the cache.
+func (s *Service) issueMail(ctx context.Context, iss *Issue) (*issueMail, error) {
 	s.mu.Lock()
-	arts, ok := s.content[iss.ID]
+	im, ok := s.mails[iss.ID]
 	s.mu.Unlock()
-	if !ok {
-		var err error
-		if arts, err = s.Articles(ctx, iss); err != nil {
+	if ok {
+		return im, nil
+	}
+	c := iss.Content
+	if c == nil { // an issue stored before content was kept
+		arts, err := s.Articles(ctx, iss)
+		if err != nil {
 			return nil, err
 		}
-		s.mu.Lock()
-		if len(s.content) > 16 {
-			clear(s.content)
+		if c, err = s.Layout(&Plan{Issue: *iss, Articles: arts, Stored: true}); err != nil {
+			return nil, err
 		}
-		s.content[iss.ID] = arts
-		s.mu.Unlock()
 	}
-	return s.Message(&Plan{Issue: *iss, Articles: arts, Stored: true}, sub)
+	im, err := s.prepare(iss.ID, c)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if len(s.mails) > 16 {
+		clear(s.mails)
+	}
+	s.mails[iss.ID] = im
+	s.mu.Unlock()
+	return im, nil
 }
 
 // Issues lists the series' stored issues, newest week first;

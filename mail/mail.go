@@ -41,6 +41,9 @@ type Message struct {
 	Subject string
 	Text    string // text/plain part
 	HTML    string // text/html part (optional)
+	// Body, when set, is the whole body built ahead (see Template); Text
+	// and HTML are then not used.
+	Body Body
 	// MessageID without angle brackets; generated when empty (and set here
 	// once Send has built the message, so callers can record it).
 	MessageID string

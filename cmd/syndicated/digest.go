@@ -47,6 +47,8 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 
 // digestSender builds a sender with smtp.connections workers and the
 // smtp.rate_per_second limit.
+// Both digest send and serve wait for claims a killed process left until
+// their lease runs out, and finish the issue.
 func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
 	var lim *rate.Limiter
 	if r := a.cfg.SMTP.RatePerSec; r > 0 {
@@ -54,7 +56,7 @@ func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(s
 	}
 	return digest.NewSender(digest.SenderConfig{
 		Store: a.store, Subscribers: a.store, Compose: dg.Compose, Transport: t,
-		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult,
+		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
 		// The transport's own timeouts (smtp.timeout, smtp.data_timeout)
 		// end a send; this only backs them up.
 		SendTimeout: sendTimeout(t),
@@ -223,7 +225,9 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	if err != nil {
 		return err
 	}
-	if len(p.Articles) == 0 {
+	// A stored issue is sent as it was created, whatever has happened to
+	// its articles since.
+	if len(p.Articles) == 0 && !p.Stored {
 		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
 		return nil
 	}
@@ -264,8 +268,16 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 		return nil
 	}
 	iss, created, err := dg.Create(ctx, p)
+	if errors.Is(err, digest.ErrNoRecipients) {
+		fmt.Fprintf(c.stdout, "%s: no active subscribers: nothing to send\n", p.Issue.ID)
+		return nil
+	}
 	if err != nil {
 		return err
+	}
+	articles := len(p.Articles)
+	if iss.Content != nil {
+		articles = len(iss.Content.Email.Articles)
 	}
 	counts, err := a.store.DeliveryCounts(ctx, iss.ID)
 	if err != nil {
@@ -279,7 +291,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	if !created {
 		verb = "resumed"
 	}
-	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, len(p.Articles), total)
+	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, articles, total)
 	prog := c.progress("sending "+iss.ID, total)
 	done := counts[digest.StateSent] + counts[digest.StateFailed] + counts[digest.StateSkipped]
 	rep, err := a.digestSender(dg, m, nil).SendIssue(ctx, iss, func(r digest.Report) {
@@ -345,6 +357,10 @@ func (dd *daemonDigest) createIssue(ctx context.Context, series string, at time.
 	iss, created, err := dd.svc.Create(ctx, p)
 	if errors.Is(err, digest.ErrNoArticles) {
 		log.Info("digest: no new articles, no issue", "issue", p.Issue.ID)
+		return nil
+	}
+	if errors.Is(err, digest.ErrNoRecipients) {
+		log.Info("digest: no active subscribers, no issue", "issue", p.Issue.ID)
 		return nil
 	}
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -88,5 +89,58 @@ func within(t *testing.T, d time.Duration, what string, ok func() bool) {
 			t.Fatalf("not within %s: %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Two serve replicas on one PostgreSQL database, the digest schedule
+// firing every second on both and both running delivery workers: one
+// issue is created and every subscriber gets exactly one copy.
+func TestReplicasSendDigestOnce(t *testing.T) {
+	const (
+		token = "replica-token-0123456789"
+		n     = 300
+	)
+	db := storagetest.PostgresURL(t)
+	rec, addr := startRecorder(t)
+	env := []string{
+		"SYNDICATED_HTTP_API_TOKEN=" + token,
+		"SYNDICATED_SAMPLES=false",
+		"SYNDICATED_DATABASE_URL=" + db,
+		"SYNDICATED_SMTP_URL=smtp://" + addr + "?tls=none",
+		"SYNDICATED_BASE_URL=https://news.example.com", // real mail is refused with a loopback base_url
+		"SYNDICATED_SMTP_RATE_PER_SECOND=0",
+		"SYNDICATED_SERIES_0_DIGEST_SCHEDULE=@every 1s",
+	}
+	st, subs := seedReaders(t, db, t.TempDir(), "replica", n)
+	a := servingIn(t, env, t.TempDir())
+	b := servingIn(t, env, t.TempDir())
+	published := time.Now().Add(-time.Hour).Format(time.RFC3339)
+	body := `{"id":"replica-digest-story","section":"society","headline":"A story for the digest","published":"` + published +
+		`","tags":["shanghai-70th"],"body":["First paragraph."]}`
+	send(t, http.MethodPost, a+"/api/articles", token, body, http.StatusCreated)
+	within(t, 60*time.Second, "the issue sent", func() bool {
+		issues, err := st.ListIssues(t.Context(), digest.IssueSent)
+		return err == nil && len(issues) == 1
+	})
+	all, _ := st.ListIssues(t.Context(), "")
+	if len(all) != 1 {
+		t.Fatalf("%d issues, want 1", len(all))
+	}
+	if resp, _ := get(t, b+"/digests/"+all[0].ID); resp.StatusCode != http.StatusOK {
+		t.Errorf("replica B does not serve the issue: %d", resp.StatusCode)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	total := 0
+	for _, s := range subs {
+		if got := len(rec.got[s.Email]); got != 1 {
+			t.Errorf("%s got %d copies, want 1", s.Email, got)
+		}
+	}
+	for _, ids := range rec.got {
+		total += len(ids)
+	}
+	if total != n {
+		t.Errorf("the server received %d messages, want %d", total, n)
 	}
 }

@@ -29,26 +29,53 @@ type Server struct {
 func Start(tb testing.TB) *Server {
 	tb.Helper()
 	bin := browsertest.Need(tb, "mailpit", os.Getenv("MAILPIT_BIN"), "mailpit")
+	// A free port may be taken by another test process (another package's
+	// Mailpit) before this one binds it: then this Mailpit exits, and the
+	// API that answers is not its own. Try again on other ports.
+	var err error
+	for range 3 {
+		var s *Server
+		if s, err = start(tb, bin); err == nil {
+			return s
+		}
+	}
+	tb.Fatalf("mailpit did not start: %v", err)
+	return nil
+}
+
+func start(tb testing.TB, bin string) (*Server, error) {
 	smtpAddr, httpAddr := freeAddr(tb), freeAddr(tb)
-	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", filepath.Join(tb.TempDir(), "mailpit.db"),
+	db := filepath.Join(tb.TempDir(), "mailpit.db")
+	cmd := exec.Command(bin, "--smtp", smtpAddr, "--listen", httpAddr, "--database", db,
 		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("start mailpit: %v", err)
 	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	tb.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
 	s := &Server{SMTP: smtpAddr, API: "http://" + httpAddr}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.API + "/api/v1/info")
+		select {
+		case err := <-exited:
+			exited <- err // for the cleanup
+			return nil, fmt.Errorf("mailpit exited: %v", err)
+		default:
+		}
+		// Its own Mailpit names the database it was given.
+		var info struct{ Database string }
+		err := s.GetJSON(tb.Context(), "/api/v1/info", &info)
+		if err == nil && info.Database == db {
+			return s, nil
+		}
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return s
-			}
+			err = fmt.Errorf("%s is another Mailpit's (database %q)", httpAddr, info.Database)
 		}
 		if time.Now().After(deadline) {
-			tb.Fatalf("mailpit did not start: %v", err)
+			_ = cmd.Process.Kill()
+			return nil, err
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -69,6 +69,8 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestLeaseExpiry", testDigestLease},
 		{"DigestTransitions", testDigestTransitions},
 		{"DigestRetryAndUnbounce", testDigestRetryAndUnbounce},
+		{"DigestContentAndRecipients", testDigestContentAndRecipients},
+		{"DigestHeartbeatAndGroups", testDigestHeartbeatAndGroups},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 	}

@@ -3,11 +3,13 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
@@ -300,5 +302,99 @@ func testDigestTransitions(t *testing.T, s storage.Storage) {
 	}
 	if all, _ := s.ListIssues(ctx(t), ""); len(all) != 1 {
 		t.Errorf("ListIssues(\"\") = %d, want 1", len(all))
+	}
+}
+
+// testDigestContentAndRecipients: an issue keeps the content it was
+// created with; an issue nobody would get is not created.
+func testDigestContentAndRecipients(t *testing.T, s storage.Storage) {
+	iss := testIssue("nobody")
+	if _, _, err := s.CreateIssue(ctx(t), iss, digestNow); !errors.Is(err, digest.ErrNoRecipients) {
+		t.Fatalf("CreateIssue with no recipients: %v, want ErrNoRecipients", err)
+	}
+	if _, err := s.GetIssue(ctx(t), iss.ID); !errors.Is(err, digest.ErrNotFound) {
+		t.Fatalf("issue without recipients was stored: %v", err)
+	}
+	subscribe(t, s, "c@example.com", subscribers.StatusActive, "s1")
+	iss = testIssue("s1")
+	iss.Content = &digest.Content{Subject: "Series: 1 new story (2019-W18)", Email: digest.Email{Title: "Series",
+		Intros: []string{"Intro « ünïcode »"}, Articles: []digest.ArticleView{{URL: "https://x.example/a", Headline: `A & <b>`,
+			Date: "Monday 22 April 2019, 09:00", Photo: &article.Photo{URL: "https://x.example/p.jpg", Caption: "C"}}}}}
+	if _, created, err := s.CreateIssue(ctx(t), iss, digestNow); err != nil || !created {
+		t.Fatalf("CreateIssue = %v, %v", created, err)
+	}
+	got, err := s.GetIssue(ctx(t), iss.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Content, iss.Content) {
+		t.Errorf("stored content = %+v, want %+v", got.Content, iss.Content)
+	}
+	if all, _ := s.ListIssues(ctx(t), ""); len(all) != 1 || !reflect.DeepEqual(all[0].Content, iss.Content) {
+		t.Errorf("ListIssues does not give the content back")
+	}
+}
+
+// testDigestHeartbeatAndGroups: renewed claims hold past their first
+// lease; outcomes recorded together behave as one by one; the recipients
+// of a batch load at once.
+func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
+	iss := seedIssue(t, s, 6)
+	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "live", 4, digestNow, time.Minute)
+	if err != nil || len(ds) != 4 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	if end, err := s.NextLeaseEnd(ctx(t), iss.ID, "other"); err != nil || !end.Equal(digestNow.Add(time.Minute)) {
+		t.Errorf("NextLeaseEnd = %v, %v; want %v", end, err, digestNow.Add(time.Minute))
+	}
+	if end, err := s.NextLeaseEnd(ctx(t), iss.ID, "live"); err != nil || !end.IsZero() {
+		t.Errorf("NextLeaseEnd of the holder's own claims = %v, %v; want zero", end, err)
+	}
+	beat := digestNow.Add(50 * time.Second)
+	if n, err := s.RenewClaims(ctx(t), iss.ID, "live", beat, time.Minute); err != nil || n != 4 {
+		t.Fatalf("RenewClaims = %d, %v; want 4", n, err)
+	}
+	// Past the first lease, before the renewed one: only the two never
+	// claimed are free.
+	if got, _ := s.ClaimDeliveries(ctx(t), iss.ID, "other", 10, digestNow.Add(90*time.Second), time.Minute); len(got) != 2 {
+		t.Fatalf("claimed %d past the first lease, want the 2 unclaimed", len(got))
+	}
+	ids := subscriberIDs(ds)
+	byID, err := s.GetSubscribersByID(ctx(t), append(ids, 999999))
+	if err != nil || len(byID) != 4 {
+		t.Fatalf("GetSubscribersByID = %d, %v; want 4 (unknown ids left out)", len(byID), err)
+	}
+	for _, id := range ids {
+		if sub := byID[id]; sub == nil || sub.ID != id || len(sub.Lists) != 1 || sub.Lists[0].List != "s1" {
+			t.Errorf("subscriber %d = %+v", id, sub)
+		}
+	}
+	ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{
+		{SubscriberID: ids[0], Outcome: digest.Outcome{State: digest.StateSent, MessageID: "a@x"}},
+		{SubscriberID: ids[1], Outcome: digest.Outcome{State: digest.StateSent, MessageID: "b@x"}},
+		{SubscriberID: ids[2], Outcome: digest.Outcome{State: digest.StatePending, Error: "451", NextAttemptAt: beat}},
+		{SubscriberID: ids[3], Outcome: digest.Outcome{State: digest.StateFailed, Error: "550", Bounced: true}},
+	}, beat)
+	if err != nil || !slices.Equal(ok, []bool{true, true, true, true}) {
+		t.Fatalf("CompleteDeliveries = %v, %v", ok, err)
+	}
+	// Again, from a worker that no longer holds them: the sent ones stay
+	// as they were, the others are not its to record.
+	ok, err = s.CompleteDeliveries(ctx(t), iss.ID, "late", []digest.Completion{
+		{SubscriberID: ids[0], Outcome: digest.Outcome{State: digest.StateSent, MessageID: "other@x"}},
+		{SubscriberID: ids[2], Outcome: digest.Outcome{State: digest.StateFailed, Error: "x"}},
+	}, beat.Add(time.Second))
+	if err != nil || !slices.Equal(ok, []bool{false, false}) {
+		t.Fatalf("stale CompleteDeliveries = %v, %v", ok, err)
+	}
+	all, _ := s.ListDeliveries(ctx(t), iss.ID)
+	want := map[int64]string{ids[0]: "sent a@x", ids[1]: "sent b@x", ids[2]: "pending ", ids[3]: "failed "}
+	for _, d := range all {
+		if w, ok := want[d.SubscriberID]; ok && string(d.State)+" "+d.MessageID != w {
+			t.Errorf("delivery %d = %s %q, want %s", d.SubscriberID, d.State, d.MessageID, w)
+		}
+	}
+	if sub, _ := s.GetSubscriberByID(ctx(t), ids[3]); sub.Status != subscribers.StatusBounced {
+		t.Errorf("bounced in a group: subscriber is %s", sub.Status)
 	}
 }

@@ -4,12 +4,16 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/storage/internal/sqlq"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // The digest outbox. Claims mark deliveries sending with a lease
@@ -18,15 +22,15 @@ import (
 // every replica share an issue without waiting on each other; on SQLite
 // every write transaction already excludes the others.
 
-const issueColumns = `id, series, week, since, until, created_at, status, finished_at`
+const issueColumns = `id, series, week, since, until, created_at, status, finished_at, content`
 
 func scanIssue(r rowScanner) (*digest.Issue, error) {
 	var (
-		iss  digest.Issue
-		week string
+		iss           digest.Issue
+		week, content string
 	)
 	if err := r.Scan(&iss.ID, &iss.Series, &week, tm{&iss.Since}, tm{&iss.Until}, tm{&iss.CreatedAt}, &iss.Status,
-		tm{&iss.FinishedAt}); err != nil {
+		tm{&iss.FinishedAt}, &content); err != nil {
 		return nil, err
 	}
 	w, err := digest.ParseWeek(week)
@@ -34,8 +38,17 @@ func scanIssue(r rowScanner) (*digest.Issue, error) {
 		return nil, err
 	}
 	iss.Week = w
+	if content != "" {
+		iss.Content = new(digest.Content)
+		if err := json.Unmarshal([]byte(content), iss.Content); err != nil {
+			return nil, fmt.Errorf("issue %s: content: %w", iss.ID, err)
+		}
+	}
 	return &iss, nil
 }
+
+// errNoRecipients rolls back the creation of an issue nobody would get.
+var errNoRecipients = errors.New("no recipients")
 
 func getIssue(ctx context.Context, q db, id string) (*digest.Issue, error) {
 	iss, err := scanIssue(q.row(ctx, `SELECT `+issueColumns+` FROM digest_issues WHERE id = ?`, id))
@@ -48,21 +61,35 @@ func getIssue(ctx context.Context, q db, id string) (*digest.Issue, error) {
 // CreateIssue implements digest.Store. A concurrent CreateIssue of the same
 // id waits on this one's row (or its write lock) and then inserts nothing.
 func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time) (*digest.Issue, bool, error) {
+	content := ""
+	if iss.Content != nil {
+		b, err := json.Marshal(iss.Content)
+		if err != nil {
+			return nil, false, fmt.Errorf("create digest issue %s: content: %w", iss.ID, err)
+		}
+		content = string(b)
+	}
 	var created bool
 	err := s.tx(ctx, func(q db) error {
 		n, err := q.execN(ctx, `INSERT INTO digest_issues (`+issueColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (id) DO NOTHING`,
-			iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending))
+			VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING`,
+			iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending), content)
 		if err != nil || n == 0 {
 			return err
 		}
 		created = true
-		_, err = q.exec(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
+		n, err = q.execN(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
 			SELECT ?, s.id, 'pending', 0, ? FROM subscribers s
 			JOIN subscriptions l ON l.subscriber_id = s.id AND l.list = ? AND l.active = ?
 			WHERE s.status = 'active'`, iss.ID, q.t(now), iss.Series, true)
+		if err == nil && n == 0 {
+			return errNoRecipients
+		}
 		return err
 	})
+	if errors.Is(err, errNoRecipients) {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
+	}
 	if err != nil {
 		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
 	}
@@ -117,20 +144,35 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 // then pending deliveries by next attempt time (ties by subscriber): each is
 // one range of the index digest_deliveries_due read in order and stopped at
 // the batch, so a claim late in a large send costs what the first did; the
-// rows already sent are never stepped over.
+// rows already sent are never stepped over. The claim commits durably
+// (not through outcomeTx): the rows are sending before any SMTP
+// transaction, even across a crash of the database server.
 func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
 	var out []digest.Delivery
-	err := s.tx(ctx, func(q db) error {
+	var dues []*sql.Stmt
+	for _, due := range []string{
+		`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
+		`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
+	} {
+		st, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked)
+		if err != nil {
+			return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+		}
+		dues = append(dues, st)
+	}
+	claim, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries
+		SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+		WHERE issue_id = ? AND subscriber_id = ? RETURNING `+deliveryColumns)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	err = s.tx(ctx, func(q db) error {
 		var ids []any
-		for _, due := range []string{
-			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
-			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
-		} {
+		for _, due := range dues {
 			got, err := collect(func(r *sql.Rows) (any, error) {
 				var id int64
 				return id, r.Scan(&id)
-			})(q.query(ctx, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked,
-				issueID, q.t(now), limit-len(ids)))
+			})(q.c.(*sql.Tx).StmtContext(ctx, due).QueryContext(ctx, issueID, q.t(now), limit-len(ids)))
 			if err != nil {
 				return err
 			}
@@ -141,13 +183,27 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 		if len(ids) == 0 {
 			return nil
 		}
-		// The update is then a primary-key lookup per claimed row.
-		var err error
-		out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
-			SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-			WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
-			append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
-		return err
+		if s.d.Name == "postgres" {
+			// One statement, one round trip; its plan is a primary-key
+			// lookup per row.
+			var err error
+			out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
+				SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+				WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
+				append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
+			return err
+		}
+		// On SQLite the update is then a primary-key lookup per claimed
+		// row, with a statement parsed once.
+		up := q.c.(*sql.Tx).StmtContext(ctx, claim)
+		for _, id := range ids {
+			got, err := collect(scanDelivery)(up.QueryContext(ctx, worker, q.t(now.Add(lease)), issueID, id))
+			if err != nil {
+				return err
+			}
+			out = append(out, got...)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
@@ -158,36 +214,119 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 
 // CompleteDelivery implements digest.Store.
 func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o digest.Outcome, now time.Time) (bool, error) {
-	var ok bool
-	err := s.tx(ctx, func(q db) error {
-		var n int64
-		var err error
-		if o.State == digest.StateSent {
-			// Mail that went out is recorded even if the lease was lost.
-			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = 'sent', message_id = ?, sent_at = ?,
-				last_error = '', claimed_by = '', claimed_until = NULL
-				WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`,
-				o.MessageID, q.t(now), issueID, subscriberID)
-		} else {
-			n, err = q.execN(ctx, `UPDATE digest_deliveries SET state = ?, last_error = ?, next_attempt_at = ?,
+	ok, err := s.CompleteDeliveries(ctx, issueID, worker, []digest.Completion{{SubscriberID: subscriberID, Outcome: o}}, now)
+	if err != nil {
+		return false, err
+	}
+	return ok[0], nil
+}
+
+// CompleteDeliveries implements digest.Store: one transaction for the lot
+// (group commit), one statement for the sent ones.
+func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, done []digest.Completion, now time.Time) ([]bool, error) {
+	ok := make([]bool, len(done))
+	sentStmt, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+		last_error = '', claimed_by = '', claimed_until = NULL, message_id = ?
+		WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`)
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	err = s.outcomeTx(ctx, func(q db) error {
+		clear(ok)
+		var sent []any
+		at := map[int64]int{}
+		for i, c := range done {
+			if c.Outcome.State == digest.StateSent {
+				sent = append(sent, c.SubscriberID)
+				at[c.SubscriberID] = i
+				continue
+			}
+			n, err := q.execN(ctx, `UPDATE digest_deliveries SET state = ?, last_error = ?, next_attempt_at = ?,
 				claimed_by = '', claimed_until = NULL
 				WHERE issue_id = ? AND subscriber_id = ? AND state = 'sending' AND claimed_by = ?`,
-				string(o.State), o.Error, q.t(orNow(o.NextAttemptAt, now)), issueID, subscriberID, worker)
+				string(c.Outcome.State), c.Outcome.Error, q.t(orNow(c.Outcome.NextAttemptAt, now)), issueID, c.SubscriberID, worker)
+			if err != nil {
+				return err
+			}
+			ok[i] = n > 0
+			if ok[i] && c.Outcome.Bounced {
+				if _, err := q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1,
+					bounced_at = ? WHERE id = ?`, q.t(now), c.SubscriberID); err != nil {
+					return err
+				}
+			}
 		}
-		if err != nil {
+		if len(sent) == 0 {
+			return nil
+		}
+		// Mail that went out is recorded even if the lease was lost.
+		if s.d.Name == "postgres" {
+			// One statement, one round trip.
+			args := []any{q.t(now)}
+			for _, id := range sent {
+				args = append(args, id, done[at[id.(int64)]].Outcome.MessageID)
+			}
+			args = append(append(args, issueID), sent...)
+			got, err := collect(func(r *sql.Rows) (int64, error) {
+				var id int64
+				return id, r.Scan(&id)
+			})(q.query(ctx, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+				last_error = '', claimed_by = '', claimed_until = NULL,
+				message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
+				WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+` RETURNING subscriber_id`, args...))
+			for _, id := range got {
+				ok[at[id]] = true
+			}
 			return err
 		}
-		ok = n > 0
-		if ok && o.Bounced {
-			_, err = q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1,
-				bounced_at = ? WHERE id = ?`, q.t(now), subscriberID)
+		// SQLite: one primary-key update per row, the statement prepared
+		// once; a single UPDATE … IN (…) would have SQLite walk the
+		// issue's part of the claim index instead.
+		stmt := q.c.(*sql.Tx).StmtContext(ctx, sentStmt)
+		for _, id := range sent {
+			i := at[id.(int64)]
+			res, err := stmt.ExecContext(ctx, q.t(now), done[i].Outcome.MessageID, issueID, id)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			ok[i] = n > 0
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	return ok, nil
+}
+
+// RenewClaims implements digest.Store.
+func (s *Store) RenewClaims(ctx context.Context, issueID, worker string, now time.Time, lease time.Duration) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(q db) error {
+		var err error
+		n, err = q.execN(ctx, `UPDATE digest_deliveries SET claimed_until = ?
+			WHERE issue_id = ? AND state = 'sending' AND claimed_by = ?`, q.t(now.Add(lease)), issueID, worker)
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("record delivery %s to %d: %w", issueID, subscriberID, err)
+		return 0, fmt.Errorf("renew claims on %s: %w", issueID, err)
 	}
-	return ok, nil
+	return int(n), nil
+}
+
+// NextLeaseEnd implements digest.Store.
+func (s *Store) NextLeaseEnd(ctx context.Context, issueID, worker string) (time.Time, error) {
+	var t time.Time
+	err := s.read().row(ctx, `SELECT MIN(claimed_until) FROM digest_deliveries
+		WHERE issue_id = ? AND state = 'sending' AND claimed_by <> ?`, issueID, worker).Scan(tm{&t})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("next lease end on %s: %w", issueID, err)
+	}
+	return t, nil
 }
 
 // ReleaseDeliveries implements digest.Store.
@@ -246,4 +385,86 @@ func (s *Store) ListDeliveries(ctx context.Context, issueID string) ([]digest.De
 		return nil, fmt.Errorf("list deliveries of %s: %w", issueID, err)
 	}
 	return out, nil
+}
+
+// GetSubscribersByID implements digest.SubscriberGetter: the subscribers of
+// a claimed batch, with their lists, in two queries. Unknown ids are left
+// out.
+func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error) {
+	out := make(map[int64]*subscribers.Subscriber, len(ids))
+	q := s.read()
+	for start := 0; start < len(ids); start += q.d.Batch {
+		chunk := ids[start:min(start+q.d.Batch, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		st, err := s.prepared(ctx, s.r, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)))
+		if err != nil {
+			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
+		}
+		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(st.QueryContext(ctx, args...))
+		if err == nil {
+			err = loadLists(ctx, q, subs)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
+		}
+		for _, sub := range subs {
+			out[sub.ID] = sub
+		}
+	}
+	return out, nil
+}
+
+type stmtKey struct {
+	pool  *sql.DB
+	query string
+}
+
+// prepared returns query (with "?" placeholders) prepared on pool, once.
+func (s *Store) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.Stmt, error) {
+	k := stmtKey{pool, db{pool, s.d}.bind(query)}
+	if st, ok := s.stmts.Load(k); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := pool.PrepareContext(ctx, k.query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(k, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// Statements are prepared before their transaction begins: the SQLite
+// write pool has one connection, which the transaction holds.
+
+// outcomeTx runs fn in a write transaction that records outcomes of
+// deliveries. On PostgreSQL it commits without waiting for the WAL flush
+// (synchronous_commit off, this transaction only): the outcomes are still
+// atomic and visible to every worker at once, and a process killed after
+// the commit loses nothing; only a crash of the database server itself may
+// lose the last fraction of a second of them. A lost outcome leaves its
+// row sending, under the claim that was made durable before the SMTP
+// transaction began, so the delivery is sent again once the lease runs out
+// (a second copy, never a skip). Waiting for the flush would put a disk
+// sync on every group of outcomes.
+//
+// The claim itself (ClaimDeliveries) and the heartbeat (RenewClaims) do not
+// use it: they commit as the server is configured (synchronous_commit on by
+// default, waiting for the flush), as the claim is the durable record that
+// a message may be on its way, and a lost renewal would let another worker
+// take over a live worker's deliveries.
+func (s *Store) outcomeTx(ctx context.Context, fn func(q db) error) error {
+	return s.tx(ctx, func(q db) error {
+		if s.d.Name == "postgres" {
+			if _, err := q.exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+				return err
+			}
+		}
+		return fn(q)
+	})
 }

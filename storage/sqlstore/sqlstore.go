@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/syndicated/syndicated/storage/internal/sqlq"
@@ -61,6 +62,9 @@ const bulkRows = 1000
 type Store struct {
 	d    *Dialect
 	r, w *sql.DB
+	// stmts holds statements prepared once on a pool (stmtKey → *sql.Stmt)
+	// for the digest's hot queries; SQLite would parse them every time.
+	stmts sync.Map
 }
 
 // New returns a Store on the given pools; call Migrate before use.
@@ -81,6 +85,10 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (s *Store) Close() error {
+	s.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
 	if s.r == s.w {
 		return s.w.Close()
 	}

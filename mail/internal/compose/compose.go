@@ -62,7 +62,7 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 	if m.To == "" {
 		return nil, smail.BadMessage("no recipient")
 	}
-	if m.Text == "" && m.HTML == "" {
+	if m.Text == "" && m.HTML == "" && m.Body == nil {
 		return nil, smail.BadMessage("empty body")
 	}
 	fromAddr, err := mail.ParseAddress(from)
@@ -114,6 +114,10 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 		msg.SetGenHeaderPreformatted(gomail.Header(k), v)
 	}
 	switch {
+	case m.Body != nil:
+		// Already encoded as 7-bit lines: written as it is, after the
+		// headers (the part's "8bit" label is the identity encoding).
+		msg.SetBodyWriter(gomail.ContentType(m.Body.ContentType()), m.Body.WriteTo, gomail.WithPartEncoding(gomail.NoEncoding))
 	case m.Text != "" && m.HTML != "":
 		msg.SetBodyString(gomail.TypeTextPlain, m.Text)
 		msg.AddAlternativeString(gomail.TypeTextHTML, m.HTML)

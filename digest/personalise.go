@@ -1,0 +1,150 @@
+package digest
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/syndicated/syndicated/mail"
+)
+
+// Render once, personalise cheaply. An issue is rendered with placeholders
+// for the reader's name and unsubscribe URL; each copy splices its
+// reader's values, escaped as the HTML needs, into the rendering encoded
+// once (mail.Template). Before trusting the splice, prepare renders the
+// issue a second time with other placeholders, of other lengths and (the
+// name) with characters HTML escapes: when the layout shows a value other
+// than verbatim, or escapes it otherwise than htmlText does, every copy is
+// rendered in full instead.
+//
+// A reader without a name gets a layout of its own (hermes greets no one
+// rather than "Hello ,"), so the issue is also rendered once without a
+// name, with only the unsubscribe URL to splice.
+
+var (
+	slots1 = [2]string{"Zq7ReaderNameSlotA", "https://unsubscribe.invalid/u/Zq7UnsubscribeSlotA"}
+	slots2 = [2]string{`Zq7ReaderNameSlotB & O'Brien "+" <Co> bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`,
+		"https://unsubscribe.invalid/u/Zq7UnsubscribeSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
+)
+
+// htmlText escapes s as html/template escapes text (the hermes layout puts
+// the name in with html/template, and no later pass rewrites it).
+var htmlText = strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`, "&gt;", `"`, "&#34;", `+`, "&#43;").Replace
+
+// issueMail is an issue's content rendered once for sending.
+type issueMail struct {
+	content *Content
+	named   *mail.Template // slots: name, unsubscribe URL; nil: rendered in full
+	anon    *mail.Template // for readers without a name; slot: unsubscribe URL
+}
+
+// prepare renders c for the placeholders and checks that splicing holds.
+func (s *Service) prepare(issueID string, c *Content) (*issueMail, error) {
+	im := &issueMail{content: c}
+	var err error
+	if im.named, err = s.template(issueID, c, slots1[0], slots2[0]); err != nil {
+		return nil, err
+	}
+	if im.anon, err = s.template(issueID, c, "", ""); err != nil {
+		return nil, err
+	}
+	return im, nil
+}
+
+// template renders c twice, for the names name1 and name2 and the two
+// unsubscribe placeholders, and returns the Template of the first when the
+// second is the first with the values swapped, escaped in the HTML as fill
+// escapes them (nil otherwise: every copy is rendered in full). Empty
+// names: the name is no slot.
+func (s *Service) template(issueID string, c *Content, name1, name2 string) (*mail.Template, error) {
+	r1, err := s.render(issueID, c, &Recipient{Name: name1, UnsubscribeURL: slots1[1]})
+	if err != nil {
+		return nil, err
+	}
+	r2, err := s.render(issueID, c, &Recipient{Name: name2, UnsubscribeURL: slots2[1]})
+	if err != nil {
+		return nil, err
+	}
+	slots := []string{slots1[1]}
+	text := []string{slots1[1], slots2[1]}
+	html := []string{slots1[1], htmlText(slots2[1])}
+	if name1 != "" {
+		slots = []string{name1, slots1[1]}
+		text = append(text, name1, name2)
+		html = append(html, name1, htmlText(name2))
+	}
+	if strings.NewReplacer(html...).Replace(r1.HTML) != r2.HTML || strings.NewReplacer(text...).Replace(r1.Text) != r2.Text {
+		s.cfg.Log.Warn("digest: the layout does not show the reader's values verbatim; every copy is rendered in full",
+			"issue", issueID, "named", name1 != "")
+		return nil, nil
+	}
+	return mail.NewTemplate(r1.Text, r1.HTML, slots...)
+}
+
+// fill is the body of one copy, or nil when a value is one the splice
+// cannot reproduce (the caller then renders the copy in full).
+func (im *issueMail) fill(name, unsub string) mail.Body {
+	if !spliceableURL(unsub) {
+		return nil
+	}
+	// The plain text is the HTML's text, entities decoded.
+	var (
+		b   mail.Body
+		err error
+	)
+	switch {
+	case name == "" && im.anon != nil:
+		b, err = im.anon.Fill([]string{unsub}, []string{htmlText(unsub)})
+	case spliceableName(name) && im.named != nil:
+		b, err = im.named.Fill([]string{name, unsub}, []string{htmlText(name), htmlText(unsub)})
+	default:
+		return nil
+	}
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// spliceableName: non-empty printable text whose whitespace no layout step
+// folds (single inner spaces only). An empty name is not: the layout
+// without a name differs (no greeting), see issueMail.anon.
+func spliceableName(s string) bool {
+	if s == "" || !utf8.ValidString(s) || strings.TrimSpace(s) != s || strings.Contains(s, "  ") {
+		return false
+	}
+	for _, r := range s {
+		if r != ' ' && (!unicode.IsGraphic(r) || unicode.IsSpace(r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// spliceableURL: characters an HTML template leaves as they are in a URL
+// attribute, ending in a letter, digit or one of "-_=/" (markdown's
+// autolinks drop other trailing punctuation), and none of the sequences
+// markdown's typography rewrites in the plain text's link ("--" and "---"
+// become dashes, ".." may become an ellipsis, "1/2" a fraction): a token
+// with "--" is rendered in full.
+func spliceableURL(s string) bool {
+	if s == "" || strings.Contains(s, "--") || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 1; i+1 < len(s); i++ {
+		if s[i] == '/' && isDigit(s[i-1]) && isDigit(s[i+1]) {
+			return false
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~!#$&*+,/:;=?@%", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	last := s[len(s)-1]
+	return last >= 'a' && last <= 'z' || last >= 'A' && last <= 'Z' || last >= '0' && last <= '9' || strings.IndexByte("-_=/", last) >= 0
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }

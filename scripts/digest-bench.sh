@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Digest send benchmark: the raw go-mail sender (scripts/digestbench raw)
+# and `syndicated digest send` (the real binary) deliver N messages each to
+# the same go-smtp discard sink on loopback over CONNS connections with no
+# rate cap, taking turns, on SQLite and on PostgreSQL; for each it prints
+# the rate, the CPU seconds (user+sys, per message) and the peak RSS from
+# /usr/bin/time -v.
+#   Usage: scripts/digest-bench.sh [N [CONNS]]   (default 20000, 4)
+#   BACKENDS="sqlite postgres" (default both); PostgreSQL needs
+#   SYNDICATED_TEST_POSTGRES_URL (each run uses a fresh schema).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-20000}"
+conns="${2:-4}"
+backends="${BACKENDS:-sqlite postgres}"
+port="${SINK_PORT:-25250}"
+tmp="$(mktemp -d)"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+go build -o "$tmp/syndicated" ./cmd/syndicated
+go build -o "$tmp/digestbench" ./scripts/digestbench
+"$tmp/digestbench" sink -listen "127.0.0.1:$port" >"$tmp/sink.log" &
+pids+=($!)
+sleep 0.5
+
+"$tmp/syndicated" config example >"$tmp/syndicated.toml"
+export SYNDICATED_SMTP_URL="smtp://127.0.0.1:$port?tls=none&conns=$conns"
+export SYNDICATED_SMTP_CONNECTIONS="$conns"
+export SYNDICATED_SMTP_RATE_PER_SECOND=0
+export SYNDICATED_LOG_LEVEL=warn
+# digest send refuses real mail while base_url is loopback (its default).
+export SYNDICATED_BASE_URL="https://news.example.com"
+
+# measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints its own
+# output and the rate, CPU and peak RSS.
+measure() {
+  local label="$1"; shift
+  local start end
+  start=$(date +%s.%N)
+  /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>&1 || { cat "$tmp/out"; return 1; }
+  end=$(date +%s.%N)
+  local user sys rss
+  user=$(awk -F': ' '/User time/{print $2}' "$tmp/time")
+  sys=$(awk -F': ' '/System time/{print $2}' "$tmp/time")
+  rss=$(awk -F': ' '/Maximum resident/{print $2}' "$tmp/time")
+  awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" 'BEGIN {
+    el = e - s; cpu = u + y
+    printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg)  peak RSS %5.1f MiB\n",
+      l, n, el, n / el, cpu, cpu / n * 1e6, r / 1024 }'
+  grep -E '^raw:|finished|sent [0-9]' "$tmp/out" | sed 's/^/    /' || true
+}
+
+for backend in $backends; do
+  data="$tmp/data-$backend"
+  db=""
+  if [ "$backend" = postgres ]; then
+    : "${SYNDICATED_TEST_POSTGRES_URL:?set SYNDICATED_TEST_POSTGRES_URL for PostgreSQL}"
+    schema="digestbench_$$"
+    psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+    sep='?'; case "$SYNDICATED_TEST_POSTGRES_URL" in *\?*) sep='&';; esac
+    db="${SYNDICATED_TEST_POSTGRES_URL}${sep}search_path=$schema"
+  fi
+  export SYNDICATED_DATABASE_URL="$db"
+  "$tmp/digestbench" seed -db "$db" -data "$data" -n "$n" -list shanghai-70th | sed "s/^/$backend: /"
+  # feeds build imports the shipped samples; the issue holds the
+  # shanghai-70th stories of April and May 2019.
+  "$tmp/syndicated" feeds build --config "$tmp/syndicated.toml" --data "$data" --out "$tmp/public-$backend" >/dev/null 2>&1
+  "$tmp/syndicated" digest preview --config "$tmp/syndicated.toml" --data "$data" --series shanghai-70th \
+    --week 2019-W22 --since 2019-04-01 --out "$tmp/body.html" 2>/dev/null
+  echo "== $backend, $n subscribers, $conns connections"
+  measure "raw go-mail sender" "$tmp/digestbench" raw -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
+  measure "syndicated digest send" "$tmp/syndicated" digest send --config "$tmp/syndicated.toml" --data "$data" \
+    --series shanghai-70th --week 2019-W22 --since 2019-04-01
+  if [ "$backend" = postgres ]; then
+    psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
+  fi
+done
