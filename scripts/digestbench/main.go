@@ -74,7 +74,7 @@ func sink(ctx context.Context, args []string) error {
 
 type backend struct{ n *atomic.Int64 }
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return session{b.n}, nil }
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return session(b), nil }
 
 type session struct{ n *atomic.Int64 }
 
