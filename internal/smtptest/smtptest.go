@@ -22,6 +22,8 @@ type Script struct {
 	// Data answers the final "." after the message was read: nil accepts.
 	// Returning ErrDrop closes the connection without a reply.
 	Data func(to []string, msg []byte) error
+	// Discard accepts messages without keeping them (for benchmarks).
+	Discard bool
 }
 
 // ErrDrop makes the server close the connection instead of replying.
@@ -151,6 +153,9 @@ func (x *session) Data(r io.Reader) error {
 			}
 			return err
 		}
+	}
+	if x.s.script.Discard {
+		return nil
 	}
 	x.s.mu.Lock()
 	x.s.got = append(x.s.got, Message{To: append([]string(nil), x.to...), Raw: b})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/textproto"
 	"regexp"
 	"strconv"
@@ -67,38 +68,40 @@ func classifyConnect(err error) error {
 	return &mail.Error{Op: "connect", Code: code, Enhanced: enh, Temporary: true, Reply: reply(err), Err: err}
 }
 
-// classifySend wraps an error from the SMTP transaction of one message. A
-// failure after the whole message was written, with no reply (a timeout,
-// a dropped connection), is "maybe delivered": the server may have
-// accepted it.
-func classifySend(ctx context.Context, err error) error {
-	e := &mail.Error{Op: "data", Err: err, Reply: reply(err)}
-	var se *gomail.SendError
-	if errors.As(err, &se) {
-		switch se.Reason {
-		case gomail.ErrSMTPMailFrom:
-			e.Op = "mail"
-		case gomail.ErrSMTPRcptTo:
-			e.Op = "rcpt"
-		case gomail.ErrConnCheck:
-			e.Op = "connect"
-		case gomail.ErrGetSender, gomail.ErrGetRcpts, gomail.ErrNoUnencoded:
-			e.Op = "build"
-			return e // permanent: the message itself is wrong
+var enhancedRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\b`)
+
+// classify turns a failed transaction into a *mail.Error.
+func classify(ctx context.Context, o outcome) error {
+	e := &mail.Error{Op: [...]string{"mail", "rcpt", "data", "data", "data"}[o.stage], Err: o.err}
+	var te *textproto.Error
+	if errors.As(o.err, &te) {
+		e.Code = te.Code
+		msg := strings.Join(strings.Fields(te.Msg), " ")
+		e.Enhanced = enhancedRE.FindString(msg)
+		e.Reply = fmt.Sprintf("%d %s", te.Code, msg)
+		if len(e.Reply) > 300 {
+			e.Reply = e.Reply[:300] + "…"
 		}
+		e.Reply = mail.MaskAddresses(e.Reply)
+		e.Temporary = te.Code < 500 || te.Code > 599
+		return e
 	}
-	e.Code, e.Enhanced = smtpCode(err)
+	e.Temporary = true
+	e.Reply = mail.MaskAddresses(networkError(o.err))
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		e.Err = fmt.Errorf("%w (%v)", ctxErr, err)
-		e.Code, e.Enhanced = 0, ""
+		e.Err = fmt.Errorf("%w (%v)", ctxErr, o.err)
 	}
-	switch {
-	case e.Code >= 500 && e.Code < 600:
-		e.Temporary = false
-	default:
-		// 4xx, no code at all (EOF, reset, timeout), anything unexpected.
-		e.Temporary = true
-		e.MaybeDelivered = e.Code == 0 && se != nil && se.Reason == gomail.ErrSMTPDataClose
-	}
+	// The whole message and its "." went out and no reply came: the
+	// server may have accepted it.
+	e.MaybeDelivered = o.stage == stageEnd
 	return e
+}
+
+// networkError is err's text without the addresses of the connection.
+func networkError(err error) string {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		return oe.Op + ": " + oe.Err.Error()
+	}
+	return err.Error()
 }

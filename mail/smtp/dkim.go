@@ -30,5 +30,11 @@ func (d *DKIM) signer() (*gomail.DKIMSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("smtp.dkim_key_file %s: %w", d.KeyFile, err)
 	}
-	return gomail.NewDKIMSigner(d.Domain, d.Selector, key), nil
+	signer := gomail.NewDKIMSigner(d.Domain, d.Selector, key)
+	// The first Sign records the key's algorithm in the signer; do it
+	// here, before concurrent sends share it.
+	if _, err := signer.Sign([]byte("From: a@example.com\r\n"), []byte("\r\n")); err != nil {
+		return nil, fmt.Errorf("smtp.dkim_key_file %s: %w", d.KeyFile, err)
+	}
+	return signer, nil
 }

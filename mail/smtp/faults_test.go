@@ -127,27 +127,34 @@ func TestDKIM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// Both kinds of message: parts built by go-mail, and a prepared body
+	// written as it is.
 	if err := s.Send(context.Background(), mailtest.Message("reader@example.org")); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Send(context.Background(), preparedMessage(t, "digest@example.org")); err != nil {
+		t.Fatal(err)
+	}
 	got := srv.Received()
-	if len(got) != 1 {
+	if len(got) != 2 {
 		t.Fatalf("received %d", len(got))
 	}
-	lookups := 0
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(got[0].Raw), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
-		lookups++
-		if name != "news2026._domainkey.example.com" {
-			t.Errorf("looked up %q", name)
+	for _, msg := range got {
+		lookups := 0
+		vs, err := dkim.VerifyWithOptions(bytes.NewReader(msg.Raw), &dkim.VerifyOptions{LookupTXT: func(name string) ([]string, error) {
+			lookups++
+			if name != "news2026._domainkey.example.com" {
+				t.Errorf("looked up %q", name)
+			}
+			return []string{"v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
+		}})
+		if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "example.com" || lookups != 1 {
+			t.Fatalf("verify %s: %v, %+v", msg.To, err, vs)
 		}
-		return []string{"v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
-	}})
-	if err != nil || len(vs) != 1 || vs[0].Err != nil || vs[0].Domain != "example.com" || lookups != 1 {
-		t.Fatalf("verify: %v, %+v", err, vs)
 	}
 	// A tampered body fails, so the check can fail.
 	bad := bytes.Replace(got[0].Raw, []byte("\r\n\r\n"), []byte("\r\n\r\nX"), 1)
-	vs, _ = dkim.VerifyWithOptions(bytes.NewReader(bad), &dkim.VerifyOptions{LookupTXT: func(string) ([]string, error) {
+	vs, _ := dkim.VerifyWithOptions(bytes.NewReader(bad), &dkim.VerifyOptions{LookupTXT: func(string) ([]string, error) {
 		return []string{"v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)}, nil
 	}})
 	if len(vs) != 1 || vs[0].Err == nil {

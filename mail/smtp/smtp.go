@@ -5,6 +5,7 @@
 package smtp
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -80,6 +81,8 @@ type SMTP struct {
 	now     func() time.Time
 	log     *slog.Logger
 	sem     chan struct{}
+	dkim    *gomail.DKIMSigner // nil: no signing
+	bufs    sync.Pool          // *[]byte: messages as written, reused
 
 	mu     sync.Mutex
 	idle   []*conn
@@ -91,6 +94,8 @@ type conn struct {
 	raw     net.Conn
 	idleAt  time.Time
 	started time.Time
+	// What the server offered in its EHLO reply.
+	pipelining, smtputf8 bool
 }
 
 type connKey struct{}
@@ -154,12 +159,11 @@ func New(cfg Config) (*SMTP, error) {
 	if ep.implicitTLS {
 		opts = append(opts, gomail.WithSSL())
 	}
+	var signer *gomail.DKIMSigner
 	if cfg.DKIM != nil {
-		signer, err := cfg.DKIM.signer()
-		if err != nil {
+		if signer, err = cfg.DKIM.signer(); err != nil {
 			return nil, err
 		}
-		opts = append(opts, gomail.WithAlwaysDKIMSign(signer))
 	}
 	if v := ep.q.Get("helo"); v != "" {
 		opts = append(opts, gomail.WithHELO(v))
@@ -190,6 +194,8 @@ func New(cfg Config) (*SMTP, error) {
 		now:     now,
 		log:     logger,
 		sem:     make(chan struct{}, conns),
+		dkim:    signer,
+		bufs:    sync.Pool{New: func() any { return new([]byte) }},
 	}, nil
 }
 
@@ -349,7 +355,10 @@ func (s *SMTP) String() string { return s.desc }
 // Send delivers m. The error, when not nil, is a *mail.Error: see its
 // Temporary field and mail.IsPermanent.
 func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
-	msg, err := compose.Build(m, s.from, s.replyTo, s.now())
+	buf := s.bufs.Get().(*[]byte)
+	defer s.bufs.Put(buf)
+	msg, env, err := s.render((*buf)[:0], m)
+	*buf = msg[:0]
 	if err != nil {
 		return err
 	}
@@ -365,26 +374,69 @@ func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
 		if err != nil {
 			return err
 		}
+		_ = c.raw.SetDeadline(time.Now().Add(s.data))
 		stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(time.Unix(1, 0)) })
-		err = s.client.SendWithSMTPClient(c.c, msg)
+		o := transact(c, env.From, env.To, msg)
 		interrupted := !stop()
-		if err == nil && !interrupted {
+		switch {
+		case o.err == nil && !interrupted:
 			s.put(c)
 			return nil
-		}
-		_ = c.raw.Close()
-		if err == nil { // sent, but the context ended as it finished
+		case o.err == nil: // accepted, but the context ended as it finished
+			_ = c.raw.Close()
 			return nil
+		case o.reusable && !interrupted:
+			s.put(c)
+		default:
+			_ = c.raw.Close()
 		}
-		var se *gomail.SendError
-		if reused && attempt == 0 && !interrupted && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
-			// The server dropped an idle connection; try once on a new one.
+		if reused && attempt == 0 && !interrupted && o.stage == stageMail && closedWhileIdle(o.err) {
+			// The server had dropped the idle connection before this
+			// message began; try once on a new one.
 			continue
 		}
-		e := classifySend(ctx, err)
+		e := classify(ctx, o)
 		s.log.Debug("smtp send failed", "error", e, "detail", e.(*mail.Error).Detail())
 		return e
 	}
+}
+
+// render writes m as it goes over the wire, DKIM-signed when configured,
+// to dst. A message with a prepared Body is written directly; one with
+// Text and HTML parts goes through go-mail's message builder.
+func (s *SMTP) render(dst []byte, m *mail.Message) ([]byte, compose.Envelope, error) {
+	var env compose.Envelope
+	var headerLen int
+	var err error
+	if m != nil && m.Body != nil {
+		dst, env, headerLen, err = compose.Write(dst, m, s.from, s.replyTo, s.now())
+		if err != nil {
+			return dst, env, err
+		}
+	} else {
+		msg, err := compose.Build(m, s.from, s.replyTo, s.now())
+		if err != nil {
+			return dst, env, err
+		}
+		env = compose.Envelope{From: msg.GetFrom()[0].Address, To: msg.GetTo()[0].Address}
+		b := bytes.NewBuffer(dst)
+		if _, err := msg.WriteTo(b); err != nil {
+			return dst, env, mail.BadMessage("%v", err)
+		}
+		dst = b.Bytes()
+		headerLen = bytes.Index(dst, []byte("\r\n\r\n")) + 4
+	}
+	if s.dkim == nil {
+		return dst, env, nil
+	}
+	// Sign the headers (each line with its CRLF, not the blank line) and
+	// the body, and put the DKIM-Signature header first.
+	sig, err := s.dkim.Sign(dst[:headerLen-2], dst[headerLen:])
+	if err != nil {
+		return dst, env, &mail.Error{Op: "build", Err: fmt.Errorf("DKIM signing: %w", err)}
+	}
+	out := make([]byte, 0, len(sig)+len(dst))
+	return append(append(out, sig...), dst...), env, nil
 }
 
 // get returns an idle connection or dials a new one.
@@ -430,7 +482,10 @@ func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
 		return nil, false, &mail.Error{Op: "connect", Temporary: true, Err: errors.New("no connection recorded")}
 	}
 	s.log.Debug("smtp connected", "server", s.desc)
-	return &conn{c: sc, raw: raw, started: now}, false, nil
+	c := &conn{c: sc, raw: raw, started: now}
+	c.pipelining, _ = sc.Extension("PIPELINING")
+	c.smtputf8, _ = sc.Extension("SMTPUTF8")
+	return c, false, nil
 }
 
 func (s *SMTP) put(c *conn) {

@@ -38,8 +38,18 @@ func validHeaderName(n string) bool {
 
 func noBreak(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
 
-// Build turns m into a go-mail message, applying the defaults.
-func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail.Msg, error) {
+// envelope is m checked, with the transport's defaults applied.
+type envelope struct {
+	from    *mail.Address
+	replyTo string
+	to      *mail.Address // with m.ToName
+	date    time.Time
+	headers []string // names of m.Headers, sorted
+}
+
+// check applies the defaults to m, refuses what cannot be sent safely,
+// and gives m a Message-ID when it has none.
+func check(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*envelope, error) {
 	if m == nil {
 		return nil, smail.BadMessage("nil message")
 	}
@@ -51,9 +61,10 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 	if replyTo == "" {
 		replyTo = defReplyTo
 	}
-	for name, v := range map[string]string{"From": from, "Reply-To": replyTo, "To": m.To, "recipient name": m.ToName, "Subject": m.Subject, "Message-ID": m.MessageID} {
-		if !noBreak(v) {
-			return nil, smail.BadMessage("%s contains a line break", name)
+	for _, f := range [...]struct{ name, v string }{{"From", from}, {"Reply-To", replyTo}, {"To", m.To},
+		{"recipient name", m.ToName}, {"Subject", m.Subject}, {"Message-ID", m.MessageID}} {
+		if !noBreak(f.v) {
+			return nil, smail.BadMessage("%s contains a line break", f.name)
 		}
 	}
 	if from == "" {
@@ -69,10 +80,8 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 	if err != nil {
 		return nil, smail.BadMessage("From: %v", err)
 	}
-	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-	msg.FromMailAddress(fromAddr)
 	if replyTo != "" {
-		if err := msg.ReplyTo(replyTo); err != nil {
+		if _, err := mail.ParseAddress(replyTo); err != nil {
 			return nil, smail.BadMessage("Reply-To: %v", err)
 		}
 	}
@@ -81,8 +90,6 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 		return nil, smail.BadMessage("To: not a bare address")
 	}
 	to.Name = m.ToName
-	msg.ToMailAddress(to)
-	msg.Subject(m.Subject)
 	if m.MessageID == "" {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
@@ -92,26 +99,42 @@ func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail
 		}
 		m.MessageID = hex.EncodeToString(b[:]) + "@" + domain
 	}
-	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
-	date := m.Date
-	if date.IsZero() {
-		date = now
+	env := &envelope{from: fromAddr, replyTo: replyTo, to: to, date: m.Date}
+	if env.date.IsZero() {
+		env.date = now
 	}
-	msg.SetDateWithValue(date)
-	names := make([]string, 0, len(m.Headers))
-	for k := range m.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		v := m.Headers[k]
+	for k, v := range m.Headers {
 		if !validHeaderName(k) || !noBreak(v) {
 			return nil, smail.BadMessage("header %q is malformed or contains a line break", k)
 		}
 		if reservedHeaders[strings.ToLower(k)] {
 			return nil, smail.BadMessage("header %q cannot be set through Headers", k)
 		}
-		msg.SetGenHeaderPreformatted(gomail.Header(k), v)
+		env.headers = append(env.headers, k)
+	}
+	sort.Strings(env.headers)
+	return env, nil
+}
+
+// Build turns m into a go-mail message, applying the defaults.
+func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail.Msg, error) {
+	env, err := check(m, defFrom, defReplyTo, now)
+	if err != nil {
+		return nil, err
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	msg.FromMailAddress(env.from)
+	if env.replyTo != "" {
+		if err := msg.ReplyTo(env.replyTo); err != nil {
+			return nil, smail.BadMessage("Reply-To: %v", err)
+		}
+	}
+	msg.ToMailAddress(env.to)
+	msg.Subject(m.Subject)
+	msg.SetMessageIDWithValue(strings.Trim(m.MessageID, "<>"))
+	msg.SetDateWithValue(env.date)
+	for _, k := range env.headers {
+		msg.SetGenHeaderPreformatted(gomail.Header(k), m.Headers[k])
 	}
 	switch {
 	case m.Body != nil:

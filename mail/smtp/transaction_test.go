@@ -1,0 +1,170 @@
+package smtp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/syndicated/syndicated/internal/mailtest"
+	"github.com/syndicated/syndicated/internal/smtptest"
+	"github.com/syndicated/syndicated/mail"
+)
+
+// proxy sits between the transport and a test server: it can hide
+// PIPELINING from the EHLO reply, as servers without it do, and cut every
+// open connection, as a server does to idle clients.
+type proxy struct {
+	t     *testing.T
+	addr  string
+	to    string
+	strip bool
+
+	mu    sync.Mutex
+	conns []net.Conn
+	dials int
+}
+
+func startProxy(t *testing.T, to string, stripPipelining bool) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{t: t, addr: ln.Addr().String(), to: to, strip: stripPipelining}
+	t.Cleanup(func() { _ = ln.Close(); p.cut("") })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go p.serve(c)
+		}
+	}()
+	return p
+}
+
+func (p *proxy) serve(client net.Conn) {
+	server, err := net.Dial("tcp", p.to)
+	if err != nil {
+		_ = client.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns = append(p.conns, client)
+	p.dials++
+	p.mu.Unlock()
+	defer client.Close()
+	defer server.Close()
+	go func() { _, _ = io.Copy(server, client); _ = server.Close() }()
+	r := bufio.NewReader(server)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return
+		}
+		if p.strip && strings.Contains(line, "PIPELINING") {
+			line = line[:4] + "X-NOTHING\r\n" // keep the 250- or 250 continuation mark
+		}
+		if _, err := io.WriteString(client, line); err != nil {
+			return
+		}
+	}
+}
+
+// cut closes every open connection, first sending reply when it is not
+// empty (Postfix says "421 4.4.2 … Error: timeout exceeded").
+func (p *proxy) cut(reply string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		if reply != "" {
+			_, _ = io.WriteString(c, reply+"\r\n")
+		}
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *proxy) connections() int { p.mu.Lock(); defer p.mu.Unlock(); return p.dials }
+
+// preparedMessage is mailtest.Message with its parts laid out ahead as a
+// mail.Body (as digests are), with lines that start with a dot.
+func preparedMessage(t *testing.T, to string) *mail.Message {
+	t.Helper()
+	m := mailtest.Message(to)
+	m.Text = "Hello,\n.hidden line\n.\n..two dots\nend\n"
+	tpl, err := mail.NewTemplate(m.Text, m.HTML)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Body, err = tpl.Fill(nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestTransactions sends through servers with and without PIPELINING:
+// prepared and built messages arrive intact (dot-stuffing undone by the
+// server), a refused recipient leaves the connection usable, and a
+// connection the server dropped while idle is replaced without failing
+// the next message.
+func TestTransactions(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Script{Rcpt: func(to string) error {
+		if strings.HasPrefix(to, "unknown@") {
+			return smtptest.Reply(550, 5, 1, 1, "User unknown")
+		}
+		return nil
+	}})
+	for _, pipelining := range []bool{true, false} {
+		name := map[bool]string{true: "pipelining", false: "one command at a time"}[pipelining]
+		t.Run(name, func(t *testing.T) {
+			p := startProxy(t, srv.Addr, !pipelining)
+			s := newSMTP(t, "smtp://"+p.addr+"?tls=none")
+			before := len(srv.Received())
+			send := func(m *mail.Message) error { return s.Send(context.Background(), m) }
+
+			prepared := preparedMessage(t, "reader@example.org")
+			if err := send(prepared); err != nil {
+				t.Fatal(err)
+			}
+			if err := send(mailtest.Message("other@example.org")); err != nil {
+				t.Fatal(err)
+			}
+			err := send(preparedMessage(t, "unknown@example.org"))
+			if mail.ClassOf(err) != mail.ClassBounce {
+				t.Errorf("unknown mailbox: %v (class %q)", err, mail.ClassOf(err))
+			}
+			if err := send(preparedMessage(t, "after@example.org")); err != nil {
+				t.Fatalf("after a refused recipient: %v", err)
+			}
+			if n := p.connections(); n != 1 {
+				t.Errorf("%d connections for 4 messages in a row", n)
+			}
+			got := srv.Received()[before:]
+			if len(got) != 3 {
+				t.Fatalf("received %d, want 3", len(got))
+			}
+			mailtest.CheckParsed(t, got[0].Raw, prepared)
+			if !bytes.Contains(got[0].Raw, []byte("\r\n.hidden line")) || !bytes.Contains(got[0].Raw, []byte("\r\n..two dots")) {
+				t.Errorf("lines starting with a dot did not arrive as written:\n%s", got[0].Raw)
+			}
+
+			// The server drops the idle connection, silently or saying 421.
+			for i, reply := range []string{"", "421 4.4.2 mail.example.org Error: timeout exceeded"} {
+				p.cut(reply)
+				if err := send(preparedMessage(t, "later@example.org")); err != nil {
+					t.Errorf("after the server dropped an idle connection (%q): %v", reply, err)
+				}
+				if n := p.connections(); n != 2+i {
+					t.Errorf("%d connections, want %d", n, 2+i)
+				}
+			}
+		})
+	}
+}
