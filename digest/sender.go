@@ -152,9 +152,10 @@ func (r *Report) add(result string) {
 // The stages run concurrently: a claimer leases Batch deliveries at a time
 // and hands them to Workers workers (skip → render → rate limit → send),
 // whose outcomes a recorder writes in batches, one transaction for every
-// outcome waiting (group commit). A worker starts its next SMTP
-// transaction only once its previous outcome is written, so a killed
-// process has at most Workers messages sent but not recorded.
+// outcome waiting (group commit). A worker runs its next SMTP transaction
+// while its previous outcome is written, but holds that message's final
+// "." (mail.Message.Hold) until it is: a killed process has at most
+// Workers messages sent but not recorded.
 func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Report)) (Report, error) {
 	var (
 		rep Report
@@ -322,10 +323,9 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 			rec.add(d, Outcome{State: StateSkipped, Error: reason})
 			continue
 		}
-		if last != nil {
-			<-last
-			last = nil
-		}
+		// The transaction starts now, but the message is ended (its final
+		// ".") only once this worker's previous outcome is recorded.
+		msg.Hold = last
 		if s.cfg.Limiter != nil {
 			if err := s.cfg.Limiter.Wait(ctx); err != nil {
 				continue // ctx ended

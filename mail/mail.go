@@ -53,6 +53,38 @@ type Message struct {
 	// contain CR or LF; address and structural headers (From, To, Subject,
 	// Content-*, MIME-Version, Message-ID, Date…) cannot be set here.
 	Headers map[string]string
+	// Hold, when not nil, delays the commitment to deliver: a transport
+	// may write the message but must not end it (SMTP's final ".", the
+	// spool's rename) before Hold is closed. The digest sender holds each
+	// copy until the outcome of the worker's previous one is recorded, so
+	// that recording overlaps the next transaction.
+	Hold <-chan struct{}
+}
+
+// WaitHold waits for m.Hold to close, or for ctx to end.
+func (m *Message) WaitHold(ctx context.Context) error {
+	if m.Hold == nil {
+		return nil
+	}
+	select {
+	case <-m.Hold:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Held reports whether m.Hold is still open.
+func (m *Message) Held() bool {
+	if m.Hold == nil {
+		return false
+	}
+	select {
+	case <-m.Hold:
+		return false
+	default:
+		return true
+	}
 }
 
 // SetListUnsubscribe sets List-Unsubscribe (with an https URL and, when

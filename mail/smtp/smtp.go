@@ -376,7 +376,7 @@ func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
 		}
 		_ = c.raw.SetDeadline(time.Now().Add(s.data))
 		stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(time.Unix(1, 0)) })
-		o := transact(c, env.From, env.To, msg)
+		o := transact(ctx, c, m, env.From, env.To, msg)
 		interrupted := !stop()
 		switch {
 		case o.err == nil && !interrupted:

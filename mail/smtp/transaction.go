@@ -3,12 +3,15 @@ package smtp
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	netmail "net/mail"
 	"net/textproto"
 	"syscall"
 	"unicode/utf8"
+
+	"github.com/syndicated/syndicated/mail"
 )
 
 // stage is where a transaction stopped.
@@ -40,10 +43,14 @@ type outcome struct {
 // ".", RSET). Otherwise go-mail's client runs the commands one by one. A
 // successful transaction needs no RSET (RFC 5321 §4.1.1.4: the end of
 // data clears the buffers).
-func transact(c *conn, from, to string, msg []byte) outcome {
+//
+// With m.Hold open, the message is written but its final "." waits for
+// Hold (see mail.Message.Hold): until then the server has committed to
+// nothing and a failure or a kill delivers nothing.
+func transact(ctx context.Context, c *conn, m *mail.Message, from, to string, msg []byte) outcome {
 	from, to = (&netmail.Address{Address: from}).String(), (&netmail.Address{Address: to}).String()
 	if !c.pipelining {
-		return transactStepwise(c, from, to, msg)
+		return transactStepwise(ctx, c, m, from, to, msg)
 	}
 	t := c.c.Text
 	params := ""
@@ -94,7 +101,17 @@ func transact(c *conn, from, to string, msg []byte) outcome {
 		failed.reusable = t.PrintfLine("RSET") == nil && readOK(t)
 		return *failed
 	}
-	if err := writeData(t.W, msg); err != nil {
+	writeData(t.W, msg)
+	if m.Held() {
+		if err := t.W.Flush(); err != nil {
+			return outcome{stage: stageBody, err: err}
+		}
+		if err := m.WaitHold(ctx); err != nil {
+			return outcome{stage: stageBody, err: err}
+		}
+	}
+	_, _ = t.W.WriteString(".\r\n")
+	if err := t.W.Flush(); err != nil {
 		return outcome{stage: stageBody, err: err}
 	}
 	if _, _, err := t.ReadResponse(250); err != nil {
@@ -105,7 +122,7 @@ func transact(c *conn, from, to string, msg []byte) outcome {
 
 // transactStepwise is the transaction through go-mail's client, one
 // command at a time, for servers without PIPELINING.
-func transactStepwise(c *conn, from, to string, msg []byte) outcome {
+func transactStepwise(ctx context.Context, c *conn, m *mail.Message, from, to string, msg []byte) outcome {
 	if err := c.c.Mail(from); err != nil {
 		o := replyOrNot(stageMail, err)
 		o.reusable = o.replied && c.c.Reset() == nil
@@ -123,6 +140,9 @@ func transactStepwise(c *conn, from, to string, msg []byte) outcome {
 		return o
 	}
 	if _, err := w.Write(msg); err != nil {
+		return outcome{stage: stageBody, err: err}
+	}
+	if err := m.WaitHold(ctx); err != nil {
 		return outcome{stage: stageBody, err: err}
 	}
 	if err := w.Close(); err != nil {
@@ -144,10 +164,11 @@ func readOK(t *textproto.Conn) bool {
 	return err == nil
 }
 
-// writeData writes msg as DATA content (RFC 5321 §4.5.2): lines end in
-// CRLF, a line starting with "." gets a second one, then the final
-// ".". It writes whole lines where go-mail's dot writer goes byte by byte.
-func writeData(w *bufio.Writer, msg []byte) error {
+// writeData writes msg as DATA content (RFC 5321 §4.5.2), without the
+// final ".": lines end in CRLF, a line starting with "." gets a second
+// one. It writes whole lines where go-mail's dot writer goes byte by
+// byte; errors show at the next Flush.
+func writeData(w *bufio.Writer, msg []byte) {
 	for len(msg) > 0 {
 		if msg[0] == '.' {
 			_ = w.WriteByte('.')
@@ -161,8 +182,6 @@ func writeData(w *bufio.Writer, msg []byte) error {
 		}
 		msg = rest
 	}
-	_, _ = w.WriteString(".\r\n")
-	return w.Flush()
 }
 
 func isASCII(s string) bool {

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/syndicated/syndicated/internal/mailtest"
 	"github.com/syndicated/syndicated/internal/smtptest"
@@ -166,5 +168,56 @@ func TestTransactions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHold: a held message is written but not ended, so the server has
+// nothing until Hold closes; a send whose context ends while it is held
+// delivers nothing and is not "maybe delivered".
+func TestHold(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Script{})
+	for _, pipelining := range []bool{true, false} {
+		p := startProxy(t, srv.Addr, !pipelining)
+		s := newSMTP(t, "smtp://"+p.addr+"?tls=none")
+		before := len(srv.Received())
+		hold := make(chan struct{})
+		m := preparedMessage(t, "held@example.org")
+		m.Hold = hold
+		done := make(chan error, 1)
+		go func() { done <- s.Send(context.Background(), m) }()
+		time.Sleep(200 * time.Millisecond)
+		if n := len(srv.Received()) - before; n != 0 {
+			t.Fatalf("pipelining=%v: %d received while held", pipelining, n)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("pipelining=%v: Send returned while held: %v", pipelining, err)
+		default:
+		}
+		close(hold)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if n := len(srv.Received()) - before; n != 1 {
+			t.Fatalf("pipelining=%v: %d received after the hold", pipelining, n)
+		}
+
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		m = preparedMessage(t, "never@example.org")
+		m.Hold = make(chan struct{})
+		err := s.Send(ctx, m)
+		cancel()
+		if mail.ClassOf(err) != mail.ClassTemporary || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("pipelining=%v: held past the context: %v (class %q)", pipelining, err, mail.ClassOf(err))
+		}
+		if err := s.Send(context.Background(), preparedMessage(t, "next@example.org")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		for _, got := range srv.Received()[before:] {
+			if got.To[0] == "never@example.org" {
+				t.Errorf("pipelining=%v: the message held past its context was delivered", pipelining)
+			}
+		}
 	}
 }

@@ -80,6 +80,10 @@ func (f *Spool) Send(ctx context.Context, m *mail.Message) error {
 	if err := tmp.Close(); err != nil {
 		return fail(err)
 	}
+	// The rename delivers: it waits for the caller's go-ahead.
+	if err := m.WaitHold(ctx); err != nil {
+		return fail(err)
+	}
 	if err := os.Rename(tmp.Name(), filepath.Join(f.dir, name)); err != nil {
 		_ = os.Remove(tmp.Name())
 		return &mail.Error{Op: "write", Temporary: true, Err: err}

@@ -148,6 +148,9 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 // (not through outcomeTx): the rows are sending before any SMTP
 // transaction, even across a crash of the database server.
 func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
+	if s.d.Name == "postgres" {
+		return s.claimDeliveriesPostgres(ctx, issueID, worker, limit, now, lease)
+	}
 	var out []digest.Delivery
 	var dues []*sql.Stmt
 	for _, due := range []string{
@@ -205,6 +208,33 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	slices.SortFunc(out, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
+	return out, nil
+}
+
+// claimDeliveriesPostgres is ClaimDeliveries in one statement, committed
+// on its own (one round trip where a transaction takes five): the two
+// ranges of the due index are read and locked (SKIP LOCKED) in CTEs, and
+// the rows claimed are updated and returned.
+func (s *Store) claimDeliveriesPostgres(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
+	st, err := s.prepared(ctx, s.w, `WITH expired AS (
+			SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
+			ORDER BY next_attempt_at, subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED),
+		pending AS (
+			SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND state = 'pending' AND next_attempt_at <= ?
+			ORDER BY next_attempt_at, subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED),
+		due AS (SELECT subscriber_id FROM expired UNION ALL SELECT subscriber_id FROM pending LIMIT ?)
+		UPDATE digest_deliveries SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+		WHERE issue_id = ? AND subscriber_id IN (SELECT subscriber_id FROM due) RETURNING `+deliveryColumns)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	q := db{s.w, s.d}
+	out, err := collect(scanDelivery)(st.QueryContext(ctx, issueID, q.t(now), limit, issueID, q.t(now), limit, limit,
+		worker, q.t(now.Add(lease)), issueID))
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
 	}
