@@ -182,8 +182,10 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	defer func() { stopHeartbeat(); hb.Wait() }()
 
 	rec := s.startRecorder(bg, iss, count)
-	// The next batch is claimed while the workers send the last of this one.
-	jobs := make(chan job)
+	// The next batch is claimed while the workers send the last of this
+	// one: a job waiting for each worker gives the claim (a durable
+	// commit) the time of two messages a worker to come back in.
+	jobs := make(chan job, s.cfg.Workers)
 	var workers sync.WaitGroup
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, iss, jobs, rec) })

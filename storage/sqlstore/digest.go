@@ -242,6 +242,43 @@ func (s *Store) claimDeliveriesPostgres(ctx context.Context, issueID, worker str
 	return out, nil
 }
 
+func allSent(done []digest.Completion) bool {
+	for _, c := range done {
+		if c.Outcome.State != digest.StateSent {
+			return false
+		}
+	}
+	return true
+}
+
+// markSentPostgres records sent deliveries in one statement (one round
+// trip): sent holds their subscriber ids, at their index in done, and ok
+// is set for each row updated. Its first CTE makes the commit
+// asynchronous (synchronous_commit off for this transaction, as
+// outcomeTx does), which also holds when the statement is a transaction
+// of its own: a lost outcome means a resend after the lease, never a lost
+// message. Mail that went out is recorded even if the lease was lost.
+func (s *Store) markSentPostgres(ctx context.Context, q db, issueID string, done []digest.Completion, sent []any, at map[int64]int, ok []bool, now time.Time) error {
+	args := []any{q.t(now)}
+	for _, id := range sent {
+		args = append(args, id, done[at[id.(int64)]].Outcome.MessageID)
+	}
+	args = append(append(args, issueID), sent...)
+	got, err := collect(func(r *sql.Rows) (int64, error) {
+		var id int64
+		return id, r.Scan(&id)
+	})(q.query(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
+		UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
+		last_error = '', claimed_by = '', claimed_until = NULL,
+		message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
+		WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+`
+		AND (SELECT v FROM async) = 'off' RETURNING subscriber_id`, args...))
+	for _, id := range got {
+		ok[at[id]] = true
+	}
+	return err
+}
+
 // CompleteDelivery implements digest.Store.
 func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o digest.Outcome, now time.Time) (bool, error) {
 	ok, err := s.CompleteDeliveries(ctx, issueID, worker, []digest.Completion{{SubscriberID: subscriberID, Outcome: o}}, now)
@@ -260,6 +297,17 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		WHERE issue_id = ? AND subscriber_id = ? AND state <> 'sent'`)
 	if err != nil {
 		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	if s.d.Name == "postgres" && allSent(done) {
+		// The common group: one statement, committed on its own.
+		sent, at := make([]any, len(done)), make(map[int64]int, len(done))
+		for i, c := range done {
+			sent[i], at[c.SubscriberID] = c.SubscriberID, i
+		}
+		if err := s.markSentPostgres(ctx, db{s.w, s.d}, issueID, done, sent, at, ok, now); err != nil {
+			return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+		}
+		return ok, nil
 	}
 	err = s.outcomeTx(ctx, func(q db) error {
 		clear(ok)
@@ -291,23 +339,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		}
 		// Mail that went out is recorded even if the lease was lost.
 		if s.d.Name == "postgres" {
-			// One statement, one round trip.
-			args := []any{q.t(now)}
-			for _, id := range sent {
-				args = append(args, id, done[at[id.(int64)]].Outcome.MessageID)
-			}
-			args = append(append(args, issueID), sent...)
-			got, err := collect(func(r *sql.Rows) (int64, error) {
-				var id int64
-				return id, r.Scan(&id)
-			})(q.query(ctx, `UPDATE digest_deliveries SET state = 'sent', sent_at = ?,
-				last_error = '', claimed_by = '', claimed_until = NULL,
-				message_id = CASE subscriber_id`+strings.Repeat(` WHEN ? THEN ?`, len(sent))+` END
-				WHERE issue_id = ? AND state <> 'sent' AND subscriber_id IN `+values(1, len(sent))+` RETURNING subscriber_id`, args...))
-			for _, id := range got {
-				ok[at[id]] = true
-			}
-			return err
+			return s.markSentPostgres(ctx, q, issueID, done, sent, at, ok, now)
 		}
 		// SQLite: one primary-key update per row, the statement prepared
 		// once; a single UPDATE … IN (…) would have SQLite walk the
