@@ -152,6 +152,10 @@ type Store interface {
 	DeliveryCounts(ctx context.Context, issueID string) (map[State]int, error)
 	// ListDeliveries returns the issue's deliveries ordered by subscriber.
 	ListDeliveries(ctx context.Context, issueID string) ([]Delivery, error)
+	// SummarizeDeliveries is where the issue's deliveries stand at now
+	// (an IssueReport without its Issue), counted by the database: its
+	// memory does not grow with the number of subscribers.
+	SummarizeDeliveries(ctx context.Context, issueID string, now time.Time) (*IssueReport, error)
 }
 
 // Week is an ISO 8601 week such as 2019-W17.

@@ -41,42 +41,13 @@ type IssueReport struct {
 	Failures   []Failure // failed and waiting deliveries by reason, commonest first
 }
 
-// Status reads the issue's deliveries as they stand at now.
+// Status reads where the issue's deliveries stand at now.
 func Status(ctx context.Context, st Store, iss *Issue, now time.Time) (*IssueReport, error) {
-	ds, err := st.ListDeliveries(ctx, iss.ID)
+	r, err := st.SummarizeDeliveries(ctx, iss.ID, now)
 	if err != nil {
 		return nil, err
 	}
-	r := &IssueReport{Issue: iss, Counts: map[State]int{}}
-	reasons := map[Failure]int{}
-	for _, d := range ds {
-		r.Counts[d.State]++
-		switch d.State {
-		case StatePending:
-			if d.NextAttemptAt.After(now) {
-				r.Waiting++
-				if r.NextRetry.IsZero() || d.NextAttemptAt.Before(r.NextRetry) {
-					r.NextRetry = d.NextAttemptAt
-				}
-			} else {
-				r.Due++
-			}
-			r.MaxTries = max(r.MaxTries, d.Attempts)
-		case StateSending:
-			r.Leased++
-			if d.ClaimedUntil.After(r.LeaseUntil) {
-				r.LeaseUntil = d.ClaimedUntil
-			}
-			r.MaxTries = max(r.MaxTries, d.Attempts)
-		}
-		if d.LastError != "" && (d.State == StateFailed || d.State == StatePending) {
-			reasons[Failure{State: d.State, Error: d.LastError}]++
-		}
-	}
-	for f, n := range reasons {
-		f.Count = n
-		r.Failures = append(r.Failures, f)
-	}
+	r.Issue = iss
 	slices.SortFunc(r.Failures, func(a, b Failure) int {
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.State, b.State), cmp.Compare(a.Error, b.Error))
 	})

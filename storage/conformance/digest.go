@@ -397,4 +397,64 @@ func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
 	if sub, _ := s.GetSubscriberByID(ctx(t), ids[3]); sub.Status != subscribers.StatusBounced {
 		t.Errorf("bounced in a group: subscriber is %s", sub.Status)
 	}
+	// The summary the database counts is what the rows say, before and
+	// after the retry time, and once the leases have run out.
+	for _, at := range []time.Time{beat.Add(-time.Second), beat, beat.Add(time.Hour)} {
+		got, err := s.SummarizeDeliveries(ctx(t), iss.ID, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := s.ListDeliveries(ctx(t), iss.ID)
+		want := summaryOfRows(rows, at)
+		slices.SortFunc(got.Failures, compareFailures)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("SummarizeDeliveries at %s =\n%+v\nthe rows say\n%+v", at, got, want)
+		}
+	}
+}
+
+// summaryOfRows is SummarizeDeliveries worked out from the rows.
+func summaryOfRows(ds []digest.Delivery, now time.Time) *digest.IssueReport {
+	r := &digest.IssueReport{Counts: map[digest.State]int{}}
+	reasons := map[digest.Failure]int{}
+	for _, d := range ds {
+		r.Counts[d.State]++
+		switch d.State {
+		case digest.StatePending:
+			if d.NextAttemptAt.After(now) {
+				r.Waiting++
+				if r.NextRetry.IsZero() || d.NextAttemptAt.Before(r.NextRetry) {
+					r.NextRetry = d.NextAttemptAt
+				}
+			} else {
+				r.Due++
+			}
+			r.MaxTries = max(r.MaxTries, d.Attempts)
+		case digest.StateSending:
+			r.Leased++
+			if d.ClaimedUntil.After(r.LeaseUntil) {
+				r.LeaseUntil = d.ClaimedUntil
+			}
+			r.MaxTries = max(r.MaxTries, d.Attempts)
+		}
+		if d.LastError != "" && (d.State == digest.StateFailed || d.State == digest.StatePending) {
+			reasons[digest.Failure{State: d.State, Error: d.LastError}]++
+		}
+	}
+	for f, n := range reasons {
+		f.Count = n
+		r.Failures = append(r.Failures, f)
+	}
+	slices.SortFunc(r.Failures, compareFailures)
+	return r
+}
+
+func compareFailures(a, b digest.Failure) int {
+	if c := b.Count - a.Count; c != 0 {
+		return c
+	}
+	if a.State != b.State {
+		return map[bool]int{true: -1, false: 1}[a.State < b.State]
+	}
+	return map[bool]int{true: -1, false: 1}[a.Error < b.Error]
 }

@@ -57,3 +57,38 @@ func (s *Store) OpenDeliveryCounts(ctx context.Context, now time.Time) (byState 
 	}
 	return byState, due, nil
 }
+
+// SummarizeDeliveries implements digest.Store: three aggregate queries
+// over the issue's rows, whatever their number.
+func (s *Store) SummarizeDeliveries(ctx context.Context, issueID string, now time.Time) (*digest.IssueReport, error) {
+	q := s.read()
+	r := &digest.IssueReport{}
+	var err error
+	if r.Counts, err = countBy[digest.State](q.query(ctx, `SELECT state, COUNT(*) FROM digest_deliveries WHERE issue_id = ? GROUP BY state`, issueID)); err != nil {
+		return nil, fmt.Errorf("summarize deliveries of %s: %w", issueID, err)
+	}
+	var maxTries sql.NullInt64
+	err = q.row(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at > ? THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN state = 'pending' AND next_attempt_at > ? THEN next_attempt_at END),
+		COALESCE(SUM(CASE WHEN state = 'pending' AND next_attempt_at <= ? THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'sending' THEN 1 ELSE 0 END), 0),
+		MAX(CASE WHEN state = 'sending' THEN claimed_until END),
+		MAX(CASE WHEN state IN ('pending', 'sending') THEN attempts END)
+		FROM digest_deliveries WHERE issue_id = ?`, q.t(now), q.t(now), q.t(now), issueID).
+		Scan(&r.Waiting, tm{&r.NextRetry}, &r.Due, &r.Leased, tm{&r.LeaseUntil}, &maxTries)
+	if err != nil {
+		return nil, fmt.Errorf("summarize deliveries of %s: %w", issueID, err)
+	}
+	r.MaxTries = int(maxTries.Int64)
+	r.Failures, err = collect(func(rows *sql.Rows) (digest.Failure, error) {
+		var f digest.Failure
+		return f, rows.Scan(&f.State, &f.Error, &f.Count)
+	})(q.query(ctx, `SELECT state, last_error, COUNT(*) FROM digest_deliveries
+		WHERE issue_id = ? AND state IN ('failed', 'pending') AND last_error <> ''
+		GROUP BY state, last_error`, issueID))
+	if err != nil {
+		return nil, fmt.Errorf("summarize deliveries of %s: %w", issueID, err)
+	}
+	return r, nil
+}
