@@ -294,10 +294,10 @@ type job struct {
 // retryOutcome, which also feed the run's circuit breaker). Once the run's
 // context ends (shutdown, or the breaker tripped) it starts no new send.
 func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *recorder) {
-	var last <-chan struct{} // the previous send's outcome is written
+	var last *written // the previous send's outcome, being written
 	defer func() {
 		if last != nil {
-			<-last
+			<-last.done
 		}
 	}()
 	bg := context.WithoutCancel(ctx)
@@ -325,9 +325,6 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 			rec.add(d, Outcome{State: StateSkipped, Error: reason})
 			continue
 		}
-		// The transaction starts now, but the message is ended (its final
-		// ".") only once this worker's previous outcome is recorded.
-		msg.Hold = last
 		if s.cfg.Limiter != nil {
 			if err := s.cfg.Limiter.Wait(ctx); err != nil {
 				continue // ctx ended
@@ -337,6 +334,11 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 			continue
 		}
 		sendCtx, cancel := context.WithTimeout(bg, s.cfg.SendTimeout)
+		// The transaction starts now, but the message is ended (its final
+		// ".") only once this worker's previous outcome is recorded; if
+		// that failed, it is abandoned, so that no more mail goes out
+		// unrecorded.
+		msg.Hold = last.gate(sendCtx, cancel)
 		err = s.send(sendCtx, msg)
 		cancel()
 		last = rec.add(d, s.outcome(bg, iss, d, msg, err))
@@ -378,7 +380,35 @@ type recorder struct {
 type recorded struct {
 	d       Delivery
 	o       Outcome
-	written chan struct{} // closed once the outcome is committed (or failed)
+	written *written
+}
+
+// written says when an outcome has been written, and whether it was.
+type written struct {
+	done chan struct{} // closed once the outcome is committed or failed
+	err  error         // set before done closes
+}
+
+// gate is a mail.Message.Hold for the next send: closed once w is
+// written, or never, with cancel called instead, if writing w failed (w
+// nil: no previous outcome, no hold).
+func (w *written) gate(ctx context.Context, cancel context.CancelFunc) <-chan struct{} {
+	if w == nil {
+		return nil
+	}
+	gate := make(chan struct{})
+	go func() {
+		select {
+		case <-w.done:
+			if w.err != nil {
+				cancel()
+			} else {
+				close(gate)
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return gate
 }
 
 // maxGroup bounds the outcomes one transaction records.
@@ -413,9 +443,9 @@ func (s *Sender) startRecorder(ctx context.Context, iss *Issue, count func(resul
 	return r
 }
 
-// add queues an outcome; the channel is closed once it is written.
-func (r *recorder) add(d Delivery, o Outcome) <-chan struct{} {
-	x := recorded{d: d, o: o, written: make(chan struct{})}
+// add queues an outcome and says when it is written.
+func (r *recorder) add(d Delivery, o Outcome) *written {
+	x := recorded{d: d, o: o, written: &written{done: make(chan struct{})}}
 	r.in <- x
 	return x.written
 }
@@ -443,7 +473,8 @@ func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, count
 		if x.o.State == StateFailed && !x.o.Bounced {
 			s.cfg.Log.Warn("digest: delivery failed", "issue", iss.ID, "subscriber", x.d.SubscriberID, "err", x.o.Error)
 		}
-		close(x.written)
+		x.written.err = err
+		close(x.written.done)
 		count(resultOf(x.o))
 	}
 }

@@ -6,14 +6,17 @@
 # the rate, the CPU seconds (user+sys, per message) and the peak RSS from
 # /usr/bin/time -v.
 #   Usage: scripts/digest-bench.sh [N [CONNS]]   (default 20000, 4)
-#   BACKENDS="sqlite postgres" (default both); PostgreSQL needs
-#   SYNDICATED_TEST_POSTGRES_URL (each run uses a fresh schema).
+#   BACKENDS="sqlite postgres" (default both); PostgreSQL at
+#   SYNDICATED_TEST_POSTGRES_URL, default the one test.sh uses (each run
+#   uses a fresh schema).
 #   RAW=0 skips the raw sender (for memory runs with a million subscribers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-20000}"
 conns="${2:-4}"
 backends="${BACKENDS:-sqlite postgres}"
+# The PostgreSQL test.sh uses, unless told otherwise.
+export SYNDICATED_TEST_POSTGRES_URL="${SYNDICATED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
 port="${SINK_PORT:-25250}"
 tmp="$(mktemp -d)"
 pids=()
@@ -57,7 +60,6 @@ for backend in $backends; do
   data="$tmp/data-$backend"
   db=""
   if [ "$backend" = postgres ]; then
-    : "${SYNDICATED_TEST_POSTGRES_URL:?set SYNDICATED_TEST_POSTGRES_URL for PostgreSQL}"
     schema="digestbench_$$"
     psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
     sep='?'; case "$SYNDICATED_TEST_POSTGRES_URL" in *\?*) sep='&';; esac

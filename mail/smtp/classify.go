@@ -24,7 +24,7 @@ func smtpCode(err error) (int, string) {
 	}
 	var te *textproto.Error
 	if errors.As(err, &te) {
-		return te.Code, ""
+		return te.Code, enhancedRE.FindString(strings.TrimSpace(te.Msg))
 	}
 	return 0, ""
 }
@@ -38,8 +38,11 @@ func reply(err error) string {
 		return ""
 	}
 	s := err.Error()
+	var te *textproto.Error
 	var se *gomail.SendError
-	if errors.As(err, &se) {
+	if errors.As(err, &te) {
+		s = strconv.Itoa(te.Code) + " " + te.Msg // its Error() quotes the text
+	} else if errors.As(err, &se) {
 		// "<reason>: <reply>, affected recipient(s): …, affected message ID: …"
 		s, _, _ = strings.Cut(s, ", affected ")
 		if se.ErrorCode() != 0 {
@@ -73,17 +76,9 @@ var enhancedRE = regexp.MustCompile(`^[245]\.\d{1,3}\.\d{1,3}\b`)
 // classify turns a failed transaction into a *mail.Error.
 func classify(ctx context.Context, o outcome) error {
 	e := &mail.Error{Op: [...]string{"mail", "rcpt", "data", "data", "data"}[o.stage], Err: o.err}
-	var te *textproto.Error
-	if errors.As(o.err, &te) {
-		e.Code = te.Code
-		msg := strings.Join(strings.Fields(te.Msg), " ")
-		e.Enhanced = enhancedRE.FindString(msg)
-		e.Reply = fmt.Sprintf("%d %s", te.Code, msg)
-		if len(e.Reply) > 300 {
-			e.Reply = e.Reply[:300] + "…"
-		}
-		e.Reply = mail.MaskAddresses(e.Reply)
-		e.Temporary = te.Code < 500 || te.Code > 599
+	if e.Code, e.Enhanced = smtpCode(o.err); e.Code != 0 {
+		e.Reply = reply(o.err)
+		e.Temporary = e.Code < 500 || e.Code > 599
 		return e
 	}
 	e.Temporary = true

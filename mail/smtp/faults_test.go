@@ -8,6 +8,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,6 +70,15 @@ func TestReplyClasses(t *testing.T) {
 			text := mail.MaskAddresses(replies[local].(*gosmtp.SMTPError).Message)
 			if strings.Contains(err.Error(), "@") || !strings.Contains(err.Error(), text) {
 				t.Errorf("error %q: want the reply %q, no address", err, text)
+			}
+			// Reply is the reply line as the server sent it.
+			se := replies[local].(*gosmtp.SMTPError)
+			want := fmt.Sprintf("%d ", se.Code)
+			if se.EnhancedCode != gosmtp.NoEnhancedCode {
+				want += fmt.Sprintf("%d.%d.%d ", se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
+			}
+			if e := new(mail.Error); !errors.As(err, &e) || e.Reply != want+text {
+				t.Errorf("Reply %q, want %q", e.Reply, want+text)
 			}
 		})
 	}

@@ -149,8 +149,8 @@ func New(cfg Config) (*SMTP, error) {
 	}
 	opts := []gomail.Option{
 		gomail.WithPort(ep.port),
-		// go-mail sets this deadline once per message, so it bounds the
-		// whole transaction; connecting is bounded by timeout in get.
+		// go-mail's own deadline while dialing; get bounds connecting by
+		// timeout, and Send sets each transaction's deadline itself.
 		gomail.WithTimeout(dataTimeout),
 		gomail.WithTLSPolicy(policy),
 		gomail.WithTLSConfig(tlsConf),

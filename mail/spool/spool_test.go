@@ -66,3 +66,40 @@ func TestFileTransport(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestHold: a held message is not in the spool (no *.eml) until Hold
+// closes; one whose context ends first never appears.
+func TestHold(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "mail")
+	s, err := spool.New(dir, "Syndicated <news@example.com>", "", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	emls := func() int {
+		got, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		return len(got)
+	}
+	hold := make(chan struct{})
+	m := mailtest.Message("held@example.org")
+	m.Hold = hold
+	done := make(chan error, 1)
+	go func() { done <- s.Send(context.Background(), m) }()
+	time.Sleep(100 * time.Millisecond)
+	if n := emls(); n != 0 {
+		t.Fatalf("%d messages in the spool while held", n)
+	}
+	close(hold)
+	if err := <-done; err != nil || emls() != 1 {
+		t.Fatalf("after the hold: %v, %d messages", err, emls())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	m = mailtest.Message("never@example.org")
+	m.Hold = make(chan struct{})
+	if err := s.Send(ctx, m); !errors.Is(err, context.DeadlineExceeded) || emls() != 1 {
+		t.Fatalf("held past its context: %v, %d messages", err, emls())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("%d files in the spool, want the one message (no partial file left)", len(left))
+	}
+}

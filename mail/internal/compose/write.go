@@ -89,13 +89,14 @@ const maxLine = 78
 
 // appendHeader appends "Name: value" CRLF, folded at spaces so that lines
 // stay within maxLine where the value's words allow. Unfolding (removing
-// each CRLF before a space) gives the value back.
+// each CRLF before a space) gives the value back. A quoted string (a
+// display name or local part such as "john doe") is never folded.
 func appendHeader(dst []byte, name, value string) []byte {
 	dst = append(dst, name...)
 	dst = append(dst, ':')
 	line := len(name) + 1
-	for first := true; ; first = false {
-		word, rest, more := strings.Cut(value, " ")
+	for first := true; value != ""; first = false {
+		word, rest := nextWord(value)
 		if !first && line+1+len(word) > maxLine {
 			dst = append(dst, "\r\n"...)
 			line = 0
@@ -103,10 +104,23 @@ func appendHeader(dst []byte, name, value string) []byte {
 		dst = append(dst, ' ')
 		dst = append(dst, word...)
 		line += 1 + len(word)
-		if !more {
-			break
-		}
 		value = rest
 	}
 	return append(dst, "\r\n"...)
+}
+
+// nextWord cuts s at its first space outside a quoted string.
+func nextWord(s string) (word, rest string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == ' ' && !quoted:
+			return s[:i], s[i+1:]
+		}
+	}
+	return s, ""
 }

@@ -28,6 +28,8 @@ func TestWriteMatchesBuild(t *testing.T) {
 			Subject: "上海七十年 · Shanghai 70th: the week in review, with a subject long enough to need folding twice over"},
 		"encoded-word lookalike": {To: "c@example.org", ToName: "Zoë", Subject: "=?UTF-8?q?not_an_encoded_word?= said the reader"},
 		"long header":            {To: "d@example.org", Subject: "x", ReplyTo: "Desk <desk@example.com>"},
+		"quoted local part": {To: `"john q doe"@example.org`, ToName: `Dr. "Zoë" O'Brien, 上海 <x> and a name long enough to fold`,
+			Subject: "上海七十年 =?utf-8?q?x?= " + strings.Repeat("and so on ", 12)},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -43,12 +45,15 @@ func TestWriteMatchesBuild(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.HasPrefix(written, []byte("left alone")) || env.From != "news@example.com" || env.To != m.To {
+			if !bytes.HasPrefix(written, []byte("left alone")) || env.From != "news@example.com" || env.To != must(mail.ParseAddress(m.To)).Address {
 				t.Fatalf("appended to dst: %v; envelope %+v", bytes.HasPrefix(written, []byte("left alone")), env)
 			}
 			written = written[len("left alone"):]
 			if !bytes.HasSuffix(written[:headerLen], []byte("\r\n\r\n")) {
 				t.Errorf("headerLen %d does not end at the blank line", headerLen)
+			}
+			if strings.Contains(string(written[:headerLen]), "\"john\r\n") {
+				t.Errorf("folded inside a quoted local part:\n%s", written[:headerLen])
 			}
 			for _, line := range strings.Split(string(written[:headerLen]), "\r\n") {
 				if len(line) > maxLine && strings.Contains(strings.TrimSpace(line[maxLine:]), " ") {
@@ -78,7 +83,7 @@ func TestWriteMatchesBuild(t *testing.T) {
 					t.Errorf("%s: written %q, go-mail %q", h, wv, bv)
 				}
 			}
-			if got := addresses(t, w.Header, "To"); got != (&mail.Address{Name: m.ToName, Address: m.To}).String() {
+			if got := addresses(t, w.Header, "To"); got != (&mail.Address{Name: m.ToName, Address: must(mail.ParseAddress(m.To)).Address}).String() {
 				t.Errorf("To = %s", got)
 			}
 			if subj, _ := dec.DecodeHeader(w.Header.Get("Subject")); subj != m.Subject {
@@ -123,4 +128,11 @@ func addresses(t *testing.T, h mail.Header, name string) string {
 		t.Fatalf("%s: %q: %v", name, h.Get(name), err)
 	}
 	return list[0].String()
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
