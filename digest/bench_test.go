@@ -70,7 +70,7 @@ func BenchmarkSendIssue(b *testing.B) {
 			b.Fatal(err)
 		}
 		iss := f.createIssue(b)
-		s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: tr, Workers: 4})
+		s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: tr, Workers: 4})
 		week++
 		b.StartTimer()
 		rep, err := s.SendIssue(b.Context(), iss, nil)

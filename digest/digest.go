@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // IssueStatus says whether an issue still has deliveries to make.
@@ -76,6 +78,59 @@ type Delivery struct {
 	SentAt        time.Time
 }
 
+// Position is where d stands in the order claims take pending
+// deliveries.
+func (d Delivery) Position() ClaimPosition {
+	return ClaimPosition{NextAttemptAt: d.NextAttemptAt, SubscriberID: d.SubscriberID}
+}
+
+// ClaimPosition is a place in the order claims take an issue's pending
+// deliveries: by next attempt time, then subscriber.
+type ClaimPosition struct {
+	NextAttemptAt time.Time
+	SubscriberID  int64
+}
+
+// IsZero reports whether p is the start of the claim order.
+func (p ClaimPosition) IsZero() bool { return p.NextAttemptAt.IsZero() && p.SubscriberID == 0 }
+
+// Before reports whether p comes before q in the claim order.
+func (p ClaimPosition) Before(q ClaimPosition) bool {
+	if !p.NextAttemptAt.Equal(q.NextAttemptAt) {
+		return p.NextAttemptAt.Before(q.NextAttemptAt)
+	}
+	return p.SubscriberID < q.SubscriberID
+}
+
+// ClaimRequest is what ClaimBatch takes: up to Limit deliveries leased to
+// Worker until Now+Lease.
+type ClaimRequest struct {
+	Worker string
+	Limit  int
+	Now    time.Time
+	Lease  time.Duration
+	// After: only pending deliveries after this position are taken. A
+	// sender passes where its previous claim ended, so that it does not
+	// step again over the deliveries claimed since the send began (on
+	// PostgreSQL their old index entries stay until a vacuum, and a claim
+	// from the start would cost more the further the send has gone). The
+	// zero position is the start. What it passes over (deliveries handed
+	// back by a worker that stopped) a claim from the start finds.
+	After ClaimPosition
+	// SkipExpired: lapsed leases (of a worker that died) are not looked
+	// for. They can only appear a lease after their worker stopped, so a
+	// sender looks for them every so often, not at every claim.
+	SkipExpired bool
+}
+
+// Batch is what one claim took.
+type Batch struct {
+	Deliveries []Delivery // ordered by subscriber
+	// Subscribers are the deliveries' subscribers as they are now, by id,
+	// as GetSubscribersByID loads them: erased ones are left out.
+	Subscribers map[int64]*subscribers.Subscriber
+}
+
 // Outcome is what a worker records after trying a delivery.
 type Outcome struct {
 	State         State     // sent, pending (retry), failed or skipped
@@ -125,6 +180,11 @@ type Store interface {
 	// sending, with Attempts incremented. Two claimers never get the same
 	// delivery while its lease holds.
 	ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]Delivery, error)
+	// ClaimBatch is ClaimDeliveries as a sender runs it (see ClaimRequest),
+	// the subscribers loaded with the claim: on PostgreSQL in the same
+	// statement, on SQLite in the same transaction. A failure claims
+	// nothing.
+	ClaimBatch(ctx context.Context, issueID string, req ClaimRequest) (Batch, error)
 	// CompleteDelivery records the outcome of a delivery claimed by worker.
 	// A sent delivery is never changed again. It reports false when the
 	// delivery is no longer this worker's (its lease ran out and another

@@ -38,7 +38,7 @@ func (f *fixture) faultSender(t *testing.T, srv *smtptest.Server, urlExtra strin
 	}
 	t.Cleanup(func() { _ = tr.Close() })
 	logs := &syncBuf{}
-	return digest.NewSender(digest.SenderConfig{Store: f.st, Subscribers: f.st, Compose: f.dg.Compose, Transport: tr,
+	return digest.NewSender(digest.SenderConfig{Store: f.st, Compose: f.dg.Compose, Transport: tr,
 		Workers: 3, Batch: 6, Worker: "w1", Now: f.clock.Now, Faults: faults,
 		Backoff: func(int) time.Duration { return time.Minute },
 		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))}), logs

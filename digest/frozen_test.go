@@ -33,7 +33,7 @@ func TestIssueFrozenAtCreation(t *testing.T) {
 	srv := startSMTP(t)
 	// The first copy goes out; then every article of the issue is
 	// withdrawn; then the rest is sent.
-	s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+	s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		Workers: 1, Batch: 1, Worker: "w", Now: f.clock.Now})
 	first, err := st.ClaimDeliveries(t.Context(), iss.ID, "other", 1, f.clock.Now(), time.Hour)
 	if err != nil || len(first) != 1 {
@@ -57,7 +57,7 @@ func TestIssueFrozenAtCreation(t *testing.T) {
 		t.Fatalf("the articles are still listed: %d", len(stored.Articles))
 	}
 	f.dg = newFixture(t, st, "https://news.example.com").dg // a new process: nothing cached
-	s = digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+	s = digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		Worker: "w2", Now: f.clock.Now})
 	if rep, err := s.SendIssue(t.Context(), &stored.Issue, nil); err != nil || rep.Sent != 1 || !rep.Finished {
 		t.Fatalf("second send = %+v, %v", rep, err)

@@ -274,7 +274,7 @@ func (s *smtpServer) transport(t *testing.T) mail.Mailer {
 }
 
 func (f *fixture) sender(tr mail.Transport, st digest.Store, worker string) *digest.Sender {
-	return digest.NewSender(digest.SenderConfig{Store: st, Subscribers: f.st, Compose: f.dg.Compose, Transport: tr,
+	return digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: tr,
 		Workers: 3, Batch: 6, Lease: 5 * time.Minute, Worker: worker, Now: f.clock.Now,
 		Backoff: func(int) time.Duration { return time.Minute }})
 }

@@ -27,16 +27,15 @@ const (
 	ResultSkipped = "skipped" // unsubscribed before it was sent
 )
 
-// SubscriberGetter loads subscribers as they are now: those of a claimed
-// batch at once. Ids of erased subscribers are left out of the map.
+// SubscriberGetter loads subscribers as they are now, several at once. Ids
+// of erased subscribers are left out of the map.
 type SubscriberGetter interface {
 	GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error)
 }
 
 // SenderConfig is what a Sender needs. Zero values get the defaults noted.
 type SenderConfig struct {
-	Store       Store
-	Subscribers SubscriberGetter
+	Store Store
 	// Compose renders the issue for one subscriber (Service.Compose).
 	Compose   func(ctx context.Context, iss *Issue, sub *subscribers.Subscriber) (*mail.Message, error)
 	Transport mail.Transport
@@ -212,34 +211,51 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 }
 
 // claimLoop is the first stage: batches of due deliveries leased to this
-// worker (recorded as sending before any SMTP transaction), handed to the
-// workers one by one, until none is due (or, with WaitForLeases, none is
-// left claimed by another worker either).
+// worker (recorded as sending before any SMTP transaction), with their
+// subscribers, handed to the workers one by one, until none is due (or,
+// with WaitForLeases, none is left claimed by another worker either).
+//
+// Each claim of pending deliveries starts where the previous one ended;
+// lapsed leases are looked for at the first claim and then every Lease/3
+// (a lease lapses only a Lease after its worker stopped renewing it). A
+// claim that comes up short is repeated from the start, lapsed leases
+// included, before the loop concludes that nothing is due.
 func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) error {
+	var (
+		after     ClaimPosition // where the last claim of pending deliveries only ended
+		checkedAt time.Time     // when lapsed leases were last looked for
+	)
 	for ctx.Err() == nil {
-		batch, err := s.claim(ctx, iss)
+		now := s.cfg.Now()
+		req := ClaimRequest{Worker: s.cfg.Worker, Limit: s.cfg.Batch, Now: now, Lease: s.cfg.Lease, After: after,
+			SkipExpired: !checkedAt.IsZero() && now.Sub(checkedAt) < s.cfg.Lease/3}
+		batch, err := s.cfg.Store.ClaimBatch(ctx, iss.ID, req)
 		if err != nil {
 			return err
 		}
-		subs := map[int64]*subscribers.Subscriber{}
-		if len(batch) > 0 {
-			ids := make([]int64, len(batch))
-			for i, d := range batch {
-				ids[i] = d.SubscriberID
-			}
-			// Our own failure to read them: each delivery is retried later.
-			if subs, err = s.cfg.Subscribers.GetSubscribersByID(ctx, ids); err != nil && ctx.Err() == nil {
-				s.cfg.Log.Warn("digest: load recipients", "issue", iss.ID, "err", err)
+		if !req.SkipExpired {
+			checkedAt = now
+		}
+		partial := req.SkipExpired || !req.After.IsZero()
+		switch {
+		case partial && len(batch.Deliveries) < req.Limit:
+			after, checkedAt = ClaimPosition{}, time.Time{}
+		case req.SkipExpired:
+			// Pending deliveries only: the claim ended at the last.
+			for _, d := range batch.Deliveries {
+				if after.Before(d.Position()) {
+					after = d.Position()
+				}
 			}
 		}
-		for _, d := range batch {
+		for _, d := range batch.Deliveries {
 			select {
-			case jobs <- job{d: d, sub: subs[d.SubscriberID], err: err}:
+			case jobs <- job{d: d, sub: batch.Subscribers[d.SubscriberID]}:
 			case <-ctx.Done():
 				return nil // the rest is handed back
 			}
 		}
-		if len(batch) > 0 {
+		if len(batch.Deliveries) > 0 || partial {
 			continue
 		}
 		if !s.cfg.WaitForLeases {
@@ -261,10 +277,6 @@ func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) err
 	return nil
 }
 
-func (s *Sender) claim(ctx context.Context, iss *Issue) ([]Delivery, error) {
-	return s.cfg.Store.ClaimDeliveries(ctx, iss.ID, s.cfg.Worker, s.cfg.Batch, s.cfg.Now(), s.cfg.Lease)
-}
-
 // heartbeat renews this worker's claims on the issue every Lease/3.
 func (s *Sender) heartbeat(ctx context.Context, iss *Issue) {
 	t := time.NewTicker(s.cfg.Lease / 3)
@@ -281,12 +293,11 @@ func (s *Sender) heartbeat(ctx context.Context, iss *Issue) {
 	}
 }
 
-// job is a claimed delivery and its subscriber as loaded after the claim
-// (nil: erased), or the error that loading met.
+// job is a claimed delivery and its subscriber as loaded with the claim
+// (nil: erased).
 type job struct {
 	d   Delivery
 	sub *subscribers.Subscriber
-	err error
 }
 
 // work runs claimed deliveries through skip → render → rate limit → send
@@ -348,9 +359,6 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 // skip is the stage that drops deliveries to subscribers who are no longer
 // active or no longer on the issue's list: reason says why.
 func (s *Sender) skip(iss *Issue, j job) (*subscribers.Subscriber, string, error) {
-	if j.err != nil {
-		return nil, "", j.err
-	}
 	sub := j.sub
 	if sub == nil {
 		return nil, "subscriber erased", nil

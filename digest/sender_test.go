@@ -37,7 +37,7 @@ func TestSenderFaults(t *testing.T) {
 		iss := f.createIssue(t)
 
 		var results sync.Map
-		s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+		s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 			Workers: 3, Batch: 4, Worker: "w1", Now: f.clock.Now, Backoff: func(int) time.Duration { return time.Minute },
 			Faults:   digest.Faults{MaybeDeliveredDelay: time.Minute}, // drop1 is dropped after its DATA: maybe delivered
 			OnResult: func(r string) { n, _ := results.LoadOrStore(r, new(atomic.Int64)); n.(*atomic.Int64).Add(1) }})
@@ -107,7 +107,7 @@ func TestSenderGivesUp(t *testing.T) {
 	srv := startSMTP(t)
 	f.subscribe(t, "temp99@example.com")
 	iss := f.createIssue(t)
-	s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+	s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		MaxAttempts: 3, Now: f.clock.Now, Backoff: func(int) time.Duration { return time.Second }})
 	var rep digest.Report
 	for range 3 {
@@ -356,7 +356,7 @@ func TestRateLimit(t *testing.T) {
 	srv := startSMTP(t)
 	subscribeMany(t, f, 6)
 	iss := f.createIssue(t)
-	s := digest.NewSender(digest.SenderConfig{Store: st, Subscribers: st, Compose: f.dg.Compose, Transport: srv.transport(t),
+	s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		Limiter: rate.NewLimiter(20, 1), Workers: 4, Now: f.clock.Now})
 	start := time.Now()
 	rep, err := s.SendIssue(t.Context(), iss, nil)

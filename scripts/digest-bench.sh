@@ -37,22 +37,53 @@ export SYNDICATED_LOG_LEVEL=warn
 # digest send refuses real mail while base_url is loopback (its default).
 export SYNDICATED_BASE_URL="https://news.example.com"
 
+# ticks PID…: CPU clock ticks (user+sys) the processes used so far, with
+# their reaped children (a PostgreSQL server's ended backends).
+ticks() {
+  local t=0 p f
+  for p in "$@"; do
+    # Fields after "(comm) ": state is 1, utime 12, stime 13, cutime 14, cstime 15.
+    f=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null) || continue
+    t=$((t + $(awk '{print $12 + $13 + $14 + $15}' <<<"$f")))
+  done
+  echo "$t"
+}
+# other_cpu: ticks of the sink and, when it runs on this machine, the
+# PostgreSQL server: the CPU the machine spent besides the sender's own.
+other_cpu() {
+  local sink db=0
+  sink=$(ticks "${pids[0]}")
+  if [ "$backend" = postgres ]; then
+    # shellcheck disable=SC2046
+    db=$(ticks $(pgrep -x postgres || true))
+  fi
+  echo "$sink $db"
+}
+
 # measure LABEL CMD...: runs CMD under /usr/bin/time -v, prints its own
-# output and the rate, CPU and peak RSS.
+# output and the rate, CPU and peak RSS, and the CPU of the sink and of
+# the database server in the meantime.
 measure() {
   local label="$1"; shift
-  local start end
+  local start end before after
+  before=$(other_cpu)
   start=$(date +%s.%N)
   /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>&1 || { cat "$tmp/out"; return 1; }
   end=$(date +%s.%N)
+  after=$(other_cpu)
   local user sys rss
   user=$(awk -F': ' '/User time/{print $2}' "$tmp/time")
   sys=$(awk -F': ' '/System time/{print $2}' "$tmp/time")
   rss=$(awk -F': ' '/Maximum resident/{print $2}' "$tmp/time")
-  awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" 'BEGIN {
+  awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" \
+    -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     el = e - s; cpu = u + y
     printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg)  peak RSS %5.1f MiB\n",
-      l, n, el, n / el, cpu, cpu / n * 1e6, r / 1024 }'
+      l, n, el, n / el, cpu, cpu / n * 1e6, r / 1024
+    split(b, b2, " "); split(a, a2, " ")
+    sink = (a2[1] - b2[1]) / hz; db = (a2[2] - b2[2]) / hz
+    printf "    meanwhile: sink cpu %.2f s (%.0f us/msg), database server cpu %.2f s (%.0f us/msg)\n",
+      sink, sink / n * 1e6, db, db / n * 1e6 }'
   grep -E '^raw:|finished|sent [0-9]' "$tmp/out" | sed 's/^/    /' || true
 }
 

@@ -55,7 +55,7 @@ func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(s
 		lim = rate.NewLimiter(rate.Limit(r), 1)
 	}
 	return digest.NewSender(digest.SenderConfig{
-		Store: a.store, Subscribers: a.store, Compose: dg.Compose, Transport: t,
+		Store: a.store, Compose: dg.Compose, Transport: t,
 		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
 		// The transport's own timeouts (smtp.timeout, smtp.data_timeout)
 		// end a send; this only backs them up.

@@ -96,6 +96,7 @@ type conn struct {
 	started time.Time
 	// What the server offered in its EHLO reply.
 	pipelining, smtputf8 bool
+	data                 []byte // the DATA content being written, reused
 }
 
 type connKey struct{}

@@ -1,7 +1,6 @@
 package smtp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -101,18 +100,29 @@ func transact(ctx context.Context, c *conn, m *mail.Message, from, to string, ms
 		failed.reusable = t.PrintfLine("RSET") == nil && readOK(t)
 		return *failed
 	}
-	writeData(t.W, msg)
-	if m.Held() {
-		if err := t.W.Flush(); err != nil {
-			return outcome{stage: stageBody, err: err}
-		}
+	// The message goes out in one write (the buffered writer's 4 KiB
+	// would make a write syscall of every 4 KiB), with its final "."
+	// unless that waits for Hold.
+	c.data = appendData(c.data[:0], msg)
+	held := m.Held()
+	if !held {
+		c.data = append(c.data, ".\r\n"...)
+	}
+	_, _ = t.W.Write(c.data)
+	if cap(c.data) > maxDataBuffer {
+		c.data = nil
+	}
+	if err := t.W.Flush(); err != nil {
+		return outcome{stage: stageBody, err: err}
+	}
+	if held {
 		if err := m.WaitHold(ctx); err != nil {
 			return outcome{stage: stageBody, err: err}
 		}
-	}
-	_, _ = t.W.WriteString(".\r\n")
-	if err := t.W.Flush(); err != nil {
-		return outcome{stage: stageBody, err: err}
+		_, _ = t.W.WriteString(".\r\n")
+		if err := t.W.Flush(); err != nil {
+			return outcome{stage: stageBody, err: err}
+		}
 	}
 	if _, _, err := t.ReadResponse(250); err != nil {
 		return replyOrNot(stageEnd, err)
@@ -164,24 +174,26 @@ func readOK(t *textproto.Conn) bool {
 	return err == nil
 }
 
-// writeData writes msg as DATA content (RFC 5321 §4.5.2), without the
-// final ".": lines end in CRLF, a line starting with "." gets a second
-// one. It writes whole lines where go-mail's dot writer goes byte by
-// byte; errors show at the next Flush.
-func writeData(w *bufio.Writer, msg []byte) {
+// maxDataBuffer bounds the buffer a connection keeps between messages.
+const maxDataBuffer = 1 << 20
+
+// appendData appends msg to dst as DATA content (RFC 5321 §4.5.2),
+// without the final ".": lines end in CRLF, a line starting with "." gets
+// a second one.
+func appendData(dst, msg []byte) []byte {
 	for len(msg) > 0 {
 		if msg[0] == '.' {
-			_ = w.WriteByte('.')
+			dst = append(dst, '.')
 		}
 		line, rest, found := bytes.Cut(msg, []byte{'\n'})
 		line = bytes.TrimSuffix(line, []byte{'\r'})
-		_, _ = w.Write(line)
-		_, _ = w.WriteString("\r\n")
+		dst = append(append(dst, line...), '\r', '\n')
 		if !found {
 			break
 		}
 		msg = rest
 	}
+	return dst
 }
 
 func isASCII(s string) bool {

@@ -71,6 +71,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestRetryAndUnbounce", testDigestRetryAndUnbounce},
 		{"DigestContentAndRecipients", testDigestContentAndRecipients},
 		{"DigestHeartbeatAndGroups", testDigestHeartbeatAndGroups},
+		{"DigestClaimBatch", testDigestClaimBatch},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 	}

@@ -3,6 +3,7 @@ package conformance
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -332,6 +333,78 @@ func testDigestContentAndRecipients(t *testing.T, s storage.Storage) {
 	}
 	if all, _ := s.ListIssues(ctx(t), ""); len(all) != 1 || !reflect.DeepEqual(all[0].Content, iss.Content) {
 		t.Errorf("ListIssues does not give the content back")
+	}
+}
+
+// testDigestClaimBatch: a sender's claim starts after the position it is
+// given and can leave lapsed leases aside; a claim from the start takes
+// them first; the subscribers (with every list, active or not) come with
+// the batch (an erased subscriber's delivery is gone with it).
+func testDigestClaimBatch(t *testing.T, s storage.Storage) {
+	var subs []*subscribers.Subscriber
+	for i := range 6 {
+		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("b%03d@example.com", i), Name: fmt.Sprintf("Reader %d", i),
+			Status: subscribers.StatusActive, CreatedAt: t0, Lists: []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}})
+	}
+	subs[0].Lists = append(subs[0].Lists, subscribers.Subscription{List: "s2", Active: false, ChangedAt: t0})
+	if _, _, err := s.InsertSubscribers(ctx(t), subs); err != nil {
+		t.Fatal(err)
+	}
+	iss, _, err := s.CreateIssue(ctx(t), testIssue("s1"), digestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.ListDeliveries(ctx(t), iss.ID)
+	if err != nil || len(all) != 6 {
+		t.Fatalf("deliveries = %d, %v", len(all), err)
+	}
+	ids := subscriberIDs(all)
+	if ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 1, digestNow, time.Minute); err != nil || len(ds) != 1 || ds[0].SubscriberID != ids[0] {
+		t.Fatalf("first claim = %+v, %v; want subscriber %d", ds, err, ids[0])
+	}
+	if err := s.DeleteSubscriber(ctx(t), "b002@example.com", ""); err != nil {
+		t.Fatal(err)
+	}
+	later := digestNow.Add(2 * time.Minute)
+	req := digest.ClaimRequest{Worker: "w", Limit: 10, Now: later, Lease: time.Minute,
+		After: all[3].Position(), SkipExpired: true}
+	b, err := s.ClaimBatch(ctx(t), iss.ID, req)
+	if err != nil || !slices.Equal(subscriberIDs(b.Deliveries), ids[4:]) {
+		t.Fatalf("claim after the 4th, lapsed leases left = %v, %v; want %v", subscriberIDs(b.Deliveries), err, ids[4:])
+	}
+	b, err = s.ClaimBatch(ctx(t), iss.ID, digest.ClaimRequest{Worker: "w", Limit: 10, Now: later, Lease: time.Minute})
+	want := []int64{ids[0], ids[1], ids[3]}
+	if err != nil || !slices.Equal(subscriberIDs(b.Deliveries), want) {
+		t.Fatalf("claim from the start = %v, %v; want %v", subscriberIDs(b.Deliveries), err, want)
+	}
+	for _, d := range b.Deliveries {
+		want := 1
+		if d.SubscriberID == ids[0] {
+			want = 2 // the lapsed lease, taken over
+		}
+		if d.State != digest.StateSending || d.ClaimedBy != "w" || d.Attempts != want || !d.ClaimedUntil.Equal(later.Add(time.Minute)) {
+			t.Errorf("claimed delivery = %+v", d)
+		}
+	}
+	if len(b.Subscribers) != 3 {
+		t.Errorf("subscribers of the batch = %v; want %v", slices.Collect(maps.Keys(b.Subscribers)), want)
+	}
+	for i, id := range want {
+		sub := b.Subscribers[id]
+		if sub == nil || sub.ID != id || sub.Email == "" || sub.Name == "" || sub.Status != subscribers.StatusActive {
+			t.Errorf("subscriber %d = %+v", i, sub)
+			continue
+		}
+		want := []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}
+		if id == ids[0] {
+			want = append(want, subscribers.Subscription{List: "s2", ChangedAt: t0})
+		}
+		if !reflect.DeepEqual(sub.Lists, want) {
+			t.Errorf("lists of subscriber %d = %+v, want %+v", id, sub.Lists, want)
+		}
+		if direct, err := s.GetSubscribersByID(ctx(t), []int64{id}); err != nil || !reflect.DeepEqual(direct[id], sub) {
+			t.Errorf("subscriber %d with the claim = %+v; GetSubscribersByID = %+v, %v", id, sub, direct[id], err)
+		}
 	}
 }
 

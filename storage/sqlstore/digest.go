@@ -140,107 +140,163 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 	return d, err
 }
 
-// ClaimDeliveries implements digest.Store. It takes expired leases first,
-// then pending deliveries by next attempt time (ties by subscriber): each is
-// one range of the index digest_deliveries_due read in order and stopped at
-// the batch, so a claim late in a large send costs what the first did; the
-// rows already sent are never stepped over. The claim commits durably
-// (not through outcomeTx): the rows are sending before any SMTP
-// transaction, even across a crash of the database server.
+// ClaimDeliveries implements digest.Store: ClaimBatch from the start of
+// the claim order, its subscribers left aside.
 func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
+	b, err := s.ClaimBatch(ctx, issueID, digest.ClaimRequest{Worker: worker, Limit: limit, Now: now, Lease: lease})
+	return b.Deliveries, err
+}
+
+// ClaimBatch implements digest.Store. It takes expired leases first (unless
+// req.SkipExpired), then pending deliveries after req.After in the claim
+// order: each is one range of the index digest_deliveries_due read in order
+// and stopped at the batch. The claim commits durably (not through
+// outcomeTx): the rows are sending before any SMTP transaction, even
+// across a crash of the database server.
+func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
+	var (
+		b   digest.Batch
+		err error
+	)
 	if s.d.Name == "postgres" {
-		return s.claimDeliveriesPostgres(ctx, issueID, worker, limit, now, lease)
+		b, err = s.claimPostgres(ctx, issueID, req)
+	} else {
+		b, err = s.claimSQLite(ctx, issueID, req)
 	}
-	var out []digest.Delivery
-	var dues []*sql.Stmt
-	for _, due := range []string{
-		`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, subscriber_id`,
-		`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, subscriber_id`,
-	} {
-		st, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `+due+` LIMIT ?`+s.d.SkipLocked)
-		if err != nil {
-			return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
-		}
-		dues = append(dues, st)
+	if err != nil {
+		return digest.Batch{}, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	slices.SortFunc(b.Deliveries, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
+	return b, nil
+}
+
+// claimSQLite selects the ids to claim, updates them one by one (a
+// primary-key lookup each, with a statement parsed once) and loads their
+// subscribers, in one transaction.
+func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
+	expired, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries
+		WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
+		ORDER BY next_attempt_at, subscriber_id LIMIT ?`)
+	if err != nil {
+		return digest.Batch{}, err
+	}
+	pending, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries
+		WHERE issue_id = ? AND state = 'pending' AND next_attempt_at <= ? AND (next_attempt_at, subscriber_id) > (?, ?)
+		ORDER BY next_attempt_at, subscriber_id LIMIT ?`)
+	if err != nil {
+		return digest.Batch{}, err
 	}
 	claim, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries
 		SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
 		WHERE issue_id = ? AND subscriber_id = ? RETURNING `+deliveryColumns)
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+		return digest.Batch{}, err
 	}
+	var b digest.Batch
 	err = s.tx(ctx, func(q db) error {
-		var ids []any
-		for _, due := range dues {
-			got, err := collect(func(r *sql.Rows) (any, error) {
+		tx := q.c.(*sql.Tx)
+		ids := func(rows *sql.Rows, err error) ([]int64, error) {
+			return collect(func(r *sql.Rows) (int64, error) {
 				var id int64
 				return id, r.Scan(&id)
-			})(q.c.(*sql.Tx).StmtContext(ctx, due).QueryContext(ctx, issueID, q.t(now), limit-len(ids)))
+			})(rows, err)
+		}
+		var due []int64
+		if !req.SkipExpired {
+			if due, err = ids(tx.StmtContext(ctx, expired).QueryContext(ctx, issueID, q.t(req.Now), req.Limit)); err != nil {
+				return err
+			}
+		}
+		if len(due) < req.Limit {
+			more, err := ids(tx.StmtContext(ctx, pending).QueryContext(ctx, issueID, q.t(req.Now),
+				q.t(req.After.NextAttemptAt), req.After.SubscriberID, req.Limit-len(due)))
 			if err != nil {
 				return err
 			}
-			if ids = append(ids, got...); len(ids) == limit {
-				break
-			}
+			due = append(due, more...)
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		if s.d.Name == "postgres" {
-			// One statement, one round trip; its plan is a primary-key
-			// lookup per row.
-			var err error
-			out, err = collect(scanDelivery)(q.query(ctx, `UPDATE digest_deliveries
-				SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-				WHERE issue_id = ? AND subscriber_id IN `+values(1, len(ids))+` RETURNING `+deliveryColumns,
-				append([]any{worker, q.t(now.Add(lease)), issueID}, ids...)...))
-			return err
-		}
-		// On SQLite the update is then a primary-key lookup per claimed
-		// row, with a statement parsed once.
-		up := q.c.(*sql.Tx).StmtContext(ctx, claim)
-		for _, id := range ids {
-			got, err := collect(scanDelivery)(up.QueryContext(ctx, worker, q.t(now.Add(lease)), issueID, id))
+		up := tx.StmtContext(ctx, claim)
+		for _, id := range due {
+			got, err := collect(scanDelivery)(up.QueryContext(ctx, req.Worker, q.t(req.Now.Add(req.Lease)), issueID, id))
 			if err != nil {
 				return err
 			}
-			out = append(out, got...)
+			b.Deliveries = append(b.Deliveries, got...)
 		}
-		return nil
+		b.Subscribers, err = subscribersByID(ctx, q, due)
+		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
-	}
-	slices.SortFunc(out, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
-	return out, nil
+	return b, err
 }
 
-// claimDeliveriesPostgres is ClaimDeliveries in one statement, committed
-// on its own (one round trip where a transaction takes five): the two
-// ranges of the due index are read and locked (SKIP LOCKED) in CTEs, and
-// the rows claimed are updated and returned.
-func (s *Store) claimDeliveriesPostgres(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
+// claimPostgres is the claim in one statement, committed on its own (one
+// round trip where a transaction takes several): the two ranges of the
+// due index are read and locked (SKIP LOCKED) in CTEs, the rows claimed
+// are updated, and returned with their subscribers and lists (one row per
+// list; an erased subscriber's id is 0).
+func (s *Store) claimPostgres(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
 	st, err := s.prepared(ctx, s.w, `WITH expired AS (
 			SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
-			ORDER BY next_attempt_at, subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED),
+			AND ?::boolean ORDER BY next_attempt_at, subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED),
 		pending AS (
 			SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND state = 'pending' AND next_attempt_at <= ?
+			AND (next_attempt_at, subscriber_id) > (?, ?)
 			ORDER BY next_attempt_at, subscriber_id LIMIT ? FOR UPDATE SKIP LOCKED),
-		due AS (SELECT subscriber_id FROM expired UNION ALL SELECT subscriber_id FROM pending LIMIT ?)
-		UPDATE digest_deliveries SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-		WHERE issue_id = ? AND subscriber_id IN (SELECT subscriber_id FROM due) RETURNING `+deliveryColumns)
+		due AS (SELECT subscriber_id FROM expired UNION ALL SELECT subscriber_id FROM pending LIMIT ?),
+		claimed AS (
+			UPDATE digest_deliveries SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
+			WHERE issue_id = ? AND subscriber_id IN (SELECT subscriber_id FROM due) RETURNING `+deliveryColumns+`)
+		SELECT claimed.*, COALESCE(s.id, 0), COALESCE(s.email, ''), COALESCE(s.name, ''), COALESCE(s.status, ''),
+			s.consent_at, COALESCE(s.consent_ip, ''), COALESCE(s.consent_user_agent, ''), COALESCE(s.consent_source, ''),
+			s.created_at, s.confirmed_at, s.unsubscribed_at, COALESCE(s.bounce_count, 0), s.confirmation_sent_at,
+			l.list, l.active, l.changed_at
+		FROM claimed LEFT JOIN subscribers s ON s.id = claimed.subscriber_id
+		LEFT JOIN subscriptions l ON l.subscriber_id = s.id
+		ORDER BY claimed.subscriber_id, l.list`)
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+		return digest.Batch{}, err
 	}
 	q := db{s.w, s.d}
-	out, err := collect(scanDelivery)(st.QueryContext(ctx, issueID, q.t(now), limit, issueID, q.t(now), limit, limit,
-		worker, q.t(now.Add(lease)), issueID))
+	rows, err := st.QueryContext(ctx, issueID, q.t(req.Now), !req.SkipExpired, req.Limit,
+		issueID, q.t(req.Now), q.t(req.After.NextAttemptAt), req.After.SubscriberID, req.Limit, req.Limit,
+		req.Worker, q.t(req.Now.Add(req.Lease)), issueID)
 	if err != nil {
-		return nil, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+		return digest.Batch{}, err
 	}
-	slices.SortFunc(out, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
-	return out, nil
+	b := digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
+	_, err = collectRows(rows, func(r *sql.Rows) (struct{}, error) {
+		var (
+			d      digest.Delivery
+			list   sql.NullString
+			active sql.NullBool
+			at     time.Time
+		)
+		sub, err := scanSubscriber(rowScannerFunc(func(dest ...any) error {
+			return r.Scan(slices.Concat([]any{&d.IssueID, &d.SubscriberID, &d.State, &d.Attempts, tm{&d.NextAttemptAt},
+				&d.ClaimedBy, tm{&d.ClaimedUntil}, &d.LastError, &d.MessageID, tm{&d.SentAt}},
+				dest, []any{&list, &active, tm{&at}})...)
+		}))
+		if err != nil {
+			return struct{}{}, err
+		}
+		if n := len(b.Deliveries); n == 0 || b.Deliveries[n-1].SubscriberID != d.SubscriberID {
+			b.Deliveries = append(b.Deliveries, d)
+			if sub.ID != 0 {
+				b.Subscribers[sub.ID] = sub
+			}
+		}
+		if prev := b.Subscribers[d.SubscriberID]; prev != nil && list.Valid {
+			prev.Lists = append(prev.Lists, subscribers.Subscription{List: list.String, Active: active.Bool, ChangedAt: at})
+		}
+		return struct{}{}, nil
+	})
+	return b, err
 }
+
+// rowScannerFunc is a rowScanner that scans a part of a wider row.
+type rowScannerFunc func(dest ...any) error
+
+func (f rowScannerFunc) Scan(dest ...any) error { return f(dest...) }
 
 func allSent(done []digest.Completion) bool {
 	for _, c := range done {
@@ -453,19 +509,19 @@ func (s *Store) ListDeliveries(ctx context.Context, issueID string) ([]digest.De
 // a claimed batch, with their lists, in two queries. Unknown ids are left
 // out.
 func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error) {
+	return subscribersByID(ctx, s.read(), ids)
+}
+
+func subscribersByID(ctx context.Context, q db, ids []int64) (map[int64]*subscribers.Subscriber, error) {
 	out := make(map[int64]*subscribers.Subscriber, len(ids))
-	q := s.read()
 	for start := 0; start < len(ids); start += q.d.Batch {
 		chunk := ids[start:min(start+q.d.Batch, len(ids))]
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		st, err := s.prepared(ctx, s.r, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)))
-		if err != nil {
-			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
-		}
-		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(st.QueryContext(ctx, args...))
+		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(
+			q.query(ctx, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)), args...))
 		if err == nil {
 			err = loadLists(ctx, q, subs)
 		}
