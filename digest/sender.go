@@ -317,11 +317,12 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 		if ctx.Err() != nil {
 			continue // not started: handed back
 		}
-		sub, reason, err := s.skip(iss, j)
-		var msg *mail.Message
-		if err == nil && reason == "" {
-			msg, err = s.cfg.Compose(ctx, iss, sub)
+		reason := s.skip(iss, j.sub)
+		if reason != "" {
+			rec.add(d, Outcome{State: StateSkipped, Error: reason})
+			continue
 		}
+		msg, err := s.cfg.Compose(ctx, iss, j.sub)
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
@@ -330,10 +331,6 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 			// temporary send failure.
 			s.cfg.Log.Warn("digest: prepare delivery", "issue", iss.ID, "subscriber", d.SubscriberID, "err", err)
 			rec.add(d, s.retryOutcome(bg, iss, d, err))
-			continue
-		}
-		if reason != "" {
-			rec.add(d, Outcome{State: StateSkipped, Error: reason})
 			continue
 		}
 		if s.cfg.Limiter != nil {
@@ -358,20 +355,19 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 
 // skip is the stage that drops deliveries to subscribers who are no longer
 // active or no longer on the issue's list: reason says why.
-func (s *Sender) skip(iss *Issue, j job) (*subscribers.Subscriber, string, error) {
-	sub := j.sub
+func (s *Sender) skip(iss *Issue, sub *subscribers.Subscriber) string {
 	if sub == nil {
-		return nil, "subscriber erased", nil
+		return "subscriber erased"
 	}
 	if sub.Status != subscribers.StatusActive {
-		return sub, "subscriber " + string(sub.Status), nil
+		return "subscriber " + string(sub.Status)
 	}
 	for _, l := range sub.Lists {
 		if l.List == iss.Series && l.Active {
-			return sub, "", nil
+			return ""
 		}
 	}
-	return sub, "unsubscribed from " + iss.Series, nil
+	return "unsubscribed from " + iss.Series
 }
 
 // send is the SMTP stage.

@@ -10,10 +10,14 @@
 #   SYNDICATED_TEST_POSTGRES_URL, default the one test.sh uses (each run
 #   uses a fresh schema).
 #   RAW=0 skips the raw sender (for memory runs with a million subscribers).
+#   ROUNDS=R runs both R times in turn (each digest send a new issue) and
+#   prints the median of the rate ratios: one run on a shared machine can
+#   be off by 15%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-20000}"
 conns="${2:-4}"
+rounds="${ROUNDS:-1}"
 backends="${BACKENDS:-sqlite postgres}"
 # The PostgreSQL test.sh uses, unless told otherwise.
 export SYNDICATED_TEST_POSTGRES_URL="${SYNDICATED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
@@ -76,10 +80,11 @@ measure() {
   sys=$(awk -F': ' '/System time/{print $2}' "$tmp/time")
   rss=$(awk -F': ' '/Maximum resident/{print $2}' "$tmp/time")
   awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" \
-    -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+    -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" -v rate="$tmp/rate" 'BEGIN {
     el = e - s; cpu = u + y
     printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg)  peak RSS %5.1f MiB\n",
       l, n, el, n / el, cpu, cpu / n * 1e6, r / 1024
+    printf "%f\n", n / el > rate
     split(b, b2, " "); split(a, a2, " ")
     sink = (a2[1] - b2[1]) / hz; db = (a2[2] - b2[2]) / hz
     printf "    meanwhile: sink cpu %.2f s (%.0f us/msg), database server cpu %.2f s (%.0f us/msg)\n",
@@ -104,9 +109,25 @@ for backend in $backends; do
   "$tmp/syndicated" digest preview --config "$tmp/syndicated.toml" --data "$data" --series shanghai-70th \
     --week 2019-W22 --since 2019-04-01 --out "$tmp/body.html" 2>/dev/null
   echo "== $backend, $n subscribers, $conns connections"
-  [ "${RAW:-1}" = 0 ] || measure "raw go-mail sender" "$tmp/digestbench" raw -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
-  measure "syndicated digest send" "$tmp/syndicated" digest send --config "$tmp/syndicated.toml" --data "$data" \
-    --series shanghai-70th --week 2019-W22 --since 2019-04-01
+  ratios=()
+  for round in $(seq 1 "$rounds"); do
+    # Each round sends a new issue (another week, the same stories).
+    week=$(printf '2019-W%02d' $((21 + round)))
+    [ "$rounds" = 1 ] || echo "-- round $round ($week)"
+    if [ "${RAW:-1}" != 0 ]; then
+      measure "raw go-mail sender" "$tmp/digestbench" raw -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
+      raw_rate=$(cat "$tmp/rate")
+    fi
+    measure "syndicated digest send" "$tmp/syndicated" digest send --config "$tmp/syndicated.toml" --data "$data" \
+      --series shanghai-70th --week "$week" --since 2019-04-01
+    if [ "${RAW:-1}" != 0 ]; then
+      ratios+=("$(awk -v a="$(cat "$tmp/rate")" -v b="$raw_rate" 'BEGIN { printf "%.2f", a / b }')")
+      echo "    rate of digest send / raw sender: ${ratios[-1]}"
+    fi
+  done
+  if [ "${#ratios[@]}" -gt 1 ]; then
+    echo "$backend: median rate ratio of $rounds rounds: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') (each: ${ratios[*]})"
+  fi
   if [ "$backend" = postgres ]; then
     psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
   fi
