@@ -82,8 +82,8 @@ measure() {
   awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" \
     -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" -v rate="$tmp/rate" 'BEGIN {
     el = e - s; cpu = u + y
-    printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg)  peak RSS %5.1f MiB\n",
-      l, n, el, n / el, cpu, cpu / n * 1e6, r / 1024
+    printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg: user %.0f, sys %.0f)  peak RSS %5.1f MiB\n",
+      l, n, el, n / el, cpu, cpu / n * 1e6, u / n * 1e6, y / n * 1e6, r / 1024
     printf "%f\n", n / el > rate
     split(b, b2, " "); split(a, a2, " ")
     sink = (a2[1] - b2[1]) / hz; db = (a2[2] - b2[2]) / hz

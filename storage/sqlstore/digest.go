@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,8 +172,9 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 }
 
 // claimSQLite selects the ids to claim, updates them one by one (a
-// primary-key lookup each, with a statement parsed once) and loads their
-// subscribers, in one transaction.
+// primary-key lookup each) and loads their subscribers with their lists,
+// in one transaction and with statements parsed once (the ids go to the
+// last one as a JSON array).
 func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
 	expired, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries
 		WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
@@ -192,7 +194,13 @@ func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.Clai
 	if err != nil {
 		return digest.Batch{}, err
 	}
-	var b digest.Batch
+	recipients, err := s.prepared(ctx, s.w, `SELECT `+sqlq.SubscriberColumns+`, l.list, l.active, l.changed_at
+		FROM subscribers s LEFT JOIN subscriptions l ON l.subscriber_id = s.id
+		WHERE s.id IN (SELECT value FROM json_each(?)) ORDER BY s.id, l.list`)
+	if err != nil {
+		return digest.Batch{}, err
+	}
+	b := digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
 	err = s.tx(ctx, func(q db) error {
 		tx := q.c.(*sql.Tx)
 		ids := func(rows *sql.Rows, err error) ([]int64, error) {
@@ -223,10 +231,53 @@ func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.Clai
 			}
 			b.Deliveries = append(b.Deliveries, got...)
 		}
-		b.Subscribers, err = subscribersByID(ctx, q, due)
+		if len(due) == 0 {
+			return nil
+		}
+		list := []byte{'['}
+		for i, id := range due {
+			if i > 0 {
+				list = append(list, ',')
+			}
+			list = strconv.AppendInt(list, id, 10)
+		}
+		rows, err := tx.StmtContext(ctx, recipients).QueryContext(ctx, string(append(list, ']')))
+		if err != nil {
+			return err
+		}
+		_, err = collectRows(rows, func(r *sql.Rows) (struct{}, error) {
+			return struct{}{}, scanRecipient(r, nil, b.Subscribers)
+		})
 		return err
 	})
 	return b, err
+}
+
+// scanRecipient scans a row that ends with sqlq.SubscriberColumns and a
+// list's (list, active, changed_at; NULL when the subscriber has none),
+// after the columns scanned into prefix, and adds the subscriber and list
+// to subs. A subscriber id 0 (a LEFT JOIN that found none) adds nothing.
+func scanRecipient(r *sql.Rows, prefix []any, subs map[int64]*subscribers.Subscriber) error {
+	var (
+		list   sql.NullString
+		active sql.NullBool
+		at     time.Time
+	)
+	sub, err := scanSubscriber(rowScannerFunc(func(dest ...any) error {
+		return r.Scan(slices.Concat(prefix, dest, []any{&list, &active, tm{&at}})...)
+	}))
+	if err != nil || sub.ID == 0 {
+		return err
+	}
+	if prev := subs[sub.ID]; prev != nil {
+		sub = prev
+	} else {
+		subs[sub.ID] = sub
+	}
+	if list.Valid {
+		sub.Lists = append(sub.Lists, subscribers.Subscription{List: list.String, Active: active.Bool, ChangedAt: at})
+	}
+	return nil
 }
 
 // claimPostgres is the claim in one statement, committed on its own (one
@@ -265,30 +316,13 @@ func (s *Store) claimPostgres(ctx context.Context, issueID string, req digest.Cl
 	}
 	b := digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
 	_, err = collectRows(rows, func(r *sql.Rows) (struct{}, error) {
-		var (
-			d      digest.Delivery
-			list   sql.NullString
-			active sql.NullBool
-			at     time.Time
-		)
-		sub, err := scanSubscriber(rowScannerFunc(func(dest ...any) error {
-			return r.Scan(slices.Concat([]any{&d.IssueID, &d.SubscriberID, &d.State, &d.Attempts, tm{&d.NextAttemptAt},
-				&d.ClaimedBy, tm{&d.ClaimedUntil}, &d.LastError, &d.MessageID, tm{&d.SentAt}},
-				dest, []any{&list, &active, tm{&at}})...)
-		}))
-		if err != nil {
-			return struct{}{}, err
-		}
-		if n := len(b.Deliveries); n == 0 || b.Deliveries[n-1].SubscriberID != d.SubscriberID {
+		var d digest.Delivery
+		err := scanRecipient(r, []any{&d.IssueID, &d.SubscriberID, &d.State, &d.Attempts, tm{&d.NextAttemptAt},
+			&d.ClaimedBy, tm{&d.ClaimedUntil}, &d.LastError, &d.MessageID, tm{&d.SentAt}}, b.Subscribers)
+		if n := len(b.Deliveries); err == nil && (n == 0 || b.Deliveries[n-1].SubscriberID != d.SubscriberID) {
 			b.Deliveries = append(b.Deliveries, d)
-			if sub.ID != 0 {
-				b.Subscribers[sub.ID] = sub
-			}
 		}
-		if prev := b.Subscribers[d.SubscriberID]; prev != nil && list.Valid {
-			prev.Lists = append(prev.Lists, subscribers.Subscription{List: list.String, Active: active.Bool, ChangedAt: at})
-		}
-		return struct{}{}, nil
+		return struct{}{}, err
 	})
 	return b, err
 }
