@@ -193,27 +193,31 @@ func BenchmarkClaim(b *testing.B) {
 func seedSentIssue(b *testing.B, s storage.Storage, backend string, sent, pending int) string {
 	b.Helper()
 	ctx := context.Background()
-	iss, _, err := s.CreateIssue(ctx, digest.Issue{ID: "bench/2019-W18", Series: "bench",
-		Week: digest.Week{Year: 2019, Num: 18}, Since: benchBase.Add(-7 * 24 * time.Hour), Until: benchBase}, benchBase)
-	if err != nil {
-		b.Fatal(err)
-	}
 	epoch := "0" // SQLite keeps unix microseconds
 	if backend == "postgres" {
 		epoch = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 	}
 	rows := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) `, sent+pending)
 	db := s.(interface{ DB() *sql.DB }).DB()
-	for _, stmt := range []string{
-		`INSERT INTO subscribers (id, email, status, created_at) ` + rows +
-			`SELECT i, 'reader' || i || '@example.com', 'active', ` + epoch + ` FROM n`,
-		`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, sent_at) ` + rows +
-			fmt.Sprintf(`SELECT '%s', i, CASE WHEN i <= %d THEN 'sent' ELSE 'pending' END, 0, %s, NULL FROM n`, iss.ID, sent, epoch),
-	} {
+	exec := func(stmt string) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			b.Fatalf("seed: %v", err)
 		}
 	}
+	// An issue needs a recipient: subscriber 1 is on the list when it is
+	// created; the deliveries are then written in bulk over its one.
+	exec(`INSERT INTO subscribers (id, email, status, created_at) ` + rows +
+		`SELECT i, 'reader' || i || '@example.com', 'active', ` + epoch + ` FROM n`)
+	exec(`INSERT INTO subscriptions (subscriber_id, list, active, changed_at) VALUES (1, 'bench', TRUE, ` + epoch + `)`)
+	iss, _, err := s.CreateIssue(ctx, digest.Issue{ID: "bench/2019-W18", Series: "bench",
+		Week: digest.Week{Year: 2019, Num: 18}, Since: benchBase.Add(-7 * 24 * time.Hour), Until: benchBase}, benchBase)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec(`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, sent_at) ` + rows +
+		fmt.Sprintf(`SELECT '%s', i, CASE WHEN i <= %d THEN 'sent' ELSE 'pending' END, 0, %s, NULL FROM n WHERE TRUE`, iss.ID, sent, epoch) +
+		// WHERE: SQLite would read the ON of the upsert as a join's.
+		` ON CONFLICT (issue_id, subscriber_id) DO UPDATE SET state = excluded.state, next_attempt_at = excluded.next_attempt_at`)
 	if backend == "postgres" {
 		// What autovacuum would have done by this point of a long send.
 		if _, err := db.ExecContext(ctx, `VACUUM ANALYZE subscribers, digest_deliveries`); err != nil {

@@ -346,7 +346,11 @@ func testDigestClaimBatch(t *testing.T, s storage.Storage) {
 		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("b%03d@example.com", i), Name: fmt.Sprintf("Reader %d", i),
 			Status: subscribers.StatusActive, CreatedAt: t0, Lists: []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}})
 	}
-	subs[0].Lists = append(subs[0].Lists, subscribers.Subscription{List: "s2", Active: false, ChangedAt: t0})
+	// Real-looking values: quotes, markup, CJK, a plus address, lists on
+	// either side of the issue's in sort order.
+	subs[0].Name, subs[0].Email = `O'Brien "Bo" 王小明 <x>, Jr.`, "bo.o'brien+digest@example.com"
+	subs[0].Lists = append(subs[0].Lists, subscribers.Subscription{List: "s2", Active: false, ChangedAt: t0},
+		subscribers.Subscription{List: "a-first", Active: true, ChangedAt: t0.Add(time.Second)})
 	if _, _, err := s.InsertSubscribers(ctx(t), subs); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +401,8 @@ func testDigestClaimBatch(t *testing.T, s storage.Storage) {
 		}
 		want := []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}
 		if id == ids[0] {
-			want = append(want, subscribers.Subscription{List: "s2", ChangedAt: t0})
+			want = []subscribers.Subscription{{List: "a-first", Active: true, ChangedAt: t0.Add(time.Second)},
+				want[0], {List: "s2", ChangedAt: t0}}
 		}
 		if !reflect.DeepEqual(sub.Lists, want) {
 			t.Errorf("lists of subscriber %d = %+v, want %+v", id, sub.Lists, want)

@@ -202,6 +202,7 @@ func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.Clai
 	}
 	b := digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
 	err = s.tx(ctx, func(q db) error {
+		var err error
 		tx := q.c.(*sql.Tx)
 		ids := func(rows *sql.Rows, err error) ([]int64, error) {
 			return collect(func(r *sql.Rows) (int64, error) {
@@ -256,7 +257,7 @@ func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.Clai
 // scanRecipient scans a row that ends with sqlq.SubscriberColumns and a
 // list's (list, active, changed_at; NULL when the subscriber has none),
 // after the columns scanned into prefix, and adds the subscriber and list
-// to subs. A subscriber id 0 (a LEFT JOIN that found none) adds nothing.
+// to subs.
 func scanRecipient(r *sql.Rows, prefix []any, subs map[int64]*subscribers.Subscriber) error {
 	var (
 		list   sql.NullString
@@ -266,7 +267,7 @@ func scanRecipient(r *sql.Rows, prefix []any, subs map[int64]*subscribers.Subscr
 	sub, err := scanSubscriber(rowScannerFunc(func(dest ...any) error {
 		return r.Scan(slices.Concat(prefix, dest, []any{&list, &active, tm{&at}})...)
 	}))
-	if err != nil || sub.ID == 0 {
+	if err != nil {
 		return err
 	}
 	if prev := subs[sub.ID]; prev != nil {
@@ -284,7 +285,8 @@ func scanRecipient(r *sql.Rows, prefix []any, subs map[int64]*subscribers.Subscr
 // round trip where a transaction takes several): the two ranges of the
 // due index are read and locked (SKIP LOCKED) in CTEs, the rows claimed
 // are updated, and returned with their subscribers and lists (one row per
-// list; an erased subscriber's id is 0).
+// list). Every delivery has its subscriber: erasing one deletes its
+// deliveries (ON DELETE CASCADE).
 func (s *Store) claimPostgres(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
 	st, err := s.prepared(ctx, s.w, `WITH expired AS (
 			SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
@@ -297,11 +299,8 @@ func (s *Store) claimPostgres(ctx context.Context, issueID string, req digest.Cl
 		claimed AS (
 			UPDATE digest_deliveries SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
 			WHERE issue_id = ? AND subscriber_id IN (SELECT subscriber_id FROM due) RETURNING `+deliveryColumns+`)
-		SELECT claimed.*, COALESCE(s.id, 0), COALESCE(s.email, ''), COALESCE(s.name, ''), COALESCE(s.status, ''),
-			s.consent_at, COALESCE(s.consent_ip, ''), COALESCE(s.consent_user_agent, ''), COALESCE(s.consent_source, ''),
-			s.created_at, s.confirmed_at, s.unsubscribed_at, COALESCE(s.bounce_count, 0), s.confirmation_sent_at,
-			l.list, l.active, l.changed_at
-		FROM claimed LEFT JOIN subscribers s ON s.id = claimed.subscriber_id
+		SELECT claimed.*, `+sqlq.SubscriberColumns+`, l.list, l.active, l.changed_at
+		FROM claimed JOIN subscribers s ON s.id = claimed.subscriber_id
 		LEFT JOIN subscriptions l ON l.subscriber_id = s.id
 		ORDER BY claimed.subscriber_id, l.list`)
 	if err != nil {
@@ -543,19 +542,19 @@ func (s *Store) ListDeliveries(ctx context.Context, issueID string) ([]digest.De
 // a claimed batch, with their lists, in two queries. Unknown ids are left
 // out.
 func (s *Store) GetSubscribersByID(ctx context.Context, ids []int64) (map[int64]*subscribers.Subscriber, error) {
-	return subscribersByID(ctx, s.read(), ids)
-}
-
-func subscribersByID(ctx context.Context, q db, ids []int64) (map[int64]*subscribers.Subscriber, error) {
 	out := make(map[int64]*subscribers.Subscriber, len(ids))
+	q := s.read()
 	for start := 0; start < len(ids); start += q.d.Batch {
 		chunk := ids[start:min(start+q.d.Batch, len(ids))]
 		args := make([]any, len(chunk))
 		for i, id := range chunk {
 			args[i] = id
 		}
-		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(
-			q.query(ctx, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)), args...))
+		st, err := s.prepared(ctx, s.r, `SELECT `+sqlq.SubscriberColumns+` FROM subscribers s WHERE s.id IN `+values(1, len(chunk)))
+		if err != nil {
+			return nil, fmt.Errorf("get %d subscribers: %w", len(chunk), err)
+		}
+		subs, err := collect(func(r *sql.Rows) (*subscribers.Subscriber, error) { return scanSubscriber(r) })(st.QueryContext(ctx, args...))
 		if err == nil {
 			err = loadLists(ctx, q, subs)
 		}
