@@ -75,18 +75,20 @@ measure() {
   /usr/bin/time -v -o "$tmp/time" "$@" >"$tmp/out" 2>&1 || { cat "$tmp/out"; return 1; }
   end=$(date +%s.%N)
   after=$(other_cpu)
-  local user sys rss
+  local user sys rss csw
+  csw=$(awk -F': ' '/context switches/{s += $2} END {print s}' "$tmp/time")
   user=$(awk -F': ' '/User time/{print $2}' "$tmp/time")
   sys=$(awk -F': ' '/System time/{print $2}' "$tmp/time")
   rss=$(awk -F': ' '/Maximum resident/{print $2}' "$tmp/time")
   awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v u="$user" -v y="$sys" -v r="$rss" \
-    -v b="$before" -v a="$after" -v hz="$(getconf CLK_TCK)" -v rate="$tmp/rate" 'BEGIN {
+    -v b="$before" -v a="$after" -v csw="$csw" -v hz="$(getconf CLK_TCK)" -v rate="$tmp/rate" 'BEGIN {
     el = e - s; cpu = u + y
     printf "%-28s %6d msgs  %6.2f s  %7.0f msg/s  cpu %6.2f s (%4.0f us/msg: user %.0f, sys %.0f)  peak RSS %5.1f MiB\n",
       l, n, el, n / el, cpu, cpu / n * 1e6, u / n * 1e6, y / n * 1e6, r / 1024
     printf "%f\n", n / el > rate
     split(b, b2, " "); split(a, a2, " ")
     sink = (a2[1] - b2[1]) / hz; db = (a2[2] - b2[2]) / hz
+    printf "    context switches: %.1f a message\n", csw / n
     printf "    meanwhile: sink cpu %.2f s (%.0f us/msg), database server cpu %.2f s (%.0f us/msg)\n",
       sink, sink / n * 1e6, db, db / n * 1e6 }'
   grep -E '^raw:|finished|sent [0-9]' "$tmp/out" | sed 's/^/    /' || true

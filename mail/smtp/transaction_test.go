@@ -18,26 +18,27 @@ import (
 )
 
 // proxy sits between the transport and a test server: it can hide
-// PIPELINING from the EHLO reply, as servers without it do, and cut every
-// open connection, as a server does to idle clients.
+// extensions (PIPELINING, CHUNKING) from the EHLO reply, as servers
+// without them do, and cut every open connection, as a server does to
+// idle clients.
 type proxy struct {
-	t     *testing.T
-	addr  string
-	to    string
-	strip bool
+	t    *testing.T
+	addr string
+	to   string
+	hide []string
 
 	mu    sync.Mutex
 	conns []net.Conn
 	dials int
 }
 
-func startProxy(t *testing.T, to string, stripPipelining bool) *proxy {
+func startProxy(t *testing.T, to string, hide ...string) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{t: t, addr: ln.Addr().String(), to: to, strip: stripPipelining}
+	p := &proxy{t: t, addr: ln.Addr().String(), to: to, hide: hide}
 	t.Cleanup(func() { _ = ln.Close(); p.cut("") })
 	go func() {
 		for {
@@ -70,8 +71,10 @@ func (p *proxy) serve(client net.Conn) {
 		if err != nil {
 			return
 		}
-		if p.strip && strings.Contains(line, "PIPELINING") {
-			line = line[:4] + "X-NOTHING\r\n" // keep the 250- or 250 continuation mark
+		for _, ext := range p.hide {
+			if strings.Contains(line, ext) {
+				line = line[:4] + "X-NOTHING\r\n" // keep the 250- or 250 continuation mark
+			}
 		}
 		if _, err := io.WriteString(client, line); err != nil {
 			return
@@ -111,7 +114,28 @@ func preparedMessage(t *testing.T, to string) *mail.Message {
 	return m
 }
 
-// TestTransactions sends through servers with and without PIPELINING:
+// modes are the ways a transaction goes, by what the server offers: BDAT
+// (go-smtp offers CHUNKING and PIPELINING), DATA pipelined, and one
+// command at a time.
+var modes = []struct {
+	name string
+	hide []string
+}{
+	{"chunking", nil},
+	{"pipelining", []string{"CHUNKING"}},
+	{"one command at a time", []string{"PIPELINING"}},
+}
+
+// bareLFBody is a body whose lines end in LF alone, the last with none.
+type bareLFBody struct{}
+
+func (bareLFBody) ContentType() string { return "text/plain; charset=us-ascii" }
+func (bareLFBody) WriteTo(w io.Writer) (int64, error) {
+	n, err := io.WriteString(w, "first\nsecond\r\n.third")
+	return int64(n), err
+}
+
+// TestTransactions sends through servers with and without CHUNKING and PIPELINING:
 // prepared and built messages arrive intact (dot-stuffing undone by the
 // server), a refused recipient leaves the connection usable, and a
 // connection the server dropped while idle is replaced without failing
@@ -123,10 +147,9 @@ func TestTransactions(t *testing.T) {
 		}
 		return nil
 	}})
-	for _, pipelining := range []bool{true, false} {
-		name := map[bool]string{true: "pipelining", false: "one command at a time"}[pipelining]
-		t.Run(name, func(t *testing.T) {
-			p := startProxy(t, srv.Addr, !pipelining)
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			p := startProxy(t, srv.Addr, mode.hide...)
 			s := newSMTP(t, "smtp://"+p.addr+"?tls=none")
 			before := len(srv.Received())
 			send := func(m *mail.Message) error { return s.Send(context.Background(), m) }
@@ -145,12 +168,29 @@ func TestTransactions(t *testing.T) {
 			if err := send(preparedMessage(t, "after@example.org")); err != nil {
 				t.Fatalf("after a refused recipient: %v", err)
 			}
+			// Held, the message is written before the refusal of its
+			// recipient is read.
+			held := preparedMessage(t, "unknown@example.org")
+			hold := make(chan struct{})
+			held.Hold = hold
+			time.AfterFunc(20*time.Millisecond, func() { close(hold) })
+			if err := send(held); mail.ClassOf(err) != mail.ClassBounce {
+				t.Errorf("unknown mailbox, held: %v (class %q)", err, mail.ClassOf(err))
+			}
+			bare := mailtest.Message("bare@example.org")
+			bare.Body = bareLFBody{}
+			if err := send(bare); err != nil {
+				t.Fatalf("a body with bare line feeds: %v", err)
+			}
 			if n := p.connections(); n != 1 {
-				t.Errorf("%d connections for 4 messages in a row", n)
+				t.Errorf("%d connections for 6 messages in a row", n)
 			}
 			got := srv.Received()[before:]
-			if len(got) != 3 {
-				t.Fatalf("received %d, want 3", len(got))
+			if len(got) != 4 {
+				t.Fatalf("received %d, want 4", len(got))
+			}
+			if !bytes.HasSuffix(got[3].Raw, []byte("\r\n\r\nfirst\r\nsecond\r\n.third\r\n")) {
+				t.Errorf("bare line feeds did not arrive as CRLF:\n%q", got[3].Raw)
 			}
 			mailtest.CheckParsed(t, got[0].Raw, prepared)
 			if !bytes.Contains(got[0].Raw, []byte("\r\n.hidden line")) || !bytes.Contains(got[0].Raw, []byte("\r\n..two dots")) {
@@ -160,6 +200,10 @@ func TestTransactions(t *testing.T) {
 			// The server drops the idle connection, silently or saying 421.
 			for i, reply := range []string{"", "421 4.4.2 mail.example.org Error: timeout exceeded"} {
 				p.cut(reply)
+				// Idle that long, the connection is checked before the
+				// message commits (otherwise a lost connection after a
+				// last chunk would be "maybe delivered").
+				time.Sleep(2 * idleCheck)
 				if err := send(preparedMessage(t, "later@example.org")); err != nil {
 					t.Errorf("after the server dropped an idle connection (%q): %v", reply, err)
 				}
@@ -176,8 +220,9 @@ func TestTransactions(t *testing.T) {
 // delivers nothing and is not "maybe delivered".
 func TestHold(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Script{})
-	for _, pipelining := range []bool{true, false} {
-		p := startProxy(t, srv.Addr, !pipelining)
+	for _, mode := range modes {
+		pipelining := mode.name // named so for the messages below
+		p := startProxy(t, srv.Addr, mode.hide...)
 		s := newSMTP(t, "smtp://"+p.addr+"?tls=none")
 		before := len(srv.Received())
 		hold := make(chan struct{})
@@ -187,11 +232,11 @@ func TestHold(t *testing.T) {
 		go func() { done <- s.Send(context.Background(), m) }()
 		time.Sleep(200 * time.Millisecond)
 		if n := len(srv.Received()) - before; n != 0 {
-			t.Fatalf("pipelining=%v: %d received while held", pipelining, n)
+			t.Fatalf("%s: %d received while held", pipelining, n)
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("pipelining=%v: Send returned while held: %v", pipelining, err)
+			t.Fatalf("%s: Send returned while held: %v", pipelining, err)
 		default:
 		}
 		close(hold)
@@ -199,7 +244,7 @@ func TestHold(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n := len(srv.Received()) - before; n != 1 {
-			t.Fatalf("pipelining=%v: %d received after the hold", pipelining, n)
+			t.Fatalf("%s: %d received after the hold", pipelining, n)
 		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -208,7 +253,7 @@ func TestHold(t *testing.T) {
 		err := s.Send(ctx, m)
 		cancel()
 		if mail.ClassOf(err) != mail.ClassTemporary || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("pipelining=%v: held past the context: %v (class %q)", pipelining, err, mail.ClassOf(err))
+			t.Errorf("%s: held past the context: %v (class %q)", pipelining, err, mail.ClassOf(err))
 		}
 		if err := s.Send(context.Background(), preparedMessage(t, "next@example.org")); err != nil {
 			t.Fatal(err)
@@ -216,7 +261,7 @@ func TestHold(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		for _, got := range srv.Received()[before:] {
 			if got.To[0] == "never@example.org" {
-				t.Errorf("pipelining=%v: the message held past its context was delivered", pipelining)
+				t.Errorf("%s: the message held past its context was delivered", pipelining)
 			}
 		}
 	}

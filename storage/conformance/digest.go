@@ -449,7 +449,7 @@ func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
 	}
 	ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{
 		{SubscriberID: ids[0], Outcome: digest.Outcome{State: digest.StateSent, MessageID: "a@x"}},
-		{SubscriberID: ids[1], Outcome: digest.Outcome{State: digest.StateSent, MessageID: "b@x"}},
+		{SubscriberID: ids[1], Outcome: digest.Outcome{State: digest.StateSent, MessageID: `b."q"\\1@x`}},
 		{SubscriberID: ids[2], Outcome: digest.Outcome{State: digest.StatePending, Error: "451", NextAttemptAt: beat}},
 		{SubscriberID: ids[3], Outcome: digest.Outcome{State: digest.StateFailed, Error: "550", Bounced: true}},
 	}, beat)
@@ -466,7 +466,7 @@ func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
 		t.Fatalf("stale CompleteDeliveries = %v, %v", ok, err)
 	}
 	all, _ := s.ListDeliveries(ctx(t), iss.ID)
-	want := map[int64]string{ids[0]: "sent a@x", ids[1]: "sent b@x", ids[2]: "pending ", ids[3]: "failed "}
+	want := map[int64]string{ids[0]: "sent a@x", ids[1]: `sent b."q"\\1@x`, ids[2]: "pending ", ids[3]: "failed "}
 	for _, d := range all {
 		if w, ok := want[d.SubscriberID]; ok && string(d.State)+" "+d.MessageID != w {
 			t.Errorf("delivery %d = %s %q, want %s", d.SubscriberID, d.State, d.MessageID, w)

@@ -176,21 +176,20 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 // in one transaction and with statements parsed once (the ids go to the
 // last one as a JSON array).
 func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
-	expired, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries
-		WHERE issue_id = ? AND state = 'sending' AND claimed_until <= ?
-		ORDER BY next_attempt_at, subscriber_id LIMIT ?`)
-	if err != nil {
-		return digest.Batch{}, err
-	}
-	pending, err := s.prepared(ctx, s.w, `SELECT subscriber_id FROM digest_deliveries
-		WHERE issue_id = ? AND state = 'pending' AND next_attempt_at <= ? AND (next_attempt_at, subscriber_id) > (?, ?)
-		ORDER BY next_attempt_at, subscriber_id LIMIT ?`)
-	if err != nil {
-		return digest.Batch{}, err
-	}
-	claim, err := s.prepared(ctx, s.w, `UPDATE digest_deliveries
+	// Each claim is one UPDATE of the rows its subquery picks in claim
+	// order; the subquery is read first, then the rows are updated by
+	// primary key.
+	const claim = `UPDATE digest_deliveries
 		SET state = 'sending', claimed_by = ?, claimed_until = ?, attempts = attempts + 1
-		WHERE issue_id = ? AND subscriber_id = ? RETURNING `+deliveryColumns)
+		WHERE issue_id = ? AND subscriber_id IN (SELECT subscriber_id FROM digest_deliveries WHERE issue_id = ? AND `
+	expired, err := s.prepared(ctx, s.w, claim+`state = 'sending' AND claimed_until <= ?
+		ORDER BY next_attempt_at, subscriber_id LIMIT ?) RETURNING `+deliveryColumns)
+	if err != nil {
+		return digest.Batch{}, err
+	}
+	pending, err := s.prepared(ctx, s.w, claim+`state = 'pending' AND next_attempt_at <= ?
+		AND (next_attempt_at, subscriber_id) > (?, ?)
+		ORDER BY next_attempt_at, subscriber_id LIMIT ?) RETURNING `+deliveryColumns)
 	if err != nil {
 		return digest.Batch{}, err
 	}
@@ -202,45 +201,38 @@ func (s *Store) claimSQLite(ctx context.Context, issueID string, req digest.Clai
 	}
 	b := digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
 	err = s.tx(ctx, func(q db) error {
-		var err error
 		tx := q.c.(*sql.Tx)
-		ids := func(rows *sql.Rows, err error) ([]int64, error) {
-			return collect(func(r *sql.Rows) (int64, error) {
-				var id int64
-				return id, r.Scan(&id)
-			})(rows, err)
-		}
-		var due []int64
-		if !req.SkipExpired {
-			if due, err = ids(tx.StmtContext(ctx, expired).QueryContext(ctx, issueID, q.t(req.Now), req.Limit)); err != nil {
-				return err
-			}
-		}
-		if len(due) < req.Limit {
-			more, err := ids(tx.StmtContext(ctx, pending).QueryContext(ctx, issueID, q.t(req.Now),
-				q.t(req.After.NextAttemptAt), req.After.SubscriberID, req.Limit-len(due)))
-			if err != nil {
-				return err
-			}
-			due = append(due, more...)
-		}
-		up := tx.StmtContext(ctx, claim)
-		for _, id := range due {
-			got, err := collect(scanDelivery)(up.QueryContext(ctx, req.Worker, q.t(req.Now.Add(req.Lease)), issueID, id))
-			if err != nil {
-				return err
-			}
+		until := q.t(req.Now.Add(req.Lease))
+		// RETURNING gives rows in no set order: sort each claim's.
+		claimed := func(rows *sql.Rows, err error) error {
+			got, err := collect(scanDelivery)(rows, err)
+			slices.SortFunc(got, func(a, b digest.Delivery) int {
+				return cmp.Or(a.NextAttemptAt.Compare(b.NextAttemptAt), cmp.Compare(a.SubscriberID, b.SubscriberID))
+			})
 			b.Deliveries = append(b.Deliveries, got...)
+			return err
 		}
-		if len(due) == 0 {
+		if !req.SkipExpired {
+			if err := claimed(tx.StmtContext(ctx, expired).QueryContext(ctx, req.Worker, until, issueID,
+				issueID, q.t(req.Now), req.Limit)); err != nil {
+				return err
+			}
+		}
+		if n := len(b.Deliveries); n < req.Limit {
+			if err := claimed(tx.StmtContext(ctx, pending).QueryContext(ctx, req.Worker, until, issueID,
+				issueID, q.t(req.Now), q.t(req.After.NextAttemptAt), req.After.SubscriberID, req.Limit-n)); err != nil {
+				return err
+			}
+		}
+		if len(b.Deliveries) == 0 {
 			return nil
 		}
 		list := []byte{'['}
-		for i, id := range due {
+		for i, d := range b.Deliveries {
 			if i > 0 {
 				list = append(list, ',')
 			}
-			list = strconv.AppendInt(list, id, 10)
+			list = strconv.AppendInt(list, d.SubscriberID, 10)
 		}
 		rows, err := tx.StmtContext(ctx, recipients).QueryContext(ctx, string(append(list, ']')))
 		if err != nil {
