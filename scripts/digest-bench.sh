@@ -4,12 +4,13 @@
 # the same go-smtp discard sink on loopback over CONNS connections with no
 # rate cap, taking turns, on SQLite and on PostgreSQL; for each it prints
 # the rate, the CPU seconds (user+sys, per message) and the peak RSS from
-# /usr/bin/time -v.
+# /usr/bin/time -v. Beside the raw sender it runs the floor: the same
+# message built once and written with BDAT over bare TCP, nothing else.
 #   Usage: scripts/digest-bench.sh [N [CONNS]]   (default 20000, 4)
 #   BACKENDS="sqlite postgres" (default both); PostgreSQL at
 #   SYNDICATED_TEST_POSTGRES_URL, default the one test.sh uses (each run
 #   uses a fresh schema).
-#   RAW=0 skips the raw sender (for memory runs with a million subscribers).
+#   RAW=0 skips the raw sender and the floor (for memory runs with a million subscribers).
 #   ROUNDS=R runs both R times in turn (each digest send a new issue) and
 #   prints the median of the rate ratios: one run on a shared machine can
 #   be off by 15%.
@@ -91,7 +92,7 @@ measure() {
     printf "    context switches: %.1f a message\n", csw / n
     printf "    meanwhile: sink cpu %.2f s (%.0f us/msg), database server cpu %.2f s (%.0f us/msg)\n",
       sink, sink / n * 1e6, db, db / n * 1e6 }'
-  grep -E '^raw:|finished|sent [0-9]' "$tmp/out" | sed 's/^/    /' || true
+  grep -E '^raw:|^floor:|finished|sent [0-9]' "$tmp/out" | sed 's/^/    /' || true
 }
 
 for backend in $backends; do
@@ -119,6 +120,10 @@ for backend in $backends; do
     if [ "${RAW:-1}" != 0 ]; then
       measure "raw go-mail sender" "$tmp/digestbench" raw -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
       raw_rate=$(cat "$tmp/rate")
+      # The floor: the raw sender's message built once and written with
+      # BDAT over bare TCP, nothing else (the least CPU an SMTP client
+      # spends per message here).
+      measure "floor: bare BDAT writer" "$tmp/digestbench" floor -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
     fi
     measure "syndicated digest send" "$tmp/syndicated" digest send --config "$tmp/syndicated.toml" --data "$data" \
       --series shanghai-70th --week "$week" --since 2019-04-01

@@ -1,18 +1,23 @@
 // Command digestbench is the digest benchmark's helper (see
 // scripts/digest-bench.sh): a go-smtp sink that discards what it receives,
-// a raw go-mail sender for the baseline, and a bulk seeder of subscribers.
+// a raw go-mail sender for the baseline, a bare BDAT writer for the floor
+// under any SMTP client, and a bulk seeder of subscribers.
 //
 //	digestbench sink -listen 127.0.0.1:2525
 //	digestbench raw -smtp 127.0.0.1:2525 -n 20000 -conns 4 -body FILE.html
+//	digestbench floor -smtp 127.0.0.1:2525 -n 20000 -conns 4 -body FILE.html
 //	digestbench seed -db URL -data DIR -n 20000 -list shanghai-70th
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"log"
+	"net"
+	"net/textproto"
 	"os"
 	"os/signal"
 	"strings"
@@ -30,7 +35,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		log.Fatal("usage: digestbench sink|raw|seed [flags]")
+		log.Fatal("usage: digestbench sink|raw|floor|seed [flags]")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -40,6 +45,8 @@ func main() {
 		err = sink(ctx, os.Args[2:])
 	case "raw":
 		err = raw(ctx, os.Args[2:])
+	case "floor":
+		err = floor(ctx, os.Args[2:])
 	case "seed":
 		err = seed(ctx, os.Args[2:])
 	default:
@@ -93,57 +100,135 @@ func (session) Logout() error { return nil }
 // prints the rate.
 func raw(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("raw", flag.ExitOnError)
-	addr := fs.String("smtp", "127.0.0.1:2525", "sink address")
-	n := fs.Int("n", 20000, "messages")
-	conns := fs.Int("conns", 4, "connections")
-	bodyFile := fs.String("body", "", "HTML body (a rendered digest)")
+	o := sendFlags(fs)
 	_ = fs.Parse(args)
-	html := "<p>" + strings.Repeat("A digest line of text. ", 300) + "</p>"
-	if *bodyFile != "" {
-		b, err := os.ReadFile(*bodyFile)
-		if err != nil {
-			return err
-		}
-		html = string(b)
+	html, err := o.html()
+	if err != nil {
+		return err
 	}
-	text := strings.Repeat("A digest line of text.\n", 50)
-	host, port, _ := strings.Cut(*addr, ":")
+	host, port, _ := strings.Cut(*o.addr, ":")
 	var p int
 	fmt.Sscan(port, &p)
 	client, err := gomail.NewClient(host, gomail.WithPort(p), gomail.WithTLSPolicy(gomail.NoTLS))
 	if err != nil {
 		return err
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, *conns)
-	start := time.Now()
-	for range *conns {
-		wg.Go(func() {
-			sc, err := client.DialToSMTPClientWithContext(ctx)
-			if err != nil {
-				errs <- err
-				return
+	return o.run(ctx, "raw", func(next func() (int64, bool)) error {
+		sc, err := client.DialToSMTPClientWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		defer sc.Close()
+		for i, ok := next(); ok; i, ok = next() {
+			if err := client.SendWithSMTPClient(sc, message(i, html)); err != nil {
+				return err
 			}
-			defer sc.Close()
-			for {
-				i := next.Add(1)
-				if i > int64(*n) || ctx.Err() != nil {
-					return
+		}
+		return nil
+	})
+}
+
+// message is the raw sender's message i: built with go-mail from the same
+// text and HTML for everyone, as a sender that renders nothing would.
+func message(i int64, html string) *gomail.Msg {
+	m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	_ = m.From("Bench <bench@example.com>")
+	_ = m.AddToFormat(fmt.Sprintf("Reader %d", i), fmt.Sprintf("r%d@example.com", i))
+	m.Subject("Shanghai 70th anniversary series: 3 new stories (2019-W17)")
+	m.SetMessageIDWithValue(fmt.Sprintf("raw.%d@example.com", i))
+	m.SetDate()
+	m.SetGenHeaderPreformatted("List-Unsubscribe", fmt.Sprintf("<https://example.com/unsubscribe?token=%d>", i))
+	m.SetBodyString(gomail.TypeTextPlain, strings.Repeat("A digest line of text.\n", 50))
+	m.AddAlternativeString(gomail.TypeTextHTML, html)
+	return m
+}
+
+// floor sends n copies of the raw sender's first message, built once,
+// with BDAT over bare TCP: MAIL FROM, RCPT TO and the message in one
+// write, then the three replies. It does nothing else, so its CPU per
+// message is about the least any SMTP client spends on this machine.
+func floor(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("floor", flag.ExitOnError)
+	o := sendFlags(fs)
+	_ = fs.Parse(args)
+	html, err := o.html()
+	if err != nil {
+		return err
+	}
+	var msg bytes.Buffer
+	if _, err := message(0, html).WriteTo(&msg); err != nil {
+		return err
+	}
+	return o.run(ctx, "floor", func(next func() (int64, bool)) error {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", *o.addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		t := textproto.NewConn(c)
+		if _, _, err := t.ReadResponse(220); err != nil {
+			return err
+		}
+		if err := t.PrintfLine("EHLO bench.example.com"); err != nil {
+			return err
+		}
+		if _, _, err := t.ReadResponse(250); err != nil {
+			return err
+		}
+		var buf []byte
+		for i, ok := next(); ok; i, ok = next() {
+			buf = fmt.Appendf(buf[:0], "MAIL FROM:<bench@example.com>\r\nRCPT TO:<r%d@example.com>\r\nBDAT %d LAST\r\n", i, msg.Len())
+			if _, err := c.Write(append(buf, msg.Bytes()...)); err != nil {
+				return err
+			}
+			for _, code := range []int{250, 250, 250} {
+				if _, _, err := t.ReadResponse(code); err != nil {
+					return err
 				}
-				m := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
-				_ = m.From("Bench <bench@example.com>")
-				_ = m.AddToFormat(fmt.Sprintf("Reader %d", i), fmt.Sprintf("r%d@example.com", i))
-				m.Subject("Shanghai 70th anniversary series: 3 new stories (2019-W17)")
-				m.SetMessageIDWithValue(fmt.Sprintf("raw.%d@example.com", i))
-				m.SetDate()
-				m.SetGenHeaderPreformatted("List-Unsubscribe", fmt.Sprintf("<https://example.com/unsubscribe?token=%d>", i))
-				m.SetBodyString(gomail.TypeTextPlain, text)
-				m.AddAlternativeString(gomail.TypeTextHTML, html)
-				if err := client.SendWithSMTPClient(sc, m); err != nil {
-					errs <- err
-					return
-				}
+			}
+		}
+		return t.PrintfLine("QUIT")
+	})
+}
+
+// sendOptions are the flags of raw and floor.
+type sendOptions struct {
+	addr, bodyFile *string
+	n, conns       *int
+}
+
+func sendFlags(fs *flag.FlagSet) sendOptions {
+	return sendOptions{
+		addr:     fs.String("smtp", "127.0.0.1:2525", "sink address"),
+		n:        fs.Int("n", 20000, "messages"),
+		conns:    fs.Int("conns", 4, "connections"),
+		bodyFile: fs.String("body", "", "HTML body (a rendered digest)"),
+	}
+}
+
+func (o sendOptions) html() (string, error) {
+	if *o.bodyFile == "" {
+		return "<p>" + strings.Repeat("A digest line of text. ", 300) + "</p>", nil
+	}
+	b, err := os.ReadFile(*o.bodyFile)
+	return string(b), err
+}
+
+// run runs send on each of the connections, handing out message numbers
+// 1…n, and prints the rate.
+func (o sendOptions) run(ctx context.Context, name string, send func(next func() (int64, bool)) error) error {
+	var last atomic.Int64
+	next := func() (int64, bool) {
+		i := last.Add(1)
+		return i, i <= int64(*o.n) && ctx.Err() == nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, *o.conns)
+	start := time.Now()
+	for range *o.conns {
+		wg.Go(func() {
+			if err := send(next); err != nil {
+				errs <- err
 			}
 		})
 	}
@@ -153,7 +238,7 @@ func raw(ctx context.Context, args []string) error {
 	for err := range errs {
 		return err
 	}
-	fmt.Printf("raw: %d messages in %.2fs: %.0f msg/s\n", *n, el.Seconds(), float64(*n)/el.Seconds())
+	fmt.Printf("%s: %d messages in %.2fs: %.0f msg/s\n", name, *o.n, el.Seconds(), float64(*o.n)/el.Seconds())
 	return nil
 }
 
