@@ -102,7 +102,7 @@ type conn struct {
 	started time.Time
 	// What the server offered in its EHLO reply.
 	pipelining, chunking, smtputf8 bool
-	data                           []byte // the DATA content being written, reused
+	data                           []byte // what a transaction writes (DATA content, or commands and a BDAT chunk), reused
 }
 
 type connKey struct{}

@@ -99,10 +99,7 @@ func (session) Logout() error { return nil }
 // the same HTML and text (as a sender that renders nothing would), and
 // prints the rate.
 func raw(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("raw", flag.ExitOnError)
-	o := sendFlags(fs)
-	_ = fs.Parse(args)
-	html, err := o.html()
+	o, html, err := parseSend("raw", args)
 	if err != nil {
 		return err
 	}
@@ -148,10 +145,7 @@ func message(i int64, html string) *gomail.Msg {
 // write, then the three replies. It does nothing else, so its CPU per
 // message is about the least any SMTP client spends on this machine.
 func floor(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("floor", flag.ExitOnError)
-	o := sendFlags(fs)
-	_ = fs.Parse(args)
-	html, err := o.html()
+	o, html, err := parseSend("floor", args)
 	if err != nil {
 		return err
 	}
@@ -197,21 +191,21 @@ type sendOptions struct {
 	n, conns       *int
 }
 
-func sendFlags(fs *flag.FlagSet) sendOptions {
-	return sendOptions{
+// parseSend parses the flags of raw or floor and reads the HTML body.
+func parseSend(name string, args []string) (sendOptions, string, error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	o := sendOptions{
 		addr:     fs.String("smtp", "127.0.0.1:2525", "sink address"),
 		n:        fs.Int("n", 20000, "messages"),
 		conns:    fs.Int("conns", 4, "connections"),
 		bodyFile: fs.String("body", "", "HTML body (a rendered digest)"),
 	}
-}
-
-func (o sendOptions) html() (string, error) {
+	_ = fs.Parse(args)
 	if *o.bodyFile == "" {
-		return "<p>" + strings.Repeat("A digest line of text. ", 300) + "</p>", nil
+		return o, "<p>" + strings.Repeat("A digest line of text. ", 300) + "</p>", nil
 	}
 	b, err := os.ReadFile(*o.bodyFile)
-	return string(b), err
+	return o, string(b), err
 }
 
 // run runs send on each of the connections, handing out message numbers
