@@ -346,7 +346,9 @@ func (s *Sender) work(ctx context.Context, iss *Issue, jobs <-chan job, rec *rec
 		// ".") only once this worker's previous outcome is recorded; if
 		// that failed, it is abandoned, so that no more mail goes out
 		// unrecorded.
-		msg.Hold = last.gate(sendCtx, cancel)
+		if last != nil {
+			msg.Hold, msg.HoldErr = last.done, last.failed
+		}
 		err = s.send(sendCtx, msg)
 		cancel()
 		last = rec.add(d, s.outcome(bg, iss, d, msg, err))
@@ -393,26 +395,13 @@ type written struct {
 	err  error         // set before done closes
 }
 
-// gate is a mail.Message.Hold for the next send: closed once w is
-// written, or never, with cancel called instead, if writing w failed (w
-// nil: no previous outcome, no hold).
-func (w *written) gate(ctx context.Context, cancel context.CancelFunc) <-chan struct{} {
-	if w == nil {
-		return nil
+// failed is the next send's mail.Message.HoldErr: once w is done, the
+// error that kept its outcome from being written, if any.
+func (w *written) failed() error {
+	if w.err != nil {
+		return fmt.Errorf("the previous outcome was not recorded: %w", w.err)
 	}
-	gate := make(chan struct{})
-	go func() {
-		select {
-		case <-w.done:
-			if w.err != nil {
-				cancel()
-			} else {
-				close(gate)
-			}
-		case <-ctx.Done():
-		}
-	}()
-	return gate
+	return nil
 }
 
 // maxGroup bounds the outcomes one transaction records.

@@ -59,29 +59,38 @@ type Message struct {
 	// copy until the outcome of the worker's previous one is recorded, so
 	// that recording overlaps the next transaction.
 	Hold <-chan struct{}
+	// HoldErr, when not nil, is asked once Hold has closed: an error
+	// means the message must not be ended after all (the outcome it
+	// waited for could not be recorded), and the send fails with it.
+	HoldErr func() error
 }
 
-// WaitHold waits for m.Hold to close, or for ctx to end.
+// WaitHold waits for m.Hold to close, or for ctx to end, and returns
+// HoldErr's verdict.
 func (m *Message) WaitHold(ctx context.Context) error {
 	if m.Hold == nil {
 		return nil
 	}
 	select {
 	case <-m.Hold:
+		if m.HoldErr != nil {
+			return m.HoldErr()
+		}
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// Held reports whether m.Hold is still open.
+// Held reports whether the message may not be ended yet: m.Hold is still
+// open, or closed with HoldErr saying no.
 func (m *Message) Held() bool {
 	if m.Hold == nil {
 		return false
 	}
 	select {
 	case <-m.Hold:
-		return false
+		return m.HoldErr != nil && m.HoldErr() != nil
 	default:
 		return true
 	}
