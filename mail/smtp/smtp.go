@@ -68,12 +68,6 @@ const DefaultConns = 4
 // idle clients after a few minutes.
 const maxIdle = 30 * time.Second
 
-// idleCheck is how long a connection may sit idle before its next
-// transaction checks that the server still answers before it commits
-// (see transactChunked). Servers drop idle clients after seconds or
-// minutes, never within this.
-const idleCheck = 100 * time.Millisecond
-
 // SMTP sends over SMTP with go-mail. Up to Conns connections are used at
 // once (callers beyond that wait, honouring their context); a connection is
 // reused by the next Send while it is healthy and dropped after any error.
@@ -101,8 +95,8 @@ type conn struct {
 	idleAt  time.Time
 	started time.Time
 	// What the server offered in its EHLO reply.
-	pipelining, chunking, smtputf8 bool
-	data                           []byte // what a transaction writes (DATA content, or commands and a BDAT chunk), reused
+	pipelining, smtputf8 bool
+	data                 []byte // the DATA content being written, reused
 }
 
 type connKey struct{}
@@ -383,10 +377,7 @@ func (s *SMTP) Send(ctx context.Context, m *mail.Message) error {
 		}
 		_ = c.raw.SetDeadline(time.Now().Add(s.data))
 		stop := context.AfterFunc(ctx, func() { _ = c.raw.SetDeadline(time.Unix(1, 0)) })
-		// A connection idle for a while may have been dropped by the
-		// server unseen; one in steady use has not.
-		careful := reused && time.Since(c.idleAt) > idleCheck
-		o := transact(ctx, c, m, env.From, env.To, msg, careful)
+		o := transact(ctx, c, m, env.From, env.To, msg)
 		interrupted := !stop()
 		switch {
 		case o.err == nil && !interrupted:
@@ -495,10 +486,6 @@ func (s *SMTP) get(ctx context.Context) (*conn, bool, error) {
 	c := &conn{c: sc, raw: raw, started: now}
 	c.pipelining, _ = sc.Extension("PIPELINING")
 	c.smtputf8, _ = sc.Extension("SMTPUTF8")
-	// BDAT is used only with PIPELINING, to send the commands and the
-	// message in one write.
-	c.chunking, _ = sc.Extension("CHUNKING")
-	c.chunking = c.chunking && c.pipelining
 	return c, false, nil
 }
 
