@@ -20,12 +20,23 @@ import (
 // A reader without a name gets a layout of its own (hermes greets no one
 // rather than "Hello ,"), so the issue is also rendered once without a
 // name, with only the unsubscribe URL to splice.
+//
+// Only the unsubscribe URL's token is a slot: the rest (base_url, path,
+// "token=") is the same for every reader and rendered as the layout
+// renders it, so a base_url that markdown's typography rewrites in the
+// plain text (an IDN host's "xn--") is no reason to render every copy.
 
 var (
-	slots1 = [2]string{"Zq7ReaderNameSlotA", "https://unsubscribe.invalid/u/Zq7UnsubscribeSlotA"}
+	slots1 = [2]string{"Zq7ReaderNameSlotA", "Zq7UnsubscribeSlotA"}
 	slots2 = [2]string{`Zq7ReaderNameSlotB & O'Brien "+" <Co> bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`,
-		"https://unsubscribe.invalid/u/Zq7UnsubscribeSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
+		"Zq7UnsubscribeSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 )
+
+// unsubscribePrefix is the part of an unsubscribe URL before its token
+// (the value of its last query parameter): every reader's is the same.
+func unsubscribePrefix(unsub string) string {
+	return unsub[:strings.LastIndexByte(unsub, '=')+1]
+}
 
 // htmlText escapes s as html/template escapes text (the hermes layout puts
 // the name in with html/template, and no later pass rewrites it).
@@ -34,18 +45,23 @@ var htmlText = strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`,
 // issueMail is an issue's content rendered once for sending.
 type issueMail struct {
 	content *Content
-	named   *mail.Template // slots: name, unsubscribe URL; nil: rendered in full
-	anon    *mail.Template // for readers without a name; slot: unsubscribe URL
+	prefix  string         // what every unsubscribe URL has before its token
+	named   *mail.Template // slots: name, unsubscribe token; nil: rendered in full
+	anon    *mail.Template // for readers without a name; slot: unsubscribe token
 }
 
-// prepare renders c for the placeholders and checks that splicing holds.
-func (s *Service) prepare(issueID string, c *Content) (*issueMail, error) {
-	im := &issueMail{content: c}
+// prepare renders c for the placeholders and checks that splicing holds;
+// prefix is every reader's unsubscribe URL up to its token.
+func (s *Service) prepare(issueID string, c *Content, prefix string) (*issueMail, error) {
+	im := &issueMail{content: c, prefix: prefix}
+	if prefix == "" { // not a URL that ends in a token: every copy is rendered
+		return im, nil
+	}
 	var err error
-	if im.named, err = s.template(issueID, c, slots1[0], slots2[0]); err != nil {
+	if im.named, err = s.template(issueID, c, prefix, slots1[0], slots2[0]); err != nil {
 		return nil, err
 	}
-	if im.anon, err = s.template(issueID, c, "", ""); err != nil {
+	if im.anon, err = s.template(issueID, c, prefix, "", ""); err != nil {
 		return nil, err
 	}
 	return im, nil
@@ -56,12 +72,12 @@ func (s *Service) prepare(issueID string, c *Content) (*issueMail, error) {
 // second is the first with the values swapped, escaped in the HTML as fill
 // escapes them (nil otherwise: every copy is rendered in full). Empty
 // names: the name is no slot.
-func (s *Service) template(issueID string, c *Content, name1, name2 string) (*mail.Template, error) {
-	r1, err := s.render(issueID, c, &Recipient{Name: name1, UnsubscribeURL: slots1[1]})
+func (s *Service) template(issueID string, c *Content, prefix, name1, name2 string) (*mail.Template, error) {
+	r1, err := s.render(issueID, c, &Recipient{Name: name1, UnsubscribeURL: prefix + slots1[1]})
 	if err != nil {
 		return nil, err
 	}
-	r2, err := s.render(issueID, c, &Recipient{Name: name2, UnsubscribeURL: slots2[1]})
+	r2, err := s.render(issueID, c, &Recipient{Name: name2, UnsubscribeURL: prefix + slots2[1]})
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +100,11 @@ func (s *Service) template(issueID string, c *Content, name1, name2 string) (*ma
 // fill is the body of one copy, or nil when a value is one the splice
 // cannot reproduce (the caller then renders the copy in full).
 func (im *issueMail) fill(name, unsub string) mail.Body {
-	if !spliceableURL(unsub) {
+	token, ok := strings.CutPrefix(unsub, im.prefix)
+	if !ok || !spliceableURL(token) {
 		return nil
 	}
+	unsub = token
 	// The plain text is the HTML's text, entities decoded.
 	var (
 		b   mail.Body
@@ -121,8 +139,8 @@ func spliceableName(s string) bool {
 	return true
 }
 
-// spliceableURL: characters an HTML template leaves as they are in a URL
-// attribute, ending in a letter, digit or one of "-_=/" (markdown's
+// spliceableURL (for the unsubscribe token, the end of its URL):
+// characters an HTML template leaves as they are in a URL attribute, ending in a letter, digit or one of "-_=/" (markdown's
 // autolinks drop other trailing punctuation), and none of the sequences
 // markdown's typography rewrites in the plain text's link ("--" and "---"
 // become dashes, ".." may become an ellipsis, "1/2" a fraction): a token

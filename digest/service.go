@@ -370,11 +370,11 @@ func (s *Service) envelope(iss *Issue, sub *subscribers.Subscriber, unsub, subje
 // is being sent; each copy splices its reader's values in (see
 // issueMail.fill), or is rendered in full when a value cannot be spliced.
 func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subscriber) (*smail.Message, error) {
-	im, err := s.issueMail(ctx, iss)
+	unsub, err := s.cfg.Subscribers.UnsubscribeURL(sub, iss.Series)
 	if err != nil {
 		return nil, err
 	}
-	unsub, err := s.cfg.Subscribers.UnsubscribeURL(sub, iss.Series)
+	im, err := s.issueMail(ctx, iss, unsubscribePrefix(unsub))
 	if err != nil {
 		return nil, err
 	}
@@ -391,8 +391,9 @@ func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subs
 	return m, nil
 }
 
-// issueMail returns the issue's content rendered once, from the cache.
-func (s *Service) issueMail(ctx context.Context, iss *Issue) (*issueMail, error) {
+// issueMail returns the issue's content rendered once, from the cache;
+// prefix is the unsubscribe URLs' part before the token.
+func (s *Service) issueMail(ctx context.Context, iss *Issue, prefix string) (*issueMail, error) {
 	s.mu.Lock()
 	im, ok := s.mails[iss.ID]
 	s.mu.Unlock()
@@ -409,7 +410,7 @@ func (s *Service) issueMail(ctx context.Context, iss *Issue) (*issueMail, error)
 			return nil, err
 		}
 	}
-	im, err := s.prepare(iss.ID, c)
+	im, err := s.prepare(iss.ID, c, prefix)
 	if err != nil {
 		return nil, err
 	}
