@@ -208,8 +208,8 @@ func TestTransactions(t *testing.T) {
 }
 
 // TestHold: a held message is written but not ended, so the server has
-// nothing until Hold closes; a send whose context ends while it is held
-// delivers nothing and is not "maybe delivered".
+// nothing until Hold closes; a send whose context ends while it is held,
+// or whose HoldErr says no, delivers nothing and is not "maybe delivered".
 func TestHold(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Script{})
 	for _, mode := range modes {
@@ -250,10 +250,22 @@ func TestHold(t *testing.T) {
 		if err := s.Send(context.Background(), preparedMessage(t, "next@example.org")); err != nil {
 			t.Fatal(err)
 		}
+		// The hold ends, but HoldErr says the message must not be ended
+		// (the previous outcome could not be recorded): it is abandoned.
+		m = preparedMessage(t, "abandoned@example.org")
+		released := make(chan struct{})
+		m.Hold, m.HoldErr = released, func() error { return errors.New("outcome not recorded") }
+		time.AfterFunc(20*time.Millisecond, func() { close(released) })
+		if err := s.Send(context.Background(), m); mail.ClassOf(err) != mail.ClassTemporary || !strings.Contains(err.Error(), "outcome not recorded") {
+			t.Errorf("%s: abandoned by HoldErr: %v (class %q)", pipelining, err, mail.ClassOf(err))
+		}
+		if err := s.Send(context.Background(), preparedMessage(t, "after-abandoned@example.org")); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(50 * time.Millisecond)
 		for _, got := range srv.Received()[before:] {
-			if got.To[0] == "never@example.org" {
-				t.Errorf("%s: the message held past its context was delivered", pipelining)
+			if got.To[0] == "never@example.org" || got.To[0] == "abandoned@example.org" {
+				t.Errorf("%s: %s was delivered", pipelining, got.To[0])
 			}
 		}
 	}
