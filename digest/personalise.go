@@ -139,12 +139,13 @@ func spliceableName(s string) bool {
 	return true
 }
 
-// spliceableURL (for the unsubscribe token, the end of its URL):
-// characters an HTML template leaves as they are in a URL attribute, ending in a letter, digit or one of "-_=/" (markdown's
-// autolinks drop other trailing punctuation), and none of the sequences
-// markdown's typography rewrites in the plain text's link ("--" and "---"
-// become dashes, ".." may become an ellipsis, "1/2" a fraction): a token
-// with "--" is rendered in full.
+// spliceableURL (the unsubscribe token, which ends its URL): characters
+// an HTML template leaves as they are in a URL attribute, ending in a
+// letter, digit or one of "-_=/" (markdown's autolinks drop other
+// trailing punctuation), and none of the sequences markdown's typography
+// rewrites in the plain text's link ("--" and "---" become dashes, ".."
+// may become an ellipsis, "1/2" a fraction). Tokens never hold "--"
+// (subscribers writes it "-%2D"); any other value is rendered in full.
 func spliceableURL(s string) bool {
 	if s == "" || strings.Contains(s, "--") || strings.Contains(s, "..") {
 		return false

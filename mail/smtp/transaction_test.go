@@ -213,7 +213,6 @@ func TestTransactions(t *testing.T) {
 func TestHold(t *testing.T) {
 	srv := smtptest.Start(t, smtptest.Script{})
 	for _, mode := range modes {
-		pipelining := mode.name // named so for the messages below
 		p := startProxy(t, srv.Addr, mode.hide...)
 		s := newSMTP(t, "smtp://"+p.addr+"?tls=none")
 		before := len(srv.Received())
@@ -224,11 +223,11 @@ func TestHold(t *testing.T) {
 		go func() { done <- s.Send(context.Background(), m) }()
 		time.Sleep(200 * time.Millisecond)
 		if n := len(srv.Received()) - before; n != 0 {
-			t.Fatalf("%s: %d received while held", pipelining, n)
+			t.Fatalf("%s: %d received while held", mode.name, n)
 		}
 		select {
 		case err := <-done:
-			t.Fatalf("%s: Send returned while held: %v", pipelining, err)
+			t.Fatalf("%s: Send returned while held: %v", mode.name, err)
 		default:
 		}
 		close(hold)
@@ -236,7 +235,7 @@ func TestHold(t *testing.T) {
 			t.Fatal(err)
 		}
 		if n := len(srv.Received()) - before; n != 1 {
-			t.Fatalf("%s: %d received after the hold", pipelining, n)
+			t.Fatalf("%s: %d received after the hold", mode.name, n)
 		}
 
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -245,7 +244,7 @@ func TestHold(t *testing.T) {
 		err := s.Send(ctx, m)
 		cancel()
 		if mail.ClassOf(err) != mail.ClassTemporary || !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("%s: held past the context: %v (class %q)", pipelining, err, mail.ClassOf(err))
+			t.Errorf("%s: held past the context: %v (class %q)", mode.name, err, mail.ClassOf(err))
 		}
 		if err := s.Send(context.Background(), preparedMessage(t, "next@example.org")); err != nil {
 			t.Fatal(err)
@@ -257,7 +256,7 @@ func TestHold(t *testing.T) {
 		m.Hold, m.HoldErr = released, func() error { return errors.New("outcome not recorded") }
 		time.AfterFunc(20*time.Millisecond, func() { close(released) })
 		if err := s.Send(context.Background(), m); mail.ClassOf(err) != mail.ClassTemporary || !strings.Contains(err.Error(), "outcome not recorded") {
-			t.Errorf("%s: abandoned by HoldErr: %v (class %q)", pipelining, err, mail.ClassOf(err))
+			t.Errorf("%s: abandoned by HoldErr: %v (class %q)", mode.name, err, mail.ClassOf(err))
 		}
 		if err := s.Send(context.Background(), preparedMessage(t, "after-abandoned@example.org")); err != nil {
 			t.Fatal(err)
@@ -265,7 +264,7 @@ func TestHold(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 		for _, got := range srv.Received()[before:] {
 			if got.To[0] == "never@example.org" || got.To[0] == "abandoned@example.org" {
-				t.Errorf("%s: %s was delivered", pipelining, got.To[0])
+				t.Errorf("%s: %s was delivered", mode.name, got.To[0])
 			}
 		}
 	}
