@@ -11,6 +11,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -152,16 +153,19 @@ func floor(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var msg bytes.Buffer
-	if _, err := message(0, html).WriteTo(&msg); err != nil {
+	// The DATA content, dot-stuffed and with its final ".", once.
+	var data bytes.Buffer
+	bw := bufio.NewWriter(&data)
+	dw := textproto.NewWriter(bw).DotWriter()
+	if _, err := message(0, html).WriteTo(dw); err != nil {
 		return err
 	}
-	// go-mail writes CRLF lines; a line starting with "." gets another.
-	data := bytes.ReplaceAll(msg.Bytes(), []byte("\r\n."), []byte("\r\n.."))
-	if bytes.HasPrefix(data, []byte(".")) {
-		data = append([]byte("."), data...)
+	if err := dw.Close(); err != nil {
+		return err
 	}
-	data = append(data, ".\r\n"...)
+	if err := bw.Flush(); err != nil {
+		return err
+	}
 	return o.run(ctx, "floor", func(next func() (int64, bool)) error {
 		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", *o.addr)
 		if err != nil {
@@ -189,7 +193,7 @@ func floor(ctx context.Context, args []string) error {
 					return err
 				}
 			}
-			if _, err := c.Write(data); err != nil {
+			if _, err := c.Write(data.Bytes()); err != nil {
 				return err
 			}
 			if _, _, err := t.ReadResponse(250); err != nil {
