@@ -29,7 +29,10 @@ type Series struct {
 
 // Config is what a Service needs.
 type Config struct {
-	Store       Store
+	Store Store
+	// Admin, when set, lets RetryFailed make failed deliveries pending
+	// again (the store: storage.Storage).
+	Admin       Admin
 	Articles    article.Store
 	Subscribers *subscribers.Service // unsubscribe links
 	Series      []Series

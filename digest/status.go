@@ -3,8 +3,11 @@ package digest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // Admin is what the operator's commands need of the outbox beyond Store.
@@ -52,4 +55,38 @@ func Status(ctx context.Context, st Store, iss *Issue, now time.Time) (*IssueRep
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.State, b.State), cmp.Compare(a.Error, b.Error))
 	})
 	return r, nil
+}
+
+// Status is where the issue's deliveries stand now.
+func (s *Service) Status(ctx context.Context, iss *Issue) (*IssueReport, error) {
+	return Status(ctx, s.cfg.Store, iss, s.cfg.Now())
+}
+
+// DeliveryCounts counts the issue's deliveries by state.
+func (s *Service) DeliveryCounts(ctx context.Context, issueID string) (map[State]int, error) {
+	return s.cfg.Store.DeliveryCounts(ctx, issueID)
+}
+
+// Issue is the stored issue of series for week w, or, when w is nil, the
+// series' latest; ErrNotFound when there is none.
+func (s *Service) Issue(ctx context.Context, series string, w *Week) (*Issue, error) {
+	if w != nil {
+		return s.cfg.Store.GetIssue(ctx, IssueID(series, *w))
+	}
+	return s.cfg.Store.LastIssue(ctx, series, "")
+}
+
+// Recipients are the subscribers an issue of series created now would be
+// sent to: the active ones with an active subscription to it.
+func (s *Service) Recipients(ctx context.Context, series string) ([]*subscribers.Subscriber, error) {
+	return s.cfg.Subscribers.List(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: series})
+}
+
+// RetryFailed makes the issue's failed deliveries pending again (see
+// Admin) and returns how many; it needs Config.Admin.
+func (s *Service) RetryFailed(ctx context.Context, issueID string) (int, error) {
+	if s.cfg.Admin == nil {
+		return 0, errors.New("digest: retry failed deliveries: no Admin configured")
+	}
+	return s.cfg.Admin.RetryFailed(ctx, issueID, s.cfg.Now())
 }

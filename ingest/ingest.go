@@ -75,6 +75,8 @@ type Options struct {
 	// Progress, when set, is told after each article how many of an
 	// import's articles are done (the CLI draws it on a terminal).
 	Progress func(done, total int)
+	// Hooks are told what each call stored or refused (see Event).
+	Hooks []Hook
 }
 
 // Importer stores parsed articles. It holds no state between calls and is
@@ -312,6 +314,12 @@ func pageOf(name string) int {
 }
 
 func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {
+	rep, err := im.importGroups(ctx, rep, ins)
+	im.notify(ctx, SourceFiles, rep)
+	return rep, err
+}
+
+func (im *Importer) importGroups(ctx context.Context, rep Report, ins []input) (Report, error) {
 	seen := map[string]string{} // id → file that gave it
 	groups := groupInputs(ins)
 	for i, g := range groups {
@@ -746,17 +754,25 @@ func (im *Importer) ImportBytes(ctx context.Context, name, format string, data [
 }
 
 // PushArticle imports one JSON article pushed through the HTTP API
-// (it satisfies server.ArticleAPI).
+// (it satisfies server.ArticleAPI with Withdraw).
 func (im *Importer) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
-	return im.ImportBytes(ctx, "request body", FormatJSON, body)
+	pr, err := im.ImportBytes(ctx, "request body", FormatJSON, body)
+	im.notifyAPI(ctx, "request body", pr, err)
+	return pr, err
 }
 
 // Withdraw marks article id withdrawn (it leaves every feed; Updated moves
 // to now). Withdrawing a withdrawn article changes nothing. An unknown id
 // gives an error matching article.ErrNotFound. A file in the content
 // directory does not bring a withdrawn article back until the file is
-// edited.
+// edited. It satisfies server.ArticleAPI with PushArticle.
 func (im *Importer) Withdraw(ctx context.Context, id string) (article.PutResult, error) {
+	pr, err := im.withdraw(ctx, id)
+	im.notifyAPI(ctx, "withdraw", pr, err)
+	return pr, err
+}
+
+func (im *Importer) withdraw(ctx context.Context, id string) (article.PutResult, error) {
 	existing, err := im.store.GetArticle(ctx, id)
 	if err != nil {
 		return article.PutResult{}, fmt.Errorf("withdraw %s: %w", id, err)
@@ -772,9 +788,4 @@ func (im *Importer) Withdraw(ctx context.Context, id string) (article.PutResult,
 	}
 	im.log("withdraw", pr)
 	return pr, nil
-}
-
-// WithdrawArticle is Withdraw (it satisfies server.ArticleAPI).
-func (im *Importer) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
-	return im.Withdraw(ctx, id)
 }

@@ -417,7 +417,7 @@ func TestImportBytesAndWithdraw(t *testing.T) {
 		if err != nil || w.Outcome != article.Edited || w.Article.Status != article.StatusWithdrawn {
 			t.Fatalf("withdraw: %v %+v", err, w)
 		}
-		if again, err := im.WithdrawArticle(ctx, "ferry"); err != nil || again.Outcome != article.Unchanged {
+		if again, err := im.Withdraw(ctx, "ferry"); err != nil || again.Outcome != article.Unchanged {
 			t.Errorf("second withdraw: %v %v", again.Outcome, err)
 		}
 		rep, _ := im.ImportPaths(ctx, dir)

@@ -34,8 +34,8 @@ import (
 type ArticleAPI interface {
 	// PushArticle stores one article given as JSON.
 	PushArticle(ctx context.Context, body []byte) (article.PutResult, error)
-	// WithdrawArticle marks the article withdrawn; article.ErrNotFound when unknown.
-	WithdrawArticle(ctx context.Context, id string) (article.PutResult, error)
+	// Withdraw marks the article withdrawn; article.ErrNotFound when unknown.
+	Withdraw(ctx context.Context, id string) (article.PutResult, error)
 }
 
 // Options wires a Server. Nil handlers leave their routes out.
@@ -402,7 +402,7 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		response.Error(w, r, s.opts.Log, response.ErrUnauthorized)
 		return
 	}
-	res, err := s.opts.Articles.WithdrawArticle(r.Context(), r.PathValue("id"))
+	res, err := s.opts.Articles.Withdraw(r.Context(), r.PathValue("id"))
 	if err != nil {
 		response.Error(w, r, s.opts.Log, err)
 		return

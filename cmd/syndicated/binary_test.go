@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -455,7 +456,7 @@ func TestBackupWhileServing(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("feeds build on the restored copy: %d %s", r.code, r.stderr)
 		}
-		db, err := openSQLiteFile(filepath.Join(restored, "syndicated.db"))
+		db, err := storage.OpenSQLiteFile(filepath.Join(restored, "syndicated.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,22 +1,73 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/syndicated/syndicated/ingest"
-	"github.com/syndicated/syndicated/subscribers"
 )
+
+// commands lists every command line syndicated takes.
+func commands() []spec {
+	return []spec{
+		{"serve", "", "run the daemon: HTTP, feed schedule, digest schedule", func() command { return &serveCmd{} }},
+		{"import", "PATH...", "import article files or directories (.txt pages, .md, .json)", func() command { return &importCmd{} }},
+		{"feeds build", "", "build every feed and write them to a directory", func() command { return &feedsBuildCmd{} }},
+		{"config check", "", "load and validate the configuration, and print it", func() command { return &configCheckCmd{} }},
+		{"config example", "", "print the annotated example configuration", func() command { return &configExampleCmd{} }},
+		{"subscribers add", "EMAIL", "add a subscriber", func() command { return &subscribersAddCmd{} }},
+		{"subscribers list", "", "list subscribers, one a line, tab-separated", func() command { return &subscribersListCmd{} }},
+		{"subscribers remove", "EMAIL", "erase a subscriber's personal data and suppress the address", func() command { return &subscribersRemoveCmd{} }},
+		{"subscribers unbounce", "[EMAIL...]", "make bounced subscribers active again (undo a wrong bounce)", func() command { return &subscribersUnbounceCmd{} }},
+		{"subscribers import", "FILE.csv", "import subscribers from CSV, reporting bad rows", func() command { return &subscribersImportCmd{} }},
+		{"subscribers export", "", "export subscribers to CSV on stdout", func() command { return &subscribersExportCmd{} }},
+		{"digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }},
+		{"digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }},
+		{"digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }},
+		{"digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }},
+		{"backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }},
+		{"migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }},
+		{"version", "", "print the version", func() command { return &versionCmd{} }},
+	}
+}
+
+// noFlags is embedded by commands that take only --config and --data.
+type noFlags struct{}
+
+func (noFlags) flags(*flag.FlagSet) {}
+
+// noArgs is the error of a command given arguments it does not take.
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%w: %s takes no arguments", errUsage, name)
+	}
+	return nil
+}
+
+// parseTime reads a flag's YYYY-MM-DD (in loc) or RFC 3339 time.
+func parseTime(flag, v string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01-02", v, loc)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339, v); err != nil {
+			return t, fmt.Errorf("%w: --%s %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", errUsage, flag, v)
+		}
+	}
+	return t, nil
+}
 
 // errReported says the command already printed what went wrong in detail.
 var errReported = errors.New("see the errors above")
 
-func runImport(ctx context.Context, c *cli, args []string) error {
+type importCmd struct{ noFlags }
+
+func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: name at least one file or directory", errUsage)
 	}
@@ -29,7 +80,7 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importerWith(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
+	rep, err := a.importer(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
 		p.total = total
 		p.Set(done)
 	}).ImportPaths(ctx, args...)
@@ -51,7 +102,13 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func runFeedsBuild(ctx context.Context, c *cli, args []string) error {
+type feedsBuildCmd struct{ out string }
+
+func (f *feedsBuildCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&f.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")
+}
+
+func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("%w: feeds build takes no arguments", errUsage)
 	}
@@ -60,14 +117,8 @@ func runFeedsBuild(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	out := c.opts.out
-	if out == "" {
-		out = a.cfg.Feeds.OutputDir
-	}
-	if out == "" {
-		out = filepath.Join(a.dataDir, "public")
-	}
-	if err := a.importSamples(ctx, a.importer()); err != nil {
+	out := cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public"))
+	if err := a.importSamples(ctx); err != nil {
 		return err
 	}
 	set, err := a.feedSet()
@@ -93,145 +144,6 @@ func runFeedsBuild(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func (a *app) subscriberLists(list string) []string {
-	if list == "" {
-		return nil
-	}
-	return strings.Split(list, ",")
-}
-
-func runSubscribersAdd(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		sub, err := svc.Add(ctx, args[0], c.opts.name, a.subscriberLists(c.opts.list), c.opts.confirmed)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s %s\n", sub.Email, sub.Status)
-		if sub.Status == subscribers.StatusPending {
-			fmt.Fprintln(c.stdout, "a confirmation email was sent; the address becomes active when its link is followed")
-		}
-		return nil
-	})
-}
-
-func runSubscribersList(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers list takes no arguments", errUsage)
-	}
-	st := subscribers.Status(c.opts.status)
-	if st != "" && !st.Valid() {
-		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", errUsage, st)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		subs, err := svc.List(ctx, subscribers.Filter{Status: st, List: c.opts.list})
-		if err != nil {
-			return err
-		}
-		for _, s := range subs {
-			var lists []string
-			for _, l := range s.Lists {
-				if l.Active {
-					lists = append(lists, l.List)
-				}
-			}
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\n", s.Email, s.Status, strings.Join(lists, ","), s.Name)
-		}
-		if c.isTerminal {
-			fmt.Fprintf(c.stderr, "%d subscribers\n", len(subs))
-		}
-		return nil
-	})
-}
-
-func runSubscribersRemove(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		if err := svc.Remove(ctx, args[0]); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.stdout, "removed; the address is suppressed and will not be re-imported")
-		return nil
-	})
-}
-
-func runSubscribersImport(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one FILE.csv", errUsage)
-	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		p := c.progress("importing rows", 0)
-		rep, err := svc.ImportCSV(ctx, f, p.Set)
-		p.Done()
-		if err != nil {
-			return fmt.Errorf("%s: %w", args[0], err)
-		}
-		for _, b := range rep.Bad {
-			fmt.Fprintf(c.stderr, "%s:%d: %v\n", args[0], b.Line, b.Err)
-		}
-		fmt.Fprintf(c.stdout, "%d rows: %d added, %d already present, %d suppressed, %d bad\n",
-			rep.Rows, rep.Inserted, rep.Existing, rep.Suppressed, len(rep.Bad))
-		if len(rep.Bad) > 0 {
-			return fmt.Errorf("%d bad rows: %w", len(rep.Bad), errReported)
-		}
-		return nil
-	})
-}
-
-func runSubscribersExport(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers export takes no arguments", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		w := c.stdout
-		if c.opts.out != "" {
-			tmp := c.opts.out + ".tmp"
-			f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-			if err != nil {
-				return err
-			}
-			if err := svc.ExportCSV(ctx, f); err != nil {
-				f.Close()
-				os.Remove(tmp)
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			return os.Rename(tmp, c.opts.out)
-		}
-		return svc.ExportCSV(ctx, w)
-	})
-}
-
-// withSubscribers opens the app and the subscriber service for one command.
-func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Service) error) error {
-	a, err := c.openApp(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	m, err := c.mailer(a)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	svc, err := a.subscriberService(m, true)
-	if err != nil {
-		return err
-	}
-	return fn(a, svc)
-}
-
 // onlyMessage passes on the records with one message.
 type onlyMessage struct {
 	slog.Handler
@@ -243,4 +155,12 @@ func (h onlyMessage) Handle(ctx context.Context, r slog.Record) error {
 		return nil
 	}
 	return h.Handler.Handle(ctx, r)
+}
+
+// lists splits a comma-separated --list; nil for none.
+func lists(list string) []string {
+	if list == "" {
+		return nil
+	}
+	return strings.Split(list, ",")
 }

@@ -3,128 +3,96 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"strings"
-	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
-// digestPoll is how often the daemon's delivery workers look for due
-// deliveries (retries, issues created on another replica).
-const digestPoll = time.Minute
+// issueFlags pick the issues a digest command works on.
+type issueFlags struct{ series, week string }
 
-// digestService builds the digest service on the subscriber service.
-func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
-	var series []digest.Series
-	for _, s := range a.cfg.Series {
-		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
-	}
-	zone, err := a.cfg.Location()
-	if err != nil {
-		return nil, err
-	}
-	return digest.New(digest.Config{
-		Zone:  zone,
-		Store: a.store, Articles: a.store, Subscribers: subs, Series: series,
-		BaseURL:  a.cfg.BaseURL,
-		Renderer: a.renderer(),
-		From:     a.cfg.SMTP.From,
-		Log:      a.log,
-		// mailto: only when a processed mailbox is configured.
-		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
-	})
+func (f *issueFlags) flags(fs *flag.FlagSet, weekDefault string) {
+	fs.StringVar(&f.series, "series", "", "series slug(s), comma-separated (default every configured series)")
+	fs.StringVar(&f.week, "week", "", "ISO week, e.g. 2019-W17 (default "+weekDefault+")")
 }
 
-// digestSender builds a sender with smtp.connections workers and the
-// smtp.rate_per_second limit.
-// Both digest send and serve wait for claims a killed process left until
-// their lease runs out, and finish the issue.
-func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
-	var lim *rate.Limiter
-	if r := a.cfg.SMTP.RatePerSec; r > 0 {
-		lim = rate.NewLimiter(rate.Limit(r), 1)
-	}
-	return digest.NewSender(digest.SenderConfig{
-		Store: a.store, Compose: dg.Compose, Transport: t,
-		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
-		// The transport's own timeouts (smtp.timeout, smtp.data_timeout)
-		// end a send; this only backs them up.
-		SendTimeout: sendTimeout(t),
-		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
-	})
-}
-
-// digestArgs are the series and week the digest commands work on.
-func (c *cli) digestArgs(dg *digest.Service, args []string) ([]string, digest.Week, time.Time, error) {
+// pick returns the series (every configured one without --series) and
+// the week (the current one without --week).
+func (f *issueFlags) pick(dg *digest.Service, args []string) ([]string, digest.Week, error) {
 	if len(args) > 0 {
-		return nil, digest.Week{}, time.Time{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, args)
+		return nil, digest.Week{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, args)
 	}
 	var series []string
-	if c.opts.series != "" {
-		for _, s := range strings.Split(c.opts.series, ",") {
+	for _, s := range dg.AllSeries() {
+		series = append(series, s.Slug)
+	}
+	if f.series != "" {
+		series = nil
+		for _, s := range strings.Split(f.series, ",") {
 			if _, err := dg.Series(strings.TrimSpace(s)); err != nil {
-				return nil, digest.Week{}, time.Time{}, fmt.Errorf("%w: %v", errUsage, err)
+				return nil, digest.Week{}, fmt.Errorf("%w: %v", errUsage, err)
 			}
 			series = append(series, strings.TrimSpace(s))
 		}
-	} else {
-		for _, s := range dg.AllSeries() {
-			series = append(series, s.Slug)
-		}
 	}
-	w := dg.Week(dg.Now())
-	if c.opts.week != "" {
-		var err error
-		if w, err = digest.ParseWeek(c.opts.week); err != nil {
-			return nil, w, time.Time{}, fmt.Errorf("%w: %v", errUsage, err)
-		}
+	if f.week == "" {
+		return series, dg.Week(dg.Now()), nil
 	}
-	var since time.Time
-	if c.opts.since != "" {
-		var err error
-		if since, err = time.ParseInLocation("2006-01-02", c.opts.since, dg.Zone()); err != nil {
-			if since, err = time.Parse(time.RFC3339, c.opts.since); err != nil {
-				return nil, w, since, fmt.Errorf("%w: --since %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", errUsage, c.opts.since)
-			}
-		}
+	w, err := digest.ParseWeek(f.week)
+	if err != nil {
+		return nil, w, fmt.Errorf("%w: %v", errUsage, err)
 	}
-	return series, w, since, nil
+	return series, w, nil
 }
 
-// openDigest opens what both digest commands need.
+// planFlags are issueFlags with --since, for the commands that plan an
+// issue.
+type planFlags struct {
+	issueFlags
+	since string
+}
+
+func (f *planFlags) flags(fs *flag.FlagSet) {
+	f.issueFlags.flags(fs, "the current week in newsroom.zone")
+	fs.StringVar(&f.since, "since", "", "for a first issue: articles published after this date (YYYY-MM-DD) instead of the past 7 days")
+}
+
+func (f *planFlags) pick(dg *digest.Service, args []string) ([]string, digest.Week, time.Time, error) {
+	series, w, err := f.issueFlags.pick(dg, args)
+	if err != nil || f.since == "" {
+		return series, w, time.Time{}, err
+	}
+	since, err := parseTime("since", f.since, dg.Zone())
+	return series, w, since, err
+}
+
+// openDigest opens what the digest commands need.
 func (c *cli) openDigest(ctx context.Context) (*app, mail.Mailer, *digest.Service, error) {
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	m, err := c.mailer(a)
-	if err != nil {
-		a.Close()
-		return nil, nil, nil, err
-	}
-	subs, err := a.subscriberService(m, true)
-	if err != nil {
+	if err == nil {
+		var subs *subscribers.Service
+		if subs, err = a.subscriberService(m, true); err == nil {
+			var dg *digest.Service
+			if dg, err = a.digestService(subs); err == nil {
+				return a, m, dg, nil
+			}
+		}
 		m.Close()
-		a.Close()
-		return nil, nil, nil, err
 	}
-	dg, err := a.digestService(subs)
-	if err != nil {
-		m.Close()
-		a.Close()
-		return nil, nil, nil, err
-	}
-	return a, m, dg, nil
+	a.Close()
+	return nil, nil, nil, err
 }
 
 // sampleReader is who preview and --to render for. Its id belongs to no
@@ -134,8 +102,21 @@ func sampleReader(email string) *subscribers.Subscriber {
 	return &subscribers.Subscriber{ID: math.MaxInt64, Email: email, Name: "Reader", Status: subscribers.StatusActive}
 }
 
-func runDigestPreview(ctx context.Context, c *cli, args []string) error {
-	if c.opts.format != "html" && c.opts.format != "text" {
+func at(dg *digest.Service, t time.Time) string { return t.In(dg.Zone()).Format(time.DateTime) }
+
+type digestPreviewCmd struct {
+	planFlags
+	format, out string
+}
+
+func (p *digestPreviewCmd) flags(fs *flag.FlagSet) {
+	p.planFlags.flags(fs)
+	fs.StringVar(&p.format, "format", "html", "html or text")
+	fs.StringVar(&p.out, "out", "", "write to this file instead of stdout (needs one --series)")
+}
+
+func (p *digestPreviewCmd) run(ctx context.Context, c *cli, args []string) error {
+	if p.format != "html" && p.format != "text" {
 		return fmt.Errorf("%w: --format must be html or text", errUsage)
 	}
 	a, m, dg, err := c.openDigest(ctx)
@@ -144,16 +125,16 @@ func runDigestPreview(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	defer m.Close()
-	series, w, since, err := c.digestArgs(dg, args)
+	series, w, since, err := p.pick(dg, args)
 	if err != nil {
 		return err
 	}
-	if c.opts.out != "" && len(series) != 1 {
+	if p.out != "" && len(series) != 1 {
 		return fmt.Errorf("%w: --out needs one --series", errUsage)
 	}
 	var out io.Writer = c.stdout
-	if c.opts.out != "" {
-		f, err := os.Create(c.opts.out)
+	if p.out != "" {
+		f, err := os.Create(p.out)
 		if err != nil {
 			return err
 		}
@@ -161,56 +142,68 @@ func runDigestPreview(ctx context.Context, c *cli, args []string) error {
 		out = f
 	}
 	for _, s := range series {
-		p, err := dg.Plan(ctx, s, w, since)
+		plan, err := dg.Plan(ctx, s, w, since)
 		if err != nil {
 			return err
 		}
-		if len(p.Articles) == 0 {
-			fmt.Fprintf(c.stderr, "%s: no new articles since %s: no issue would be sent\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
+		if len(plan.Articles) == 0 {
+			fmt.Fprintf(c.stderr, "%s: no new articles since %s: no issue would be sent\n", plan.Issue.ID, at(dg, plan.Issue.Since))
 		}
-		msg, err := dg.Message(p, sampleReader("reader@example.com"))
+		msg, err := dg.Message(plan, sampleReader("reader@example.com"))
 		if err != nil {
 			return err
 		}
 		body := msg.HTML
-		if c.opts.format == "text" {
+		if p.format == "text" {
 			body = "Subject: " + msg.Subject + "\n\n" + msg.Text
 		}
 		if _, err := io.WriteString(out, body+"\n"); err != nil {
 			return err
 		}
 	}
-	if c.opts.out != "" {
-		fmt.Fprintf(c.stderr, "wrote %s\n", c.opts.out)
+	if p.out != "" {
+		fmt.Fprintf(c.stderr, "wrote %s\n", p.out)
 	}
 	return nil
 }
 
-func runDigestSend(ctx context.Context, c *cli, args []string) error {
+type digestSendCmd struct {
+	planFlags
+	dryRun bool
+	to     string
+}
+
+func (s *digestSendCmd) flags(fs *flag.FlagSet) {
+	s.planFlags.flags(fs)
+	fs.BoolVar(&s.dryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
+	fs.StringVar(&s.to, "to", "", "send one copy to this address only, without creating the issue")
+}
+
+func (s *digestSendCmd) sendsMail() bool { return !s.dryRun }
+
+func (s *digestSendCmd) run(ctx context.Context, c *cli, args []string) error {
 	a, m, dg, err := c.openDigest(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	defer m.Close()
-	series, w, since, err := c.digestArgs(dg, args)
+	series, w, since, err := s.pick(dg, args)
 	if err != nil {
 		return err
 	}
-	if c.opts.to != "" {
-		to, err := subscribers.Normalize(c.opts.to)
-		if err != nil {
+	if s.to != "" {
+		if s.to, err = subscribers.Normalize(s.to); err != nil {
 			return fmt.Errorf("%w: --to: %v", errUsage, err)
 		}
-		c.opts.to = to
 	}
 	var errs []error
-	for _, s := range series {
-		if err := c.sendOne(ctx, a, m, dg, s, w, since); err != nil {
+	for _, se := range series {
+		if err := s.sendOne(ctx, c, a, m, dg, se, w, since); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			fmt.Fprintf(c.stderr, "%s: %v\n", s, err)
+			fmt.Fprintf(c.stderr, "%s: %v\n", se, err)
 			errs = append(errs, err)
 		}
 	}
@@ -220,7 +213,7 @@ func runDigestSend(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Service, series string, w digest.Week, since time.Time) error {
+func (s *digestSendCmd) sendOne(ctx context.Context, c *cli, a *app, m mail.Mailer, dg *digest.Service, series string, w digest.Week, since time.Time) error {
 	p, err := dg.Plan(ctx, series, w, since)
 	if err != nil {
 		return err
@@ -228,12 +221,12 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	// A stored issue is sent as it was created, whatever has happened to
 	// its articles since.
 	if len(p.Articles) == 0 && !p.Stored {
-		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, p.Issue.Since.In(dg.Zone()).Format(time.DateTime))
+		fmt.Fprintf(c.stdout, "%s: no new articles since %s: nothing to send\n", p.Issue.ID, at(dg, p.Issue.Since))
 		return nil
 	}
 	switch {
-	case c.opts.to != "":
-		msg, err := dg.Message(p, sampleReader(c.opts.to))
+	case s.to != "":
+		msg, err := dg.Message(p, sampleReader(s.to))
 		if err != nil {
 			return err
 		}
@@ -241,31 +234,10 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 		if err := m.Send(ctx, msg); err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "%s: sent one copy to %s (%d articles; no issue created)\n", p.Issue.ID, c.opts.to, len(p.Articles))
+		fmt.Fprintf(c.stdout, "%s: sent one copy to %s (%d articles; no issue created)\n", p.Issue.ID, s.to, len(p.Articles))
 		return nil
-	case c.opts.dryRun:
-		fmt.Fprintf(c.stdout, "%s: articles published %s – %s (%s)\n", p.Issue.ID,
-			p.Issue.Since.In(dg.Zone()).Format(time.DateTime), p.Issue.Until.In(dg.Zone()).Format(time.DateTime), dg.Zone())
-		for _, art := range p.Articles {
-			fmt.Fprintf(c.stdout, "  article  %s  %s  %s\n", art.Published.In(dg.Zone()).Format(time.DateTime), art.ID, art.Headline)
-		}
-		if p.Stored {
-			counts, err := a.store.DeliveryCounts(ctx, p.Issue.ID)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(c.stdout, "  issue exists (%s): deliveries %v\n", p.Issue.Status, counts)
-			return nil
-		}
-		subs, err := a.store.ListSubscribers(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: series})
-		if err != nil {
-			return err
-		}
-		for _, s := range subs {
-			fmt.Fprintf(c.stdout, "  to       %s\n", s.Email)
-		}
-		fmt.Fprintf(c.stdout, "  %d articles, %d recipients (dry run: nothing stored or sent)\n", len(p.Articles), len(subs))
-		return nil
+	case s.dryRun:
+		return dryRun(ctx, c, dg, p)
 	}
 	iss, created, err := dg.Create(ctx, p)
 	if errors.Is(err, digest.ErrNoRecipients) {
@@ -279,7 +251,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	if iss.Content != nil {
 		articles = len(iss.Content.Email.Articles)
 	}
-	counts, err := a.store.DeliveryCounts(ctx, iss.ID)
+	counts, err := dg.DeliveryCounts(ctx, iss.ID)
 	if err != nil {
 		return err
 	}
@@ -287,11 +259,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	for _, n := range counts {
 		total += n
 	}
-	verb := "created"
-	if !created {
-		verb = "resumed"
-	}
-	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, verb, articles, total)
+	fmt.Fprintf(c.stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, map[bool]string{true: "created", false: "resumed"}[created], articles, total)
 	prog := c.progress("sending "+iss.ID, total)
 	done := counts[digest.StateSent] + counts[digest.StateFailed] + counts[digest.StateSkipped]
 	rep, err := a.digestSender(dg, m, nil).SendIssue(ctx, iss, func(r digest.Report) {
@@ -300,109 +268,159 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 	prog.Done()
 	fmt.Fprintf(c.stdout, "%s: sent %d, retry later %d, failed %d, bounced %d, skipped %d\n",
 		iss.ID, rep.Sent, rep.Retry, rep.Failed, rep.Bounced, rep.Skipped)
-	return c.afterSend(ctx, a, dg, iss, rep, err)
+	return afterSend(ctx, c, dg, iss, rep, err)
 }
 
-// daemonDigest is the digest part of serve: the weekly job per series
-// (on one replica) and delivery workers (on every replica).
-type daemonDigest struct {
-	d      *daemon
-	svc    *digest.Service
-	sender *digest.Sender
-	kick   chan struct{}
-	wg     sync.WaitGroup
-	cancel context.CancelFunc
-}
-
-// setupDigest builds the digest service (whose Register serves the
-// /digests pages), its sender and its metric.
-func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
-	svc, err := d.a.digestService(d.subs)
+// dryRun lists what sending p would do.
+func dryRun(ctx context.Context, c *cli, dg *digest.Service, p *digest.Plan) error {
+	fmt.Fprintf(c.stdout, "%s: articles published %s – %s (%s)\n", p.Issue.ID, at(dg, p.Issue.Since), at(dg, p.Issue.Until), dg.Zone())
+	for _, art := range p.Articles {
+		fmt.Fprintf(c.stdout, "  article  %s  %s  %s\n", at(dg, art.Published), art.ID, art.Headline)
+	}
+	if p.Stored {
+		counts, err := dg.DeliveryCounts(ctx, p.Issue.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "  issue exists (%s): deliveries %v\n", p.Issue.Status, counts)
+		return nil
+	}
+	subs, err := dg.Recipients(ctx, p.Issue.Series)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "syndicated_digest_deliveries_total", Help: "Digest delivery attempts by result (sent, retry, failed, bounced, skipped).",
-	}, []string{"result"})
-	d.registry.MustRegister(deliveries)
-	for _, r := range []string{digest.ResultSent, digest.ResultRetry, digest.ResultFailed, digest.ResultBounced, digest.ResultSkipped} {
-		deliveries.WithLabelValues(r) // exported as 0 from the start
+	for _, s := range subs {
+		fmt.Fprintf(c.stdout, "  to       %s\n", s.Email)
 	}
-	dd := &daemonDigest{d: d, svc: svc, kick: make(chan struct{}, 1),
-		sender: d.a.digestSender(svc, m, func(r string) { deliveries.WithLabelValues(r).Inc() })}
-	return dd, nil
+	fmt.Fprintf(c.stdout, "  %d articles, %d recipients (dry run: nothing stored or sent)\n", len(p.Articles), len(subs))
+	return nil
 }
 
-// schedule adds each series' weekly job: it creates this week's issue
-// (the shared lock makes that one replica) and wakes the workers.
-func (dd *daemonDigest) schedule() error {
-	for _, s := range dd.d.a.cfg.Series {
-		if err := dd.d.sched.Add("digest-"+s.Slug, dd.d.a.cfg.DigestSchedule(s), func(ctx context.Context) error {
-			return dd.createIssue(ctx, s.Slug, dd.svc.Now())
-		}); err != nil {
+// afterSend reports what a digest send left behind and decides the exit:
+// the failures and the servers' replies go to stderr whenever there were
+// any; an error (exit 1) when the run was stopped or nothing could be sent.
+func afterSend(ctx context.Context, c *cli, dg *digest.Service, iss *digest.Issue, rep digest.Report, sendErr error) error {
+	st, err := dg.Status(ctx, iss)
+	if err != nil {
+		return errors.Join(sendErr, err)
+	}
+	if rep.Finished {
+		fmt.Fprintf(c.stdout, "%s: finished\n", iss.ID)
+	} else {
+		printWaiting(c, st, dg)
+	}
+	failures := rep.Retry + rep.Failed + rep.Bounced
+	if failures > 0 || sendErr != nil {
+		for i, f := range st.Failures {
+			if i == 5 {
+				fmt.Fprintf(c.stderr, "%s: … and %d more reasons (syndicated digest status)\n", iss.ID, len(st.Failures)-i)
+				break
+			}
+			fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", iss.ID, f.Count, failureWord(f), f.Error)
+		}
+	}
+	if sendErr != nil {
+		return sendErr
+	}
+	if rep.Sent == 0 && failures > 0 {
+		return fmt.Errorf("nothing could be sent (%d to retry later, %d failed, %d bounced)", rep.Retry, rep.Failed, rep.Bounced)
+	}
+	return nil
+}
+
+// printWaiting says what is left and why: deliveries waiting for their
+// retry time, due now (left by a stopped run), or held by a worker's lease
+// (another process, or one that died: the lease runs out).
+func printWaiting(c *cli, st *digest.IssueReport, dg *digest.Service) {
+	at := func(t time.Time) string { return t.In(dg.Zone()).Format(time.DateTime + " MST") }
+	id := st.Issue.ID
+	if st.Waiting > 0 {
+		fmt.Fprintf(c.stdout, "%s: %d wait for a retry (the next at %s); \"syndicated serve\" or another \"digest send\" resumes them\n", id, st.Waiting, at(st.NextRetry))
+	}
+	if st.Due > 0 {
+		fmt.Fprintf(c.stdout, "%s: %d not tried yet, pending\n", id, st.Due)
+	}
+	if st.Leased > 0 {
+		fmt.Fprintf(c.stdout, "%s: %d held by another worker's lease (until %s at the latest)\n", id, st.Leased, at(st.LeaseUntil))
+	}
+}
+
+func failureWord(f digest.Failure) string {
+	if f.State == digest.StatePending {
+		return "to retry"
+	}
+	return "failed"
+}
+
+// forIssues runs fn on the --week's issue of each --series, or on each
+// series' latest.
+func (f *issueFlags) forIssues(ctx context.Context, c *cli, args []string, fn func(dg *digest.Service, iss *digest.Issue) error) error {
+	a, m, dg, err := c.openDigest(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	defer m.Close()
+	series, w, err := f.pick(dg, args)
+	if err != nil {
+		return err
+	}
+	week := &w
+	if f.week == "" {
+		week = nil
+	}
+	for _, s := range series {
+		iss, err := dg.Issue(ctx, s, week)
+		if errors.Is(err, digest.ErrNotFound) {
+			fmt.Fprintf(c.stdout, "%s: no issue\n", s)
+			continue
+		}
+		if err == nil {
+			err = fn(dg, iss)
+		}
+		if err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// createIssue creates the issue of series due at time at (the week's
-// issue with the articles published up to then) and wakes the workers.
-func (dd *daemonDigest) createIssue(ctx context.Context, series string, at time.Time) error {
-	log := dd.d.a.log
-	p, err := dd.svc.PlanAt(ctx, series, dd.svc.Week(at), time.Time{}, at)
-	if err != nil {
-		return err
-	}
-	iss, created, err := dd.svc.Create(ctx, p)
-	if errors.Is(err, digest.ErrNoArticles) {
-		log.Info("digest: no new articles, no issue", "issue", p.Issue.ID)
-		return nil
-	}
-	if errors.Is(err, digest.ErrNoRecipients) {
-		log.Info("digest: no active subscribers, no issue", "issue", p.Issue.ID)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if created {
-		log.Info("digest issue created", "issue", iss.ID, "articles", len(p.Articles))
-	}
-	select {
-	case dd.kick <- struct{}{}:
-	default:
-	}
-	return nil
+type digestStatusCmd struct{ issueFlags }
+
+func (s *digestStatusCmd) flags(fs *flag.FlagSet) {
+	s.issueFlags.flags(fs, "each series' latest issue")
 }
 
-// start runs the delivery workers: at once (resuming any unfinished
-// issue), then on every kick and every digestPoll.
-func (dd *daemonDigest) start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	dd.cancel = cancel
-	dd.wg.Go(func() {
-		t := time.NewTicker(digestPoll)
-		defer t.Stop()
-		for {
-			if err := dd.sender.Resume(ctx); err != nil && ctx.Err() == nil {
-				dd.d.a.log.Warn("digest delivery", "err", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-dd.kick:
-			case <-t.C:
-			}
+func (s *digestStatusCmd) run(ctx context.Context, c *cli, args []string) error {
+	return s.forIssues(ctx, c, args, func(dg *digest.Service, iss *digest.Issue) error {
+		st, err := dg.Status(ctx, iss)
+		if err != nil {
+			return err
 		}
+		n := st.Counts
+		fmt.Fprintf(c.stdout, "%s: %s, created %s\n", iss.ID, iss.Status, at(dg, iss.CreatedAt))
+		fmt.Fprintf(c.stdout, "  sent %d, pending %d, sending %d, failed %d, skipped %d\n",
+			n[digest.StateSent], n[digest.StatePending], n[digest.StateSending], n[digest.StateFailed], n[digest.StateSkipped])
+		printWaiting(c, st, dg)
+		for _, f := range st.Failures {
+			fmt.Fprintf(c.stdout, "  %d %s: %s\n", f.Count, failureWord(f), f.Error)
+		}
+		return nil
 	})
 }
 
-// stop stops claiming; sends in flight finish and are recorded, the rest
-// of this replica's claims are handed back.
-func (dd *daemonDigest) stop() {
-	if dd.cancel != nil {
-		dd.cancel()
-	}
-	dd.wg.Wait()
+type digestRetryCmd struct{ issueFlags }
+
+func (r *digestRetryCmd) flags(fs *flag.FlagSet) { r.issueFlags.flags(fs, "each series' latest issue") }
+
+func (r *digestRetryCmd) run(ctx context.Context, c *cli, args []string) error {
+	return r.forIssues(ctx, c, args, func(dg *digest.Service, iss *digest.Issue) error {
+		n, err := dg.RetryFailed(ctx, iss.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "%s: %d failed deliveries are pending again (sent by \"syndicated serve\" or \"syndicated digest send --week %s\"; bounced subscribers are skipped: unbounce them first)\n",
+			iss.ID, n, iss.Week)
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/smtptest"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -101,12 +102,12 @@ func TestReplicasSendDigestOnce(t *testing.T) {
 		n     = 300
 	)
 	db := storagetest.PostgresURL(t)
-	rec, addr := startRecorder(t)
+	srv := smtptest.Start(t, smtptest.Script{})
 	env := []string{
 		"SYNDICATED_HTTP_API_TOKEN=" + token,
 		"SYNDICATED_SAMPLES=false",
 		"SYNDICATED_DATABASE_URL=" + db,
-		"SYNDICATED_SMTP_URL=smtp://" + addr + "?tls=none",
+		"SYNDICATED_SMTP_URL=" + srv.URL(),
 		"SYNDICATED_BASE_URL=https://news.example.com", // real mail is refused with a loopback base_url
 		"SYNDICATED_SMTP_RATE_PER_SECOND=0",
 		"SYNDICATED_SERIES_0_DIGEST_SCHEDULE=@every 1s",
@@ -129,15 +130,14 @@ func TestReplicasSendDigestOnce(t *testing.T) {
 	if resp, _ := get(t, b+"/digests/"+all[0].ID); resp.StatusCode != http.StatusOK {
 		t.Errorf("replica B does not serve the issue: %d", resp.StatusCode)
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	got := srv.MessageIDs()
 	total := 0
 	for _, s := range subs {
-		if got := len(rec.got[s.Email]); got != 1 {
-			t.Errorf("%s got %d copies, want 1", s.Email, got)
+		if n := len(got[s.Email]); n != 1 {
+			t.Errorf("%s got %d copies, want 1", s.Email, n)
 		}
 	}
-	for _, ids := range rec.got {
+	for _, ids := range got {
 		total += len(ids)
 	}
 	if total != n {

@@ -6,8 +6,12 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/mail"
@@ -19,16 +23,16 @@ import (
 	"github.com/syndicated/syndicated/templates"
 )
 
-// importer returns the article importer the config describes.
-func (a *app) importer() *ingest.Importer { return a.importerWith(a.log, nil) }
-
-func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *ingest.Importer {
+// importer returns the article importer the config describes, logging to
+// log, telling progress how far an import is, and hooks what it did.
+func (a *app) importer(log *slog.Logger, progress func(done, total int), hooks ...ingest.Hook) *ingest.Importer {
 	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
 		Zone:          a.zone(),
 		Logger:        log,
 		Progress:      progress,
+		Hooks:         hooks,
 	}
 	if a.cfg.ProbePhotos {
 		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
@@ -98,7 +102,7 @@ func (a *app) feedSet() (*feeds.Set, error) {
 
 // importSamples imports the shipped sample articles into an empty store,
 // so that a fresh checkout shows real-looking feeds at once.
-func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
+func (a *app) importSamples(ctx context.Context) error {
 	if !a.cfg.Samples {
 		return nil
 	}
@@ -109,7 +113,7 @@ func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
 	if n > 0 {
 		return nil
 	}
-	rep, err := im.ImportFS(ctx, samples.FS, ".")
+	rep, err := a.importer(a.log, nil).ImportFS(ctx, samples.FS, ".")
 	if err != nil {
 		return fmt.Errorf("import samples: %w", err)
 	}
@@ -134,7 +138,7 @@ func (a *app) mailer() (mail.Mailer, error) {
 // mailer opens the transport for the running command: a.mailer when it
 // sends mail, else a.silentMailer.
 func (c *cli) mailer(a *app) (mail.Mailer, error) {
-	if c.sends != nil && c.sends(&c.opts) {
+	if c.sendsMail {
 		return a.mailer()
 	}
 	return a.silentMailer()
@@ -214,5 +218,56 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		IPBurst:         a.cfg.Subscribe.PerClientBurst,
 		Logger:          a.log,
 		SyncMail:        syncMail,
+	})
+}
+
+func formatName(f feeds.Format) string {
+	switch f {
+	case feeds.RSS:
+		return "RSS"
+	case feeds.Atom:
+		return "Atom"
+	default:
+		return "JSON Feed"
+	}
+}
+
+// digestService builds the digest service on the subscriber service.
+func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
+	var series []digest.Series
+	for _, s := range a.cfg.Series {
+		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
+	}
+	return digest.New(digest.Config{
+		Zone:  a.zone(),
+		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: series,
+		BaseURL:  a.cfg.BaseURL,
+		Renderer: a.renderer(),
+		From:     a.cfg.SMTP.From,
+		Log:      a.log,
+		// mailto: only when a processed mailbox is configured.
+		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
+	})
+}
+
+// digestSender builds a sender with smtp.connections workers and the
+// smtp.rate_per_second limit. Both digest send and serve wait for claims
+// a killed process left until their lease runs out, and finish the issue.
+func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
+	var lim *rate.Limiter
+	if r := a.cfg.SMTP.RatePerSec; r > 0 {
+		lim = rate.NewLimiter(rate.Limit(r), 1)
+	}
+	// The transport's own timeouts (smtp.timeout, smtp.data_timeout) end
+	// a send; SendTimeout only backs them up.
+	sendTimeout := time.Minute
+	if m, ok := t.(interface{ MaxSendTime() time.Duration }); ok {
+		sendTimeout = m.MaxSendTime() + 30*time.Second
+	}
+	return digest.NewSender(digest.SenderConfig{
+		Store: a.store, Compose: dg.Compose, Transport: t,
+		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
+		SendTimeout: sendTimeout,
+		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
 	})
 }
