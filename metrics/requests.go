@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/server/response"
 )
 
 // Other is the feed and format label of a request for no configured feed.
@@ -97,34 +98,9 @@ func (m *FeedRequests) counter(k requestKey) prometheus.Counter {
 // is answered.
 func (m *FeedRequests) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		m.counter(requestKey{m.labels(r.URL.Path), rec.status}).Inc()
+		var rec response.Recorder
+		rec.Reset(w)
+		next.ServeHTTP(&rec, r)
+		m.counter(requestKey{m.labels(r.URL.Path), rec.Status()}).Inc()
 	})
 }
-
-// statusWriter remembers the status the handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -100,7 +100,7 @@ func New(opts Options) (*Server, error) {
 		opts.Pages = p
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), pages: opts.Pages, metrics: newHTTPMetrics(opts.Registry)}
-	s.recorders.New = func() any { return new(statusRecorder) }
+	s.recorders.New = func() any { return new(response.Recorder) }
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	if opts.Article != nil {
@@ -161,8 +161,8 @@ func healthz(w http.ResponseWriter, r *http.Request) {
 // status, duration).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := s.recorders.Get().(*statusRecorder)
-	rec.ResponseWriter, rec.status = w, http.StatusOK
+	rec := s.recorders.Get().(*response.Recorder)
+	rec.Reset(w)
 	// Feed requests are nearly all the traffic: they skip the mux, whose
 	// pattern matching would cost more than the feed handler itself.
 	if s.opts.Feeds != nil && len(r.URL.Path) > len(feedsPrefix) && strings.HasPrefix(r.URL.Path, feedsPrefix) {
@@ -181,12 +181,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = "unmatched"
 	}
 	took := time.Since(start)
-	s.metrics.observe(pattern, r.Method, rec.status, took)
+	s.metrics.observe(pattern, r.Method, rec.Status(), took)
 	if s.opts.Log.Enabled(r.Context(), slog.LevelDebug) {
 		s.opts.Log.LogAttrs(r.Context(), slog.LevelDebug, "http request", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("took", took))
+			slog.String("path", r.URL.Path), slog.Int("status", rec.Status()), slog.Duration("took", took))
 	}
-	rec.ResponseWriter = nil
+	rec.Reset(nil)
 	s.recorders.Put(rec)
 }
 
@@ -251,7 +251,7 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 		_, _ = w.Write(probe.body.Bytes())
 		return
 	}
-	s.pages.Error(w, r, s.opts.Log, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
+	response.Page(w, r, s.opts.Log, s.pages, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
 }
 
 // bufferedResponse holds the mux's small answer to an unmatched request.
@@ -317,7 +317,7 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 		err = article.ErrNotFound
 	}
 	if err != nil {
-		s.pages.Error(w, r, s.opts.Log, err)
+		response.Page(w, r, s.opts.Log, s.pages, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -424,19 +424,6 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	return io.ReadAll(r.Body)
 }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type httpMetrics struct {
 	requests *prometheus.CounterVec

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
-	"github.com/syndicated/syndicated/server/response"
 )
 
 // FS holds html/*.html and static/site.css.
@@ -314,16 +312,9 @@ type ErrorData struct {
 	Message string
 }
 
-// Error answers err as an HTML page, its status from the error table
-// (server/response); a server error is logged and its text not shown.
-func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, log *slog.Logger, err error) {
-	status := response.Status(err)
-	response.LogServerError(req, log, status, err)
-	r.ErrorPage(w, status, "", "")
-}
-
 // ErrorPage answers an error page with status; heading and message
-// default to words for the status.
+// default to words for the status. (server/response.Page answers an
+// error with its status from the error table.)
 func (r *Renderer) ErrorPage(w http.ResponseWriter, status int, heading, message string) {
 	if heading == "" || message == "" {
 		h, m := statusWords(status)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/config"
+	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 )
@@ -146,7 +147,7 @@ func (b *backupCmd) run(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	if b.out == "" {
-		return fmt.Errorf("%w: --out FILE is required", errUsage)
+		return fmt.Errorf("%w: --out FILE is required", cmdline.ErrUsage)
 	}
 	cfg, err := c.loadConfig()
 	if err != nil {

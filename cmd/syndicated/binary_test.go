@@ -194,7 +194,7 @@ func TestREADMESynopsesMatchFlags(t *testing.T) {
 		if strings.Contains(name, "|") || !strings.Contains(m[2], "[") && !strings.Contains(m[2], "--") {
 			continue
 		}
-		if _, _, ok := findCommand(commands(), strings.Fields(name)); !ok {
+		if _, _, ok := (&cli{}).program().Find(strings.Fields(name)); !ok {
 			continue
 		}
 		r := runBinary(t, dir, nil, append(strings.Fields(name), "--help")...)

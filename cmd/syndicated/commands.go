@@ -12,29 +12,33 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/internal/cmdline"
 )
 
 // commands lists every command line syndicated takes.
-func commands() []spec {
-	return []spec{
-		{"serve", "", "run the daemon: HTTP, feed schedule, digest schedule", func() command { return &serveCmd{} }},
-		{"import", "PATH...", "import article files or directories (.txt pages, .md, .json)", func() command { return &importCmd{} }},
-		{"feeds build", "", "build every feed and write them to a directory", func() command { return &feedsBuildCmd{} }},
-		{"config check", "", "load and validate the configuration, and print it", func() command { return &configCheckCmd{} }},
-		{"config example", "", "print the annotated example configuration", func() command { return &configExampleCmd{} }},
-		{"subscribers add", "EMAIL", "add a subscriber", func() command { return &subscribersAddCmd{} }},
-		{"subscribers list", "", "list subscribers, one a line, tab-separated", func() command { return &subscribersListCmd{} }},
-		{"subscribers remove", "EMAIL", "erase a subscriber's personal data and suppress the address", func() command { return &subscribersRemoveCmd{} }},
-		{"subscribers unbounce", "[EMAIL...]", "make bounced subscribers active again (undo a wrong bounce)", func() command { return &subscribersUnbounceCmd{} }},
-		{"subscribers import", "FILE.csv", "import subscribers from CSV, reporting bad rows", func() command { return &subscribersImportCmd{} }},
-		{"subscribers export", "", "export subscribers to CSV on stdout", func() command { return &subscribersExportCmd{} }},
-		{"digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }},
-		{"digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }},
-		{"digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }},
-		{"digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }},
-		{"backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }},
-		{"migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }},
-		{"version", "", "print the version", func() command { return &versionCmd{} }},
+func (c *cli) commands() []cmdline.Spec {
+	spec := func(name, usage, summary string, new func() command) cmdline.Spec {
+		return cmdline.Spec{Name: name, Usage: usage, Summary: summary, New: func() cmdline.Command { return bound{new(), c} }}
+	}
+	return []cmdline.Spec{
+		spec("serve", "", "run the daemon: HTTP, feed schedule, digest schedule", func() command { return &serveCmd{} }),
+		spec("import", "PATH...", "import article files or directories (.txt pages, .md, .json)", func() command { return &importCmd{} }),
+		spec("feeds build", "", "build every feed and write them to a directory", func() command { return &feedsBuildCmd{} }),
+		spec("config check", "", "load and validate the configuration, and print it", func() command { return &configCheckCmd{} }),
+		spec("config example", "", "print the annotated example configuration", func() command { return &configExampleCmd{} }),
+		spec("subscribers add", "EMAIL", "add a subscriber", func() command { return &subscribersAddCmd{} }),
+		spec("subscribers list", "", "list subscribers, one a line, tab-separated", func() command { return &subscribersListCmd{} }),
+		spec("subscribers remove", "EMAIL", "erase a subscriber's personal data and suppress the address", func() command { return &subscribersRemoveCmd{} }),
+		spec("subscribers unbounce", "[EMAIL...]", "make bounced subscribers active again (undo a wrong bounce)", func() command { return &subscribersUnbounceCmd{} }),
+		spec("subscribers import", "FILE.csv", "import subscribers from CSV, reporting bad rows", func() command { return &subscribersImportCmd{} }),
+		spec("subscribers export", "", "export subscribers to CSV on stdout", func() command { return &subscribersExportCmd{} }),
+		spec("digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }),
+		spec("digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }),
+		spec("digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }),
+		spec("digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }),
+		spec("backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }),
+		spec("migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }),
+		spec("version", "", "print the version", func() command { return &versionCmd{} }),
 	}
 }
 
@@ -46,7 +50,7 @@ func (noFlags) flags(*flag.FlagSet) {}
 // noArgs is the error of a command given arguments it does not take.
 func noArgs(name string, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("%w: %s takes no arguments", errUsage, name)
+		return fmt.Errorf("%w: %s takes no arguments", cmdline.ErrUsage, name)
 	}
 	return nil
 }
@@ -56,7 +60,7 @@ func parseTime(flag, v string, loc *time.Location) (time.Time, error) {
 	t, err := time.ParseInLocation("2006-01-02", v, loc)
 	if err != nil {
 		if t, err = time.Parse(time.RFC3339, v); err != nil {
-			return t, fmt.Errorf("%w: --%s %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", errUsage, flag, v)
+			return t, fmt.Errorf("%w: --%s %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", cmdline.ErrUsage, flag, v)
 		}
 	}
 	return t, nil
@@ -69,7 +73,7 @@ type importCmd struct{ noFlags }
 
 func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: name at least one file or directory", errUsage)
+		return fmt.Errorf("%w: name at least one file or directory", cmdline.ErrUsage)
 	}
 	a, err := c.openApp(ctx)
 	if err != nil {
@@ -110,7 +114,7 @@ func (f *feedsBuildCmd) flags(fs *flag.FlagSet) {
 
 func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("%w: feeds build takes no arguments", errUsage)
+		return fmt.Errorf("%w: feeds build takes no arguments", cmdline.ErrUsage)
 	}
 	a, err := c.openApp(ctx)
 	if err != nil {

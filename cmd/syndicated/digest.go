@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -28,7 +29,7 @@ func (f *issueFlags) flags(fs *flag.FlagSet, weekDefault string) {
 // the week (the current one without --week).
 func (f *issueFlags) pick(dg *digest.Service, args []string) ([]string, digest.Week, error) {
 	if len(args) > 0 {
-		return nil, digest.Week{}, fmt.Errorf("%w: unexpected arguments %q", errUsage, args)
+		return nil, digest.Week{}, fmt.Errorf("%w: unexpected arguments %q", cmdline.ErrUsage, args)
 	}
 	var series []string
 	for _, s := range dg.AllSeries() {
@@ -38,7 +39,7 @@ func (f *issueFlags) pick(dg *digest.Service, args []string) ([]string, digest.W
 		series = nil
 		for _, s := range strings.Split(f.series, ",") {
 			if _, err := dg.Series(strings.TrimSpace(s)); err != nil {
-				return nil, digest.Week{}, fmt.Errorf("%w: %v", errUsage, err)
+				return nil, digest.Week{}, fmt.Errorf("%w: %v", cmdline.ErrUsage, err)
 			}
 			series = append(series, strings.TrimSpace(s))
 		}
@@ -48,7 +49,7 @@ func (f *issueFlags) pick(dg *digest.Service, args []string) ([]string, digest.W
 	}
 	w, err := digest.ParseWeek(f.week)
 	if err != nil {
-		return nil, w, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, w, fmt.Errorf("%w: %v", cmdline.ErrUsage, err)
 	}
 	return series, w, nil
 }
@@ -117,7 +118,7 @@ func (p *digestPreviewCmd) flags(fs *flag.FlagSet) {
 
 func (p *digestPreviewCmd) run(ctx context.Context, c *cli, args []string) error {
 	if p.format != "html" && p.format != "text" {
-		return fmt.Errorf("%w: --format must be html or text", errUsage)
+		return fmt.Errorf("%w: --format must be html or text", cmdline.ErrUsage)
 	}
 	a, m, dg, err := c.openDigest(ctx)
 	if err != nil {
@@ -130,7 +131,7 @@ func (p *digestPreviewCmd) run(ctx context.Context, c *cli, args []string) error
 		return err
 	}
 	if p.out != "" && len(series) != 1 {
-		return fmt.Errorf("%w: --out needs one --series", errUsage)
+		return fmt.Errorf("%w: --out needs one --series", cmdline.ErrUsage)
 	}
 	var out io.Writer = c.stdout
 	if p.out != "" {
@@ -194,7 +195,7 @@ func (s *digestSendCmd) run(ctx context.Context, c *cli, args []string) error {
 	}
 	if s.to != "" {
 		if s.to, err = subscribers.Normalize(s.to); err != nil {
-			return fmt.Errorf("%w: --to: %v", errUsage, err)
+			return fmt.Errorf("%w: --to: %v", cmdline.ErrUsage, err)
 		}
 	}
 	var errs []error

@@ -23,7 +23,6 @@ import (
 	"github.com/syndicated/syndicated/metrics"
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/server"
-	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/storage"
 	subweb "github.com/syndicated/syndicated/subscribers/web"
 )
@@ -76,7 +75,6 @@ type daemon struct {
 	feeds    *feeds.Runner
 	digest   *digest.Runner
 	srv      *server.Server
-	ingest   *metrics.Ingest
 	server   server.Options // what setupFeeds and setupMail give the server
 	runners  []runner
 	routes   []func(*http.ServeMux)
@@ -104,8 +102,9 @@ func newDaemon(ctx context.Context, a *app) (_ *daemon, err error) {
 			d.close()
 		}
 	}()
+	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d.sched = schedule.New(a.store, a.log)
-	d.sched.OnRun = d.jobMetrics()
+	d.sched.OnRun = metrics.NewJobs(d.registry).Observe
 	if err := d.setupFeeds(ctx); err != nil {
 		return nil, err
 	}
@@ -119,23 +118,6 @@ func newDaemon(ctx context.Context, a *app) (_ *daemon, err error) {
 		a.log.Info("article API disabled: set http.api_token to accept POST /api/articles")
 	}
 	return d, nil
-}
-
-// jobMetrics registers the process and job metrics and returns what
-// observes each job run.
-func (d *daemon) jobMetrics() func(name string, took time.Duration, err error) {
-	runs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "syndicated_job_runs_total", Help: "Scheduled job runs by job and result.",
-	}, []string{"job", "result"})
-	seconds := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "syndicated_job_duration_seconds", Help: "Scheduled job duration.",
-		Buckets: []float64{.001, .005, .02, .1, .5, 2, 10, 60},
-	}, []string{"job"})
-	d.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), runs, seconds)
-	return func(name string, took time.Duration, err error) {
-		runs.WithLabelValues(name, map[bool]string{true: "error", false: "ok"}[err != nil]).Inc()
-		seconds.WithLabelValues(name).Observe(took.Seconds())
-	}
 }
 
 // setupFeeds imports the samples into an empty store and makes the feed
@@ -154,11 +136,14 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 		return err
 	}
 	builds := metrics.NewBuilds(d.registry)
-	d.ingest = metrics.NewIngest(d.registry)
 	metrics.NewStoreCollector(d.registry, a.store, metrics.StoreOptions{Log: a.log})
-	// API pushes and content scans go through one importer, whose hook
-	// counts them and rebuilds the feeds after a change.
-	im := a.importer(a.log, nil, d.ingested)
+	// API pushes and content scans go through one importer, whose hooks
+	// count them and rebuild the feeds after a change.
+	im := a.importer(a.log, nil, metrics.NewIngest(d.registry).Hook, func(_ context.Context, e ingest.Event) {
+		if e.Changed() {
+			d.feeds.Changed()
+		}
+	})
 	cfg := feeds.RunnerConfig{Set: set, Sched: d.sched, Schedule: a.cfg.Feeds.Schedule, Revision: a.store.ArticlesRevision,
 		PollInterval: a.cfg.Feeds.PollInterval.Duration, OutputDir: a.cfg.Feeds.OutputDir, OnBuild: builds.Observe, Log: a.log}
 	if dir := a.cfg.ContentDir; dir != "" {
@@ -198,29 +183,6 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 		Log:      a.log,
 	}
 	return nil
-}
-
-// ingested is the importer's hook: metrics count each article by its
-// outcome (a client's fault, a 4xx at the API, is rejected; another error
-// an error), and a change rebuilds the feeds.
-func (d *daemon) ingested(_ context.Context, e ingest.Event) {
-	source := metrics.SourceContent
-	if e.Source == ingest.SourceAPI {
-		source = metrics.SourceAPI
-	}
-	for _, f := range e.Files {
-		switch {
-		case f.Err == nil:
-			d.ingest.Observe(source, metrics.Outcome(f.Outcome))
-		case response.Status(f.Err) < http.StatusInternalServerError:
-			d.ingest.Observe(source, metrics.OutcomeRejected)
-		default:
-			d.ingest.Observe(source, metrics.OutcomeError)
-		}
-	}
-	if e.Changed() {
-		d.feeds.Changed()
-	}
 }
 
 // register adds the routes of the parts that serve pages.
@@ -272,20 +234,13 @@ func (d *daemon) setupMail() error {
 	d.route(web.Register)
 	d.route(digestweb.NewWithPages(dg, a.log, pages).Register)
 
-	deliveries := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "syndicated_digest_deliveries_total", Help: "Digest delivery attempts by result (sent, retry, failed, bounced, skipped).",
-	}, []string{"result"})
-	d.registry.MustRegister(deliveries)
-	for _, r := range []string{digest.ResultSent, digest.ResultRetry, digest.ResultFailed, digest.ResultBounced, digest.ResultSkipped} {
-		deliveries.WithLabelValues(r) // exported as 0 from the start
-	}
 	var schedules []digest.Schedule
 	for _, s := range a.cfg.Series {
 		schedules = append(schedules, digest.Schedule{Series: s.Slug, Spec: a.cfg.DigestSchedule(s)})
 	}
 	d.digest, err = digest.NewRunner(digest.RunnerConfig{Service: dg, Sched: d.sched, Schedules: schedules,
 		CatchUp: a.cfg.Digest.CatchUp.Duration, Log: a.log,
-		Sender: a.digestSender(dg, m, func(r string) { deliveries.WithLabelValues(r).Inc() })})
+		Sender: a.digestSender(dg, m, metrics.NewDeliveries(d.registry).Observe)})
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -27,7 +28,7 @@ func (s *subscribersAddCmd) sendsMail() bool { return !s.confirmed }
 
 func (s *subscribersAddCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
+		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
 	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
 		sub, err := svc.Add(ctx, args[0], s.name, lists(s.list), s.confirmed)
@@ -51,11 +52,11 @@ func (s *subscribersListCmd) flags(fs *flag.FlagSet) {
 
 func (s *subscribersListCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers list takes no arguments", errUsage)
+		return fmt.Errorf("%w: subscribers list takes no arguments", cmdline.ErrUsage)
 	}
 	st := subscribers.Status(s.status)
 	if st != "" && !st.Valid() {
-		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", errUsage, st)
+		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", cmdline.ErrUsage, st)
 	}
 	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
 		subs, err := svc.List(ctx, subscribers.Filter{Status: st, List: s.list})
@@ -82,7 +83,7 @@ type subscribersRemoveCmd struct{ noFlags }
 
 func (*subscribersRemoveCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
+		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
 	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
 		if err := svc.Remove(ctx, args[0]); err != nil {
@@ -101,7 +102,7 @@ func (s *subscribersUnbounceCmd) flags(fs *flag.FlagSet) {
 
 func (s *subscribersUnbounceCmd) run(ctx context.Context, c *cli, args []string) error {
 	if (len(args) == 0) == (s.allSince == "") {
-		return fmt.Errorf("%w: give EMAIL... or --all-since TIME", errUsage)
+		return fmt.Errorf("%w: give EMAIL... or --all-since TIME", cmdline.ErrUsage)
 	}
 	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
 		var since time.Time
@@ -135,7 +136,7 @@ type subscribersImportCmd struct{ noFlags }
 
 func (*subscribersImportCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one FILE.csv", errUsage)
+		return fmt.Errorf("%w: give exactly one FILE.csv", cmdline.ErrUsage)
 	}
 	f, err := os.Open(args[0])
 	if err != nil {
@@ -169,7 +170,7 @@ func (s *subscribersExportCmd) flags(fs *flag.FlagSet) {
 
 func (s *subscribersExportCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers export takes no arguments", errUsage)
+		return fmt.Errorf("%w: subscribers export takes no arguments", cmdline.ErrUsage)
 	}
 	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
 		if s.out == "" {

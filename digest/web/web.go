@@ -95,7 +95,7 @@ func (h *Handler) serveSeries(w http.ResponseWriter, r *http.Request) {
 			response.Text(w, r, h.log, err)
 			return
 		}
-		h.pages.Error(w, r, h.log, err)
+		response.Page(w, r, h.log, h.pages, err)
 		return
 	}
 	page := listPage{Series: se, FeedPath: "/digests/" + slug + ".atom"}
@@ -135,7 +135,7 @@ func (h *Handler) serveIssue(w http.ResponseWriter, r *http.Request) {
 	slug, week := r.PathValue("series"), r.PathValue("week")
 	wk, err := digest.ParseWeek(week)
 	if err != nil || wk.String() != week {
-		h.pages.Error(w, r, h.log, digest.ErrNotFound)
+		response.Page(w, r, h.log, h.pages, digest.ErrNotFound)
 		return
 	}
 	se, err := h.series(slug)
@@ -144,7 +144,7 @@ func (h *Handler) serveIssue(w http.ResponseWriter, r *http.Request) {
 		p, err = h.svc.Stored(r.Context(), slug, wk)
 	}
 	if err != nil {
-		h.pages.Error(w, r, h.log, err)
+		response.Page(w, r, h.log, h.pages, err)
 		return
 	}
 	page := issuePage{Series: se, Heading: heading(&p.Issue), Since: p.Issue.Since, Until: p.Issue.Until}
