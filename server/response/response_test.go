@@ -76,11 +76,17 @@ func TestRecorderKeepsTheStatusSent(t *testing.T) {
 		name    string
 		handler func(w http.ResponseWriter)
 	}{
-		{"first of two", func(w http.ResponseWriter) { w.WriteHeader(http.StatusNotModified); w.WriteHeader(http.StatusInternalServerError) }},
+		{"first of two", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusNotModified)
+			w.WriteHeader(http.StatusInternalServerError)
+		}},
 		{"write, then a header", func(w http.ResponseWriter) { _, _ = w.Write([]byte("x")); w.WriteHeader(http.StatusNotFound) }},
 		{"nothing", func(http.ResponseWriter) {}},
 		{"informational first", func(w http.ResponseWriter) { w.WriteHeader(http.StatusEarlyHints); w.WriteHeader(http.StatusTeapot) }},
-		{"error after a header", func(w http.ResponseWriter) { w.WriteHeader(http.StatusCreated); http.Error(w, "late", http.StatusBadGateway) }},
+		{"error after a header", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusCreated)
+			http.Error(w, "late", http.StatusBadGateway)
+		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var rec response.Recorder
