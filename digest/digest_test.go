@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
-	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -52,7 +51,7 @@ func TestPlanRenderAndPage(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	f := newFixture(t, st, srv.URL)
-	digestweb.New(f.dg, nil).Register(mux)
+	f.webHandler(t).Register(mux)
 	ctx := t.Context()
 
 	// No articles: no issue.

@@ -13,7 +13,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/syndicated/syndicated/digest"
-	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/internal/browsertest"
 	"github.com/syndicated/syndicated/internal/mailpittest"
 	"github.com/syndicated/syndicated/mail/smtp"
@@ -41,7 +40,7 @@ func TestEndToEndMailpit(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.Register(mux)
-	digestweb.New(f.dg, nil).Register(mux)
+	f.webHandler(t).Register(mux)
 	f.seedArticles(t)
 	readers := []string{"li@example.com", "wang@example.com", "zhao@example.com"}
 	for _, e := range readers {

@@ -17,11 +17,13 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/mail/hermes"
 	smtpmail "github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/templates"
 )
 
 const series = "shanghai-70th"
@@ -277,4 +279,19 @@ func (f *fixture) sender(tr mail.Transport, st digest.Store, worker string) *dig
 	return digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: tr,
 		Workers: 3, Batch: 6, Lease: 5 * time.Minute, Worker: worker, Now: f.clock.Now,
 		Backoff: func(int) time.Duration { return time.Minute }})
+}
+
+// webHandler is the digest pages' handler with plain pages (no brand,
+// the service's zone), as a site without configuration renders them.
+func (f *fixture) webHandler(t testing.TB) *digestweb.Handler {
+	t.Helper()
+	site := templates.Site{Zone: f.dg.Zone(), BaseURL: strings.TrimSuffix(f.dg.ViewURL(""), "/digests/")}
+	for _, s := range f.dg.AllSeries() {
+		site.Digests = append(site.Digests, templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: true})
+	}
+	pages, err := templates.New(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digestweb.New(f.dg, nil, pages)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/internal/testkit"
 	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -279,13 +279,10 @@ func TestMultiPageFiles(t *testing.T) {
 	})
 }
 
+// seedPath is the publisher's real page in ../shared/seeds (copyrighted,
+// so never copied here).
 func seedPath(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("seed page not available: %v", err)
-	}
-	return p
+	return testkit.Shared(t, "seeds/society-2019-04-24-powerhouse-in-the-making.txt")
 }
 
 func TestSeedInSeries(t *testing.T) {

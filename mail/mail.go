@@ -197,9 +197,3 @@ func IsPermanent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && !e.Temporary
 }
-
-// IsRecipientRejected reports a permanent rejection of the recipient
-// address itself (a 5xx to RCPT TO that says the mailbox does not exist,
-// see IsMailboxUnknown): a hard bounce. A relay or policy refusal at RCPT
-// is permanent but not a bounce.
-func IsRecipientRejected(err error) bool { return ClassOf(err) == ClassBounce }

@@ -232,7 +232,7 @@ func (d *daemon) setupMail() error {
 		return err
 	}
 	d.route(web.Register)
-	d.route(digestweb.NewWithPages(dg, a.log, pages).Register)
+	d.route(digestweb.New(dg, a.log, pages).Register)
 
 	var schedules []digest.Schedule
 	for _, s := range a.cfg.Series {

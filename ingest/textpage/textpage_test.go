@@ -12,18 +12,14 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest/source"
+	"github.com/syndicated/syndicated/internal/testkit"
 )
 
 // seedPath finds the publisher's real page in ../shared/seeds relative to
 // the repository root (it is copyrighted, so it is never copied here).
 func seedPath(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("seed page not available: %v", err)
-	}
-	return p
+	return testkit.Shared(t, "seeds/society-2019-04-24-powerhouse-in-the-making.txt")
 }
 
 func shanghai(t *testing.T, s string) time.Time {
