@@ -201,6 +201,10 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (x *session) Data(r io.Reader) error {
+	if x.s.script.Discard && x.s.script.Data == nil {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
