@@ -35,3 +35,14 @@ func Shared(tb testing.TB, rel string) string {
 	}
 	return p
 }
+
+// Step runs one named step of a scenario as a subtest of t, so that a
+// failure names its step, unless an earlier step failed: each step builds
+// on the ones before. It reports whether the step passed.
+func Step(t *testing.T, name string, fn func(t *testing.T)) bool {
+	t.Helper()
+	if t.Failed() {
+		return false
+	}
+	return t.Run(name, fn)
+}
