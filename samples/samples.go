@@ -12,9 +12,38 @@
 // future.
 package samples
 
-import "embed"
+import (
+	"context"
+	"embed"
+	"fmt"
+
+	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/ingest"
+)
 
 // FS holds the sample files at its root.
 //
 //go:embed *.txt *.md *.json
 var FS embed.FS
+
+// Seed imports the samples with im when store holds no article yet, so
+// that a fresh install shows real-looking feeds at once; it returns how
+// many files it imported (0 when the store had articles). A sample that
+// does not import is an error: they ship with the binary.
+func Seed(ctx context.Context, store article.Store, im *ingest.Importer) (int, error) {
+	n, err := store.CountArticles(ctx, article.Query{})
+	if err != nil {
+		return 0, fmt.Errorf("count articles: %w", err)
+	}
+	if n > 0 {
+		return 0, nil
+	}
+	rep, err := im.ImportFS(ctx, FS, ".")
+	if err == nil {
+		err = rep.Err()
+	}
+	if err != nil {
+		return 0, fmt.Errorf("import samples: %w", err)
+	}
+	return len(rep.Files), nil
+}

@@ -308,17 +308,11 @@ func afterSend(ctx context.Context, c *cli, dg *digest.Service, iss *digest.Issu
 	if rep.Finished {
 		fmt.Fprintf(c.stdout, "%s: finished\n", iss.ID)
 	} else {
-		printWaiting(c, st, dg)
+		st.WriteWaiting(c.stdout, dg.Zone())
 	}
 	failures := rep.Retry + rep.Failed + rep.Bounced
 	if failures > 0 || sendErr != nil {
-		for i, f := range st.Failures {
-			if i == 5 {
-				fmt.Fprintf(c.stderr, "%s: … and %d more reasons (syndicated digest status)\n", iss.ID, len(st.Failures)-i)
-				break
-			}
-			fmt.Fprintf(c.stderr, "%s: %d %s: %s\n", iss.ID, f.Count, failureWord(f), f.Error)
-		}
+		st.WriteFailures(c.stderr, 5)
 	}
 	if sendErr != nil {
 		return sendErr
@@ -327,30 +321,6 @@ func afterSend(ctx context.Context, c *cli, dg *digest.Service, iss *digest.Issu
 		return fmt.Errorf("nothing could be sent (%d to retry later, %d failed, %d bounced)", rep.Retry, rep.Failed, rep.Bounced)
 	}
 	return nil
-}
-
-// printWaiting says what is left and why: deliveries waiting for their
-// retry time, due now (left by a stopped run), or held by a worker's lease
-// (another process, or one that died: the lease runs out).
-func printWaiting(c *cli, st *digest.IssueReport, dg *digest.Service) {
-	at := func(t time.Time) string { return t.In(dg.Zone()).Format(time.DateTime + " MST") }
-	id := st.Issue.ID
-	if st.Waiting > 0 {
-		fmt.Fprintf(c.stdout, "%s: %d wait for a retry (the next at %s); \"syndicated serve\" or another \"digest send\" resumes them\n", id, st.Waiting, at(st.NextRetry))
-	}
-	if st.Due > 0 {
-		fmt.Fprintf(c.stdout, "%s: %d not tried yet, pending\n", id, st.Due)
-	}
-	if st.Leased > 0 {
-		fmt.Fprintf(c.stdout, "%s: %d held by another worker's lease (until %s at the latest)\n", id, st.Leased, at(st.LeaseUntil))
-	}
-}
-
-func failureWord(f digest.Failure) string {
-	if f.State == digest.StatePending {
-		return "to retry"
-	}
-	return "failed"
 }
 
 // forIssues runs fn on the --week's issue of each --series, or on each
@@ -395,18 +365,10 @@ func (s *digestStatusCmd) flags(fs *flag.FlagSet) {
 func (s *digestStatusCmd) run(ctx context.Context, c *cli, args []string) error {
 	return s.forIssues(ctx, c, args, func(dg *digest.Service, iss *digest.Issue) error {
 		st, err := dg.Status(ctx, iss)
-		if err != nil {
-			return err
+		if err == nil {
+			st.WriteStatus(c.stdout, dg.Zone())
 		}
-		n := st.Counts
-		fmt.Fprintf(c.stdout, "%s: %s, created %s\n", iss.ID, iss.Status, at(dg, iss.CreatedAt))
-		fmt.Fprintf(c.stdout, "  sent %d, pending %d, sending %d, failed %d, skipped %d\n",
-			n[digest.StateSent], n[digest.StatePending], n[digest.StateSending], n[digest.StateFailed], n[digest.StateSkipped])
-		printWaiting(c, st, dg)
-		for _, f := range st.Failures {
-			fmt.Fprintf(c.stdout, "  %d %s: %s\n", f.Count, failureWord(f), f.Error)
-		}
-		return nil
+		return err
 	})
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/ingest"
@@ -106,22 +105,11 @@ func (a *app) importSamples(ctx context.Context) error {
 	if !a.cfg.Samples {
 		return nil
 	}
-	n, err := a.store.CountArticles(ctx, article.Query{})
-	if err != nil {
-		return fmt.Errorf("count articles: %w", err)
-	}
+	n, err := samples.Seed(ctx, a.store, a.importer(a.log, nil))
 	if n > 0 {
-		return nil
+		a.log.Info("imported the shipped sample articles", "articles", n)
 	}
-	rep, err := a.importer(a.log, nil).ImportFS(ctx, samples.FS, ".")
-	if err != nil {
-		return fmt.Errorf("import samples: %w", err)
-	}
-	if err := rep.Err(); err != nil {
-		return fmt.Errorf("import samples: %w", err)
-	}
-	a.log.Info("imported the shipped sample articles", "articles", len(rep.Files))
-	return nil
+	return err
 }
 
 // mailer opens the transport smtp.url names, or the .eml spool, and says
