@@ -73,7 +73,6 @@ type daemon struct {
 	registry *prometheus.Registry
 	sched    *schedule.Scheduler
 	feeds    *feeds.Runner
-	digest   *digest.Runner
 	srv      *server.Server
 	server   server.Options // what setupFeeds and setupMail give the server
 	runners  []runner
@@ -238,13 +237,13 @@ func (d *daemon) setupMail() error {
 	for _, s := range a.cfg.Series {
 		schedules = append(schedules, digest.Schedule{Series: s.Slug, Spec: a.cfg.DigestSchedule(s)})
 	}
-	d.digest, err = digest.NewRunner(digest.RunnerConfig{Service: dg, Sched: d.sched, Schedules: schedules,
+	runner, err := digest.NewRunner(digest.RunnerConfig{Service: dg, Sched: d.sched, Schedules: schedules,
 		CatchUp: a.cfg.Digest.CatchUp.Duration, Log: a.log,
 		Sender: a.digestSender(dg, m, metrics.NewDeliveries(d.registry).Observe)})
 	if err != nil {
 		return err
 	}
-	d.run(d.digest)
+	d.run(runner)
 	return nil
 }
 
