@@ -1,0 +1,176 @@
+package main
+
+// Hostile input through the real binary: files that would take the daemon
+// down (issue 19).
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// memoryLimitKB bounds the address space of the binary in these tests, so
+// that a regression (an alias bomb expanded, /dev/zero read to the end)
+// fails the test instead of the machine.
+const memoryLimitKB = 3 << 20
+
+// limitedCommand runs the binary through sh with ulimit -v, in dir.
+func limitedCommand(ctx context.Context, t *testing.T, dir string, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "sh", append([]string{"-c", fmt.Sprintf(`ulimit -v %d && exec "$0" "$@"`, memoryLimitKB), binary(t)}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir}, env...)
+	return cmd
+}
+
+// hostileContent fills dir with one good article and the files of issue
+// 19: a 9×9 YAML alias bomb, a FIFO and a link to /dev/zero.
+func hostileContent(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "canal.json"), `{"id":"canal-clean-up","section":"society","headline":"Volunteers clear a city canal",
+"published":"2019-06-10T09:00:00+08:00","body":["First paragraph.","Second paragraph."]}`)
+	bomb := "---\na: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	prev := "a"
+	for _, name := range []string{"b", "c", "d", "e", "f", "g", "h", "i"} {
+		bomb += fmt.Sprintf("%s: &%s [*%[3]s,*%[3]s,*%[3]s,*%[3]s,*%[3]s,*%[3]s,*%[3]s,*%[3]s,*%[3]s]\n", name, name, prev)
+		prev = name
+	}
+	bomb += "---\nBody.\n"
+	writeFile(t, filepath.Join(dir, "bomb.md"), bomb)
+	if err := syscall.Mkfifo(filepath.Join(dir, "stuck.md"), 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	if err := os.Symlink("/dev/zero", filepath.Join(dir, "z.json")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hostileReasons is what each bad file is reported with.
+var hostileReasons = map[string]string{
+	"bomb.md":  "expands to more than 10000 values",
+	"stuck.md": "not a regular file but a named pipe",
+	"z.json":   "not a regular file but a character device",
+}
+
+// syndicated import of a directory holding an alias bomb, a FIFO and a
+// link to /dev/zero beside a good file: the good one is imported, each bad
+// one named with its reason, and the command ends at once with exit 1.
+// Named one by one on the command line, they are refused the same way.
+func TestImportHostileFiles(t *testing.T) {
+	dir := t.TempDir()
+	content := filepath.Join(dir, "content")
+	hostileContent(t, content)
+	for _, args := range [][]string{
+		{content},
+		{filepath.Join(content, "canal.json"), filepath.Join(content, "bomb.md"), filepath.Join(content, "stuck.md"), filepath.Join(content, "z.json")},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		cmd := limitedCommand(ctx, t, dir, []string{"SYNDICATED_SAMPLES=false"}, append([]string{"import", "--data", filepath.Join(dir, "data")}, args...)...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		late := ctx.Err()
+		cancel()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || late != nil {
+			t.Fatalf("import %v: %v (want exit 1 at once)\nstdout:\n%s\nstderr:\n%s", args, err, out.String(), firstLines(errb.String(), 20))
+		}
+		if !strings.Contains(out.String(), "canal-clean-up") || !strings.Contains(out.String(), "3 failed") {
+			t.Errorf("import %v: stdout:\n%s", args, out.String())
+		}
+		for name, why := range hostileReasons {
+			line := ""
+			if name == "bomb.md" {
+				line = ":6" // the key whose aliases go past the bound
+			}
+			re := regexp.MustCompile(`(?m)^error: \S*` + regexp.QuoteMeta(name+line) + `: .*` + regexp.QuoteMeta(why))
+			if !re.MatchString(errb.String()) {
+				t.Errorf("import %v: no line naming %s with %q:\n%s", args, name, why, errb.String())
+			}
+		}
+	}
+}
+
+// serve with those files in content_dir starts, serves the good article,
+// counts the three rejected files, logs each with its reason, and stops
+// at once on SIGTERM; and again after a restart.
+func TestServeWithHostileContentDir(t *testing.T) {
+	dir := t.TempDir()
+	content := filepath.Join(dir, "content")
+	hostileContent(t, content)
+	env := []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_CONTENT_DIR=" + content}
+	for round := 1; round <= 2; round++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		cmd := limitedCommand(ctx, t, dir, env, "serve", "--listen", "127.0.0.1:0", "--data", filepath.Join(dir, "data"))
+		stderr, err := cmd.StderrPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		addr := make(chan string, 1)
+		var logs syncBuffer
+		go func() {
+			sc := bufio.NewScanner(stderr)
+			re := regexp.MustCompile(`msg=serving addr=(http://\S+?)/? `)
+			for sc.Scan() {
+				logs.Write(append(sc.Bytes(), '\n'))
+				if m := re.FindStringSubmatch(sc.Text()); m != nil {
+					addr <- m[1]
+				}
+			}
+			io.Copy(io.Discard, stderr)
+		}()
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var base string
+		select {
+		case base = <-addr:
+		case err := <-done:
+			cancel()
+			t.Fatalf("round %d: serve exited (%v) before listening:\n%s", round, err, logs.String())
+		case <-time.After(60 * time.Second):
+			cancel()
+			t.Fatalf("round %d: serve did not start within 60 s:\n%s", round, logs.String())
+		}
+		if resp, _ := get(t, base+"/articles/canal-clean-up"); resp.StatusCode != 200 {
+			t.Errorf("round %d: the good article: %d", round, resp.StatusCode)
+		}
+		m := scrape(t, base)
+		if got := m[`syndicated_ingest_articles_total{outcome="rejected",source="content-dir"}`]; got < 3 {
+			t.Errorf("round %d: rejected files counted %v, want 3", round, got)
+		}
+		for name, why := range hostileReasons {
+			if !regexp.MustCompile(regexp.QuoteMeta(name) + `(:\d+)?: [^\n]*` + regexp.QuoteMeta(why)).MatchString(logs.String()) {
+				t.Errorf("round %d: the log does not name %s with %q", round, name, why)
+			}
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("round %d: serve exited with %v after SIGTERM:\n%s", round, err, logs.String())
+			}
+		case <-time.After(25 * time.Second):
+			t.Errorf("round %d: serve did not stop within 25 s of SIGTERM", round)
+		}
+		cancel()
+	}
+}
