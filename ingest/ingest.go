@@ -50,6 +50,12 @@ const DefaultGUIDAuthority = "syndicated.example"
 // DefaultMaxFileBytes bounds one input file.
 const DefaultMaxFileBytes = 8 << 20
 
+// DefaultEarliest and DefaultMaxAhead bound articles' dates (see
+// Options.Earliest).
+var DefaultEarliest = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const DefaultMaxAhead = 366 * 24 * time.Hour
+
 // DefaultReadTimeout bounds opening and reading one input file.
 const DefaultReadTimeout = 30 * time.Second
 
@@ -77,6 +83,12 @@ type Options struct {
 	// stalled mount costs a scan this long and no more;
 	// DefaultReadTimeout when 0.
 	ReadTimeout time.Duration
+	// Earliest and MaxAhead bound an article's published and updated
+	// times: none before Earliest (DefaultEarliest when zero), none more
+	// than MaxAhead after now (DefaultMaxAhead when 0). An article dated
+	// in year 2 would otherwise make every month since an archive page.
+	Earliest time.Time
+	MaxAhead time.Duration
 	// PhotoProbe, when set, learns the size and type of lead photos that
 	// the source gives without them.
 	PhotoProbe PhotoProbe
@@ -111,6 +123,12 @@ func New(store article.Store, opts Options) *Importer {
 	}
 	if opts.ReadTimeout <= 0 {
 		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.Earliest.IsZero() {
+		opts.Earliest = DefaultEarliest
+	}
+	if opts.MaxAhead <= 0 {
+		opts.MaxAhead = DefaultMaxAhead
 	}
 	return &Importer{store: store, opts: opts}
 }
@@ -678,6 +696,10 @@ func (im *Importer) prepare(a *article.Article, name, format string) error {
 		a.Source = name
 	}
 	if err := source.CheckArticle(a); err != nil {
+		err.File = name
+		return err
+	}
+	if err := source.CheckDates(a, im.opts.Earliest, now.Add(im.opts.MaxAhead)); err != nil {
 		err.File = name
 		return err
 	}

@@ -62,6 +62,8 @@ func TestArticleAPIEdgeCases(t *testing.T) {
 			{"not JSON", "POST", "/api/articles", good, []string{"Authorization", "Bearer " + token, "Content-Type", "text/plain"}, 415, "application/json"},
 			{"too large", "POST", "/api/articles", `{"body":["` + strings.Repeat("x", 3000) + `"]}`, auth, 413, "2048"},
 			{"unknown field named", "POST", "/api/articles", `{"id":"x","section":"society","headline":"h","published":"2019-05-01","colour":"red"}`, auth, 400, "colour"},
+			{"a number for a string", "POST", "/api/articles", `{"id":"num","section":"society","headline":123,"published":"2019-05-01"}`, auth, 400, `"field":"headline"`},
+			{"year 2", "POST", "/api/articles", `{"id":"old","section":"society","headline":"Old","published":"0002-05-01"}`, auth, 400, `"field":"published"`},
 			{"created", "POST", "/api/articles", good, auth, 201, `"outcome":"created"`},
 			{"same again", "POST", "/api/articles", good, auth, 200, `"outcome":"unchanged"`},
 			{"withdraw unknown", "POST", "/api/articles/nope/withdraw", "", auth, 404, "no such article"},

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/mail"
@@ -29,9 +30,12 @@ func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *in
 		Zone:          a.zone(),
 		Logger:        log,
 		Progress:      progress,
+		Earliest:      a.cfg.Articles.EarliestDate(),
+		MaxAhead:      a.cfg.Articles.MaxAhead.Duration,
 	}
 	if a.cfg.ProbePhotos {
-		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
+		allow, _ := config.ParsePrefixes("probe_photos_allow", a.cfg.ProbePhotosAllow) // Validate checked them
+		opts.PhotoProbe = ingest.HTTPPhotoProbe(ingest.PhotoProbeClient(allow))
 	}
 	return ingest.New(a.store, opts)
 }

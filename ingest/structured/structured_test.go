@@ -152,6 +152,10 @@ func TestErrors(t *testing.T) {
 		{name: "array.json", text: "[1]", json: true, line: 1, contains: "want a JSON object"},
 		{name: "ctl.json", text: "{\n\"headline\": \"a\u0001\"}", json: true, line: 2, contains: "control character"},
 		{name: "trailing.json", text: "{}\n{}", json: true, line: 2, contains: "after the top-level value"},
+		{name: "number.json", text: "{\n\"section\": \"society\",\n\"headline\": 123\n}", json: true, line: 3, field: "headline", contains: "want a string, not a number"},
+		{name: "numtag.json", text: "{\"tags\": [\"a\",\n 7]}", json: true, line: 2, field: "tags", contains: "not a number"},
+		{name: "numtime.json", text: "{\"published\": 1556107920}", json: true, line: 1, field: "published", contains: "not a number"},
+		{name: "numid.json", text: "{\"id\": 42}", json: true, line: 1, field: "id", contains: "not a number"},
 	}
 	for _, tt := range tests {
 		name, data := tt.name, []byte(tt.text)
