@@ -137,6 +137,11 @@ type HTTP struct {
 	// X-Forwarded-For / Forwarded headers name the client; from any other
 	// peer the headers are ignored. Empty: the peer is the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// ForwardedHeader is the one header the trusted proxies record the
+	// client in: "X-Forwarded-For" or "Forwarded". The other is never read,
+	// so a client cannot pass an address of its choosing through a proxy
+	// that sets one header and forwards the other.
+	ForwardedHeader string `toml:"forwarded_header"`
 	// AdminListen, when set, is HOST:PORT of a second listener serving
 	// /metrics (and the health checks); /metrics then leaves the public one.
 	AdminListen string `toml:"admin_listen"`
@@ -304,12 +309,13 @@ func Default() Config {
 		Language:      "en",
 		Newsroom:      Newsroom{Zone: "Asia/Shanghai"},
 		HTTP: HTTP{
-			Listen:       "127.0.0.1:8080",
-			CacheMaxAge:  Duration{Duration: 5 * time.Minute},
-			ReadTimeout:  Duration{Duration: 10 * time.Second},
-			WriteTimeout: Duration{Duration: 30 * time.Second},
-			IdleTimeout:  Duration{Duration: 120 * time.Second},
-			MaxBodyBytes: 1 << 20,
+			Listen:          "127.0.0.1:8080",
+			CacheMaxAge:     Duration{Duration: 5 * time.Minute},
+			ReadTimeout:     Duration{Duration: 10 * time.Second},
+			WriteTimeout:    Duration{Duration: 30 * time.Second},
+			IdleTimeout:     Duration{Duration: 120 * time.Second},
+			MaxBodyBytes:    1 << 20,
+			ForwardedHeader: "X-Forwarded-For",
 		},
 		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
 		SMTP: SMTP{
@@ -509,6 +515,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)
+	}
+	if h := c.HTTP.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		bad("http.forwarded_header", "%q: want X-Forwarded-For or Forwarded", h)
 	}
 	if _, err := ParsePrefixes("probe_photos_allow", c.ProbePhotosAllow); err != nil {
 		errs = append(errs, err)

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -172,5 +174,101 @@ func TestServeWithHostileContentDir(t *testing.T) {
 			t.Errorf("round %d: serve did not stop within 25 s of SIGTERM", round)
 		}
 		cancel()
+	}
+}
+
+// loopbackPort is a free port on a loopback address other than 127.0.0.1.
+func loopbackPort(t *testing.T, ip string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Skipf("listen on %s: %v", ip, err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// clientFrom is an HTTP client whose connections come from ip.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}, Timeout: 10 * time.Second}
+}
+
+// Behind the shipped nginx site, with http.trusted_proxies set to nginx's
+// address, a client that writes Forwarded (and X-Forwarded-For, and
+// X-Real-IP) headers of its own still gets the per-client limit: 5
+// sign-ups, then 429; another client has its own bucket; and the consent
+// record holds the client's real address.
+func TestNginxClientCannotChooseItsAddress(t *testing.T) {
+	nginx := need(t, "nginx")
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	env := []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_HTTP_TRUSTED_PROXIES=127.0.0.1"}
+	upstream := strings.TrimPrefix(startServe(t, dir, env, "--data", data), "http://")
+	public := filepath.Join(dir, "public")
+	if err := os.MkdirAll(public, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// nginx on 127.0.0.2, the visitor on 127.0.0.3: nginx reaches serve
+	// from 127.0.0.1, the only trusted proxy.
+	addr := loopbackPort(t, "127.0.0.2")
+	ngx := filepath.Join(dir, "nginx")
+	if err := os.MkdirAll(ngx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	startNginx(t, nginx, ngx, addr, public, upstream)
+	site := "http://" + addr
+	signUp := func(client *http.Client, email string, i int) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, site+"/subscribe", strings.NewReader(`{"email":"`+email+`","lists":["shanghai-70th"]}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Forwarded", fmt.Sprintf("for=198.51.100.%d", i))
+		req.Header.Set("X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i))
+		req.Header.Set("X-Real-IP", fmt.Sprintf("192.0.2.%d", i))
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	visitor := clientFrom("127.0.0.3")
+	var codes []int
+	for i := range 7 {
+		codes = append(codes, signUp(visitor, fmt.Sprintf("visitor%d@example.org", i), i+1))
+	}
+	want := []int{202, 202, 202, 202, 202, 429, 429}
+	if fmt.Sprint(codes) != fmt.Sprint(want) {
+		t.Errorf("7 sign-ups from one client with forged headers: %v, want %v", codes, want)
+	}
+	if code := signUp(clientFrom("127.0.0.4"), "neighbour@example.org", 9); code != http.StatusAccepted {
+		t.Errorf("another client: %d, want 202 (its own bucket)", code)
+	}
+	db, err := openSQLiteFile(filepath.Join(data, "syndicated.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	waitFor(t, "the sign-ups stored", func() bool {
+		var n int
+		return db.QueryRow(`SELECT count(*) FROM subscribers`).Scan(&n) == nil && n == 6
+	})
+	rows, err := db.Query(`SELECT email, consent_ip FROM subscribers ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var email, ip string
+		if err := rows.Scan(&email, &ip); err != nil {
+			t.Fatal(err)
+		}
+		wantIP := "127.0.0.3"
+		if email == "neighbour@example.org" {
+			wantIP = "127.0.0.4"
+		}
+		if ip != wantIP {
+			t.Errorf("%s: consent address %q, want %s", email, ip, wantIP)
+		}
 	}
 }

@@ -207,15 +207,11 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 		return nil, err
 	}
 	d.pages = pages
-	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	clients, err := a.clientResolver()
 	if err != nil {
 		return nil, err
 	}
-	wopts := subweb.Options{Pages: pages, Logger: a.log}
-	if len(proxies) > 0 {
-		wopts.ClientIP = subweb.TrustedProxyClientIP(proxies)
-	}
-	web, err := subweb.New(svc, wopts)
+	web, err := subweb.New(svc, subweb.Options{Pages: pages, Logger: a.log, ClientIP: clients.String})
 	if err != nil {
 		return nil, err
 	}

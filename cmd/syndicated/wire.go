@@ -16,6 +16,7 @@ import (
 	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/samples"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -219,4 +220,13 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		Logger:          a.log,
 		SyncMail:        syncMail,
 	})
+}
+
+// clientResolver finds client addresses behind http.trusted_proxies.
+func (a *app) clientResolver() (*clientip.Resolver, error) {
+	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return clientip.New(proxies, a.cfg.HTTP.ForwardedHeader)
 }
