@@ -210,14 +210,15 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		if snapshot(t, st) != before {
 			t.Error("refused confirm changed the store")
 		}
-		// Coming back goes through double opt-in again.
+		// Coming back goes through double opt-in again; until the link is
+		// followed, the subscriber stays as it was.
 		e.clock.Add(time.Hour)
 		if err := e.svc.Subscribe(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		s = get(t, st, "Reader@example.com")
 		msgs = e.out.Take()
-		if s.Status != subscribers.StatusPending || len(msgs) != 1 {
+		if s.Status != subscribers.StatusUnsubscribed || len(msgs) != 1 {
 			t.Fatalf("come back: %+v, %d sent", s, len(msgs))
 		}
 		if _, err := e.svc.Confirm(ctx, confirmToken(t, msgs[0])); err != nil {

@@ -5,16 +5,19 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // errUsePgDump is the answer of backup for a PostgreSQL database.
@@ -181,7 +184,8 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := st.Close(); err != nil {
+	merges, err := st.SubscriberMerges(ctx)
+	if err := errors.Join(err, st.Close()); err != nil {
 		return err
 	}
 	after, err := c.storeVersion(ctx, cfg.Database.URL, file)
@@ -193,6 +197,7 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 	} else {
 		fmt.Fprintf(c.stdout, "%s: migrated from schema version %d to %d\n", describeDB(cfg.Database.URL, c.opts.dataDir), before, after)
 	}
+	printMerges(c.stdout, merges)
 	return nil
 }
 
@@ -212,4 +217,16 @@ func (c *cli) storeVersion(ctx context.Context, dbURL, file string) (int64, erro
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return schemaVersion(ctx, conn.QueryRow(ctx, schemaVersionQuery))
+}
+
+// printMerges reports the subscriber records the migration to one record
+// per address folded into another.
+func printMerges(w io.Writer, merges []subscribers.Merge) {
+	if len(merges) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "%d subscriber record(s) merged into another with the same address in another letter case (earliest consent, every list kept):\n", len(merges))
+	for _, m := range merges {
+		fmt.Fprintf(w, "  %s (id %d) into %s (id %d), %s\n", m.MergedEmail, m.MergedID, m.KeptEmail, m.KeptID, m.At.UTC().Format(time.DateOnly))
+	}
 }
