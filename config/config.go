@@ -145,6 +145,9 @@ type HTTP struct {
 	// AdminListen, when set, is HOST:PORT of a second listener serving
 	// /metrics (and the health checks); /metrics then leaves the public one.
 	AdminListen string `toml:"admin_listen"`
+	// PublicMetrics serves /metrics on the public listener to every
+	// client; otherwise (and without AdminListen) to loopback clients only.
+	PublicMetrics bool `toml:"public_metrics"`
 }
 
 // TrustedProxyPrefixes parses http.trusted_proxies; a bare address is a

@@ -61,10 +61,13 @@ type Config struct {
 	IPBurst int
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
-	// SyncMail makes Subscribe send the confirmation before it returns. By
-	// default it sends in the background, so that a new address and a known
-	// one answer in the same time (no timing side channel); call Close on
-	// shutdown to let those sends finish.
+	// SyncMail makes Subscribe record the request and send the
+	// confirmation before it returns. By default both happen after it
+	// returns: it answers once the request is checked and within the
+	// client's limit, in the same time whatever the address's state (new,
+	// pending, active, removed), so that no timing tells them apart. Wait
+	// blocks until that work is done; call Close on shutdown to let it
+	// finish.
 	SyncMail bool
 	// MailTimeout bounds a background confirmation send (default 2 min).
 	MailTimeout time.Duration
@@ -88,6 +91,10 @@ type Service struct {
 	syncMail bool
 	mailTO   time.Duration
 	sends    sync.WaitGroup
+	// busy bounds the sign-ups being recorded after their answer: when it
+	// is full, Subscribe waits for a slot (load, not an address's state,
+	// is what that wait shows).
+	busy chan struct{}
 
 	mu       sync.Mutex
 	limiters map[string]*ipLimiter
@@ -134,6 +141,7 @@ func New(cfg Config) (*Service, error) {
 		lists: slices.Clone(cfg.Lists), ttl: cfg.ConfirmTTL, interval: cfg.AddressInterval,
 		ipEvery: cfg.IPEvery, ipBurst: cfg.IPBurst, now: cfg.Now, log: cfg.Logger,
 		limiters: map[string]*ipLimiter{}, syncMail: cfg.SyncMail, mailTO: cfg.MailTimeout,
+		busy: make(chan struct{}, maxBackgroundSignups),
 	}
 	if s.mailTO <= 0 {
 		s.mailTO = 2 * time.Minute
@@ -365,18 +373,50 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 		source = "web"
 	}
 	req := Confirmation{Lists: lists, Name: name, Consent: Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}, IssuedAt: now}
+	if !s.syncMail {
+		// Nothing above looked at the store: the answer is the same, in
+		// the same time, whatever the address's state.
+		return s.inBackground(ctx, func(ctx context.Context) {
+			if sent, err := s.request(ctx, email, req, true); err != nil {
+				s.log.Error("subscribe: a sign-up could not be recorded", "err", err)
+			} else if sent {
+				if _, err := s.sendDue(ctx); err != nil {
+					s.log.Warn("subscribe: confirmation outbox", "err", err)
+				}
+			}
+		})
+	}
 	sent, err := s.request(ctx, email, req, true)
 	if err != nil || !sent {
 		return err
 	}
-	if s.syncMail {
-		// Failures stay in the outbox for a retry; the answer is the same.
-		if _, err := s.sendDue(ctx); ctx.Err() != nil {
-			return fmt.Errorf("subscribe: %w", err)
-		}
-		return nil
+	// Failures stay in the outbox for a retry; the answer is the same.
+	if _, err := s.sendDue(ctx); ctx.Err() != nil {
+		return fmt.Errorf("subscribe: %w", err)
 	}
-	s.sendInBackground(ctx)
+	return nil
+}
+
+// maxBackgroundSignups bounds the sign-ups recorded after their answer at
+// once.
+const maxBackgroundSignups = 64
+
+// inBackground runs work after the caller returns, within a slot of busy
+// (waiting for one, or for ctx), with a context that outlives the
+// request's and ends after the mail timeout.
+func (s *Service) inBackground(ctx context.Context, work func(ctx context.Context)) error {
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("subscribe: %w", ctx.Err())
+	}
+	s.sends.Add(1)
+	go func() {
+		defer func() { <-s.busy; s.sends.Done() }()
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
+		defer cancel()
+		work(bctx)
+	}()
 	return nil
 }
 
@@ -435,22 +475,8 @@ func (s *Service) request(ctx context.Context, email string, req Confirmation, l
 	return true, nil
 }
 
-// sendInBackground sends the due confirmations without making the caller
-// wait (a new address and a known one answer in the same time).
-func (s *Service) sendInBackground(ctx context.Context) {
-	s.sends.Add(1)
-	go func() {
-		defer s.sends.Done()
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
-		defer cancel()
-		if _, err := s.sendDue(bctx); err != nil {
-			s.log.Warn("subscribe: confirmation outbox", "err", err)
-		}
-	}()
-}
-
-// Wait blocks until the background confirmation sends started so far are
-// done.
+// Wait blocks until the sign-ups recorded and confirmations sent after
+// their answer (see Config.SyncMail) so far are done.
 func (s *Service) Wait() { s.sends.Wait() }
 
 // Close waits for background confirmation sends, or for ctx to end.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -55,9 +56,16 @@ func signUp(t *testing.T, base, email string, hdr ...string) int {
 	return resp.StatusCode
 }
 
+// subscriberStatus is the stored subscriber's status and consent address;
+// it waits for a sign-up to be recorded (that happens after its answer).
 func subscriberStatus(t *testing.T, a *app, email string) (subscribers.Status, string) {
 	t.Helper()
-	s, err := a.store.GetSubscriber(context.Background(), email)
+	var s *subscribers.Subscriber
+	var err error
+	waitFor(t, email+" recorded", func() bool {
+		s, err = a.store.GetSubscriber(context.Background(), email)
+		return !errors.Is(err, subscribers.ErrNotFound)
+	})
 	if err != nil {
 		t.Fatalf("%s: %v", email, err)
 	}

@@ -272,3 +272,73 @@ func TestNginxClientCannotChooseItsAddress(t *testing.T) {
 		}
 	}
 }
+
+// outsideAddr is an address of this machine that is not loopback, for a
+// client that is no loopback client; the test skips without one.
+func outsideAddr(t *testing.T) string {
+	t.Helper()
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && n.IP.IsGlobalUnicast() {
+			return n.IP.String()
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("no non-loopback address on this machine")
+	}
+	t.Skip("no non-loopback address on this machine")
+	return ""
+}
+
+// With the default config, /metrics answers a scraper on this machine and
+// is a 404 page for anyone else (a client on another address, or one
+// relayed by a proxy that is not trusted); subscriber counts there are
+// coarse (multiples of 10, one sign-up invisible); public_metrics = true
+// serves it to everyone.
+func TestMetricsNotPublicByDefault(t *testing.T) {
+	outside := outsideAddr(t)
+	dir := t.TempDir()
+	var csv strings.Builder
+	csv.WriteString("email\n")
+	for i := range 12 {
+		fmt.Fprintf(&csv, "reader%d@example.org\n", i)
+	}
+	writeFile(t, filepath.Join(dir, "readers.csv"), csv.String())
+	env := []string{"SYNDICATED_SAMPLES=false"}
+	if r := runBinary(t, dir, env, "subscribers", "import", "--data", "data", "readers.csv"); r.code != 0 {
+		t.Fatalf("import: %s", r.stderr)
+	}
+	base := startServe(t, dir, env, "--data", "data", "--listen", "0.0.0.0:0")
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	metricsFrom := func(host string, hdr ...string) (int, string) {
+		t.Helper()
+		resp, body := get(t, "http://"+net.JoinHostPort(host, port)+"/metrics", hdr...)
+		return resp.StatusCode, string(body)
+	}
+	code, body := metricsFrom("127.0.0.1")
+	if code != 200 || !strings.Contains(body, "\nsyndicated_subscribers{status=\"active\"} 10\n") {
+		t.Errorf("from loopback: %d, active subscribers not 12 rounded down to 10:\n%s", code, firstLines(body, 5))
+	}
+	if code, body := metricsFrom(outside); code != 404 || strings.Contains(body, "syndicated_") {
+		t.Errorf("from %s: %d", outside, code)
+	}
+	if code, _ := metricsFrom("127.0.0.1", "X-Forwarded-For", "203.0.113.9"); code != 404 {
+		t.Errorf("relayed by a local proxy that is not trusted: %d", code)
+	}
+	// One sign-up of a new address: nothing to see.
+	if code := signUp(t, "http://127.0.0.1:"+port, "newcomer@example.org"); code != http.StatusAccepted {
+		t.Fatalf("sign-up: %d", code)
+	}
+	if code, body := metricsFrom("127.0.0.1"); code != 200 || !strings.Contains(body, "\nsyndicated_subscribers{status=\"pending\"} 0\n") {
+		t.Errorf("after a sign-up: %d\n%s", code, body)
+	}
+
+	pub := startServe(t, t.TempDir(), []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_HTTP_PUBLIC_METRICS=true"}, "--data", "data", "--listen", "0.0.0.0:0")
+	_, pport, _ := net.SplitHostPort(strings.TrimPrefix(pub, "http://"))
+	if resp, _ := get(t, "http://"+net.JoinHostPort(outside, pport)+"/metrics"); resp.StatusCode != 200 {
+		t.Errorf("public_metrics = true, from %s: %d", outside, resp.StatusCode)
+	}
+}

@@ -226,25 +226,30 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 	for i, s := range a.cfg.Sections {
 		sections[i] = s.Slug
 	}
-	var err error
+	clients, err := a.clientResolver()
+	if err != nil {
+		return err
+	}
 	d.srv, err = server.New(server.Options{
-		BaseURL:      a.cfg.BaseURL,
-		Product:      a.cfg.Brand.Name,
-		Language:     a.cfg.Language,
-		APIToken:     a.cfg.HTTP.APIToken,
-		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
-		Sections:     sections,
-		AdminMetrics: a.cfg.HTTP.AdminListen != "",
-		Feeds:        d.ops.requests.Handler(d.set),
-		Favicon:      d.set.Favicon(),
-		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged, ingest: d.ops.ingest},
-		Headlines:    d.headlines,
-		Pages:        d.pages,
-		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
-		Ready:        a.store.Ping,
-		Registry:     d.registry,
-		Log:          a.log,
+		BaseURL:       a.cfg.BaseURL,
+		Product:       a.cfg.Brand.Name,
+		Language:      a.cfg.Language,
+		APIToken:      a.cfg.HTTP.APIToken,
+		MaxBodyBytes:  a.cfg.HTTP.MaxBodyBytes,
+		Sections:      sections,
+		AdminMetrics:  a.cfg.HTTP.AdminListen != "",
+		PublicMetrics: a.cfg.HTTP.PublicMetrics,
+		Clients:       clients,
+		Feeds:         d.ops.requests.Handler(d.set),
+		Favicon:       d.set.Favicon(),
+		Articles:      &kickingAPI{im: d.importer, changed: d.storeChanged, ingest: d.ops.ingest},
+		Headlines:     d.headlines,
+		Pages:         d.pages,
+		Article:       a.store.GetArticle,
+		Register:      []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
+		Ready:         a.store.Ping,
+		Registry:      d.registry,
+		Log:           a.log,
 	})
 	if err != nil {
 		return err

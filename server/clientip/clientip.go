@@ -49,6 +49,11 @@ func (r *Resolver) Header() string {
 	return r.header
 }
 
+// Trusted reports whether a is one of the trusted proxies.
+func (r *Resolver) Trusted(a netip.Addr) bool {
+	return r != nil && r.isTrusted(a)
+}
+
 func (r *Resolver) isTrusted(a netip.Addr) bool {
 	a = a.Unmap()
 	for _, p := range r.trusted {

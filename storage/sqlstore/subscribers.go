@@ -188,7 +188,7 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, fn func(*sub
 		err = q.row(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) VALUES `+values(1, len(subscriberTypes))+`
 			ON CONFLICT (email_key) DO NOTHING RETURNING id`, subscriberArgs(q, sub, sub.Status, sub.CreatedAt)...).Scan(&sub.ID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("%s was added concurrently", email)
+			return errors.New("the address was added concurrently")
 		}
 		if err != nil {
 			return err

@@ -73,6 +73,7 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	e.mux.ServeHTTP(w, hr)
+	e.svc.Wait() // what a sign-up does after its answer
 	return w
 }
 
