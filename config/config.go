@@ -72,6 +72,10 @@ type Config struct {
 	// ProbePhotos asks image servers (HEAD) for the size of lead photos
 	// given without one, so RSS enclosures carry a real length.
 	ProbePhotos bool `toml:"probe_photos"`
+	// ProbePhotosAllow are loopback, private or link-local addresses
+	// (CIDRs or addresses) the photo probe may reach all the same (an
+	// internal image server); any other such address is refused.
+	ProbePhotosAllow []string `toml:"probe_photos_allow"`
 	// Secret keys HMAC tokens; when empty one is generated and kept in DATA/secret.
 	Secret    string    `toml:"secret"`
 	Language  string    `toml:"language"`
@@ -83,6 +87,7 @@ type Config struct {
 	Digest    Digest    `toml:"digest"`
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
+	Articles  Articles  `toml:"articles"`
 	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
@@ -132,16 +137,30 @@ type HTTP struct {
 	// X-Forwarded-For / Forwarded headers name the client; from any other
 	// peer the headers are ignored. Empty: the peer is the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// ForwardedHeader is the one header the trusted proxies record the
+	// client in: "X-Forwarded-For" or "Forwarded". The other is never read,
+	// so a client cannot pass an address of its choosing through a proxy
+	// that sets one header and forwards the other.
+	ForwardedHeader string `toml:"forwarded_header"`
 	// AdminListen, when set, is HOST:PORT of a second listener serving
 	// /metrics (and the health checks); /metrics then leaves the public one.
 	AdminListen string `toml:"admin_listen"`
+	// PublicMetrics serves /metrics on the public listener to every
+	// client; otherwise (and without AdminListen) to loopback clients only.
+	PublicMetrics bool `toml:"public_metrics"`
 }
 
 // TrustedProxyPrefixes parses http.trusted_proxies; a bare address is a
 // one-address prefix.
 func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return ParsePrefixes("http.trusted_proxies", h.TrustedProxies)
+}
+
+// ParsePrefixes parses the list of CIDRs or addresses under key; a bare
+// address is a one-address prefix.
+func ParsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for i, s := range h.TrustedProxies {
+	for i, s := range list {
 		s = strings.TrimSpace(s)
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
@@ -149,7 +168,7 @@ func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, fmt.Errorf("http.trusted_proxies[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
+			return nil, fmt.Errorf("%s[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", key, i, s)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
@@ -245,6 +264,21 @@ type Subscribe struct {
 	PerClientEvery Duration `toml:"per_client_every"`
 }
 
+// Articles bounds what an imported article may carry.
+type Articles struct {
+	// Earliest (YYYY-MM-DD, UTC) and MaxAhead bound the published and
+	// updated times: an article dated before Earliest, or more than
+	// MaxAhead after now, is refused naming the field.
+	Earliest string   `toml:"earliest"`
+	MaxAhead Duration `toml:"max_ahead"`
+}
+
+// EarliestDate is articles.earliest, parsed (Validate has checked it).
+func (a Articles) EarliestDate() time.Time {
+	t, _ := time.Parse(time.DateOnly, a.Earliest)
+	return t
+}
+
 type Section struct {
 	Slug        string `toml:"slug"`
 	Title       string `toml:"title"`
@@ -278,12 +312,13 @@ func Default() Config {
 		Language:      "en",
 		Newsroom:      Newsroom{Zone: "Asia/Shanghai"},
 		HTTP: HTTP{
-			Listen:       "127.0.0.1:8080",
-			CacheMaxAge:  Duration{Duration: 5 * time.Minute},
-			ReadTimeout:  Duration{Duration: 10 * time.Second},
-			WriteTimeout: Duration{Duration: 30 * time.Second},
-			IdleTimeout:  Duration{Duration: 120 * time.Second},
-			MaxBodyBytes: 1 << 20,
+			Listen:          "127.0.0.1:8080",
+			CacheMaxAge:     Duration{Duration: 5 * time.Minute},
+			ReadTimeout:     Duration{Duration: 10 * time.Second},
+			WriteTimeout:    Duration{Duration: 30 * time.Second},
+			IdleTimeout:     Duration{Duration: 120 * time.Second},
+			MaxBodyBytes:    1 << 20,
+			ForwardedHeader: "X-Forwarded-For",
 		},
 		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
 		SMTP: SMTP{
@@ -307,6 +342,7 @@ func Default() Config {
 			PerClientBurst:     5,
 			PerClientEvery:     Duration{Duration: 2 * time.Minute},
 		},
+		Articles: Articles{Earliest: "1980-01-01", MaxAhead: Duration{Duration: 366 * 24 * time.Hour}},
 		Sections: []Section{{
 			Slug:        "society",
 			Title:       "Society",
@@ -482,6 +518,18 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)
+	}
+	if h := c.HTTP.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		bad("http.forwarded_header", "%q: want X-Forwarded-For or Forwarded", h)
+	}
+	if _, err := ParsePrefixes("probe_photos_allow", c.ProbePhotosAllow); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := time.Parse(time.DateOnly, c.Articles.Earliest); err != nil {
+		bad("articles.earliest", "%q is not a date such as 1980-01-01", c.Articles.Earliest)
+	}
+	if c.Articles.MaxAhead.Duration <= 0 {
+		bad("articles.max_ahead", "must be positive (e.g. 8784h, a year)")
 	}
 	if c.HTTP.AdminListen != "" {
 		if _, port, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {

@@ -50,6 +50,15 @@ const DefaultGUIDAuthority = "syndicated.example"
 // DefaultMaxFileBytes bounds one input file.
 const DefaultMaxFileBytes = 8 << 20
 
+// DefaultEarliest and DefaultMaxAhead bound articles' dates (see
+// Options.Earliest).
+var DefaultEarliest = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const DefaultMaxAhead = 366 * 24 * time.Hour
+
+// DefaultReadTimeout bounds opening and reading one input file.
+const DefaultReadTimeout = 30 * time.Second
+
 // Options configures an Importer.
 type Options struct {
 	// Rules classify articles into series; they come from the configured
@@ -67,8 +76,19 @@ type Options struct {
 	// Logger gets one line per stored change (Info), per unchanged article
 	// (Debug) and per rejected file (Warn); discarded when nil.
 	Logger *slog.Logger
-	// MaxFileBytes bounds one input; DefaultMaxFileBytes when 0.
+	// MaxFileBytes bounds one input (the bytes actually read);
+	// DefaultMaxFileBytes when 0.
 	MaxFileBytes int64
+	// ReadTimeout bounds opening and reading one file, so that a file on a
+	// stalled mount costs a scan this long and no more;
+	// DefaultReadTimeout when 0.
+	ReadTimeout time.Duration
+	// Earliest and MaxAhead bound an article's published and updated
+	// times: none before Earliest (DefaultEarliest when zero), none more
+	// than MaxAhead after now (DefaultMaxAhead when 0). An article dated
+	// in year 2 would otherwise make every month since an archive page.
+	Earliest time.Time
+	MaxAhead time.Duration
 	// PhotoProbe, when set, learns the size and type of lead photos that
 	// the source gives without them.
 	PhotoProbe PhotoProbe
@@ -102,6 +122,15 @@ func New(store article.Store, opts Options) *Importer {
 	}
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.Earliest.IsZero() {
+		opts.Earliest = DefaultEarliest
+	}
+	if opts.MaxAhead <= 0 {
+		opts.MaxAhead = DefaultMaxAhead
 	}
 	return &Importer{store: store, opts: opts}
 }
@@ -343,7 +372,7 @@ func (im *Importer) importGroups(ctx context.Context, rep Report, ins []input) (
 // page files left out of a multi-page text article follow, each with its
 // error.
 func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) []FileResult {
-	a, bad, err := im.parseGroup(g)
+	a, bad, err := im.parseGroup(ctx, g)
 	for _, b := range bad {
 		im.opts.Logger.Warn("import: page rejected", "file", b.File, "err", b.Err)
 	}
@@ -448,10 +477,10 @@ func (im *Importer) put(ctx context.Context, a *article.Article, file string) (a
 // out and returned in bad (the article records its page as missing, or
 // keeps the stored copy: see keepStoredPages); only a failure of the file
 // holding page 1 fails the article.
-func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, err error) {
+func (im *Importer) parseGroup(ctx context.Context, g group) (a *article.Article, bad []FileResult, err error) {
 	if g.format != FormatText {
 		f := g.files[0]
-		data, err := im.read(f)
+		data, err := im.read(ctx, f)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -461,7 +490,7 @@ func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, e
 	var docs []*textpage.Document
 	var used []input
 	for _, f := range g.files {
-		d, err := im.parseText(f)
+		d, err := im.parseText(ctx, f)
 		if err != nil {
 			if len(g.files) == 1 || pageOf(f.name) == 1 {
 				return nil, nil, err
@@ -478,12 +507,21 @@ func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, e
 	return a, bad, err
 }
 
-func (im *Importer) parseText(f input) (*textpage.Document, error) {
-	data, err := im.read(f)
+func (im *Importer) parseText(ctx context.Context, f input) (d *textpage.Document, err error) {
+	data, err := im.read(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	defer recoverParse(f.name, &err)
 	return textpage.Parse(f.name, data, im.opts.Zone)
+}
+
+// recoverParse turns a parser's panic on one file into that file's error:
+// one file never stops the others, nor serve.
+func recoverParse(name string, err *error) {
+	if r := recover(); r != nil {
+		*err = source.Errorf(name, 0, "", "could not be parsed (parser failure: %v)", r)
+	}
 }
 
 // keepStoredPages puts back, from the stored version of a, the pages
@@ -575,19 +613,10 @@ func needsFirstPage(name string, d *textpage.Document) error {
 		page, path.Base(filepath.ToSlash(textpage.FirstPageName(name))))
 }
 
-func (im *Importer) read(f input) ([]byte, error) {
-	st, err := fs.Stat(f.fsys, f.path)
-	if err != nil {
-		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
-	}
-	if st.Size() > im.opts.MaxFileBytes {
-		return nil, source.Errorf(f.name, 0, "", "file is %d bytes, more than the limit of %d", st.Size(), im.opts.MaxFileBytes)
-	}
-	data, err := fs.ReadFile(f.fsys, f.path)
-	if err != nil {
-		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
-	}
-	return data, nil
+// read reads one input: a regular file only, within MaxFileBytes and
+// ReadTimeout (see source.ReadFile).
+func (im *Importer) read(ctx context.Context, f input) ([]byte, error) {
+	return source.ReadFile(ctx, f.fsys, f.path, f.name, source.ReadOptions{Limit: im.opts.MaxFileBytes, Timeout: im.opts.ReadTimeout})
 }
 
 // ParseWarning is the message of the log records (warning level, the
@@ -598,7 +627,8 @@ const ParseWarning = "import: file changed on the way"
 // parse reads one file of a known format; times without a zone are read
 // in zone. What the parser changed without refusing the file is logged at
 // warning level.
-func parse(name, format string, data []byte, zone *time.Location, log *slog.Logger) (*article.Article, error) {
+func parse(name, format string, data []byte, zone *time.Location, log *slog.Logger) (_ *article.Article, err error) {
+	defer recoverParse(name, &err)
 	switch format {
 	case FormatText:
 		d, err := textpage.Parse(name, data, zone)
@@ -674,6 +704,10 @@ func (im *Importer) prepare(a *article.Article, name, format string) error {
 		a.Source = name
 	}
 	if err := source.CheckArticle(a); err != nil {
+		err.File = name
+		return err
+	}
+	if err := source.CheckDates(a, im.opts.Earliest, now.Add(im.opts.MaxAhead)); err != nil {
 		err.File = name
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest/source"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -49,11 +50,17 @@ type Options struct {
 	// another is refused (400, field "section"); none: any section.
 	Sections []string
 	// AdminMetrics serves /metrics on the admin listener only (see Admin):
-	// the public handler then answers 404 for it.
-	AdminMetrics bool
-	Feeds        http.Handler // serves /feeds/…
-	Favicon      http.Handler // serves /favicon.ico
-	Articles     ArticleAPI
+	// the public handler then answers 404 for it. Otherwise the public
+	// handler serves it to every client when PublicMetrics is set, and to
+	// loopback clients only when not: the counts are the operator's.
+	AdminMetrics  bool
+	PublicMetrics bool
+	// Clients finds the client's address behind trusted proxies (nil: the
+	// connection's peer), for the loopback check of /metrics.
+	Clients  *clientip.Resolver
+	Feeds    http.Handler // serves /feeds/…
+	Favicon  http.Handler // serves /favicon.ico
+	Articles ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
 	// Pages renders the HTML pages (brand, zone, feeds listed on the
@@ -125,7 +132,7 @@ func New(opts Options) (*Server, error) {
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	if !opts.AdminMetrics {
-		m.Handle("GET /metrics", s.Metrics())
+		m.Handle("GET /metrics", s.publicMetrics())
 	}
 	for _, reg := range opts.Register {
 		reg(m)
@@ -137,6 +144,44 @@ func New(opts Options) (*Server, error) {
 // listener (or the public one, unless Options.AdminMetrics).
 func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})
+}
+
+// publicMetrics is /metrics on the public listener: for everyone with
+// Options.PublicMetrics, else for a loopback client only (a scraper on
+// this machine) and a 404 page for anyone else. A request that came
+// through a proxy not listed as trusted carries a forwarding header and
+// is no loopback client, although the proxy's connection is.
+func (s *Server) publicMetrics() http.Handler {
+	h := s.Metrics()
+	if s.opts.PublicMetrics {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.fromLoopback(r) {
+			response.Page(w, r, s.opts.Log, s.pages, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// fromLoopback reports whether the request's client is on this machine.
+func (s *Server) fromLoopback(r *http.Request) bool {
+	peer := clientip.Peer(r)
+	client := s.opts.Clients.Addr(r)
+	if !client.IsValid() || !client.IsLoopback() {
+		return false
+	}
+	if !s.opts.Clients.Trusted(peer) {
+		// Not through a trusted proxy: a forwarding header means a proxy
+		// on this machine, not listed as trusted, relayed someone else.
+		for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+			if r.Header.Get(h) != "" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Admin is the handler of the admin listener (http.admin_listen): /metrics

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // ErrUsePgDump is Backup's answer for a PostgreSQL database.
@@ -187,19 +189,30 @@ func SchemaVersion(ctx context.Context, dbURL, dataDir string) (int64, error) {
 
 // Migrate opens the database dbURL names, which applies every pending
 // migration (creating a SQLite database under dataDir when there is none),
-// and returns the schema version before (0 for a new database) and after.
-func Migrate(ctx context.Context, dbURL, dataDir string) (before, after int64, err error) {
+// and says what it did.
+func Migrate(ctx context.Context, dbURL, dataDir string) (MigrateResult, error) {
 	if _, err := SQLiteFile(dbURL, dataDir); err != nil {
-		return 0, 0, err
+		return MigrateResult{}, err
 	}
-	before, _ = SchemaVersion(ctx, dbURL, dataDir) // none yet on a new database
+	var res MigrateResult
+	res.Before, _ = SchemaVersion(ctx, dbURL, dataDir) // none yet on a new database
 	st, err := Open(ctx, dbURL, dataDir)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	if err := st.Close(); err != nil {
-		return 0, 0, err
+	merges, err := st.SubscriberMerges(ctx)
+	if err := errors.Join(err, st.Close()); err != nil {
+		return res, err
 	}
-	after, err = SchemaVersion(ctx, dbURL, dataDir)
-	return before, after, err
+	res.Merges = merges
+	res.After, err = SchemaVersion(ctx, dbURL, dataDir)
+	return res, err
+}
+
+// MigrateResult is what Migrate did: the schema versions before and after,
+// and the subscriber records folded into another with the same address in
+// another letter case (by migration 0011, on this run or an earlier one).
+type MigrateResult struct {
+	Before, After int64
+	Merges        []subscribers.Merge
 }

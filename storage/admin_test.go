@@ -86,13 +86,14 @@ func TestMigrateAndSchemaVersion(t *testing.T) {
 			if _, err := storage.SchemaVersion(ctx, dbURL, data); err == nil {
 				t.Error("a schema version for a database never migrated")
 			}
-			before, after, err := storage.Migrate(ctx, dbURL, data)
-			if err != nil || before != 0 || after == 0 {
-				t.Fatalf("first migrate: %d → %d, %v", before, after, err)
+			first, err := storage.Migrate(ctx, dbURL, data)
+			after := first.After
+			if err != nil || first.Before != 0 || after == 0 || len(first.Merges) != 0 {
+				t.Fatalf("first migrate: %+v, %v", first, err)
 			}
-			again, now, err := storage.Migrate(ctx, dbURL, data)
-			if err != nil || again != after || now != after {
-				t.Errorf("second migrate: %d → %d, %v; want %d → %d", again, now, err, after, after)
+			again, err := storage.Migrate(ctx, dbURL, data)
+			if err != nil || again.Before != after || again.After != after {
+				t.Errorf("second migrate: %d → %d, %v; want %d → %d", again.Before, again.After, err, after, after)
 			}
 			if v, err := storage.SchemaVersion(ctx, dbURL, data); err != nil || v != after {
 				t.Errorf("SchemaVersion = %d, %v; want %d", v, err, after)

@@ -171,15 +171,21 @@ func (*migrateCmd) run(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	before, after, err := storage.Migrate(ctx, cfg.Database.URL, c.dataDir)
+	res, err := storage.Migrate(ctx, cfg.Database.URL, c.dataDir)
 	if err != nil {
 		return err
 	}
 	db := storage.Describe(cfg.Database.URL, c.dataDir)
-	if after == before {
-		fmt.Fprintf(c.stdout, "%s: schema version %d, up to date\n", db, after)
+	if res.After == res.Before {
+		fmt.Fprintf(c.stdout, "%s: schema version %d, up to date\n", db, res.After)
 	} else {
-		fmt.Fprintf(c.stdout, "%s: migrated from schema version %d to %d\n", db, before, after)
+		fmt.Fprintf(c.stdout, "%s: migrated from schema version %d to %d\n", db, res.Before, res.After)
+	}
+	if len(res.Merges) > 0 {
+		fmt.Fprintf(c.stdout, "%d subscriber record(s) merged into another with the same address in another letter case (earliest consent, every list kept):\n", len(res.Merges))
+		for _, m := range res.Merges {
+			fmt.Fprintf(c.stdout, "  %s (id %d) into %s (id %d), %s\n", m.MergedEmail, m.MergedID, m.KeptEmail, m.KeptID, m.At.UTC().Format(time.DateOnly))
+		}
 	}
 	return nil
 }

@@ -116,32 +116,20 @@ func TestDockerfileBuildIsStatic(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) string {
+// startNginx runs the real nginx on deploy/nginx.conf, in dir, listening
+// on addr, with root public and, when upstream is set, proxying to it
+// instead of 127.0.0.1:8080. It is stopped at cleanup.
+func startNginx(t *testing.T, nginx, dir, addr, public, upstream string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// deploy/nginx.conf serves feeds.output_dir with the headers serve sends.
-func TestNginxServesOutputDir(t *testing.T) {
-	nginx := need(t, "nginx")
-	dir := t.TempDir()
-	public := filepath.Join(dir, "public")
-	r := runBinary(t, dir, nil, "feeds", "build", "--data", filepath.Join(dir, "data"), "--out", public)
-	if r.code != 0 {
-		t.Fatalf("feeds build: %s", r.stderr)
-	}
 	site, err := os.ReadFile("../../deploy/nginx.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freePort(t)
 	s := regexp.MustCompile(`(?m)^(\s*)listen [^;]+;`).ReplaceAllString(string(site), "${1}listen "+addr+";")
 	s = regexp.MustCompile(`(?m)^(\s*)root [^;]+;`).ReplaceAllString(s, "${1}root "+public+";")
+	if upstream != "" {
+		s = strings.ReplaceAll(s, "proxy_pass http://127.0.0.1:8080;", "proxy_pass http://"+upstream+";")
+	}
 	writeFile(t, filepath.Join(dir, "site.conf"), s)
 	// The main config a distribution provides, reduced to what a test
 	// needs: one process as the current user, everything under dir.
@@ -174,7 +162,6 @@ http {
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = cmd.Wait()
 	})
-	base := "http://" + addr
 	waitFor(t, "nginx listening", func() bool {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
@@ -182,10 +169,34 @@ http {
 		}
 		return err == nil
 	})
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// deploy/nginx.conf serves feeds.output_dir with the headers serve sends.
+func TestNginxServesOutputDir(t *testing.T) {
+	nginx := need(t, "nginx")
+	dir := t.TempDir()
+	public := filepath.Join(dir, "public")
+	r := runBinary(t, dir, nil, "feeds", "build", "--data", filepath.Join(dir, "data"), "--out", public)
+	if r.code != 0 {
+		t.Fatalf("feeds build: %s", r.stderr)
+	}
+	addr := freePort(t)
+	base := "http://" + addr
+	startNginx(t, nginx, dir, addr, public, "")
 
 	types := map[string]string{".rss": "application/rss+xml; charset=utf-8", ".atom": "application/atom+xml; charset=utf-8", ".json": "application/feed+json; charset=utf-8", ".png": "image/png"}
 	n := 0
-	err = filepath.WalkDir(public, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(public, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}

@@ -161,17 +161,23 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 	for _, s := range a.cfg.Sections {
 		sections = append(sections, s.Slug)
 	}
+	clients, err := a.clientResolver()
+	if err != nil {
+		return err
+	}
 	d.server = server.Options{
-		BaseURL:      a.cfg.BaseURL,
-		Product:      a.cfg.Brand.Name,
-		Language:     a.cfg.Language,
-		APIToken:     a.cfg.HTTP.APIToken,
-		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
-		Sections:     sections,
-		AdminMetrics: a.cfg.HTTP.AdminListen != "",
-		Feeds:        requests.Handler(set),
-		Favicon:      set.Favicon(),
-		Articles:     im,
+		BaseURL:       a.cfg.BaseURL,
+		Product:       a.cfg.Brand.Name,
+		Language:      a.cfg.Language,
+		APIToken:      a.cfg.HTTP.APIToken,
+		MaxBodyBytes:  a.cfg.HTTP.MaxBodyBytes,
+		Sections:      sections,
+		AdminMetrics:  a.cfg.HTTP.AdminListen != "",
+		PublicMetrics: a.cfg.HTTP.PublicMetrics,
+		Clients:       clients,
+		Feeds:         requests.Handler(set),
+		Favicon:       set.Favicon(),
+		Articles:      im,
 		Headlines: func(ctx context.Context) ([]*article.Article, error) {
 			return a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
 		},
@@ -218,15 +224,11 @@ func (d *daemon) setupMail() error {
 		return err
 	}
 	d.server.Pages = pages
-	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	clients, err := a.clientResolver()
 	if err != nil {
 		return err
 	}
-	wopts := subweb.Options{Pages: pages, Logger: a.log}
-	if len(proxies) > 0 {
-		wopts.ClientIP = subweb.TrustedProxyClientIP(proxies)
-	}
-	web, err := subweb.New(subs, wopts)
+	web, err := subweb.New(subs, subweb.Options{Pages: pages, Logger: a.log, ClientIP: clients.String})
 	if err != nil {
 		return err
 	}

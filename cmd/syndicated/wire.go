@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/ingest"
@@ -18,6 +19,7 @@ import (
 	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/samples"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -32,9 +34,12 @@ func (a *app) importer(log *slog.Logger, progress func(done, total int), hooks .
 		Logger:        log,
 		Progress:      progress,
 		Hooks:         hooks,
+		Earliest:      a.cfg.Articles.EarliestDate(),
+		MaxAhead:      a.cfg.Articles.MaxAhead.Duration,
 	}
 	if a.cfg.ProbePhotos {
-		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
+		allow, _ := config.ParsePrefixes("probe_photos_allow", a.cfg.ProbePhotosAllow) // Validate checked them
+		opts.PhotoProbe = ingest.HTTPPhotoProbe(ingest.PhotoProbeClient(allow))
 	}
 	return ingest.New(a.store, opts)
 }
@@ -258,4 +263,13 @@ func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(s
 		SendTimeout: sendTimeout,
 		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
 	})
+}
+
+// clientResolver finds client addresses behind http.trusted_proxies.
+func (a *app) clientResolver() (*clientip.Resolver, error) {
+	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return clientip.New(proxies, a.cfg.HTTP.ForwardedHeader)
 }

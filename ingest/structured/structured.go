@@ -154,7 +154,7 @@ var (
 
 // build reads the schema's fields from root, one field setter per key.
 func build(name string, root *node, allowBody bool, zone *time.Location) (*Document, error) {
-	b := &builder{name: name, zone: zone, allowBody: allowBody, doc: &Document{Line: root.line}}
+	b := &builder{name: name, zone: zone, allowBody: allowBody, json: allowBody, doc: &Document{Line: root.line}}
 	for i, key := range root.keys {
 		v := root.vals[i]
 		set, ok := fieldSetters[key]
@@ -176,7 +176,9 @@ type builder struct {
 	name      string
 	zone      *time.Location
 	allowBody bool
-	doc       *Document
+	// json: the document is JSON, whose values are typed.
+	json bool
+	doc  *Document
 	// publishedNode and updatedNode locate the times for errors.
 	publishedNode, updatedNode *node
 }
@@ -209,15 +211,28 @@ func (b *builder) ferr(n *node, field, format string, args ...any) error {
 	return source.Errorf(b.name, n.line, field, format, args...)
 }
 
-// str reads a string (a number is taken as written; null is "").
+// str reads a string; null is "". In JSON, which types its values, a
+// number is refused (write it in quotes); in front matter, where a bare
+// 2019 is text to whoever wrote it, it is taken as written.
 func (b *builder) str(n *node, field string) (string, error) {
-	switch n.kind {
-	case kString, kNumber:
+	switch {
+	case n.kind == kString, n.kind == kNumber && !b.json:
 		return strings.TrimSpace(n.str), nil
-	case kNull:
+	case n.kind == kNull:
 		return "", nil
+	case n.kind == kNumber:
+		return "", b.ferr(n, field, "want a string, not a number (write %q in quotes)", n.str)
 	}
 	return "", b.ferr(n, field, "want a string, not a %s", n.kind)
+}
+
+// scalar reads a string or a number as written (a count given either
+// way); null is "".
+func (b *builder) scalar(n *node, field string) (string, error) {
+	if n.kind == kNumber {
+		return strings.TrimSpace(n.str), nil
+	}
+	return b.str(n, field)
 }
 
 // listItems is a value that may be one item or a list: null gives none,
@@ -387,7 +402,7 @@ func (b *builder) setStatus(v *node, key string) error {
 }
 
 func (b *builder) setTotalPages(v *node, key string) error {
-	s, err := b.str(v, key)
+	s, err := b.scalar(v, key)
 	if err != nil || s == "" {
 		return err
 	}

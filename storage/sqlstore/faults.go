@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // UnbounceSubscribers implements subscribers.Store: bounced subscribers
@@ -15,9 +17,9 @@ func (s *Store) UnbounceSubscribers(ctx context.Context, emails []string, since 
 	err := s.tx(ctx, func(q db) error {
 		where, args := `bounced_at >= ?`, []any{q.t(since)}
 		if len(emails) > 0 {
-			where, args = `email IN `+values(1, len(emails)), nil
+			where, args = `email_key IN `+values(1, len(emails)), nil
 			for _, e := range emails {
-				args = append(args, e)
+				args = append(args, subscribers.Key(e))
 			}
 		}
 		var err error

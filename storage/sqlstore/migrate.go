@@ -50,6 +50,18 @@ func Migrations(d *Dialect) ([]migrate.Migration, error) {
 // migrated by a newer binary, with versions this one does not know, is
 // refused.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.MigrateTo(ctx, 0)
+}
+
+// dataSteps are what a migration cannot say in SQL: each runs in the
+// migration transaction right after the SQL file of its version.
+var dataSteps = map[int]func(ctx context.Context, q db) error{
+	11: mergeCaseDuplicates,
+}
+
+// MigrateTo is Migrate up to version upTo only (0: every version), for
+// tests of a migration on data written before it.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) error {
 	ms, err := Migrations(s.d)
 	if err != nil {
 		return err
@@ -80,12 +92,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 			applied[v] = true
 		}
 		for _, m := range ms {
-			if applied[m.Version] {
+			if applied[m.Version] || (upTo > 0 && m.Version > upTo) {
 				continue
 			}
 			// No arguments: both drivers then run every statement of the file.
 			if _, err := q.c.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			if step := dataSteps[m.Version]; step != nil {
+				if err := step(ctx, q); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
 			}
 			if _, err := q.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.Version, m.Name, q.t(time.Now())); err != nil {
