@@ -53,6 +53,17 @@ type Page struct {
 	// sub-heads (short headings inside the body, rendered as <h3>); the
 	// others are ordinary paragraphs.
 	Subheads []int `json:"subheads,omitempty"`
+	// Photos are the page's photos other than the article's lead photo
+	// (Article.Photo), in the order the page prints them. A page may hold
+	// photos and no paragraph (a photo page of a gallery).
+	Photos []PagePhoto `json:"photos,omitempty"`
+}
+
+// PagePhoto is a photo inside the body: it stands before paragraph At of
+// its page (At = len(Paragraphs): after the last).
+type PagePhoto struct {
+	Photo
+	At int `json:"at"`
 }
 
 // IsSubhead reports whether Paragraphs[i] is a sub-head.

@@ -25,6 +25,9 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if c.opts.dryRun {
+		return ingest.RunDryRun(ctx, a.importerWith(nil, nil, c.opts.section), c.stdout, c.opts.format, args...)
+	}
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
@@ -32,7 +35,7 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 	rep, err := a.importerWith(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
 		p.total = total
 		p.Set(done)
-	}).ImportPaths(ctx, args...)
+	}, c.opts.section).ImportPaths(ctx, args...)
 	p.Done()
 	if err != nil {
 		return err
@@ -43,10 +46,13 @@ func runImport(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		fmt.Fprintf(c.stdout, "%-12s %s (%s)\n", f.Outcome, f.ID, f.File)
+		for _, w := range f.Warnings {
+			fmt.Fprintf(c.stderr, "warning: %s\n", w)
+		}
 	}
 	fmt.Fprintln(c.stdout, rep.String())
 	if len(rep.Failed()) > 0 {
-		return fmt.Errorf("%d of %d files rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
+		return fmt.Errorf("%d of %d articles rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
 	}
 	return nil
 }

@@ -44,6 +44,8 @@ type options struct {
 	// digest
 	series, week, since, format, to string
 	dryRun                          bool
+	// import
+	section string
 	// config check
 	smtpCheck bool
 }
@@ -73,7 +75,12 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.listen, "listen", "", "address to listen on (default from http.listen, 127.0.0.1:8080)")
 			}, run: runServe},
-		{name: "import", usage: "PATH...", summary: "import article files or directories (.txt pages, .md, .json)", run: runImport},
+		{name: "import", usage: "PATH...", summary: "import article files or directories (.txt pages, .md, .json)",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.StringVar(&o.section, "section", "", "section of a file that names none (a page without breadcrumb); a configured slug, title or alias")
+				fs.BoolVar(&o.dryRun, "dry-run", false, "store nothing; print what was read of each article")
+				fs.StringVar(&o.format, "format", "text", "with --dry-run: text or json")
+			}, run: runImport},
 		{name: "feeds build", summary: "build every feed and write them to a directory",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")

@@ -226,10 +226,6 @@ func (d *daemon) setupMail() (func(*http.ServeMux), error) {
 // the subscriber and digest pages and the metrics.
 func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 	a := d.a
-	sections := make([]string, len(a.cfg.Sections))
-	for i, s := range a.cfg.Sections {
-		sections[i] = s.Slug
-	}
 	var err error
 	d.srv, err = server.New(server.Options{
 		BaseURL:      a.cfg.BaseURL,
@@ -237,7 +233,6 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Language:     a.cfg.Language,
 		APIToken:     a.cfg.HTTP.APIToken,
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
-		Sections:     sections,
 		AdminMetrics: a.cfg.HTTP.AdminListen != "",
 		Feeds:        d.ops.requests.Handler(d.set),
 		Favicon:      d.set.Favicon(),

@@ -57,7 +57,7 @@ func TestSeedPage(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", field, got, want)
 		}
 	}
-	check("section", a.Section, "society")
+	check("breadcrumb", d.Breadcrumb, []string{"China", "Society"})
 	check("headline", a.Headline, "Powerhouse in the making")
 	check("authors", a.Authors, []article.Author{{Name: "He Wei", Place: "Shanghai"}})
 	check("dateline", a.Dateline, "Shanghai")
@@ -104,7 +104,7 @@ func TestSeedPage(t *testing.T) {
 	}
 	check("language", a.Language, "en")
 	check("status", a.Status, article.StatusPublished)
-	a.ID = "seed"
+	a.ID, a.Section = "seed", "society"
 	merged, _ := article.Merge(nil, &a, time.Now())
 	if err := merged.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
@@ -116,20 +116,20 @@ func TestSeedPage(t *testing.T) {
 
 func TestVariants(t *testing.T) {
 	type want struct {
-		section, headline, deck, note, caption, credit, publication, dateline, language string
-		authors                                                                         []article.Author
-		updated                                                                         string
-		pages                                                                           []int
-		total                                                                           int
-		paragraphs                                                                      int
-		firstPara                                                                       string
+		crumb, headline, deck, note, caption, credit, publication, dateline, language string
+		authors                                                                       []article.Author
+		updated                                                                       string
+		pages                                                                         []int
+		total                                                                         int
+		paragraphs                                                                    int
+		firstPara                                                                     string
 	}
 	tests := []struct {
 		file string
 		want want
 	}{
 		{"caps-two-authors.txt", want{
-			section: "society", headline: "Night markets return to riverside districts",
+			crumb: "China / Society", headline: "Night markets return to riverside districts",
 			deck:    "Cities relax rules on street vending as residents seek cheap eats after dark",
 			note:    "This is the first of three reports on how evening trade is changing city life.",
 			caption: "Stallholders set up under the lights of a riverside street in Wuhan on Saturday.",
@@ -139,21 +139,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "Food stalls, bookstands",
 		}},
 		{"two-places.txt", want{
-			section: "society", headline: "Volunteers map the city's oldest lanes",
+			crumb: "China / Society", headline: "Volunteers map the city's oldest lanes",
 			publication: "China Daily", dateline: "Beijing", language: "en",
 			authors: []article.Author{{Name: "Zhang Lei", Place: "Beijing"}, {Name: "Chen Xiao", Place: "Shanghai"}},
 			updated: "2019-05-12 16:05", pages: []int{1}, total: 1, paragraphs: 3,
 			firstPara: "Retired teachers in two cities",
 		}},
 		{"xinhua.txt", want{
-			section: "society", headline: "Ferry service resumes after river dredging",
+			crumb: "China / Society", headline: "Ferry service resumes after river dredging",
 			caption: "A ferry leaves the pier on the first day of restored service.", credit: "Photo/Xinhua",
-			publication: "Xinhua", dateline: "Nanjing", language: "en", authors: []article.Author{{Name: "Xinhua"}},
+			publication: "Xinhua", dateline: "Nanjing", language: "en", // an agency's byline names no author
 			updated: "2019-07-08 11:20", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "NANJING -- Passenger ferries",
 		}},
 		{"editors-note-space.txt", want{
-			section: "society", headline: "Library opens its doors through the night",
+			crumb: "China / Society", headline: "Library opens its doors through the night",
 			note:        "This year marks the 70th anniversary of the liberation of Shanghai. This series looks at the cities of the Yangtze River Delta.",
 			publication: "China Daily", dateline: "Hangzhou", language: "en",
 			authors: []article.Author{{Name: "Sun Qian", Place: "Hangzhou"}},
@@ -161,21 +161,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "A district library",
 		}},
 		{"no-deck-no-caption.txt", want{
-			section: "society", headline: "Bus routes redrawn around new metro line",
+			crumb: "China / Society", headline: "Bus routes redrawn around new metro line",
 			publication: "China Daily", dateline: "Chengdu", language: "en",
 			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
 			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "Seventeen bus routes",
 		}},
 		{"crlf-bom.txt", want{
-			section: "society", headline: "Bus routes redrawn around new metro line",
+			crumb: "China / Society", headline: "Bus routes redrawn around new metro line",
 			publication: "China Daily", dateline: "Chengdu", language: "en",
 			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
 			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "Seventeen bus routes",
 		}},
 		{"runtogether.txt", want{
-			section: "society", headline: "Rooftop gardens cool crowded blocks",
+			crumb: "China / Society", headline: "Rooftop gardens cool crowded blocks",
 			deck:    "Residents turn bare concrete into green space",
 			caption: "Residents tend vegetables on the roof of an apartment block in Yuzhong district.", credit: "MA LIN / CHINA DAILY",
 			publication: "China Daily", dateline: "Chongqing", language: "en",
@@ -184,7 +184,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Building managers",
 		}},
 		{"garden.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			deck:        "A network of canteens serves hot lunches to residents over 70",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
@@ -192,21 +192,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "Volunteers at a canteen",
 		}},
 		{"garden.p2.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
 			updated: "2019-09-02 12:00", pages: []int{2}, total: 3, paragraphs: 1,
 			firstPara: "Meals cost residents",
 		}},
 		{"garden.p3.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
 			updated: "2019-09-02 12:00", pages: []int{3}, total: 3, paragraphs: 1,
 			firstPara: "The district plans",
 		}},
 		{"share-lone.txt", want{
-			section: "society", headline: "Tea pickers trade baskets for drones",
+			crumb: "China / Society", headline: "Tea pickers trade baskets for drones",
 			deck:    "Growers on the hills west of the city turn to machines as the pickers age",
 			caption: "A pilot steers a spraying drone over terraced tea bushes near West Lake on Monday.", credit: "PHOTO BY QIN SHU/CHINA DAILY",
 			publication: "China Daily", dateline: "Hangzhou", language: "en",
@@ -215,7 +215,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Cooperatives in the hills",
 		}},
 		{"note-first.txt", want{
-			section: "heritage", headline: "Shadow puppeteers find a new stage online",
+			crumb: "Culture / Heritage", headline: "Shadow puppeteers find a new stage online",
 			deck:    "Livestreams bring a village troupe audiences it never had in theaters",
 			note:    "This series visits craftspeople keeping folk arts alive.",
 			caption: "A puppeteer rehearses a scene behind a lit screen in a studio in the city's old quarter.", credit: "Photo provided to CHINA DAILY",
@@ -225,7 +225,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "The troupe of seven",
 		}},
 		{"three-line-byline.txt", want{
-			section: "society", headline: "Night buses extend service to new suburbs",
+			crumb: "China / Society", headline: "Night buses extend service to new suburbs",
 			deck:        "Twelve new routes link outlying estates with metro stations after midnight",
 			publication: "China Daily", language: "en",
 			authors: []article.Author{{Name: "Zhao Lin"}, {Name: "Qian Yu"}, {Name: "Feng Tao"}, {Name: "Hu Jie"}, {Name: "Mo Xin"}},
@@ -233,14 +233,14 @@ func TestVariants(t *testing.T) {
 			firstPara: "Transport officials said",
 		}},
 		{"layout-2015.txt", want{
-			section: "america", headline: "Students from two continents build a solar boat",
+			crumb: "World / America", headline: "Students from two continents build a solar boat",
 			publication: "China Daily USA", dateline: "Boston", language: "en",
 			authors: []article.Author{{Name: "Wen Jia", Place: "Boston"}},
 			updated: "2015-07-03 10:55", pages: []int{1}, total: 1, paragraphs: 3,
 			firstPara: "Engineering students from Boston",
 		}},
 		{"indented.txt", want{
-			section: "society", headline: "Allotments return to factory land",
+			crumb: "China / Society", headline: "Allotments return to factory land",
 			deck:        "A former tractor plant hands its yards to gardeners",
 			publication: "China Daily", dateline: "Shenyang", language: "en",
 			authors: []article.Author{{Name: "Liang Shan", Place: "Shenyang"}},
@@ -248,7 +248,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Two hundred plots",
 		}},
 		{"chinese.txt", want{
-			section: "society", headline: "老城区加装电梯进展顺利",
+			crumb: "中国 / 社会", headline: "老城区加装电梯进展顺利",
 			note:    "今年是上海解放70周年，本报推出系列报道。",
 			caption: "居民在新装的电梯前合影。", credit: "图/新华社",
 			publication: "中国日报", language: "zh", authors: []article.Author{{Name: "李明"}},
@@ -261,7 +261,7 @@ func TestVariants(t *testing.T) {
 			d := parseFile(t, filepath.Join("testdata", tt.file))
 			a, w := d.Article, tt.want
 			got := want{
-				section: a.Section, headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
+				crumb: strings.Join(d.Breadcrumb, " / "), headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
 				caption: d.Caption, credit: d.Credit, publication: a.Publication, dateline: a.Dateline,
 				language: a.Language, authors: a.Authors, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"),
 				pages: d.Pages, total: a.TotalPages, paragraphs: len(a.Paragraphs()),
@@ -284,7 +284,7 @@ func TestVariants(t *testing.T) {
 			if a.Deck == "Share" || a.Deck == "Share - WeChat" {
 				t.Errorf("deck = %q: chrome", a.Deck)
 			}
-			a.ID = "x"
+			a.ID, a.Section = "x", "society"
 			merged, _ := article.Merge(nil, &a, time.Now())
 			if err := merged.Validate(); err != nil {
 				t.Errorf("Validate: %v", err)
@@ -424,7 +424,7 @@ func TestErrors(t *testing.T) {
 		field, contains  string
 	}{
 		{file: "no-updated.txt", line: 5, field: "byline", contains: "no 'Updated:' time in"},
-		{file: "no-breadcrumb.txt", line: 1, field: "breadcrumb", contains: "Home / … / Section"},
+		{name: "video.txt", text: "\nA video page\nShare - WeChat\nText of the video.\n", line: 2, field: "byline", contains: "no byline and no 'Updated:' time"},
 		{name: "nohead.txt", text: "Home / China / Society\n\nBy X | China Daily | Updated: 2019-01-01 10:00\n", line: 3, field: "headline", contains: "missing"},
 		{name: "badtime.txt", text: "Home / China / Society\nH\nBy X | China Daily | Updated: 2019-13-01 10:00\n", line: 3, field: "byline", contains: "bad 'Updated:' time"},
 		{name: "nobyline.txt", text: "Home / China / Society\nH\n\nBody one.\nBody two.\nBody three.\nBody four.\n", line: 1, field: "byline", contains: "no byline"},
@@ -519,7 +519,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		a := d.Article
-		a.ID = "fuzz"
+		a.ID, a.Section = "fuzz", "fuzz" // the importer resolves the section
 		if e := source.CheckArticle(&a); e != nil {
 			t.Fatalf("parsed text fails CheckArticle: %v", e)
 		}
