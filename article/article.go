@@ -76,6 +76,31 @@ func (p Page) IsSubhead(i int) bool {
 	return false
 }
 
+// Block is one element of a page in reading order: a paragraph, a
+// sub-head, or a photo of the page (Photo set).
+type Block struct {
+	Text    string
+	Subhead bool
+	Photo   *Photo
+}
+
+// Blocks returns the page's paragraphs, sub-heads and photos in reading
+// order, each photo before the paragraph it stands at.
+func (p Page) Blocks() []Block {
+	out := make([]Block, 0, len(p.Paragraphs)+len(p.Photos))
+	ph := 0
+	for i, t := range p.Paragraphs {
+		for ; ph < len(p.Photos) && p.Photos[ph].At <= i; ph++ {
+			out = append(out, Block{Photo: &p.Photos[ph].Photo})
+		}
+		out = append(out, Block{Text: t, Subhead: p.IsSubhead(i)})
+	}
+	for ; ph < len(p.Photos); ph++ {
+		out = append(out, Block{Photo: &p.Photos[ph].Photo})
+	}
+	return out
+}
+
 // Article is one story. ID and GUID never change once stored.
 type Article struct {
 	ID          string    `json:"id"`

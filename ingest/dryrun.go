@@ -99,7 +99,7 @@ func (im *Importer) dryRunGroup(g group, seen map[string]string) []ArticleReport
 		p.a.Published = p.a.Updated
 	}
 	r.Article, r.Warnings, r.Truncated = p.a, p.warnings, len(p.warnings) > 0
-	r.SectionFrom = sectionFrom(p.section, im.opts.DefaultSection)
+	r.SectionFrom = p.sectionFrom
 	for _, pf := range p.pages {
 		for _, d := range pf.doc.Dropped {
 			r.Dropped = append(r.Dropped, DroppedLine{File: pf.file, Line: d.Line, Text: d.Text, Why: d.Why})
@@ -109,20 +109,6 @@ func (im *Importer) dryRunGroup(g group, seen map[string]string) []ArticleReport
 		r.Dropped = append(r.Dropped, DroppedLine{File: r.File, Text: t, Why: "repeated at the top of a later page"})
 	}
 	return append([]ArticleReport{r}, out...)
-}
-
-// sectionFrom says where a section came from, for the report.
-func sectionFrom(n sectionNames, dflt string) string {
-	switch {
-	case len(n.crumb) > 0:
-		return fmt.Sprintf("breadcrumb %q (line %d)", strings.Join(n.crumb, " / "), n.line)
-	case strings.TrimSpace(n.named) != "":
-		return fmt.Sprintf("section %q (line %d)", n.named, n.line)
-	case n.label != "":
-		// A label is used only when it names a configured section.
-		return fmt.Sprintf("label %q above the headline (line %d), else the default %q", n.label, n.labelLine, dflt)
-	}
-	return fmt.Sprintf("the default section %q (--section, content_section)", dflt)
 }
 
 // Err joins the errors of the refused articles; nil when none is.

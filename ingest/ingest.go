@@ -498,6 +498,8 @@ type parsed struct {
 	// formats).
 	pages    []pageFile
 	warnings []string
+	// sectionFrom says where the section came from.
+	sectionFrom string
 	// settled are the lines taken out of the body once its pages were
 	// put together (a headline or deck a later page repeats).
 	settled []string
@@ -744,9 +746,11 @@ func normalFormat(f string) string {
 // result would be storable. dflt is the section of a file that names none.
 func (im *Importer) prepare(p *parsed, name, format, dflt string) error {
 	a := p.a
-	if err := im.resolveSection(a, p.section, dflt); err != nil {
+	from, err := im.resolveSection(a, p.section, dflt)
+	if err != nil {
 		return err
 	}
+	p.sectionFrom = from
 	if a.ID == "" {
 		a.ID = deriveID(name, format, a.CanonicalURL)
 	}

@@ -24,57 +24,79 @@ type sectionNames struct {
 // configured sections (any name, as its slug, when none is configured),
 // else from dflt. An article whose section is not configured is refused,
 // naming the section and the key to add: stored, it would be in no feed.
-func (im *Importer) resolveSection(a *article.Article, n sectionNames, dflt string) error {
+//
+// It returns where the section came from, for the dry run's report.
+func (im *Importer) resolveSection(a *article.Article, n sectionNames, dflt string) (from string, err error) {
+	used, err := im.resolve(a, n, dflt)
+	switch used {
+	case "crumb":
+		from = fmt.Sprintf("breadcrumb %q (line %d)", strings.Join(n.crumb, " / "), n.line)
+	case "named":
+		from = fmt.Sprintf("section field %q (line %d)", n.named, n.line)
+	case "label":
+		from = fmt.Sprintf("line %q above the headline (line %d)", n.label, n.labelLine)
+	case "default":
+		from = fmt.Sprintf("default section %q (--section, content_section)", dflt)
+	}
+	return from, err
+}
+
+// resolve does resolveSection's work; used says which name it used:
+// crumb, named, label or default.
+func (im *Importer) resolve(a *article.Article, n sectionNames, dflt string) (used string, err error) {
 	rules := im.opts.Sections
 	switch {
 	case len(n.crumb) > 0:
+		used = "crumb"
 		path := strings.Join(n.crumb, " / ")
 		if len(rules) == 0 {
 			if a.Section = source.Slugify(n.crumb[len(n.crumb)-1]); a.Section == "" {
-				return source.Errorf(n.file, n.line, "section", "breadcrumb %q gives no usable section slug; configure [[sections]] with aliases = [%q]", path, path)
+				return used, source.Errorf(n.file, n.line, "section", "breadcrumb %q gives no usable section slug; configure [[sections]] with aliases = [%q]", path, path)
 			}
-			return nil
+			return used, nil
 		}
 		slug, ok := article.ResolveBreadcrumb(rules, n.crumb)
 		if !ok {
-			return source.Errorf(n.file, n.line, "section", "breadcrumb %q names no configured section (%s): %s", path, configured(rules), addKey(path, n.crumb[len(n.crumb)-1]))
+			return used, source.Errorf(n.file, n.line, "section", "breadcrumb %q names no configured section (%s): %s", path, configured(rules), addKey(path, n.crumb[len(n.crumb)-1]))
 		}
 		a.Section = slug
-		return nil
+		return used, nil
 	case strings.TrimSpace(n.named) != "":
+		used = "named"
 		if len(rules) == 0 {
 			if a.Section == "" {
-				return source.Errorf(n.file, n.line, "section", "%q gives no usable section slug", n.named)
+				return used, source.Errorf(n.file, n.line, "section", "%q gives no usable section slug", n.named)
 			}
-			return nil
+			return used, nil
 		}
 		slug, ok := article.ResolveBreadcrumb(rules, strings.Split(article.SectionKey(n.named), " / "))
 		if !ok {
-			return source.Errorf(n.file, n.line, "section", "%q is not a configured section (%s): %s", n.named, configured(rules), addKey(n.named, n.named))
+			return used, source.Errorf(n.file, n.line, "section", "%q is not a configured section (%s): %s", n.named, configured(rules), addKey(n.named, n.named))
 		}
 		a.Section = slug
-		return nil
+		return used, nil
 	}
 	if n.label != "" {
 		if slug, ok := article.ResolveSection(rules, n.label); ok && len(rules) > 0 {
 			a.Section = slug
-			return nil
+			return "label", nil
 		}
 	}
 	if dflt != "" {
+		used = "default"
 		if len(rules) == 0 {
 			a.Section = source.Slugify(dflt)
-			return nil
+			return used, nil
 		}
 		slug, ok := article.ResolveSection(rules, dflt)
 		if !ok {
-			return source.Errorf(n.file, 0, "section", "the default section %q is not a configured section (%s)", dflt, configured(rules))
+			return used, source.Errorf(n.file, 0, "section", "the default section %q is not a configured section (%s)", dflt, configured(rules))
 		}
 		a.Section = slug
-		return nil
+		return used, nil
 	}
 	a.Section = ""
-	return source.Errorf(n.file, 0, "section", "missing: the file names no section (no breadcrumb 'Home / … / Section', no \"section\" field); "+
+	return used, source.Errorf(n.file, 0, "section", "missing: the file names no section (no breadcrumb 'Home / … / Section', no \"section\" field); "+
 		"give one, or import with --section SLUG (content_section for the content directory)")
 }
 
