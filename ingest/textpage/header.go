@@ -244,7 +244,10 @@ func bylineFields(t string) []string {
 	for _, f := range strings.Split(t, "|") {
 		f = strings.TrimSpace(f)
 		if m := updatedRe.FindStringSubmatch(f); m != nil {
-			rest := strings.TrimSpace(m[1])
+			if pub := strings.TrimSpace(m[1]); pub != "" {
+				out = append(out, pub)
+			}
+			rest := strings.TrimSpace(m[2])
 			stamp := stampRe.FindString(rest)
 			if stamp == "" {
 				stamp = rest
@@ -299,8 +302,8 @@ func (p *parser) parseByline(n int, fields []string, h *header) error {
 	if len(rest) > 0 {
 		h.publication = siteName(publicationCase(rest[0]))
 	}
-	if byField != "" {
-		h.authors = parseAuthors(strings.TrimSpace(byRe.ReplaceAllString(byField, "")))
+	if byField = strings.TrimSpace(byField); byField != "" && byRe.MatchString(byField+" ") {
+		h.authors = parseAuthors(strings.TrimSpace(byRe.ReplaceAllString(byField+" ", "")))
 	}
 	// A byline that names only the publication ("China Daily Global |
 	// Updated: …", "(Xinhua)") credits no author.
@@ -312,7 +315,7 @@ func (p *parser) parseByline(n int, fields []string, h *header) error {
 // false for other fields.
 func (p *parser) stamp(f string) (t time.Time, ok bool, err error) {
 	if m := updatedRe.FindStringSubmatch(f); m != nil {
-		ts := strings.TrimSpace(m[1])
+		ts := strings.TrimSpace(m[2])
 		t, err := p.parseStamp(ts)
 		if err != nil {
 			return t, false, fmt.Errorf("bad 'Updated:' time %q: want YYYY-MM-DD HH:MM", ts)

@@ -19,7 +19,9 @@ var (
 	crumbSplitRe = regexp.MustCompile(`\s*[/>›»|\\]\s*`)
 
 	// Byline parts.
-	updatedRe = regexp.MustCompile(`^[(（]?\s*(?:(?i:updated|published)\s*[:：]|(?:更新时间|更新|发布时间)\s*[:：])\s*(.*)$`)
+	// updatedRe is a time field, maybe after a publication in brackets:
+	// "Updated: …", "( Updated: …", "(chinadaily.com.cn) Updated: …".
+	updatedRe = regexp.MustCompile(`^(?:[(（]([^()（）]{1,48})[)）]\s*)?[(（]?\s*(?:(?i:updated|published)\s*[:：]|(?:更新时间|更新|发布时间)\s*[:：])\s*(.*)$`)
 	// stampRe finds the time an "Updated:" field starts with.
 	stampRe    = regexp.MustCompile(`^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?)?|(?i:(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+\d{4}(?:\s+\d{1,2}:\d{2})?))`)
 	bareTimeRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?$`)

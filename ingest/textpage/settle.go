@@ -29,7 +29,9 @@ func Settle(a *article.Article) (removed []string) {
 	}
 	a.Deck = first
 	for i := range a.Body {
-		removed = append(removed, a.Body[i].Paragraphs[0])
+		if i > 0 {
+			removed = append(removed, a.Body[i].Paragraphs[0])
+		}
 		removeParagraph(&a.Body[i], 0)
 	}
 	return removed

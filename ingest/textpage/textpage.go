@@ -216,6 +216,9 @@ func parsePagination(t string) *pagination {
 			return numbersPagination(m[2])
 		}
 		pg := &pagination{prev: m[1] != "", next: m[3] != ""}
+		// The older site printed "Previous Page … Next Page" on every
+		// page, first and last too: it does not say which page this is.
+		pg.bare = pg.prev && pg.next && strings.Contains(strings.ToLower(t), "next page")
 		for _, f := range strings.Fields(m[2]) {
 			n, err := strconv.Atoi(f)
 			if err != nil || n <= 0 || n > 999 {
@@ -579,7 +582,9 @@ func isDeck(t, next string, haveNote bool) bool {
 	if noteRe.MatchString(next) && !haveNote {
 		return true
 	}
-	short := utf8.RuneCountInString(t) < 300 && words(t) >= 3
+	// A short line (fewer than six words: "Ready for the rains") opening
+	// the body is a sub-head, not a deck.
+	short := utf8.RuneCountInString(t) < 300 && words(t) >= 6
 	return short && (!terminalRe.MatchString(t) || reportsDeckRe.MatchString(t))
 }
 

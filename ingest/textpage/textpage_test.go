@@ -1,6 +1,7 @@
 package textpage
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -527,13 +528,44 @@ func FuzzParse(f *testing.F) {
 		if err := merged.Validate(); err != nil {
 			t.Fatalf("parsed article fails Validate: %v\n%+v", err, a)
 		}
-		for _, p := range a.Body {
-			if len(p.Paragraphs) == 0 {
+		for i, p := range a.Body {
+			if len(p.Paragraphs) == 0 && len(p.Photos) == 0 && p.Number != d.LeadPage {
 				t.Fatalf("empty page %d", p.Number)
+			}
+			if i > 0 && p.Number <= a.Body[i-1].Number {
+				t.Fatalf("pages out of order: %d after %d", p.Number, a.Body[i-1].Number)
 			}
 			for i, s := range p.Subheads {
 				if s < 0 || s >= len(p.Paragraphs) || i > 0 && s <= p.Subheads[i-1] {
 					t.Fatalf("page %d: sub-heads %v out of order or range (%d paragraphs)", p.Number, p.Subheads, len(p.Paragraphs))
+				}
+			}
+			for i, ph := range p.Photos {
+				if ph.At < 0 || ph.At > len(p.Paragraphs) || i > 0 && ph.At < p.Photos[i-1].At || ph.Caption == "" && ph.Credit == "" {
+					t.Fatalf("page %d: photo %d at %d of %d paragraphs: %+v", p.Number, i, ph.At, len(p.Paragraphs), p.Photos)
+				}
+			}
+			if len(p.Blocks()) != len(p.Paragraphs)+len(p.Photos) {
+				t.Fatalf("page %d: %d blocks for %d paragraphs and %d photos", p.Number, len(p.Blocks()), len(p.Paragraphs), len(p.Photos))
+			}
+		}
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
+		for _, dr := range d.Dropped {
+			if dr.Line < 1 || dr.Line > lines || dr.Why == "" || strings.TrimSpace(dr.Text) == "" {
+				t.Fatalf("dropped line %+v (the file has %d lines)", dr, lines)
+			}
+		}
+		if d.TruncatedLine < 0 || d.TruncatedLine > lines {
+			t.Fatalf("truncated at line %d of %d", d.TruncatedLine, lines)
+		}
+		// The merge of pages keeps them valid too.
+		b := a
+		b.Body = append([]article.Page(nil), a.Body...)
+		Settle(&b)
+		for _, p := range b.Body {
+			for _, s := range p.Subheads {
+				if s < 0 || s >= len(p.Paragraphs) {
+					t.Fatalf("after Settle, page %d: sub-heads %v of %d paragraphs", p.Number, p.Subheads, len(p.Paragraphs))
 				}
 			}
 		}
@@ -553,3 +585,146 @@ var newsroom = func() *time.Location {
 	}
 	return loc
 }()
+
+// TestLayouts reads the fixtures imitating every layout the publisher's
+// pages came in from 2007 to today, and the copies other tools make of
+// them (testdata/layouts, original text): each is read as an editor reads
+// it, and every line left out is listed with its reason.
+func TestLayouts(t *testing.T) {
+	type want struct {
+		crumb, label, headline, deck, dateline, publication, updated string
+		authors                                                      []article.Author
+		pages                                                        []int
+		total                                                        int
+		captions                                                     []string // caption, credit, …
+		paragraphs                                                   int
+		first, last                                                  string
+		truncated                                                    int
+		dropped                                                      []string // each a part of a dropped line
+	}
+	tests := map[string]want{
+		"no-crumb.txt": {headline: "Orchard town bets on late-ripening pears", dateline: "Taoxi", publication: "China Daily",
+			updated: "2022-09-14 16:40", authors: []article.Author{{Name: "Ren Haoyu", Place: "Taoxi"}}, pages: []int{1}, total: 2,
+			captions:   []string{"Growers sort pears by size in a packing shed in Taoxi on Tuesday.", "Photo by Guo Lanting/For China Daily"},
+			paragraphs: 2, first: "Growers in the hills", last: "The late harvest", dropped: []string{"Share - WeChat", "Copyright 1995", "Registration Number"}},
+		"crumb-slashes.txt": {crumb: "Culture / News and Feature", headline: "Paper-cut artists fill a village hall", publication: "China Daily",
+			updated: "2021-03-02 09:15", authors: []article.Author{{Name: "Guo Lanting"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Forty paper-cut", last: "Most of the pieces"},
+		"crumb-backslash.txt": {crumb: "Opinion / From the Readers", headline: "Night buses deserve a second look", publication: "China Daily",
+			updated: "2018-07-11 08:05", pages: []int{1}, total: 1, paragraphs: 3, first: "Comment on", last: "Meng Xiaodan, a reader in Lanxi",
+			dropped: []string{"Readers' comments are welcome", "(China Daily 07/11/2018 page8)", "Spring in the hills", "A look at the orchards"}},
+		"crumb-angle.txt": {crumb: "Services / Updates", headline: "Library card now opens the city's bicycle racks", publication: "China Daily",
+			updated: "2023-05-30 14:20", pages: []int{1}, total: 1, paragraphs: 2, first: "Holders of a city library card", last: "The first half hour"},
+		"crumb-pipe.txt": {crumb: "Society", headline: "Ferry crews train for the flood season", dateline: "Heshan, Guangxi", publication: "China Daily Global",
+			updated: "2020-06-08 10:30", authors: []article.Author{{Name: "Pan Yuehan", Place: "Heshan, Guangxi"}}, pages: []int{1}, total: 1,
+			captions:   []string{"Crew members practise a rescue drill on the river at Heshan on Friday.", "Photo provided to China Daily"},
+			paragraphs: 3, first: "Ready for the rains", last: "The county has added", dropped: []string{"stories from our towns"}},
+		"crumb-no-home.txt": {crumb: "CHINA / National", headline: "Premier visits a rebuilt school library", publication: "Xinhua", updated: "2010-05-06 11:42",
+			pages: []int{1}, total: 1, captions: []string{"Pupils read in the rebuilt library of a primary school in Meiling, May 5, 2010.", "Xinhua"},
+			dropped: []string{"Premier visits a rebuilt school library"}},
+		"updated-agency-2014.txt": {headline: "Lantern show opens on the lake shore", publication: "Xinhua", updated: "2014-02-15 11:19", pages: []int{1}, total: 1,
+			captions: []string{"Visitors walk under lanterns on the lake shore in Meiling on Friday evening.", "Photo/Xinhua"},
+			dropped:  []string{"Comments", "Lantern show opens on the lake shore", "Related Stories", "Most Popular", "..."}},
+		"updated-site-2016.txt": {headline: "Dragon boats race on a quiet river", publication: "China Daily", updated: "2016-06-04 08:21", pages: []int{1}, total: 1,
+			paragraphs: 2, first: "Twelve crews raced", last: "The winning crew", dropped: []string{"Make me your Homepage", "left corner", "China Daily Website", "Hot Topics", "A teaser for another story"}},
+		"updated-month.txt": {crumb: "China / Society", headline: "Reading rooms stay open until midnight", publication: "China Daily", updated: "2019-08-28 00:00",
+			authors: []article.Author{{Name: "Deng Hua"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Twelve reading rooms", last: "Students asked"},
+		"bare-updated.p3.txt": {headline: "Morning papers: June 3", updated: "2012-06-03 21:15", pages: []int{3}, total: 3, paragraphs: 1,
+			first: "The Meiling Evening Post", last: "The Meiling Evening Post", dropped: []string{"Morning papers: June 3", "Hot Topics", "A teaser for another story"}},
+		"date-line-by-site.txt": {crumb: "China", headline: "Snow closes the mountain road to Fengcun", publication: "China Daily", updated: "2016-02-22 16:35",
+			pages: []int{1}, total: 1, paragraphs: 2, first: "Heavy snow closed", last: "The county sent two ploughs"},
+		"houston-usa.txt": {crumb: "World / America", headline: "Students build a kite that flies in the rain", dateline: "Houston", publication: "China Daily USA",
+			updated: "2015-05-19 07:40", authors: []article.Author{{Name: "Lin Qiao", Place: "Houston"}, {Name: "Rosa Mendez", Place: "Houston"}},
+			pages: []int{1}, total: 1, paragraphs: 2, first: "High school students", last: "The two schools"},
+		"under-updated-2013.txt": {headline: "Orchards reopen to visitors after the frost", dateline: "Taoxi", publication: "China Daily", updated: "2013-04-09 00:52",
+			authors: []article.Author{{Name: "Guo Lanting", Place: "Taoxi"}}, pages: []int{1}, total: 1,
+			captions:   []string{"Visitors photograph the pear blossom in an orchard in Taoxi on Monday.", "Guo Lanting / China Daily"},
+			paragraphs: 2, first: "Orchards in Taoxi opened", last: "Growers had lit fires", dropped: []string{"Comments() Print Mail Large Medium Small 分享按钮 0", "Orchards reopen to visitors after the frost"}},
+		"publication-only.txt": {crumb: "China / Society", headline: "River clean-up draws a thousand volunteers", publication: "China Daily Global", updated: "2021-11-20 18:02",
+			pages: []int{1}, total: 1, paragraphs: 1, first: "A thousand volunteers", last: "A thousand volunteers"},
+		"comma-place.txt": {crumb: "China / Society", headline: "A valley school gets its first library", dateline: "Fugou, Yunnan", publication: "China Daily",
+			updated: "2022-04-10 07:34", authors: []article.Author{{Name: "Lin Qiao", Place: "Fugou, Yunnan"}, {Name: "Deng Hua"}},
+			pages: []int{1}, total: 1, paragraphs: 2, first: "Pupils in the valley school", last: "The county gave 2,000 books"},
+		"side-columns.txt": {crumb: "China / Society", headline: "Market hall gets a new roof before the rains", dateline: "Lanxi", publication: "China Daily",
+			updated: "2022-05-16 09:10", authors: []article.Author{{Name: "Meng Xiaodan", Place: "Lanxi"}}, pages: []int{1}, total: 1, paragraphs: 2,
+			first: "Builders finished the new roof", last: "The stallholders moved back",
+			dropped: []string{"Today's Top News", "- A story in the side column", "- A third story", "Editor's picks", "Market hall gets a new roof before the rains",
+				"Most Viewed", "Most Popular", "You are welcome to submit your story", "Comments() Print Mail"}},
+		"old-pagination.txt": {crumb: "China / Society", headline: "A century of the town's tea houses", publication: "China Daily", updated: "2017-10-02 10:00",
+			authors: []article.Author{{Name: "Pan Yuehan"}}, pages: []int{1}, total: 3, paragraphs: 1, first: "The oldest tea house", last: "The oldest tea house"},
+		"numbers-pagination.txt": {crumb: "Latest", headline: "Village clinic adds a dentist's chair", publication: "China Daily", updated: "2020-11-03 00:00",
+			pages: []int{1}, total: 4, paragraphs: 1, first: "The clinic in Fengcun", last: "The clinic in Fengcun"},
+		"mirror-line.txt": {headline: "Hill farmers switch to mushrooms", dateline: "Taoxi", publication: "China Daily", updated: "2023-09-05 08:15",
+			authors: []article.Author{{Name: "Ren Haoyu", Place: "Taoxi"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Farmers on the upper slopes", last: "The cooperative sells",
+			dropped: []string{`<div class="ad"></div>`, "latest-news-mirror.example"}},
+		"cut-short.txt": {headline: "Bridge repairs finish a month early", dateline: "Lanxi", publication: "China Daily", updated: "2024-01-18 07:20",
+			authors: []article.Author{{Name: "Deng Hua", Place: "Lanxi"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "The old stone bridge", last: "Engineers replaced the worn steps",
+			truncated: 7},
+		"share-counter.txt": {headline: "Lanterns for the autumn festival", publication: "China Daily USA", updated: "2014-09-07 20:30", pages: []int{1}, total: 1,
+			captions: []string{"Children carry paper lanterns along the river in Heshan on Saturday night.", "MENG XIAODAN / China Daily"},
+			dropped:  []string{"Print Mail Large Medium", "8.03K", "...", "• Another story in the old side column", "A teaser that belongs to that other story."}},
+		"label-above.txt": {label: "From the Readers", headline: "Keep the old ferry running", publication: "China Daily", updated: "2011-03-04 07:50",
+			pages: []int{1}, total: 1, paragraphs: 2, first: "The ferry is slower", last: "Zhou Ping, on China Daily website", dropped: []string{"Twitter Facebook"}},
+		"repeated-deck.txt": {crumb: "China / Society", headline: "A quiet street becomes a night market", publication: "China Daily", updated: "2022-08-12 21:00",
+			authors: []article.Author{{Name: "Deng Hua"}}, pages: []int{1, 2}, total: 2, paragraphs: 4, first: "On Friday nights", last: "The market closes at midnight",
+			dropped: []string{"Home / China / Society", "By Deng Hua | China Daily | Updated: 2022-08-12 21:00"}},
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "layouts", "*.txt"))
+	if len(files) != len(tests) {
+		t.Errorf("%d fixtures in testdata/layouts, %d in the test", len(files), len(tests))
+	}
+	for file, w := range tests {
+		t.Run(file, func(t *testing.T) {
+			d := parseFile(t, filepath.Join("testdata", "layouts", file))
+			a := d.Article
+			var caps []string
+			for _, c := range d.Captions {
+				caps = append(caps, c.Caption, c.Credit)
+			}
+			got := want{crumb: strings.Join(d.Breadcrumb, " / "), label: d.Label, headline: a.Headline, deck: a.Deck, dateline: a.Dateline,
+				publication: a.Publication, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"), authors: a.Authors, pages: d.Pages,
+				total: a.TotalPages, captions: caps, paragraphs: len(a.Paragraphs()), truncated: d.TruncatedLine, dropped: w.dropped}
+			if ps := a.Paragraphs(); len(ps) > 0 {
+				got.first, got.last = prefix(ps[0], w.first), prefix(ps[len(ps)-1], w.last)
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("got  %+v\nwant %+v", got, w)
+			}
+			for _, part := range w.dropped {
+				found := false
+				for _, dr := range d.Dropped {
+					found = found || strings.Contains(dr.Text, part) && dr.Why != "" && dr.Line > 0
+				}
+				if !found {
+					t.Errorf("%q is not among the dropped lines %+v", part, d.Dropped)
+				}
+			}
+			for _, p := range append(a.Paragraphs(), a.Deck) {
+				for _, dr := range d.Dropped {
+					if p == dr.Text {
+						t.Errorf("dropped line %q is in the article too", p)
+					}
+				}
+			}
+			// Every photo of the file is kept: the lead photo, then each
+			// page's in order.
+			n := 0
+			if a.Photo != nil {
+				n++
+			}
+			for _, pg := range a.Body {
+				n += len(pg.Photos)
+			}
+			if n != len(d.Captions) {
+				t.Errorf("%d photos kept of %d captions", n, len(d.Captions))
+			}
+		})
+	}
+}
+
+// prefix returns want when s starts with it, else s.
+func prefix(s, want string) string {
+	if want != "" && strings.HasPrefix(s, want) {
+		return want
+	}
+	return s
+}
