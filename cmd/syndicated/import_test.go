@@ -56,12 +56,12 @@ func TestImportDryRun(t *testing.T) {
 	code, out, _ = run(t, context.Background(), env, "import", "--data", data, "--dry-run", "--format", "json", "--section", "society", dir)
 	var arts []struct {
 		File, Headline, Updated, Zone, Section, Error string
-		Pages                                          []int  `json:"pages"`
-		Missing                                        []int  `json:"missing_pages"`
-		Truncated                                      bool   `json:"truncated"`
-		First                                          string `json:"first_paragraph"`
-		Photos                                         []struct{ Caption, Credit string }
-		Dropped                                        []struct {
+		Pages                                         []int  `json:"pages"`
+		Missing                                       []int  `json:"missing_pages"`
+		Truncated                                     bool   `json:"truncated"`
+		First                                         string `json:"first_paragraph"`
+		Photos                                        []struct{ Caption, Credit string }
+		Dropped                                       []struct {
 			Line      int
 			Text, Why string
 		}
