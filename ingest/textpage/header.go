@@ -104,24 +104,31 @@ func isByLine(t string) bool {
 	return !terminalRe.MatchString(strings.TrimRight(rest, "|")) || strings.HasSuffix(rest, ")")
 }
 
-// findByline returns the index of the first line that anchors a byline
-// block: a time line, fields with a time or a "By", or a "By" line that
-// has a time or a publication next to it or in it. -1 when none.
+// findByline returns the index of the first line at or after from that
+// anchors a byline block (see isAnchor); -1 when none.
 func (p *parser) findByline(from int) int {
 	for i := from; i < len(p.lines); i++ {
-		switch p.kindOf(i) {
-		case timeField, pipeFields:
-			if p.kindOf(i) == timeField && bareTimeRe.MatchString(p.lines[i].text) && !strings.Contains(p.lines[i].text, ":") && !p.nearByline(i) {
-				continue // a bare date, not beside a byline
-			}
+		if p.isAnchor(i) {
 			return i
-		case byField:
-			if pubInBracketsRe.MatchString(p.lines[i].text) || p.nearByline(i) {
-				return i
-			}
 		}
 	}
 	return -1
+}
+
+// isAnchor reports whether line i anchors a byline block: a time line
+// (a bare date only beside a byline), fields with a time or a "By", or a
+// "By" line that has a time or a publication next to it or in it.
+func (p *parser) isAnchor(i int) bool {
+	switch p.kindOf(i) {
+	case pipeFields:
+		return true
+	case timeField:
+		t := p.lines[i].text
+		return !bareTimeRe.MatchString(t) || strings.Contains(t, ":") || p.nearByline(i)
+	case byField:
+		return pubInBracketsRe.MatchString(p.lines[i].text) || p.nearByline(i)
+	}
+	return false
 }
 
 // nearByline reports whether the nearest non-blank line before or after i

@@ -182,7 +182,6 @@ type parser struct {
 	lines []line
 	pos   int
 	zone  *time.Location
-	kinds map[int]bylineKind
 }
 
 func (p *parser) errf(n int, field, format string, args ...any) error {
@@ -275,6 +274,9 @@ func (p *parser) parse(hint int) (*Document, error) {
 	}
 	for i, s := range segs {
 		doc.addPage(numbers[i], s.paras)
+	}
+	if hint > 0 && len(doc.Pages) > 0 && doc.Pages[0] != hint {
+		return nil, p.errf(segs[0].pagLine, "pagination", "file name says page %d but the file holds no text of it (its text starts on page %d)", hint, doc.Pages[0])
 	}
 	if !doc.Continuation && doc.Article.TotalPages <= 1 && len(doc.Article.Body) <= 1 {
 		doc.Article.TotalPages = 1
@@ -391,7 +393,7 @@ func (p *parser) splitPages(doc *Document) (segs []*segment, last int) {
 			continue
 		}
 		side = false
-		if headline != "" && p.kindOf(p.pos) != notByline && p.findByline(p.pos) == p.pos && (len(segs) > 0 || len(cur.paras) > 0) {
+		if headline != "" && (len(segs) > 0 || len(cur.paras) > 0) && p.isAnchor(p.pos) {
 			// A later page run together without its breadcrumb repeats
 			// the byline.
 			_, end, _ := p.bylineBlock(p.pos)
@@ -447,7 +449,7 @@ func (p *parser) skipRepeatedHeader(doc *Document) {
 			continue
 		}
 		seen++
-		if p.findByline(i) == i {
+		if p.isAnchor(i) {
 			_, end, _ := p.bylineBlock(i)
 			for j := p.pos + 1; j < end; j++ {
 				if p.lines[j].text != "" {
