@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,5 +126,41 @@ func TestImportSection(t *testing.T) {
 	}
 	if !strings.Contains(out, "3 files: 2 created, 0 edited, 0 reclassified, 0 unchanged, 1 failed (1 with warnings)") {
 		t.Errorf("report line:\n%s", out)
+	}
+}
+
+// serve files a page of the content directory that names no section in
+// content_section, and refuses one whose section is not configured; the
+// API, which has no default, refuses a pushed article without a section.
+func TestContentSectionForTheContentDirectory(t *testing.T) {
+	const token = "test-token-0123456789"
+	content := importFixtures(t)
+	base, _ := serving(t, []string{
+		"SYNDICATED_CONTENT_DIR=" + content,
+		"SYNDICATED_CONTENT_SECTION=Society",
+		"SYNDICATED_FEEDS_SCHEDULE=@every 1s",
+		"SYNDICATED_SAMPLES=false",
+		"SYNDICATED_HTTP_API_TOKEN=" + token,
+	})
+	waitFor(t, "the page without breadcrumb in the society feed", func() bool {
+		_, b := get(t, base+"/feeds/society.json")
+		return bytes.Contains(b, []byte("Orchard town bets on late-ripening pears"))
+	})
+	_, b := get(t, base+"/feeds/society.json")
+	if f := parseFeed(t, b); len(f.Items) != 2 {
+		t.Errorf("society feed: %d items, want the two pages without breadcrumb (the third names an unconfigured section)", len(f.Items))
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/articles", strings.NewReader(`{"id":"no-section","headline":"H","published":"2019-07-01T09:00:00+08:00","body":["T."]}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]string
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	if resp.StatusCode != 400 || m["field"] != "section" {
+		t.Errorf("push without section: %d %v, want 400 naming the section", resp.StatusCode, m)
 	}
 }
