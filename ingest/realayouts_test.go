@@ -52,8 +52,8 @@ func TestLayoutsThroughImportAndFeeds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := rep.FileCount(); n != 28 {
-			t.Errorf("report counts %d files, want 28 (gallery 3, reports 2, 23 single pages)", n)
+		if n := rep.FileCount(); n != 30 {
+			t.Errorf("report counts %d files, want 30 (gallery 3, reports 2, 25 single pages)", n)
 		}
 		failed := rep.Failed()
 		if len(failed) != 1 || filepath.Base(failed[0].File) != "crumb-angle.txt" {
@@ -70,7 +70,7 @@ func TestLayoutsThroughImportAndFeeds(t *testing.T) {
 				t.Errorf("%s: warnings %q", filepath.Base(f.File), f.Warnings)
 			}
 		}
-		if !strings.HasPrefix(rep.String(), "28 files: 24 created, ") || !strings.HasSuffix(rep.String(), "1 failed (1 with warnings)") {
+		if !strings.HasPrefix(rep.String(), "30 files: 26 created, ") || !strings.HasSuffix(rep.String(), "1 failed (1 with warnings)") {
 			t.Errorf("report: %s", rep)
 		}
 
@@ -145,8 +145,8 @@ func TestLayoutsThroughImportAndFeeds(t *testing.T) {
 					items[it.Title] = it
 				}
 			}
-			if len(items) != 24 {
-				t.Errorf("%s: %d items in the section feeds, want the 24 articles", f, len(items))
+			if len(items) != 26 {
+				t.Errorf("%s: %d items in the section feeds, want the 26 articles", f, len(items))
 			}
 			for title, it := range items {
 				content := it.Content

@@ -260,10 +260,13 @@ func bylineFields(t string) []string {
 				stamp = rest
 			}
 			out = append(out, "Updated: "+stamp)
-			tail := strings.TrimSpace(rest[len(stamp):])
-			tail = strings.TrimSpace(strings.Trim(tail, "()（）"))
-			if tail != "" && !chromeRe.MatchString(tail) {
-				out = append(out, tail)
+			tail := strings.Fields(strings.TrimSpace(rest[len(stamp):]))
+			for len(tail) > 0 && toolbarWordRe.MatchString(tail[len(tail)-1]) {
+				tail = tail[:len(tail)-1]
+			}
+			pub := strings.TrimSpace(strings.Trim(strings.Join(tail, " "), "()（）"))
+			if pub != "" && !chromeRe.MatchString(pub) {
+				out = append(out, pub)
 			}
 			continue
 		}

@@ -48,7 +48,8 @@ var (
 		`(?i:back to the top|follow us|top|english|中文)|` +
 		`(?i:make me your homepage)|(?i:(?:left|right) corner(?: (?:left|right) corner)?)|(?i:china daily website)|` +
 		`(?i:comments)(?:\(\d*\))?|(?i:(?:comments(?:\(\d*\))?\s*)?(?:print\s+)?(?:mail\s+)?large\s+medium\s+small)(?:\s*分享按[钮鈕])?(?:\s*\d+)?|` +
-		`(?i:adjust font size:?)|(?i:twitter\s+facebook)(?:\s+\S+)*|(?i:advertisement)|广告|` +
+		`(?i:adjust font size:?)|(?i:twitter\s+facebook)(?:\s+\S+)*|(?i:advertisement)|广告|(?i:photo|video)|` +
+		`(?i:us\s*europe\s*africa\s*asia).*|.*(?:ICP[备证]|公网安备).*|` +
 		`\.\.\.+|…+` +
 		`)$`)
 	// htmlOnlyRe is a line of nothing but HTML tags, left by mirror sites.
@@ -58,7 +59,7 @@ var (
 	// sideRe heads a side column (a list of other stories) or a list of
 	// related links; several may share a line ("Most Viewed Today's Top
 	// News").
-	sideRe = regexp.MustCompile(`^(?:(?i:today['’]?s top news|editor['’]?s picks?|most viewed|most popular|most read|hot topics|top china news|` +
+	sideRe = regexp.MustCompile(`^(?:(?i:today['’]?s top news|editor['’]?s picks?|most viewed|most popular|most read|hot topics|top china news|highlights|` +
 		`most commented/read stories in 48 hours|most commented|latest news|related (?:stories|news|articles)|more stories|you may also like)` +
 		`|相关(?:新闻|阅读))(?:\s*(?i:today['’]?s top news|editor['’]?s picks?|most viewed|most popular|hot topics|most commented))*[:：]?$`)
 	// listItemRe is an item of such a list.
@@ -66,6 +67,9 @@ var (
 	// footRe ends an article's text on its page: the print edition's
 	// source line, a share counter.
 	footRe = regexp.MustCompile(`^[(（](?i:china daily(?: usa| europe| africa| asia| global| hong kong)?)\s*\d{1,2}/\d{1,2}/\d{4}\s*(?i:page|p\.?)\s*\d+[)）]$|^\d+(?:\.\d+)?[KkMm]$`)
+	// toolbarWordRe is a toolbar's word left after a byline's time:
+	// "Updated: May 21, 2020 Chinaculture.org Print".
+	toolbarWordRe = regexp.MustCompile(`^(?i:print|mail|e-mail|comments(?:\(\d*\))?|share|large|medium|small|分享按[钮鈕]|\d+)$`)
 	// trailerRe is chrome after a pagination line: a page's foot.
 	trailerRe = regexp.MustCompile(`^(?i:top|english)$|^中文$|^- `)
 

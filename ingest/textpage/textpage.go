@@ -385,6 +385,11 @@ func (p *parser) splitPages(doc *Document) (segs []*segment, last int) {
 			continue
 		case sameText(t, headline):
 			doc.drop(l, "headline repeated (a photo's alternative text)")
+			if after != nil && after.bare {
+				// An older page copied after one whose pagination did
+				// not say whether more follow: its header starts a page.
+				after = nil
+			}
 			continue
 		case imageRe.MatchString(t):
 			if doc.PhotoURL == "" {
@@ -402,11 +407,12 @@ func (p *parser) splitPages(doc *Document) (segs []*segment, last int) {
 					doc.drop(p.lines[i], "byline repeated on a later page")
 				}
 			}
-			p.pos = end - 1
+			p.pos, after = end-1, nil
 			continue
 		}
-		if after != nil && (!after.next && !after.bare || trailerRe.MatchString(t)) {
-			// The foot of a page; after the last page, everything.
+		if after != nil && (!after.next || after.bare || trailerRe.MatchString(t)) {
+			// The foot of a page; after the last page (or a pagination
+			// line that does not say), everything up to a repeated header.
 			doc.drop(l, "page foot")
 			continue
 		}
