@@ -666,7 +666,7 @@ func TestLayouts(t *testing.T) {
 			pages: []int{1}, total: 1, paragraphs: 2, first: "The ferry is slower", last: "Zhou Ping, on China Daily website", dropped: []string{"Twitter Facebook", "Photo"}},
 		"old-runtogether.txt": {headline: "Kite makers of the river town", publication: "China Daily", updated: "2014-04-02 10:20", pages: []int{1, 2}, total: 2,
 			captions: []string{"Old Ma has made kites in Heshan for forty years.", "Photo by Deng Hua/China Daily", "His grandson sells the kites online.", "Photo by Deng Hua/China Daily"},
-			dropped: []string{"Highlights", "Hot Topics", "A teaser for another story", "Make me your Homepage", "..."}},
+			dropped:  []string{"Highlights", "Hot Topics", "A teaser for another story", "Make me your Homepage", "..."}},
 		"updated-words-print.txt": {label: "Specials", headline: "Tea terraces of the eastern hills", publication: "Culture.example", updated: "2021-06-03 00:00",
 			pages: []int{1}, total: 1, paragraphs: 2, first: "The eastern hills", last: "Visitors can walk",
 			dropped: []string{"regional.example.com", "Share - WeChat", "Copyright©2024", "京ICP备", "公网安备"}},
