@@ -142,7 +142,7 @@ func TestDryRunReadsWhatImportStores(t *testing.T) {
 				t.Errorf("%s: no section origin", ar.Article.ID)
 			}
 		}
-		if read != 26 || refused != 1 || dry.Err() == nil {
+		if read != 29 || refused != 1 || dry.Err() == nil {
 			t.Errorf("dry run read %d, refused %d: %v", read, refused, dry.Err())
 		}
 	})

@@ -54,6 +54,8 @@ func (p *parser) kindOf(i int) bylineKind {
 		return parenPub
 	case strings.Contains(t, "|") && pipeHasByline(t):
 		return pipeFields
+	case inlineUpdatedRe.MatchString(t) && isByLine(inlineUpdatedRe.FindStringSubmatch(t)[1]):
+		return pipeFields
 	case isByLine(t):
 		return byField
 	}
@@ -163,6 +165,9 @@ func (p *parser) bylineBlock(k int) (start, end int, fields []string) {
 		case timeField:
 			hasTime = true
 		case pipeFields:
+			if m := inlineUpdatedRe.FindStringSubmatch(t); m != nil && !strings.Contains(t, "|") {
+				t = m[1] + " | " + m[2]
+			}
 			for _, f := range strings.Split(t, "|") {
 				f = strings.TrimSpace(f)
 				switch {
@@ -212,7 +217,7 @@ func (p *parser) bylineBlock(k int) (start, end int, fields []string) {
 			take = true
 		case open && parsePagination(t) == nil && kind != notByline:
 			take = true
-		case open && parsePagination(t) == nil && !terminalRe.MatchString(t) && utf8.RuneCountInString(t) < 80 && !strings.HasPrefix(t, "Share"):
+		case open && parsePagination(t) == nil && continuesByline(t):
 			take = true // "chinadaily.com.cn |" under "By A, B and C |"
 		case kind == timeField && !hasTime, kind == pipeFields && !hasTime:
 			take = true
@@ -237,6 +242,20 @@ func (p *parser) bylineBlock(k int) (start, end int, fields []string) {
 	return start, end, fields
 }
 
+// continuesByline reports whether t, under a byline line ending with "|",
+// is a field of it: a publication of a few words ("chinadaily.com.cn |"),
+// not chrome, a caption or a sentence.
+func continuesByline(t string) bool {
+	if _, chrome := isChrome(t); chrome {
+		return false
+	}
+	if _, _, ok := splitCaption(t, false); ok {
+		return false
+	}
+	f := strings.TrimSpace(strings.TrimRight(t, "|"))
+	return f != "" && !terminalRe.MatchString(f) && !strings.Contains(f, ". ") && len(strings.Fields(f)) <= 5
+}
+
 // bylineFields splits one byline line into its fields: "Updated: T
 // (Xinhua)" gives "Updated: T" and "Xinhua"; "(China Daily)" gives
 // "China Daily".
@@ -246,6 +265,9 @@ func bylineFields(t string) []string {
 	}
 	if m := parenPubRe.FindStringSubmatch(t); m != nil {
 		return []string{m[1]}
+	}
+	if m := inlineUpdatedRe.FindStringSubmatch(t); m != nil && !strings.Contains(t, "|") {
+		t = m[1] + " | " + m[2]
 	}
 	var out []string
 	for _, f := range strings.Split(t, "|") {
@@ -443,6 +465,11 @@ func (p *parser) readHeader(doc *Document, k int) (*header, error) {
 	}
 	h.headline = strings.Join(head, " ")
 	p.above(doc, top, h.headline)
+	for i := start; i < end; i++ {
+		if barLineRe.MatchString(p.lines[i].text) {
+			doc.drop(p.lines[i], "separator in the byline")
+		}
+	}
 	p.pos = end
 	return h, nil
 }

@@ -70,6 +70,14 @@ var (
 	// toolbarWordRe is a toolbar's word left after a byline's time:
 	// "Updated: May 21, 2020 Chinaculture.org Print".
 	toolbarWordRe = regexp.MustCompile(`^(?i:print|mail|e-mail|comments(?:\(\d*\))?|share|large|medium|small|分享按[钮鈕]|\d+)$`)
+	// copyrightRe starts a site's footer: what follows on the page
+	// ("All Rights Reserved", "Sponsored by …", "Powered by …") is foot.
+	copyrightRe = regexp.MustCompile(`^(?:(?i:copyright)\b|©|版权所有)`)
+	// markdownImageRe is an image a text extractor left as Markdown.
+	markdownImageRe = regexp.MustCompile(`^!\[[^\]]*\]\([^)]*\)\s*\|?$`)
+	// inlineUpdatedRe is a byline with its time on the same line and no
+	// "|" between: "By NAME in PLACE (China Daily) Updated: …".
+	inlineUpdatedRe = regexp.MustCompile(`^((?i:by)\s.+?)\s+((?i:updated|published)\s*[:：].*)$`)
 	// trailerRe is chrome after a pagination line: a page's foot.
 	trailerRe = regexp.MustCompile(`^(?i:top|english)$|^中文$|^- `)
 
@@ -84,6 +92,7 @@ var (
 	bracketCapRe = regexp.MustCompile(`^(.*?[.!?。！？"”'’)）\]]?)\s*[\[【]\s*([^\[\]【】]{2,60}?)\s*[\]】]$`)
 	slashCapRe   = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3}\s*/\s*(?:for\s+)?\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3})\s*\|?$`)
 	capsCreditRe = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
+	parenCreditRe = regexp.MustCompile(`^(.*?[.!?。！？"”)）])\s*[(（]((?i:photos?\s+(?:by|provided|courtesy|from)|photos?\s*[/:]|provided\s+to|courtesy\s+of)[^()（）]{1,80})[)）]\s*\|?$`)
 	tailCreditRe = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+((?i:photos?\s+(?:by|provided|courtesy|from)|provided\s+to|courtesy\s+of)\s[^.!?。]{2,80}?)\s*\|?$`)
 	creditWordRe = regexp.MustCompile(`(?i:^photos?\b|^images?\b|^video\b|^图|^摄影|^视频|/|^(?:xinhua|agencies|reuters|afp|ap|ic|vcg|cfp|china daily|provided)$)`)
 
@@ -131,8 +140,8 @@ func isChrome(t string) (string, bool) {
 	switch {
 	case chromeRe.MatchString(t):
 		return "site chrome", true
-	case htmlOnlyRe.MatchString(t):
-		return "HTML left by a mirror site", true
+	case htmlOnlyRe.MatchString(t), markdownImageRe.MatchString(t):
+		return "markup left by a mirror site or a text extractor", true
 	case callRe.MatchString(t):
 		return "call for contributions", true
 	case barLineRe.MatchString(t):

@@ -359,14 +359,25 @@ func (p *parser) splitPages(doc *Document) (segs []*segment, last int) {
 			after, side, foot = nil, false, false
 			continue
 		}
+		if foot {
+			if sameText(t, headline) || headline != "" && p.isAnchor(p.pos) {
+				// A later page copied after this one's foot.
+				foot = false
+			} else {
+				doc.drop(l, "page foot")
+				continue
+			}
+		}
+		if copyrightRe.MatchString(t) {
+			doc.drop(l, "site footer")
+			foot = true
+			continue
+		}
 		if why, chrome := isChrome(t); chrome {
 			doc.drop(l, why)
 			continue
 		}
 		switch {
-		case foot:
-			doc.drop(l, "page foot")
-			continue
 		case footRe.MatchString(t):
 			doc.drop(l, "end of the article's text (print source or share counter)")
 			foot = true
@@ -729,6 +740,9 @@ func splitCaption(t string, lead bool) (caption, credit string, ok bool) {
 		}
 	}
 	if m := tailCreditRe.FindStringSubmatch(t); m != nil {
+		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
+	}
+	if m := parenCreditRe.FindStringSubmatch(t); m != nil {
 		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
 	}
 	if m := slashCapRe.FindStringSubmatch(t); m != nil {
