@@ -89,12 +89,12 @@ var (
 	// Photo credits after a caption: "[Photo by NAME/for China Daily]",
 	// "[Xinhua]", "[Huang Zhiling / China Daily]", "Photo provided to
 	// CHINA DAILY", "MAY ZHOU / CHINA DAILY", "PROVIDED TO CHINA DAILY".
-	bracketCapRe = regexp.MustCompile(`^(.*?[.!?。！？"”'’)）\]]?)\s*[\[【]\s*([^\[\]【】]{2,60}?)\s*[\]】]$`)
-	slashCapRe   = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3}\s*/\s*(?:for\s+)?\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3})\s*\|?$`)
-	capsCreditRe = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
+	bracketCapRe  = regexp.MustCompile(`^(.*?[.!?。！？"”'’)）\]]?)\s*[\[【]\s*([^\[\]【】]{2,60}?)\s*[\]】]$`)
+	slashCapRe    = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3}\s*/\s*(?:for\s+)?\p{Lu}[\p{L}.'’-]*(?:\s+\p{L}[\p{L}.'’-]*){0,3})\s*\|?$`)
+	capsCreditRe  = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
 	parenCreditRe = regexp.MustCompile(`^(.*?[.!?。！？"”)）])\s*[(（]((?i:photos?\s+(?:by|provided|courtesy|from)|photos?\s*[/:]|provided\s+to|courtesy\s+of)[^()（）]{1,80})[)）]\s*\|?$`)
-	tailCreditRe = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+((?i:photos?\s+(?:by|provided|courtesy|from)|provided\s+to|courtesy\s+of)\s[^.!?。]{2,80}?)\s*\|?$`)
-	creditWordRe = regexp.MustCompile(`(?i:^photos?\b|^images?\b|^video\b|^图|^摄影|^视频|/|^(?:xinhua|agencies|reuters|afp|ap|ic|vcg|cfp|china daily|provided)$)`)
+	tailCreditRe  = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+((?i:photos?\s+(?:by|provided|courtesy|from)|provided\s+to|courtesy\s+of)\s[^.!?。]{2,80}?)\s*\|?$`)
+	creditWordRe  = regexp.MustCompile(`(?i:^photos?\b|^images?\b|^video\b|^图|^摄影|^视频|/|^(?:xinhua|agencies|reuters|afp|ap|ic|vcg|cfp|china daily|provided)$)`)
 
 	agencyDatelineRe = regexp.MustCompile(`^(\p{Lu}[\p{Lu} .'-]*\p{Lu})\s*(?:--|—|–)\s`)
 	terminalRe       = regexp.MustCompile(`[.!?。！？…"”'’)）:：;；]$`)

@@ -671,7 +671,7 @@ func TestLayouts(t *testing.T) {
 			updated: "2014-10-02 08:05", authors: []article.Author{{Name: "Ren Haoyu", Place: "Lanxi"}, {Name: "Deng Hua", Place: "Lanxi"}},
 			pages: []int{1}, total: 1, paragraphs: 2, first: "Students from two middle schools", last: "Many of the wells"},
 		"table-captions.txt": {headline: "Lantern makers show their work", publication: "China Daily", updated: "2013-11-09 00:00", pages: []int{1}, total: 1,
-			captions: []string{"A craftsman paints a carp lantern in Heshan on Friday.", "Photo by Guo Lanting", "Children try on lantern masks at the show in Heshan on Friday.", "Photo by Guo Lanting"},
+			captions:   []string{"A craftsman paints a carp lantern in Heshan on Friday.", "Photo by Guo Lanting", "Children try on lantern masks at the show in Heshan on Friday.", "Photo by Guo Lanting"},
 			paragraphs: 1, first: "The last lantern of the show", last: "The last lantern of the show", truncated: 11, dropped: []string{"![]() |", "|||||||||"}},
 		"old-runtogether.txt": {headline: "Kite makers of the river town", publication: "China Daily", updated: "2014-04-02 10:20", pages: []int{1, 2}, total: 2,
 			captions: []string{"Old Ma has made kites in Heshan for forty years.", "Photo by Deng Hua/China Daily", "His grandson sells the kites online.", "Photo by Deng Hua/China Daily"},
