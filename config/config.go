@@ -67,6 +67,9 @@ type Config struct {
 	GUIDAuthority string `toml:"guid_authority"`
 	// ContentDir is scanned for article files on the feed schedule.
 	ContentDir string `toml:"content_dir"`
+	// ContentSection is the section of a file in ContentDir that names
+	// none (a page copy without breadcrumb); empty: such a file is refused.
+	ContentSection string `toml:"content_section"`
 	// Samples imports the shipped sample articles when the store is empty.
 	Samples bool `toml:"samples"`
 	// ProbePhotos asks image servers (HEAD) for the size of lead photos
@@ -283,6 +286,9 @@ type Section struct {
 	Slug        string `toml:"slug"`
 	Title       string `toml:"title"`
 	Description string `toml:"description"`
+	// Aliases are the other names articles give the section: breadcrumb
+	// paths ("China / Society"), other languages ("社会").
+	Aliases []string `toml:"aliases"`
 }
 
 type Series struct {
@@ -347,6 +353,7 @@ func Default() Config {
 			Slug:        "society",
 			Title:       "Society",
 			Description: "News from the Society section.",
+			Aliases:     []string{"China / Society", "社会"},
 		}},
 		Series: []Series{{
 			Slug:        "shanghai-70th",
@@ -623,6 +630,7 @@ func (c *Config) Validate() error {
 		}
 		seen["section/"+s.Slug] = true
 	}
+	c.validateSectionNames(bad)
 	for i, s := range c.Series {
 		key := fmt.Sprintf("series.%d.", i)
 		if !slug.MatchString(s.Slug) {
@@ -819,6 +827,44 @@ func (c *Config) SeriesBySlug(slug string) (Series, bool) {
 		}
 	}
 	return Series{}, false
+}
+
+// validateSectionNames checks that no name (slug, title, alias) of a
+// section names another section too, and that content_section is one.
+func (c *Config) validateSectionNames(bad func(key, format string, args ...any)) {
+	owner := map[string]string{}
+	for i, s := range c.Sections {
+		names := append([]string{s.Slug, s.Title}, s.Aliases...)
+		for j, n := range names {
+			key := article.SectionKey(n)
+			if key == "" {
+				if j >= 2 {
+					bad(fmt.Sprintf("sections.%d.aliases", i), "alias %d is empty", j-2)
+				}
+				continue
+			}
+			if o, ok := owner[key]; ok && o != s.Slug {
+				bad(fmt.Sprintf("sections.%d.aliases", i), "%q also names section %q", n, o)
+				continue
+			}
+			owner[key] = s.Slug
+		}
+	}
+	if c.ContentSection != "" {
+		if _, ok := article.ResolveSection(c.SectionRules(), c.ContentSection); !ok {
+			bad("content_section", "%q is not a configured section (a slug, title or alias of [[sections]])", c.ContentSection)
+		}
+	}
+}
+
+// SectionRules turns the configured sections into the rules the importer
+// resolves an article's section with.
+func (c *Config) SectionRules() []article.SectionRule {
+	rules := make([]article.SectionRule, 0, len(c.Sections))
+	for _, s := range c.Sections {
+		rules = append(rules, article.SectionRule{Slug: s.Slug, Title: s.Title, Aliases: s.Aliases})
+	}
+	return rules
 }
 
 // SeriesRules turns the configured series into classification rules.

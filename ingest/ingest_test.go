@@ -26,13 +26,24 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-// newImporter is set up as the daemon sets it up: series rules from the
-// default configuration, times in the newsroom zone.
-func newImporter(s storage.Storage) (*ingest.Importer, *clock) {
+// newImporter is set up as the daemon sets it up: series and section
+// rules from the default configuration, times in the newsroom zone;
+// tweak, when given, changes the options.
+func newImporter(s storage.Storage, tweak ...func(*ingest.Options)) (*ingest.Importer, *clock) {
 	c := &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
 	cfg := config.Default()
-	return ingest.New(s, ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now,
-		Rules: cfg.SeriesRules(), Zone: newsroomZone()}), c
+	opts := ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now,
+		Rules: cfg.SeriesRules(), Sections: cfg.SectionRules(), Zone: newsroomZone()}
+	for _, t := range tweak {
+		t(&opts)
+	}
+	return ingest.New(s, opts), c
+}
+
+// moreSections configures, besides the default Society section, the World
+// and Culture sections some fixtures are filed in.
+func moreSections(o *ingest.Options) {
+	o.Sections = append(o.Sections, article.SectionRule{Slug: "world", Title: "World"}, article.SectionRule{Slug: "culture", Title: "Culture"})
 }
 
 func newsroomZone() *time.Location {

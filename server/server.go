@@ -8,14 +8,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/syndicated/syndicated/article"
-	"github.com/syndicated/syndicated/ingest/source"
 	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
@@ -46,9 +43,6 @@ type Options struct {
 	Language     string
 	APIToken     string
 	MaxBodyBytes int64
-	// Sections are the configured section slugs: a pushed article naming
-	// another is refused (400, field "section"); none: any section.
-	Sections []string
 	// AdminMetrics serves /metrics on the admin listener only (see Admin):
 	// the public handler then answers 404 for it. Otherwise the public
 	// handler serves it to every client when PublicMetrics is set, and to
@@ -384,25 +378,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIToken)) == 1
 }
 
-// checkPush refuses, before the importer sees it, a push with no body and
-// an article in a section that is not configured (it would be stored and
-// be in no feed).
+// checkPush refuses, before the importer sees it, a push with no body.
+// An article whose section is not configured is the importer's to refuse
+// (400, field "section"), as it refuses such a file.
 func (s *Server) checkPush(body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &article.FieldError{Field: "body", Reason: "the request body is empty; send the article as a JSON object"}
-	}
-	if len(s.opts.Sections) == 0 {
-		return nil
-	}
-	var head struct {
-		Section *string `json:"section"`
-	}
-	if json.Unmarshal(body, &head) != nil || head.Section == nil {
-		return nil // the importer names what is wrong with it
-	}
-	if slug := source.Slugify(*head.Section); slug != "" && !slices.Contains(s.opts.Sections, slug) {
-		return &article.FieldError{Field: "section", Reason: fmt.Sprintf("%q is not a configured section (configured: %s)",
-			*head.Section, strings.Join(s.opts.Sections, ", "))}
 	}
 	return nil
 }

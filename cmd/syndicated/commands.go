@@ -69,9 +69,18 @@ func parseTime(flag, v string, loc *time.Location) (time.Time, error) {
 // errReported says the command already printed what went wrong in detail.
 var errReported = errors.New("see the errors above")
 
-type importCmd struct{ noFlags }
+type importCmd struct {
+	section, format string
+	dryRun          bool
+}
 
-func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
+func (i *importCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&i.section, "section", "", "section of a file that names none (a page without breadcrumb); a configured slug, title or alias")
+	fs.BoolVar(&i.dryRun, "dry-run", false, "store nothing; print what was read of each article")
+	fs.StringVar(&i.format, "format", "text", "with --dry-run: text or json")
+}
+
+func (i *importCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: name at least one file or directory", cmdline.ErrUsage)
 	}
@@ -80,6 +89,9 @@ func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if i.dryRun {
+		return ingest.RunDryRun(ctx, a.importer(nil, nil, i.section), c.stdout, i.format, args...)
+	}
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
@@ -87,7 +99,7 @@ func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 	rep, err := a.importer(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
 		p.total = total
 		p.Set(done)
-	}).ImportPaths(ctx, args...)
+	}, i.section).ImportPaths(ctx, args...)
 	p.Done()
 	if err != nil {
 		return err
@@ -98,10 +110,13 @@ func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 			continue
 		}
 		fmt.Fprintf(c.stdout, "%-12s %s (%s)\n", f.Outcome, f.ID, f.File)
+		for _, w := range f.Warnings {
+			fmt.Fprintf(c.stderr, "warning: %s\n", w)
+		}
 	}
 	fmt.Fprintln(c.stdout, rep.String())
 	if len(rep.Failed()) > 0 {
-		return fmt.Errorf("%d of %d files rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
+		return fmt.Errorf("%d of %d articles rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
 	}
 	return nil
 }

@@ -138,7 +138,7 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 	metrics.NewStoreCollector(d.registry, a.store, metrics.StoreOptions{Log: a.log})
 	// API pushes and content scans go through one importer, whose hooks
 	// count them and rebuild the feeds after a change.
-	im := a.importer(a.log, nil, metrics.NewIngest(d.registry).Hook, func(_ context.Context, e ingest.Event) {
+	im := a.importer(a.log, nil, a.cfg.ContentSection, metrics.NewIngest(d.registry).Hook, func(_ context.Context, e ingest.Event) {
 		if e.Changed() {
 			d.feeds.Changed()
 		}
@@ -157,10 +157,6 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 		return err
 	}
 	d.run(d.feeds)
-	var sections []string
-	for _, s := range a.cfg.Sections {
-		sections = append(sections, s.Slug)
-	}
 	clients, err := a.clientResolver()
 	if err != nil {
 		return err
@@ -171,7 +167,6 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 		Language:      a.cfg.Language,
 		APIToken:      a.cfg.HTTP.APIToken,
 		MaxBodyBytes:  a.cfg.HTTP.MaxBodyBytes,
-		Sections:      sections,
 		AdminMetrics:  a.cfg.HTTP.AdminListen != "",
 		PublicMetrics: a.cfg.HTTP.PublicMetrics,
 		Clients:       clients,

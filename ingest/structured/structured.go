@@ -33,6 +33,11 @@ type Document struct {
 	Article article.Article
 	// Line is where the metadata starts, for errors about the whole article.
 	Line int
+	// Section is the section as the source names it ("Society", "社会",
+	// "China / Society"), and SectionLine its line: the importer resolves
+	// it through the configured sections. Article.Section holds its slug.
+	Section     string
+	SectionLine int
 	// Warnings are what the import changed on the way without refusing the
 	// file (a Markdown link of an unsafe scheme dropped, an image left out),
 	// with file and line; the importer logs them.
@@ -298,10 +303,10 @@ func (b *builder) setSection(v *node, key string) error {
 	if err != nil {
 		return err
 	}
+	// A name without a usable slug ("社会") may still be a configured
+	// section's alias: the importer decides.
 	b.doc.Article.Section = source.Slugify(s)
-	if s != "" && b.doc.Article.Section == "" {
-		return b.ferr(v, key, "%q gives no usable section slug", s)
-	}
+	b.doc.Section, b.doc.SectionLine = s, v.line
 	return nil
 }
 
