@@ -35,6 +35,7 @@ type Locker interface {
 // Storage is everything the daemon keeps.
 type Storage interface {
 	article.Store
+	article.ChangeLog
 	subscribers.Store
 	digest.Store
 	feedstate.Store

@@ -87,6 +87,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 			if _, err := q.c.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
+			if step := goSteps[m.Version]; step != nil {
+				if err := step(ctx, q); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
+			}
 			if _, err := q.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.Version, m.Name, q.t(time.Now())); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
@@ -94,6 +99,49 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// goSteps run in the migration's transaction right after the SQL of the
+// migration with that version, for what SQL cannot do alone.
+var goSteps = map[int]func(ctx context.Context, q db) error{
+	40: backfillArticleKeys,
+}
+
+// backfillArticleKeys fills article_authors and article_tags (migration
+// 0040) for the articles stored before them, a batch of documents at a time.
+func backfillArticleKeys(ctx context.Context, q db) error {
+	const batch = 1000
+	after := ""
+	for {
+		type row struct {
+			id  string
+			doc []byte
+		}
+		rows, err := collect(func(r *sql.Rows) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.doc)
+		})(q.query(ctx, fmt.Sprintf(`SELECT id, doc FROM articles WHERE id > ? ORDER BY id LIMIT %d`, batch), after))
+		if err != nil {
+			return fmt.Errorf("backfill author and tag feeds: %w", err)
+		}
+		for _, r := range rows {
+			a, err := decodeArticle(r.doc)
+			if err != nil {
+				return fmt.Errorf("backfill author and tag feeds: article %s: %w", r.id, err)
+			}
+			pub := q.t(a.Published)
+			if err := putKeyRows(ctx, q, "article_authors", "slug", r.id, a.AuthorSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill author feeds: article %s: %w", r.id, err)
+			}
+			if err := putKeyRows(ctx, q, "article_tags", "slug", r.id, a.TagSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill tag feeds: article %s: %w", r.id, err)
+			}
+		}
+		if len(rows) < batch {
+			return nil
+		}
+		after = rows[len(rows)-1].id
+	}
 }
 
 func maxOf(vs []int) int {
