@@ -13,7 +13,7 @@ type Query struct {
 	// Author and Tag select the articles with an author, or a tag, whose
 	// Slug is this.
 	Author, Tag string
-	Status  Status
+	Status      Status
 	// PublishedBefore keeps articles published at or before this time; it is
 	// how future-dated articles stay out of feeds until their time comes.
 	PublishedBefore time.Time
