@@ -363,6 +363,19 @@ func (b *Builder) redirect(ctx context.Context, v *archive, path string, ar arch
 	if ar.ref.IsZero() || start.After(v.now) {
 		return notFound
 	}
+	if ar.ref.part > 0 {
+		// A part of a day: the story that would open it, if there is one.
+		q := s.query(v.now)
+		q.PublishedFrom, q.PublishedUntil = start, ar.ref.period.End(b.loc)
+		q.Oldest, q.Limit, q.Offset = true, 1, (ar.ref.part-1)*s.PageItems
+		arts, err := b.store.ListArticles(ctx, q)
+		if err != nil {
+			return fmt.Errorf("feeds: %s: %w", path, err)
+		}
+		if len(arts) > 0 {
+			return b.movedTo(ctx, v, path, ar.format, arts[0])
+		}
+	}
 	a, err := v.oldestFrom(ctx, start)
 	if err != nil {
 		return err

@@ -208,7 +208,13 @@ func (s Spec) Normalize() (Spec, error) {
 func (s *Spec) FeedPath(f Format) string { return s.Path + "." + f.Ext() }
 
 // FeedURL is the absolute URL of the subscription feed in format f.
-func (s *Spec) FeedURL(f Format) string { return s.BaseURL + s.FeedPath(f) }
+func (s *Spec) FeedURL(f Format) string { return s.abs(s.FeedPath(f)) }
+
+// abs is the absolute URL of a URL path of the spec's (percent-encoded
+// where an author's or a tag's name is not ASCII).
+func (s *Spec) abs(path string) string {
+	return s.BaseURL + (&url.URL{Path: path}).EscapedPath()
+}
 
 // ArchivePath is the URL path of archive document ref in format f.
 func (s *Spec) archivePath(f Format, ref pageRef) string {
@@ -216,14 +222,14 @@ func (s *Spec) archivePath(f Format, ref pageRef) string {
 }
 
 // archiveURL is the absolute URL of archive document ref in format f.
-func (s *Spec) archiveURL(f Format, ref pageRef) string { return s.BaseURL + s.archivePath(f, ref) }
+func (s *Spec) archiveURL(f Format, ref pageRef) string { return s.abs(s.archivePath(f, ref)) }
 
 // ArchivePath is the URL path of the archive page of period p (a month,
 // week or day, see Period.String) in format f.
 func (s *Spec) ArchivePath(f Format, p Period) string { return s.archivePath(f, pageRef{period: p}) }
 
 // ArchiveURL is the absolute URL of the archive page of period p in format f.
-func (s *Spec) ArchiveURL(f Format, p Period) string { return s.BaseURL + s.ArchivePath(f, p) }
+func (s *Spec) ArchiveURL(f Format, p Period) string { return s.abs(s.ArchivePath(f, p)) }
 
 // Key is the spec's feed key, as article.Article.FeedKeys names feeds.
 func (s *Spec) Key() string {
