@@ -117,3 +117,43 @@ func (b *Builder) BuildPerson(ctx context.Context, path string) ([]Doc, error) {
 	}
 	return b.buildCurrent(ctx, s, now, arts)
 }
+
+// ArticleFeed is one feed an article is in.
+type ArticleFeed struct {
+	Title string
+	Path  string // URL path without the format's extension (Spec.Path)
+}
+
+// ArticleFeeds lists the feeds article a is in: its section's and series'
+// (those configured), then, when author and tag feeds are on, one per
+// author and one per tag.
+func (b *Builder) ArticleFeeds(a *article.Article) []ArticleFeed {
+	var out []ArticleFeed
+	for i := range b.specs {
+		s := &b.specs[i]
+		if s.Kind == KindSection && s.Slug == a.Section || s.Kind == KindSeries && a.InSeries(s.Slug) {
+			out = append(out, ArticleFeed{Title: s.Title, Path: s.Path})
+		}
+	}
+	if b.people == nil {
+		return out
+	}
+	seen := map[string]bool{}
+	for _, au := range a.Authors {
+		if slug := article.Slug(au.Name); slug != "" && !seen[slug] {
+			seen[slug] = true
+			out = append(out, ArticleFeed{Title: "Stories by " + strings.Join(strings.Fields(au.Name), " "), Path: AuthorsPath + slug})
+		}
+	}
+	clear(seen)
+	for _, t := range a.Tags {
+		if slug := article.Slug(t); slug != "" && !seen[slug] {
+			seen[slug] = true
+			out = append(out, ArticleFeed{Title: "Stories tagged " + strings.Join(strings.Fields(t), " "), Path: TagsPath + slug})
+		}
+	}
+	return out
+}
+
+// ArticleFeeds is the Builder's ArticleFeeds (see Builder.ArticleFeeds).
+func (s *Set) ArticleFeeds(a *article.Article) []ArticleFeed { return s.b.ArticleFeeds(a) }

@@ -62,6 +62,9 @@ type Options struct {
 	// Article loads one article for its page at /articles/{id}, the link
 	// feeds give items that have no canonical URL of their own.
 	Article func(ctx context.Context, id string) (*article.Article, error)
+	// ArticleFeeds lists the feeds an article is in (its section, series,
+	// authors and tags), linked and announced on its page; nil: none.
+	ArticleFeeds func(a *article.Article) []templates.Feed
 	// Register adds more routes (subscriber pages, digests) to the mux.
 	Register []func(mux *http.ServeMux)
 	// Ready reports whether the daemon can serve (database reachable).
@@ -307,6 +310,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 type articlePage struct {
 	A       *article.Article
 	Missing []int
+	// Follow are the feeds of the article's section, series, authors and
+	// tags.
+	Follow []templates.Feed
 }
 
 // handleArticle shows one visible article; withdrawn and future-dated
@@ -323,7 +329,12 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	page := articlePage{A: a, Missing: a.MissingPages()}
-	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Data: page}); err != nil {
+	var alts []templates.Alternate
+	if s.opts.ArticleFeeds != nil {
+		page.Follow = s.opts.ArticleFeeds(a)
+		alts = templates.FeedAlternates(page.Follow)
+	}
+	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Alternates: alts, Data: page}); err != nil {
 		s.logFailure(r, "render article", err)
 	}
 }

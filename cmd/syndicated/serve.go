@@ -245,6 +245,7 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Headlines:    d.headlines,
 		Pages:        d.pages,
 		Article:      a.store.GetArticle,
+		ArticleFeeds: articleFeeds(d.set),
 		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
