@@ -160,13 +160,13 @@ func (p *Page) FullTitle() string {
 
 // Renderer holds the parsed pages of one site.
 type Renderer struct {
-	site  Site
+	site Site
 	// alternates are the site's feeds, announced by every page that
 	// names none of its own.
 	alternates []Alternate
-	pages map[string]*template.Template
-	css   template.CSS
-	csp   string
+	pages      map[string]*template.Template
+	css        template.CSS
+	csp        string
 }
 
 // Pages are the page names New parses (html/NAME.html).

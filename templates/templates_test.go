@@ -75,7 +75,7 @@ func TestMaskEmail(t *testing.T) {
 
 func TestRenderLayout(t *testing.T) {
 	r, err := New(Site{
-		Brand: Brand{Name: "Example <Daily>", Logo: "https://static.example.com/logo.svg", Color: "not-a-colour", Link: "https://www.example.com/"},
+		Brand:   Brand{Name: "Example <Daily>", Logo: "https://static.example.com/logo.svg", Color: "not-a-colour", Link: "https://www.example.com/"},
 		Zone:    zone(t, "Asia/Shanghai"),
 		BaseURL: "https://news.example",
 		Feeds:   []Feed{{Slug: "society", Title: "Society"}, {Slug: "s70", Title: "Seventy", Series: true}},
