@@ -16,6 +16,7 @@ import (
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds/feedstate"
+	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/subscribers"
@@ -39,6 +40,7 @@ type Storage interface {
 	subscribers.Store
 	digest.Store
 	feedstate.Store
+	websub.Store
 	digest.Admin
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:

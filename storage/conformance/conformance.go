@@ -53,6 +53,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"ArticleListRange", testArticleListRange},
 		{"AuthorTagFeeds", testAuthorTagFeeds},
 		{"ArticleChanges", testArticleChanges},
+		{"WebSubHub", testWebSubHub},
 		{"SubscriberCreateUpdate", testSubscriberCreateUpdate},
 		{"SubscriberAbortOnError", testSubscriberAbort},
 		{"SubscriberNoWriteWithoutStatus", testSubscriberNoStatus},
