@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
 	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/feeds/websub"
@@ -66,7 +67,12 @@ type daemon struct {
 	a        *app
 	importer *ingest.Importer
 	set      *feeds.Set
-	hub      *websub.Publisher
+	hub      interface {
+		Publish(ctx context.Context, topics ...string) error
+	}
+	// builtinHub is the built-in WebSub hub (feeds.hub = "builtin"), also
+	// d.hub; nil otherwise.
+	builtinHub *websub.Hub
 	sched    *schedule.Scheduler
 	srv      *server.Server
 	mailer   interface{ Close() error }
@@ -182,6 +188,12 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.cfg.Feeds.Hub == config.HubBuiltin {
+		if d.builtinHub, err = a.builtinHub(set); err != nil {
+			return err
+		}
+		d.hub = d.builtinHub
+	}
 	return nil
 }
 
@@ -246,7 +258,12 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Pages:        d.pages,
 		Article:      a.store.GetArticle,
 		ArticleFeeds: articleFeeds(d.set),
-		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
+		Register: []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register,
+			func(m *http.ServeMux) {
+				if d.builtinHub != nil {
+					m.Handle(websub.HubPath, d.builtinHub)
+				}
+			}},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
@@ -463,6 +480,12 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	// Confirmation emails that could not be sent are retried from the outbox.
 	outboxDone := make(chan struct{})
 	go func() { d.subs.Run(loopCtx, 0); close(outboxDone) }()
+	hubDone := make(chan struct{})
+	if d.builtinHub != nil {
+		go func() { _ = d.builtinHub.Run(loopCtx); close(hubDone) }()
+	} else {
+		close(hubDone)
+	}
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
 	errc := make(chan error, 2)
@@ -493,6 +516,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	<-loopDone
 	<-pollDone
 	<-outboxDone
+	<-hubDone
 	if err := d.sched.Stop(sctx); err != nil {
 		a.log.Warn("schedule stop", "err", err)
 	}

@@ -114,6 +114,23 @@ func articleFeeds(set *feeds.Set) func(*article.Article) []templates.Feed {
 	}
 }
 
+// builtinHub makes the built-in WebSub hub over the feed set (feeds.hub =
+// "builtin"): subscriptions in the store, content from the set.
+func (a *app) builtinHub(set *feeds.Set) (*websub.Hub, error) {
+	allow, err := a.cfg.Feeds.HubCallbackPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return websub.NewHub(websub.HubOptions{
+		Store: a.store, URL: a.hubURL(), BaseURL: a.cfg.BaseURL,
+		Content: func(ctx context.Context, path string) ([]byte, string, error) {
+			body, f, err := set.Get(ctx, path)
+			return body, f.ContentType(), err
+		},
+		Lease: a.cfg.Feeds.HubLease.Duration, MaxLease: a.cfg.Feeds.HubMaxLease.Duration, Allow: allow, Log: a.log,
+	})
+}
+
 // feedSet builds the feed Set (not yet built: call Rebuild).
 func (a *app) feedSet() (*feeds.Set, error) {
 	ttl, err := feeds.ScheduleInterval(a.cfg.Feeds.Schedule)
