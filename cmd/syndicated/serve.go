@@ -73,15 +73,15 @@ type daemon struct {
 	// builtinHub is the built-in WebSub hub (feeds.hub = "builtin"), also
 	// d.hub; nil otherwise.
 	builtinHub *websub.Hub
-	sched    *schedule.Scheduler
-	srv      *server.Server
-	mailer   interface{ Close() error }
-	subs     *subscribers.Service
-	digest   *daemonDigest
-	pages    *templates.Renderer
-	registry *prometheus.Registry
-	builds   *prometheus.CounterVec
-	ops      opsMetrics
+	sched      *schedule.Scheduler
+	srv        *server.Server
+	mailer     interface{ Close() error }
+	subs       *subscribers.Service
+	digest     *daemonDigest
+	pages      *templates.Renderer
+	registry   *prometheus.Registry
+	builds     *prometheus.CounterVec
+	ops        opsMetrics
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
 	// a build runs collapse into one more build, and none is lost.
 	kick      chan struct{}
@@ -264,9 +264,9 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 					m.Handle(websub.HubPath, d.builtinHub)
 				}
 			}},
-		Ready:        a.store.Ping,
-		Registry:     d.registry,
-		Log:          a.log,
+		Ready:    a.store.Ping,
+		Registry: d.registry,
+		Log:      a.log,
 	})
 	if err != nil {
 		return err
