@@ -157,3 +157,25 @@ func (b *Builder) ArticleFeeds(a *article.Article) []ArticleFeed {
 
 // ArticleFeeds is the Builder's ArticleFeeds (see Builder.ArticleFeeds).
 func (s *Set) ArticleFeeds(a *article.Article) []ArticleFeed { return s.b.ArticleFeeds(a) }
+
+// FeedOf names the feed whose subscription document path is: its path
+// without extension (/feeds/society, /feeds/authors/he-wei) and format.
+// Archive documents and anything else are not a feed (ok false).
+func (s *Set) FeedOf(path string) (feed string, f Format, ok bool) {
+	if sp, ok := s.subscription[path]; ok {
+		return sp.path, sp.format, true
+	}
+	if s.b.people == nil || !(strings.HasPrefix(path, AuthorsPath) || strings.HasPrefix(path, TagsPath)) {
+		return "", 0, false
+	}
+	i := strings.LastIndexByte(path, '.')
+	if i < 0 || strings.Contains(path[len(AuthorsPath)-1:i], "/archive/") || strings.Count(path[len("/feeds/"):i], "/") != 1 {
+		return "", 0, false
+	}
+	for _, f := range Formats {
+		if path[i+1:] == f.Ext() {
+			return path[:i], f, true
+		}
+	}
+	return "", 0, false
+}

@@ -129,6 +129,14 @@ type Set struct {
 	// icon is the embedded default icon at IconPath; nil when the brand
 	// has its own. favicon is served at FaviconPath (see Favicon).
 	icon, favicon *resource
+	// subscription maps the subscription feed paths of the specs to their
+	// feed (for FeedOf).
+	subscription map[string]feedFormat
+}
+
+type feedFormat struct {
+	path   string
+	format Format
 }
 
 // DefaultCacheBytes is the memory budget of built archive documents and
@@ -153,7 +161,12 @@ func NewSet(b *Builder, opts SetOptions) *Set {
 	if opts.CacheBytes <= 0 {
 		opts.CacheBytes = DefaultCacheBytes
 	}
-	s := &Set{b: b, state: opts.State, cache: newDocCache(opts.CacheBytes)}
+	s := &Set{b: b, state: opts.State, cache: newDocCache(opts.CacheBytes), subscription: map[string]feedFormat{}}
+	for i := range b.specs {
+		for _, f := range Formats {
+			s.subscription[b.specs[i].FeedPath(f)] = feedFormat{b.specs[i].Path, f}
+		}
+	}
 	if s.state == nil {
 		s.state = feedstate.NewMemory()
 	}

@@ -52,8 +52,12 @@ type Options struct {
 	// the public handler then answers 404 for it.
 	AdminMetrics bool
 	Feeds        http.Handler // serves /feeds/…
-	Favicon      http.Handler // serves /favicon.ico
-	Articles     ArticleAPI
+	// Audience is the operator's view of the feeds' audience, served at
+	// /audience where /metrics is (the admin listener, or the public one
+	// when there is none); nil leaves it out.
+	Audience http.Handler
+	Favicon  http.Handler // serves /favicon.ico
+	Articles ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
 	// Pages renders the HTML pages (brand, zone, feeds listed on the
@@ -129,6 +133,9 @@ func New(opts Options) (*Server, error) {
 	m.HandleFunc("GET /readyz", s.handleReady)
 	if !opts.AdminMetrics {
 		m.Handle("GET /metrics", s.Metrics())
+		if opts.Audience != nil {
+			m.Handle("GET /audience", opts.Audience)
+		}
 	}
 	for _, reg := range opts.Register {
 		reg(m)
@@ -147,6 +154,9 @@ func (s *Server) Metrics() http.Handler {
 func (s *Server) Admin() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", s.Metrics())
+	if s.opts.Audience != nil {
+		m.Handle("GET /audience", s.opts.Audience)
+	}
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	return m

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/feedstate"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/storage/postgres"
@@ -41,6 +42,7 @@ type Storage interface {
 	digest.Store
 	feedstate.Store
 	websub.Store
+	audience.Store
 	digest.Admin
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:

@@ -46,6 +46,8 @@ type options struct {
 	dryRun                          bool
 	// config check
 	smtpCheck bool
+	// audience
+	days int
 }
 
 // cli carries what a command needs from the process: streams, environment
@@ -78,6 +80,11 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")
 			}, run: runFeedsBuild},
+		{name: "audience", summary: "show each feed's audience: aggregators' subscribers, distinct clients a day, hub and email subscribers",
+			flags: func(fs *flag.FlagSet, o *options) {
+				fs.IntVar(&o.days, "days", 7, "days of client counts, from today back")
+				fs.StringVar(&o.format, "format", "text", "text or json")
+			}, run: runAudience},
 		{name: "config check", summary: "load and validate the configuration, and print it",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.BoolVar(&o.smtpCheck, "smtp", false, "also connect to smtp.url and report what the server offers (TLS, AUTH) and what fails; sends nothing")

@@ -16,6 +16,7 @@ import (
 	"github.com/syndicated/syndicated/config"
 	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/metrics"
@@ -73,15 +74,17 @@ type daemon struct {
 	// builtinHub is the built-in WebSub hub (feeds.hub = "builtin"), also
 	// d.hub; nil otherwise.
 	builtinHub *websub.Hub
-	sched      *schedule.Scheduler
-	srv        *server.Server
-	mailer     interface{ Close() error }
-	subs       *subscribers.Service
-	digest     *daemonDigest
-	pages      *templates.Renderer
-	registry   *prometheus.Registry
-	builds     *prometheus.CounterVec
-	ops        opsMetrics
+	// audience counts feed readers (feeds.audience); nil when off.
+	audience *audience.Counter
+	sched    *schedule.Scheduler
+	srv      *server.Server
+	mailer   interface{ Close() error }
+	subs     *subscribers.Service
+	digest   *daemonDigest
+	pages    *templates.Renderer
+	registry *prometheus.Registry
+	builds   *prometheus.CounterVec
+	ops      opsMetrics
 	// kick asks for a feed rebuild soon; capacity 1 so requests made while
 	// a build runs collapse into one more build, and none is lost.
 	kick      chan struct{}
@@ -188,6 +191,15 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 			return err
 		}
 	}
+	if a.cfg.Feeds.Audience {
+		if d.audience, err = a.audienceCounter(); err != nil {
+			return err
+		}
+		d.audience.Prepare(ctx)
+		audience.NewCollector(d.registry, func(ctx context.Context) ([]audience.FeedAudience, error) {
+			return a.audience(ctx, time.Now(), 1)
+		})
+	}
 	if a.cfg.Feeds.Hub == config.HubBuiltin {
 		if d.builtinHub, err = a.builtinHub(set); err != nil {
 			return err
@@ -195,6 +207,17 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 		d.hub = d.builtinHub
 	}
 	return nil
+}
+
+// feedsHandler is the feed set, counting its audience when on.
+func (d *daemon) feedsHandler() http.Handler {
+	if d.audience == nil {
+		return d.set
+	}
+	return d.audience.Handler(d.set, func(path string) (string, string, bool) {
+		feed, f, ok := d.set.FeedOf(path)
+		return feed, f.Ext(), ok
+	})
 }
 
 // setupMail opens the mail transport and builds the subscriber service,
@@ -251,7 +274,8 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes,
 		Sections:     sections,
 		AdminMetrics: a.cfg.HTTP.AdminListen != "",
-		Feeds:        d.ops.requests.Handler(d.set),
+		Feeds:        d.ops.requests.Handler(d.feedsHandler()),
+		Audience:     d.audienceHandler(),
 		Favicon:      d.set.Favicon(),
 		Articles:     &kickingAPI{im: d.importer, changed: d.storeChanged, ingest: d.ops.ingest},
 		Headlines:    d.headlines,
@@ -480,6 +504,12 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	// Confirmation emails that could not be sent are retried from the outbox.
 	outboxDone := make(chan struct{})
 	go func() { d.subs.Run(loopCtx, 0); close(outboxDone) }()
+	audienceDone := make(chan struct{})
+	if d.audience != nil {
+		go func() { _ = d.audience.Run(loopCtx); close(audienceDone) }()
+	} else {
+		close(audienceDone)
+	}
 	hubDone := make(chan struct{})
 	if d.builtinHub != nil {
 		go func() { _ = d.builtinHub.Run(loopCtx); close(hubDone) }()
@@ -517,6 +547,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	<-pollDone
 	<-outboxDone
 	<-hubDone
+	<-audienceDone
 	if err := d.sched.Stop(sctx); err != nil {
 		a.log.Warn("schedule stop", "err", err)
 	}
