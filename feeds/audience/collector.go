@@ -13,7 +13,7 @@ import (
 // and tag feeds, thousands of them, are summed as "authors" and "tags"
 // (the audience command lists them one by one), so the series stay few.
 type Collector struct {
-	load                                  func(ctx context.Context) ([]FeedAudience, error)
+	load                                func(ctx context.Context) ([]FeedAudience, error)
 	aggregators, clients, websub, email *prometheus.Desc
 }
 
