@@ -52,9 +52,12 @@ const (
 type Counter struct {
 	o Options
 
-	mu    sync.Mutex // guards feeds and keys; taken before a feed's own
-	feeds map[string]*feedCount
+	mu    sync.Mutex // guards keys and adding to feeds; taken before a feed's own
+	feeds sync.Map   // feed → *feedCount, read without a lock on every request
+	nfeed int        // feeds held; guarded by mu
 	keys  map[string][2]uint64
+	// rotate installs the next day's key when the day ends; guarded by mu.
+	rotate *time.Timer
 	// pending are sketches of days that ended, not written yet; pendMu is
 	// taken with no other lock held.
 	pendMu  sync.Mutex
@@ -76,7 +79,7 @@ type reportKey struct{ aggregator, ident string }
 
 type reportVal struct {
 	subscribers int
-	at          time.Time
+	written     bool // in the store already, as it stands
 }
 
 type feedCount struct {
@@ -120,7 +123,7 @@ func NewCounter(o Options) (*Counter, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	c := &Counter{o: o, feeds: map[string]*feedCount{}, keys: map[string][2]uint64{}}
+	c := &Counter{o: o, keys: map[string][2]uint64{}}
 	c.day.Store(&dayKey{})
 	return c, nil
 }
@@ -142,30 +145,31 @@ func (c *Counter) dayBounds(t time.Time) (string, time.Time, time.Time) {
 	return start.Format(time.DateOnly), start, time.Date(y, m, d+1, 0, 0, 0, 0, c.o.Location)
 }
 
-// currentDay returns the day key of now, switching to a new day's key
-// (fetched ahead by Run) when a day ends.
-func (c *Counter) currentDay(now time.Time) *dayKey {
-	dk := c.day.Load()
-	if !now.Before(dk.start) && now.Before(dk.end) {
-		return dk
-	}
+// setDay installs the key of the day now falls in (when known) and
+// arranges for the next day's to be installed when this one ends, so that
+// requests never read the clock.
+func (c *Counter) setDay(now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if dk = c.day.Load(); !now.Before(dk.start) && now.Before(dk.end) {
-		return dk
-	}
 	day, start, end := c.dayBounds(now)
+	if dk := c.day.Load(); dk.day == day && dk.ok {
+		return
+	}
 	k, ok := c.keys[day]
-	next := &dayKey{day: day, start: start, end: end, k0: k[0], k1: k[1], ok: ok}
-	c.day.Store(next)
-	return next
+	c.day.Store(&dayKey{day: day, start: start, end: end, k0: k[0], k1: k[1], ok: ok})
+	if c.rotate != nil {
+		c.rotate.Stop()
+	}
+	c.rotate = time.AfterFunc(end.Sub(now), func() { c.setDay(end) })
 }
 
 // Observe counts one request for feed (its path without extension) in
 // format (its extension): an aggregator's report, or one client.
 func (c *Counter) Observe(feed, format string, r *http.Request) {
-	ua := r.Header.Get("User-Agent")
-	now := c.o.Now()
+	var ua string
+	if v := r.Header["User-Agent"]; len(v) > 0 {
+		ua = v[0]
+	}
 	if rep, ok := ParseUserAgent(ua); ok {
 		fc := c.feed(feed)
 		ident := format
@@ -175,15 +179,15 @@ func (c *Counter) Observe(feed, format string, r *http.Request) {
 		fc.mu.Lock()
 		k := reportKey{rep.Aggregator, ident}
 		if old, ok := fc.reports[k]; ok || len(fc.reports) < maxReportsPerFeed {
-			if !ok || old.subscribers != rep.Subscribers || now.Sub(old.at) > time.Hour {
-				fc.reports[k] = reportVal{rep.Subscribers, now}
+			if !ok || old.subscribers != rep.Subscribers || !old.written {
+				fc.reports[k] = reportVal{subscribers: rep.Subscribers}
 				fc.changed = true
 			}
 		}
 		fc.mu.Unlock()
 		return
 	}
-	dk := c.currentDay(now)
+	dk := c.day.Load()
 	if !dk.ok {
 		return // no key for the day yet (Run fetches it): not counted
 	}
@@ -219,19 +223,23 @@ func (c *Counter) Observe(feed, format string, r *http.Request) {
 // feed returns the counts of feed, or of OtherFeed when MaxFeeds are
 // counted already.
 func (c *Counter) feed(feed string) *feedCount {
+	if fc, ok := c.feeds.Load(feed); ok {
+		return fc.(*feedCount)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	fc := c.feeds[feed]
-	if fc == nil {
-		if len(c.feeds) >= c.o.MaxFeeds {
-			feed = OtherFeed
-			if fc = c.feeds[feed]; fc != nil {
-				return fc
-			}
-		}
-		fc = &feedCount{reports: map[reportKey]reportVal{}}
-		c.feeds[feed] = fc
+	if fc, ok := c.feeds.Load(feed); ok {
+		return fc.(*feedCount)
 	}
+	if c.nfeed >= c.o.MaxFeeds {
+		feed = OtherFeed
+		if fc, ok := c.feeds.Load(feed); ok {
+			return fc.(*feedCount)
+		}
+	}
+	fc := &feedCount{reports: map[reportKey]reportVal{}}
+	c.feeds.Store(feed, fc)
+	c.nfeed++
 	return fc
 }
 
@@ -242,6 +250,13 @@ func (c *Counter) Run(ctx context.Context) error {
 	c.prepareKeys(ctx)
 	t := time.NewTicker(c.o.Flush)
 	defer t.Stop()
+	defer func() {
+		c.mu.Lock()
+		if c.rotate != nil {
+			c.rotate.Stop()
+		}
+		c.mu.Unlock()
+	}()
 	lastPrune := time.Time{}
 	for {
 		select {
@@ -305,27 +320,27 @@ func (c *Counter) prepareKeys(ctx context.Context) {
 		}
 		c.mu.Unlock()
 	}
-	c.mu.Lock()
-	if dk := c.day.Load(); !dk.ok && dk.day == today {
-		c.day.Store(&dayKey{}) // take the key at the next request
-	}
-	c.mu.Unlock()
+	c.setDay(now)
 }
 
 // Flush writes the counts not written yet to the store.
 func (c *Counter) Flush(ctx context.Context) error {
+	now := c.o.Now()
 	var reports []StoredReport
 	var sketches []flushItem
 	c.pendMu.Lock()
 	sketches = append(sketches, c.pending...)
 	c.pending = nil
 	c.pendMu.Unlock()
-	c.mu.Lock()
-	for feed, fc := range c.feeds {
+	c.feeds.Range(func(k, v any) bool {
+		feed, fc := k.(string), v.(*feedCount)
 		fc.mu.Lock()
 		if fc.changed {
 			for k, v := range fc.reports {
-				reports = append(reports, StoredReport{Feed: feed, Aggregator: k.aggregator, Ident: k.ident, Subscribers: v.subscribers, Reported: v.at})
+				if !v.written {
+					reports = append(reports, StoredReport{Feed: feed, Aggregator: k.aggregator, Ident: k.ident, Subscribers: v.subscribers, Reported: now})
+					fc.reports[k] = reportVal{subscribers: v.subscribers, written: true}
+				}
 			}
 			fc.changed = false
 		}
@@ -334,8 +349,8 @@ func (c *Counter) Flush(ctx context.Context) error {
 			fc.dirty = false
 		}
 		fc.mu.Unlock()
-	}
-	c.mu.Unlock()
+		return true
+	})
 	sort.Slice(reports, func(i, j int) bool { return reports[i].Feed < reports[j].Feed })
 	if err := c.o.Store.PutAudienceReports(ctx, reports); err != nil {
 		return err
