@@ -29,7 +29,7 @@ func newDocCache(budget int64) *docCache {
 }
 
 func (c *cached) bytes() int64 {
-	return int64(len(c.res.plain.body)+len(c.res.gz.body)) + 512 // headers and bookkeeping
+	return int64(cap(c.res.plain.body)+cap(c.res.gz.body)) + 1024 // headers and bookkeeping
 }
 
 // get returns the document at path, unless it expired at now.

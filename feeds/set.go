@@ -72,6 +72,9 @@ func newResource(d Doc, sum string, lastMod time.Time) (*resource, error) {
 		return nil, err
 	}
 	lastMod = lastMod.UTC().Truncate(time.Second)
+	// Exact-size copies: rendering grows its buffers well past the bytes,
+	// and held documents must cost what the cache budget counts.
+	plain, gz := bytes.Clone(d.Body), bytes.Clone(buf.Bytes())
 	var link []string
 	if d.Hub != "" {
 		link = []string{"<" + d.Hub + `>; rel="hub"`, "<" + d.URL + `>; rel="self"`}
@@ -80,8 +83,8 @@ func newResource(d Doc, sum string, lastMod time.Time) (*resource, error) {
 		path: d.Path, url: d.URL, format: d.Format, slug: d.Slug, key: d.Key,
 		archive: d.Archive != "", spanFrom: d.SpanFrom, spanTo: d.SpanTo,
 		sum:     sum,
-		plain:   newRepresentation(d.Body),
-		gz:      newRepresentation(buf.Bytes()),
+		plain:   newRepresentation(plain),
+		gz:      newRepresentation(gz),
 		lastMod: lastMod,
 		hdrLM:   []string{lastMod.Format(http.TimeFormat)},
 		hdrType: []string{d.Format.ContentType()},
