@@ -169,7 +169,7 @@ func (s *Set) FeedOf(path string) (feed string, f Format, ok bool) {
 		return "", 0, false
 	}
 	i := strings.LastIndexByte(path, '.')
-	if i < 0 || strings.Contains(path[len(AuthorsPath)-1:i], "/archive/") || strings.Count(path[len("/feeds/"):i], "/") != 1 {
+	if i < 0 || strings.Count(path[len("/feeds/"):i], "/") != 1 { // not an archive document
 		return "", 0, false
 	}
 	for _, f := range Formats {

@@ -15,18 +15,22 @@
 //	err = pub.Publish(ctx, urlsOf(changes)...) // websub, when a hub is set
 //	err = set.MarkPublished(ctx, changes, time.Now()) // not announced again
 //
-// After an ingest that withdrew, back-dated or reclassified an article, call
-// set.Invalidate() before Rebuild (new and edited articles need nothing).
+// Set.Invalidate is called after an ingest changed the store; with a
+// store that keeps the article change log it costs nothing, as Rebuild
+// reads the log and drops exactly the documents built on request that the
+// changes may have touched.
 //
 // URL scheme: Spec.Path + ".rss|.atom|.json" for the subscription feed
-// (/feeds/society.rss, /feeds/series/shanghai-70th.atom) and
-// Spec.Path + "/archive/YYYY-MM.ext" for the RFC 5005 archive page of one
-// calendar month of publication in the newsroom's zone (Options.Location).
-// Every month from the one of the oldest article to the last complete one
-// has a page, empty or not, so an article added or withdrawn changes only
-// its month's page; the subscription feed links the last complete month
-// as prev-archive. The numbered pages of old (archive/N.ext) redirect to
-// the month of their oldest item.
+// (/feeds/society.rss, /feeds/series/shanghai-70th.atom, and, with
+// Options.People, /feeds/authors/SLUG.json and /feeds/tags/SLUG.rss) and
+// Spec.Path + "/archive/NAME.ext" for an RFC 5005 archive document: one
+// per period of publication in the newsroom's zone (Options.Location), a
+// month (2019-04), ISO week (2019-W17) or day (2019-04-24) as Spec.Period
+// says, paged by day when a period holds more than Spec.PageItems
+// stories and in parts (2019-04-24-2) when a day does; see archive for
+// the rules. URLs naming no document, such as the numbered pages of
+// earlier releases (archive/N.ext), are redirected to the document of
+// their first story.
 package feeds
 
 import (
