@@ -83,6 +83,20 @@ type Builder struct {
 
 	mu       sync.Mutex
 	rendered map[string]renderedState
+	// frontiers remember each spec's frontier (see archive.frontier) as of
+	// an articles revision, a day and a newest story: a scheduled build
+	// that finds all three unchanged needs none of its queries. rev is
+	// the revision Set.Rebuild read before building (-1: unknown).
+	frontiers map[string]frontierMemo
+	rev       int64
+}
+
+type frontierMemo struct {
+	rev    int64
+	day    Period
+	newest string
+	open   int
+	last   pageRef
 }
 
 // renderedState remembers a spec's last subscription documents and the
@@ -121,7 +135,7 @@ func NewBuilder(store article.Store, specs []Spec, opts Options) (*Builder, erro
 	}
 	b := &Builder{store: store, now: opts.Now, generator: opts.Generator, version: opts.Version,
 		brand: brand, ttl: ttlMinutes(opts.TTL), webfeeds: opts.Webfeeds, sectionTitles: map[string]string{},
-		rendered: map[string]renderedState{}}
+		rendered: map[string]renderedState{}, frontiers: map[string]frontierMemo{}, rev: -1}
 	if b.now == nil {
 		b.now = time.Now
 	}
@@ -203,16 +217,40 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time, arts
 	v := b.archive(s, now)
 	size := s.Limit
 	var last pageRef
-	if !s.NoArchive {
-		open, l, err := v.frontier(ctx)
-		if err != nil {
-			return nil, err
-		}
-		size, last = max(size, open), l
-	}
-	if arts == nil || len(arts) > size {
+	if arts == nil {
 		q := s.query(now)
 		q.Limit = size + 1 // one more says whether the feed is complete
+		var err error
+		if arts, err = b.store.ListArticles(ctx, q); err != nil {
+			return nil, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
+		}
+	}
+	if !s.NoArchive {
+		b.mu.Lock()
+		old, ok := b.frontiers[s.Path]
+		memo := frontierMemo{rev: b.rev, day: PeriodOf(ByDay, now, b.loc)}
+		b.mu.Unlock()
+		if len(arts) > 0 {
+			memo.newest = arts[0].ID
+		}
+		if ok && memo.rev >= 0 && old.rev == memo.rev && old.day == memo.day && old.newest == memo.newest {
+			memo = old
+		} else {
+			var err error
+			if memo.open, memo.last, err = v.frontier(ctx); err != nil {
+				return nil, err
+			}
+			if s.Kind == KindSection || s.Kind == KindSeries {
+				b.mu.Lock()
+				b.frontiers[s.Path] = memo
+				b.mu.Unlock()
+			}
+		}
+		size, last = max(size, memo.open), memo.last
+	}
+	if len(arts) > size+1 || len(arts) == s.Limit+1 && size > s.Limit {
+		q := s.query(now)
+		q.Limit = size + 1
 		var err error
 		if arts, err = b.store.ListArticles(ctx, q); err != nil {
 			return nil, fmt.Errorf("feeds: %s: list articles: %w", s.Slug, err)
@@ -251,6 +289,7 @@ func (b *Builder) buildCurrent(ctx context.Context, s *Spec, now time.Time, arts
 func (b *Builder) Invalidate() {
 	b.mu.Lock()
 	clear(b.rendered)
+	clear(b.frontiers)
 	b.mu.Unlock()
 }
 

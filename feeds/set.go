@@ -206,6 +206,9 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.b.mu.Lock()
+	s.b.rev = s.rev
+	s.b.mu.Unlock()
 	docs, err := s.b.Build(ctx)
 	if err != nil {
 		return nil, err
