@@ -191,6 +191,64 @@ type Feeds struct {
 	// PollInterval is how often serve reads the store's articles revision
 	// and rebuilds when another replica changed an article; 0 disables.
 	PollInterval Duration `toml:"poll_interval"`
+	// ArchivePeriod is what one archive document covers: month, week or
+	// day (a section or series may set its own); a period holding more
+	// than PageItems stories is paged by day, a day in parts.
+	ArchivePeriod string `toml:"archive_period"`
+	// PageItems bounds the items of an archive document.
+	PageItems int `toml:"page_items"`
+	// AuthorTagFeeds serves a feed for every author and every tag, built
+	// on request.
+	AuthorTagFeeds bool `toml:"author_tag_feeds"`
+	// CacheMiB bounds the memory of the documents built on request
+	// (archive documents, author and tag feeds).
+	CacheMiB int `toml:"cache_mib"`
+	// Webfeeds adds Feedly's webfeeds elements (icon, logo, accent
+	// colour); the W3C validator warns about their namespace.
+	Webfeeds bool `toml:"webfeeds"`
+	// Hub is "builtin" to run the WebSub hub in the daemon, or empty.
+	Hub string `toml:"hub"`
+	// HubLease is the lease a subscriber gets when it asks for none, and
+	// HubMaxLease the longest the built-in hub grants.
+	HubLease    Duration `toml:"hub_lease"`
+	HubMaxLease Duration `toml:"hub_max_lease"`
+	// HubAllowCallbacks are networks (CIDRs or addresses) the built-in hub
+	// may call back although they are loopback, private or link-local.
+	HubAllowCallbacks []string `toml:"hub_allow_callbacks"`
+	// Audience counts, per feed, the subscribers aggregators report and
+	// the distinct clients a day.
+	Audience bool `toml:"audience"`
+}
+
+// HubBuiltin is the value of feeds.hub that runs the built-in hub.
+const HubBuiltin = "builtin"
+
+// HubCallbackPrefixes parses feeds.hub_allow_callbacks; a bare address is
+// a one-address prefix.
+func (f Feeds) HubCallbackPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range f.HubAllowCallbacks {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("feeds.hub_allow_callbacks[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ArchivePeriodOf is the archive period of a section or series: its own
+// archive_period, else feeds.archive_period.
+func (c *Config) ArchivePeriodOf(own string) string {
+	if own != "" {
+		return own
+	}
+	return c.Feeds.ArchivePeriod
 }
 
 type SMTP struct {
@@ -289,6 +347,8 @@ type Section struct {
 	// Aliases are the other names articles give the section: breadcrumb
 	// paths ("China / Society"), other languages ("社会").
 	Aliases []string `toml:"aliases"`
+	// ArchivePeriod overrides feeds.archive_period for this section.
+	ArchivePeriod string `toml:"archive_period"`
 }
 
 type Series struct {
@@ -302,6 +362,8 @@ type Series struct {
 	// .Series (the title), .Range (the stories' dates in words), .From, .To,
 	// .Week and .Stories; empty: "{{.Series}}: {{.Range}}".
 	DigestSubject string `toml:"digest_subject"`
+	// ArchivePeriod overrides feeds.archive_period for this series.
+	ArchivePeriod string `toml:"archive_period"`
 }
 
 // DefaultNotePattern catches the series' editor's note ("…70th anniversary
@@ -326,7 +388,9 @@ func Default() Config {
 			MaxBodyBytes:    1 << 20,
 			ForwardedHeader: "X-Forwarded-For",
 		},
-		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
+		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second},
+			ArchivePeriod: "month", PageItems: 100, AuthorTagFeeds: true, CacheMiB: 64, Audience: true,
+			HubLease: Duration{Duration: 10 * 24 * time.Hour}, HubMaxLease: Duration{Duration: 30 * 24 * time.Hour}},
 		SMTP: SMTP{
 			From:        "Syndicated <digest@syndicated.example>",
 			Timeout:     Duration{Duration: 5 * time.Minute},
@@ -490,6 +554,54 @@ func (c *Config) Warnings() []string {
 	return w
 }
 
+// validateFeedScale checks the archive, author and tag feed, hub and
+// audience keys of [feeds] and the archive_period of sections and series.
+func (c *Config) validateFeedScale() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(key+": "+format, args...))
+	}
+	period := func(key, v string) {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "", "month", "week", "day":
+		default:
+			bad(key, "%q is not month, week or day", v)
+		}
+	}
+	period("feeds.archive_period", c.Feeds.ArchivePeriod)
+	for i, s := range c.Sections {
+		period(fmt.Sprintf("sections[%d].archive_period", i), s.ArchivePeriod)
+	}
+	for i, s := range c.Series {
+		period(fmt.Sprintf("series[%d].archive_period", i), s.ArchivePeriod)
+	}
+	if c.Feeds.PageItems < 1 {
+		bad("feeds.page_items", "%d must be at least 1", c.Feeds.PageItems)
+	}
+	if c.Feeds.CacheMiB < 1 {
+		bad("feeds.cache_mib", "%d must be at least 1", c.Feeds.CacheMiB)
+	}
+	switch c.Feeds.Hub {
+	case "":
+	case HubBuiltin:
+		if c.Feeds.HubURL != "" {
+			bad("feeds.hub", "%q and feeds.hub_url %q both set: use one hub", c.Feeds.Hub, c.Feeds.HubURL)
+		}
+	default:
+		bad("feeds.hub", "%q: want \"builtin\" or empty (an external hub goes in feeds.hub_url)", c.Feeds.Hub)
+	}
+	if c.Feeds.HubMaxLease.Duration < time.Minute {
+		bad("feeds.hub_max_lease", "%s is shorter than a minute", c.Feeds.HubMaxLease.Duration)
+	}
+	if c.Feeds.HubLease.Duration < time.Minute || c.Feeds.HubLease.Duration > c.Feeds.HubMaxLease.Duration {
+		bad("feeds.hub_lease", "%s must be a minute or more and at most feeds.hub_max_lease (%s)", c.Feeds.HubLease.Duration, c.Feeds.HubMaxLease.Duration)
+	}
+	if _, err := c.Feeds.HubCallbackPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
 // MinSecretLen is the shortest secret serve accepts.
 const MinSecretLen = 16
 
@@ -560,6 +672,7 @@ func (c *Config) Validate() error {
 	if _, err := ParseSchedule(c.Feeds.Schedule); err != nil {
 		bad("feeds.schedule", "%q: %v", c.Feeds.Schedule, err)
 	}
+	errs = append(errs, c.validateFeedScale()...)
 	errs = append(errs, checkDurations(reflect.ValueOf(c).Elem(), "")...)
 	checkDir := func(key, dir string, write bool) {
 		if dir == "" {

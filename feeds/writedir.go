@@ -47,8 +47,12 @@ func (s *Set) WriteDir(ctx context.Context, dir string) (WriteResult, error) {
 // for every scheduled build.
 func (s *Set) WriteArchives(ctx context.Context, dir string) (WriteResult, error) {
 	var res WriteResult
-	for _, p := range s.ArchivePaths() {
-		r, err := s.archivePage(ctx, p)
+	paths, err := s.ArchivePaths(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, p := range paths {
+		r, err := s.onRequest(ctx, p)
 		if err != nil {
 			return res, err
 		}

@@ -53,6 +53,10 @@ type Options struct {
 	// connection's peer), for the loopback check of /metrics.
 	Clients  *clientip.Resolver
 	Feeds    http.Handler // serves /feeds/…
+	// Audience is the operator's view of the feeds' audience, served at
+	// /audience where /metrics is (the admin listener; on the public one,
+	// to the same clients as /metrics); nil leaves it out.
+	Audience http.Handler
 	Favicon  http.Handler // serves /favicon.ico
 	Articles ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
@@ -63,6 +67,9 @@ type Options struct {
 	// Article loads one article for its page at /articles/{id}, the link
 	// feeds give items that have no canonical URL of their own.
 	Article func(ctx context.Context, id string) (*article.Article, error)
+	// ArticleFeeds lists the feeds an article is in (its section, series,
+	// authors and tags), linked and announced on its page; nil: none.
+	ArticleFeeds func(a *article.Article) []templates.Feed
 	// Register adds more routes (subscriber pages, digests) to the mux.
 	Register []func(mux *http.ServeMux)
 	// Ready reports whether the daemon can serve (database reachable).
@@ -126,7 +133,10 @@ func New(opts Options) (*Server, error) {
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	if !opts.AdminMetrics {
-		m.Handle("GET /metrics", s.publicMetrics())
+		m.Handle("GET /metrics", s.operatorOnly(s.Metrics()))
+		if opts.Audience != nil {
+			m.Handle("GET /audience", s.operatorOnly(opts.Audience))
+		}
 	}
 	for _, reg := range opts.Register {
 		reg(m)
@@ -140,13 +150,12 @@ func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})
 }
 
-// publicMetrics is /metrics on the public listener: for everyone with
-// Options.PublicMetrics, else for a loopback client only (a scraper on
-// this machine) and a 404 page for anyone else. A request that came
-// through a proxy not listed as trusted carries a forwarding header and
-// is no loopback client, although the proxy's connection is.
-func (s *Server) publicMetrics() http.Handler {
-	h := s.Metrics()
+// operatorOnly is h (/metrics, /audience) on the public listener: for
+// everyone with Options.PublicMetrics, else for a loopback client only (a
+// scraper on this machine) and a 404 page for anyone else. A request that
+// came through a proxy not listed as trusted carries a forwarding header
+// and is no loopback client, although the proxy's connection is.
+func (s *Server) operatorOnly(h http.Handler) http.Handler {
 	if s.opts.PublicMetrics {
 		return h
 	}
@@ -183,6 +192,9 @@ func (s *Server) fromLoopback(r *http.Request) bool {
 func (s *Server) Admin() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", s.Metrics())
+	if s.opts.Audience != nil {
+		m.Handle("GET /audience", s.opts.Audience)
+	}
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	return m
@@ -346,6 +358,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 type articlePage struct {
 	A       *article.Article
 	Missing []int
+	// Follow are the feeds of the article's section, series, authors and
+	// tags.
+	Follow []templates.Feed
 }
 
 // handleArticle shows one visible article; withdrawn and future-dated
@@ -362,7 +377,12 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	page := articlePage{A: a, Missing: a.MissingPages()}
-	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Data: page}); err != nil {
+	var alts []templates.Alternate
+	if s.opts.ArticleFeeds != nil {
+		page.Follow = s.opts.ArticleFeeds(a)
+		alts = templates.FeedAlternates(page.Follow)
+	}
+	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Alternates: alts, Data: page}); err != nil {
 		s.logFailure(r, "render article", err)
 	}
 }

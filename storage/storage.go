@@ -15,7 +15,9 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/feedstate"
+	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/subscribers"
@@ -35,9 +37,12 @@ type Locker interface {
 // Storage is everything the daemon keeps.
 type Storage interface {
 	article.Store
+	article.ChangeLog
 	subscribers.Store
 	digest.Store
 	feedstate.Store
+	websub.Store
+	audience.Store
 	digest.Admin
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:

@@ -24,6 +24,7 @@ func (c *cli) commands() []cmdline.Spec {
 		spec("serve", "", "run the daemon: HTTP, feed schedule, digest schedule", func() command { return &serveCmd{} }),
 		spec("import", "PATH...", "import article files or directories (.txt pages, .md, .json)", func() command { return &importCmd{} }),
 		spec("feeds build", "", "build every feed and write them to a directory", func() command { return &feedsBuildCmd{} }),
+		spec("audience", "", "show each feed's audience: aggregators' subscribers, distinct clients a day, hub and email subscribers", func() command { return &audienceCmd{} }),
 		spec("config check", "", "load and validate the configuration, and print it", func() command { return &configCheckCmd{} }),
 		spec("config example", "", "print the annotated example configuration", func() command { return &configExampleCmd{} }),
 		spec("subscribers add", "EMAIL", "add a subscriber", func() command { return &subscribersAddCmd{} }),

@@ -15,9 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/digest"
 	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/metrics"
@@ -153,6 +155,32 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 			return err
 		}
 	}
+	var feedsHandler http.Handler = set
+	if a.cfg.Feeds.Audience {
+		counter, err := a.audienceCounter()
+		if err != nil {
+			return err
+		}
+		counter.Prepare(ctx)
+		audience.NewCollector(d.registry, func(ctx context.Context) ([]audience.FeedAudience, error) {
+			return a.audience(ctx, time.Now(), 1)
+		})
+		d.run(counter)
+		feedsHandler = counter.Handler(set, func(path string) (string, string, bool) {
+			feed, f, ok := set.FeedOf(path)
+			return feed, f.Ext(), ok
+		})
+		d.server.Audience = a.audienceHandler()
+	}
+	if a.cfg.Feeds.Hub == config.HubBuiltin {
+		hub, err := a.builtinHub(set)
+		if err != nil {
+			return err
+		}
+		cfg.Hub = hub
+		d.run(hub)
+		d.route(func(m *http.ServeMux) { m.Handle(websub.HubPath, hub) })
+	}
 	if d.feeds, err = feeds.NewRunner(cfg); err != nil {
 		return err
 	}
@@ -161,27 +189,26 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.server = server.Options{
-		BaseURL:       a.cfg.BaseURL,
-		Product:       a.cfg.Brand.Name,
-		Language:      a.cfg.Language,
-		APIToken:      a.cfg.HTTP.APIToken,
-		MaxBodyBytes:  a.cfg.HTTP.MaxBodyBytes,
-		AdminMetrics:  a.cfg.HTTP.AdminListen != "",
-		PublicMetrics: a.cfg.HTTP.PublicMetrics,
-		Clients:       clients,
-		Feeds:         requests.Handler(set),
-		Favicon:       set.Favicon(),
-		Articles:      im,
-		Headlines: func(ctx context.Context) ([]*article.Article, error) {
-			return a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
-		},
-		Article:  a.store.GetArticle,
-		Register: []func(*http.ServeMux){d.register},
-		Ready:    a.store.Ping,
-		Registry: d.registry,
-		Log:      a.log,
+	d.server.BaseURL = a.cfg.BaseURL
+	d.server.Product = a.cfg.Brand.Name
+	d.server.Language = a.cfg.Language
+	d.server.APIToken = a.cfg.HTTP.APIToken
+	d.server.MaxBodyBytes = a.cfg.HTTP.MaxBodyBytes
+	d.server.AdminMetrics = a.cfg.HTTP.AdminListen != ""
+	d.server.PublicMetrics = a.cfg.HTTP.PublicMetrics
+	d.server.Clients = clients
+	d.server.Feeds = requests.Handler(feedsHandler)
+	d.server.Favicon = set.Favicon()
+	d.server.Articles = im
+	d.server.Headlines = func(ctx context.Context) ([]*article.Article, error) {
+		return a.store.ListArticles(ctx, article.Query{Status: article.StatusPublished, PublishedBefore: time.Now(), Limit: 10})
 	}
+	d.server.Article = a.store.GetArticle
+	d.server.ArticleFeeds = articleFeeds(set)
+	d.server.Register = []func(*http.ServeMux){d.register}
+	d.server.Ready = a.store.Ping
+	d.server.Registry = d.registry
+	d.server.Log = a.log
 	return nil
 }
 

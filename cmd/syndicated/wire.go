@@ -10,9 +10,11 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/mail/hermes"
@@ -51,16 +53,31 @@ func (a *app) importer(log *slog.Logger, progress func(done, total int), default
 func (a *app) feedSpecs() []feeds.Spec {
 	var specs []feeds.Spec
 	for _, s := range a.cfg.Sections {
-		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
-			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
-			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
+			Description: s.Description}, s.ArchivePeriod))
 	}
 	for _, s := range a.cfg.Series {
-		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
-			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
-			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
+			Description: s.Description}, s.ArchivePeriod))
 	}
 	return specs
+}
+
+// feedSpec fills what every feed shares from the config.
+func (a *app) feedSpec(s feeds.Spec, period string) feeds.Spec {
+	s.BaseURL, s.Language, s.HubURL, s.Limit, s.Author = a.cfg.BaseURL, a.cfg.Language, a.hubURL(), a.cfg.Feeds.Items, a.cfg.Brand.Name
+	s.PageItems = a.cfg.Feeds.PageItems
+	s.Period, _ = feeds.ParsePeriodKind(a.cfg.ArchivePeriodOf(period)) // config.Validate checked it
+	return s
+}
+
+// hubURL is the WebSub hub the feeds name: the built-in one, the external
+// feeds.hub_url, or none.
+func (a *app) hubURL() string {
+	if a.cfg.Feeds.Hub == config.HubBuiltin {
+		return strings.TrimRight(a.cfg.BaseURL, "/") + websub.HubPath
+	}
+	return a.cfg.Feeds.HubURL
 }
 
 // pages is the site's page renderer: the brand, the newsroom's zone, and
@@ -92,6 +109,39 @@ func (a *app) pages() (*templates.Renderer, error) {
 	return templates.New(site)
 }
 
+// articleFeeds lists, for an article's page, the feeds it is in with
+// their links in every format.
+func articleFeeds(set *feeds.Set) func(*article.Article) []templates.Feed {
+	return func(a *article.Article) []templates.Feed {
+		var out []templates.Feed
+		for _, af := range set.ArticleFeeds(a) {
+			f := templates.Feed{Title: af.Title}
+			for _, ff := range feeds.Formats {
+				f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: af.Path + "." + ff.Ext(), Type: ff.MediaType()})
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+}
+
+// builtinHub makes the built-in WebSub hub over the feed set (feeds.hub =
+// "builtin"): subscriptions in the store, content from the set.
+func (a *app) builtinHub(set *feeds.Set) (*websub.Hub, error) {
+	allow, err := a.cfg.Feeds.HubCallbackPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return websub.NewHub(websub.HubOptions{
+		Store: a.store, URL: a.hubURL(), BaseURL: a.cfg.BaseURL,
+		Content: func(ctx context.Context, path string) ([]byte, string, error) {
+			body, f, err := set.Get(ctx, path)
+			return body, f.ContentType(), err
+		},
+		Lease: a.cfg.Feeds.HubLease.Duration, MaxLease: a.cfg.Feeds.HubMaxLease.Duration, Allow: allow, Log: a.log,
+	})
+}
+
 // feedSet builds the feed Set (not yet built: call Rebuild).
 func (a *app) feedSet() (*feeds.Set, error) {
 	ttl, err := feeds.ScheduleInterval(a.cfg.Feeds.Schedule)
@@ -99,12 +149,18 @@ func (a *app) feedSet() (*feeds.Set, error) {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
 	br := a.cfg.Brand
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl, Location: a.zone(),
-		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}})
+	opts := feeds.Options{Version: version(), TTL: ttl, Location: a.zone(), Webfeeds: a.cfg.Feeds.Webfeeds,
+		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}}
+	if a.cfg.Feeds.AuthorTagFeeds {
+		people := a.feedSpec(feeds.Spec{}, "")
+		opts.People = &people
+	}
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), opts)
 	if err != nil {
 		return nil, err
 	}
-	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store}), nil
+	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store,
+		CacheBytes: int64(a.cfg.Feeds.CacheMiB) << 20}), nil
 }
 
 // importSamples imports the shipped sample articles into an empty store,

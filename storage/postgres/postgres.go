@@ -53,7 +53,7 @@ var dialect = &sqlstore.Dialect{
 	// VACUUM sets the visibility map, without which a feed count's
 	// index-only scan still visits every heap page. Autovacuum gets there
 	// too, later.
-	AfterBulkArticles:    `VACUUM (ANALYZE) articles, article_series`,
+	AfterBulkArticles:    `VACUUM (ANALYZE) articles, article_series, article_authors, article_tags`,
 	AfterBulkSubscribers: `ANALYZE subscribers, subscriptions`,
 }
 

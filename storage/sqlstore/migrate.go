@@ -57,6 +57,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 // migration transaction right after the SQL file of its version.
 var dataSteps = map[int]func(ctx context.Context, q db) error{
 	11: mergeCaseDuplicates,
+	40: backfillArticleKeys,
 }
 
 // MigrateTo is Migrate up to version upTo only (0: every version), for
@@ -111,6 +112,43 @@ func (s *Store) MigrateTo(ctx context.Context, upTo int) error {
 		}
 		return nil
 	})
+}
+
+// backfillArticleKeys fills article_authors and article_tags (migration
+// 0040) for the articles stored before them, a batch of documents at a time.
+func backfillArticleKeys(ctx context.Context, q db) error {
+	const batch = 1000
+	after := ""
+	for {
+		type row struct {
+			id  string
+			doc []byte
+		}
+		rows, err := collect(func(r *sql.Rows) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.doc)
+		})(q.query(ctx, fmt.Sprintf(`SELECT id, doc FROM articles WHERE id > ? ORDER BY id LIMIT %d`, batch), after))
+		if err != nil {
+			return fmt.Errorf("backfill author and tag feeds: %w", err)
+		}
+		for _, r := range rows {
+			a, err := decodeArticle(r.doc)
+			if err != nil {
+				return fmt.Errorf("backfill author and tag feeds: article %s: %w", r.id, err)
+			}
+			pub := q.t(a.Published)
+			if err := putKeyRows(ctx, q, "article_authors", "slug", r.id, a.AuthorSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill author feeds: article %s: %w", r.id, err)
+			}
+			if err := putKeyRows(ctx, q, "article_tags", "slug", r.id, a.TagSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill tag feeds: article %s: %w", r.id, err)
+			}
+		}
+		if len(rows) < batch {
+			return nil
+		}
+		after = rows[len(rows)-1].id
+	}
 }
 
 func maxOf(vs []int) int {
