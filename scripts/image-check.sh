@@ -19,8 +19,10 @@
 #      same volume serves the same data; CLI commands and a backup work on
 #      the volume beside it;
 #   2. two containers as replicas on the host's PostgreSQL (a schema of
-#      their own, dropped after), a recording SMTP sink on loopback: one
-#      digest issue, and every reader gets exactly one copy.
+#      their own, dropped after), the digest schedule firing every second
+#      on both, a recording SMTP sink on loopback: both stopped halfway
+#      through the issue and started again, one digest issue, and every
+#      reader gets exactly one copy.
 #
 # The docker commands of docs/operations.md (and any in README.md) are the
 # ones run here, with this run's names, port and paths: the script fails
@@ -164,33 +166,17 @@ copy_with_libs() {
   done
 }
 
-# module_proxy DIR: a GOPROXY directory with what `go mod download` and
-# `go build` need for this module, from the host's module cache (the host
-# fills it from its proxy first).
+# module_proxy DIR: a GOPROXY directory holding what `go mod download`
+# fetches for this module, nothing else: that command run into an empty
+# module cache, from the host's cache (filled from its proxy first).
 module_proxy() {
-  local dir=$1 cache mv path ver esc_path esc_ver src
+  local dir=$1 cache
   cache="$(go env GOMODCACHE)/cache/download"
   go mod download
+  GOMODCACHE="$tmp/modcache" GOPROXY="file://$cache" GOFLAGS=-modcacherw go mod download
   mkdir -p "$dir"
-  # Every module version in the graph: its .info and .mod; the zips of
-  # those `go mod download` fetches.
-  { go mod graph | tr ' ' '\n'; go list -m -f '{{if not .Main}}{{.Path}}@{{.Version}}{{end}}' all; } |
-    grep '@' | grep -vE '^(go|toolchain)@' | sort -u >"$tmp/graph"
-  go mod download -json | sed -n 's/^[[:space:]]*"Zip": "\(.*\)",\{0,1\}$/\1/p' >"$tmp/zips"
-  while IFS= read -r mv; do
-    path=${mv%@*} ver=${mv##*@}
-    esc_path="$(sed -E 's/[A-Z]/!\L&/g' <<<"$path")"
-    esc_ver="$(sed -E 's/[A-Z]/!\L&/g' <<<"$ver")"
-    src="$cache/$esc_path/@v"
-    mkdir -p "$dir/$esc_path/@v"
-    for f in "$esc_ver.info" "$esc_ver.mod"; do
-      [ -f "$src/$f" ] && cp "$src/$f" "$dir/$esc_path/@v/"
-    done
-  done <"$tmp/graph"
-  while IFS= read -r src; do
-    mkdir -p "$(dirname "$dir/${src#"$cache"/}")"
-    cp "$src" "$dir/${src#"$cache"/}"
-  done <"$tmp/zips"
+  tar -C "$tmp/modcache/cache/download" --exclude='*.lock' --exclude='*.partial' -cf - . | tar -C "$dir" -xf -
+  rm -rf "$tmp/modcache"
 }
 
 # The same files give the same archive, so that Docker's build cache
@@ -204,7 +190,10 @@ build_standins() {
   say "stand-in $BUILD_STANDIN: $gover from $goroot, modules from the host's cache"
   ctx="$tmp/standin-build"
   mkdir -p "$ctx/rootfs/usr/local/go" "$ctx/rootfs/tmp" "$ctx/rootfs/root" "$ctx/rootfs/etc"
-  tar -C "$goroot" --exclude=./test -cf - . | tar -C "$ctx/rootfs/usr/local/go" -xf -
+  # The toolchain less what building a module does not read (tests, the
+  # toolchain's own sources), half its size.
+  tar -C "$goroot" --exclude=./test --exclude=./api --exclude=./doc --exclude=./misc --exclude=./src/cmd \
+    --exclude=testdata --exclude='*_test.go' -cf - . | tar -C "$ctx/rootfs/usr/local/go" -xf -
   module_proxy "$ctx/rootfs/usr/local/goproxy"
   # RUN lines need a shell, mkdir and chown.
   copy_with_libs "$ctx/rootfs" sh sh
@@ -467,7 +456,7 @@ pg_schema="syndicated_image_check_$id"
 psql -q "$pg_url" -c "CREATE SCHEMA $pg_schema" >/dev/null
 case "$pg_url" in *\?*) db="$pg_url&search_path=$pg_schema" ;; *) db="$pg_url?search_path=$pg_schema" ;; esac
 
-readers=300
+readers=300 rate=25 # per replica: the send lasts long enough to stop it halfway
 go build -o "$tmp/digestbench" ./scripts/digestbench
 smtp_port="$(free_port)"
 : >"$tmp/rcpt"
@@ -478,7 +467,7 @@ say "2. two replicas on PostgreSQL (schema $pg_schema), $readers readers, SMTP s
 cat >"$tmp/replica.env" <<EOF
 SYNDICATED_DATABASE_URL=$db
 SYNDICATED_SMTP_URL=smtp://127.0.0.1:$smtp_port?tls=none
-SYNDICATED_SMTP_RATE_PER_SECOND=0
+SYNDICATED_SMTP_RATE_PER_SECOND=$rate
 SYNDICATED_BASE_URL=https://news.example.com
 SYNDICATED_HTTP_API_TOKEN=$token
 SYNDICATED_SAMPLES=false
@@ -508,10 +497,27 @@ code="$(curl -s -o /dev/null -w '%{http_code}' -m 10 -H "Authorization: Bearer $
   --data "$(article "digest-$id" "A story for the digest")" "http://127.0.0.1:${ports[0]}/api/articles")"
 [ "$code" = 201 ] || fail "push to replica a: $code"
 
-for i in $(seq 1 600); do
-  [ "$(wc -l <"$tmp/rcpt")" -ge "$readers" ] && break
-  sleep 0.2
+# Both replicas are stopped halfway through the issue (docker stop: they
+# finish or hand back what is in flight) and started again (they resume).
+wait_sent() { # COUNT SECONDS
+  local i
+  for i in $(seq 1 $(($2 * 5))); do
+    [ "$(wc -l <"$tmp/rcpt")" -ge "$1" ] && return 0
+    sleep 0.2
+  done
+  fail "the sink got $(wc -l <"$tmp/rcpt") messages within $2 s, want $1"
+}
+wait_sent 50 120
+for r in a b; do stop_gracefully "syndicated-$id-$r" 30; done
+halfway=$(wc -l <"$tmp/rcpt")
+[ "$halfway" -lt "$readers" ] || fail "the issue was sent in full before the stop: nothing left to resume"
+for r in 0 1; do
+  n="syndicated-$id-$([ $r = 0 ] && echo a || echo b)"
+  docker start "$n" >/dev/null
+  wait_ready "$n" "${ports[$r]}"
 done
+say "both replicas stopped with $halfway of $readers sent, and started again"
+wait_sent "$readers" 120
 sleep 3 # a duplicate would come now
 issues="$(psql -Atq "$pg_url" -c "SELECT id FROM $pg_schema.digest_issues")"
 total=$(wc -l <"$tmp/rcpt")
@@ -527,7 +533,7 @@ for r in 0 1; do
   created=$((created + $(grep -c 'digest issue created' "$tmp/logs" || true)))
 done
 say "the digest schedule ran ${runs[0]} times on replica a, ${runs[1]} on b; issues created: $created ($(tr '\n' ' ' <<<"$issues"))"
-say "the sink got $total messages for $distinct readers; replica a sent ${sent[0]:-0}, b sent ${sent[1]:-0}"
+say "the sink got $total messages for $distinct readers; after the restart replica a sent ${sent[0]:-0}, b sent ${sent[1]:-0}"
 [ "$(grep -c . <<<"$issues")" = 1 ] || fail "$(grep -c . <<<"$issues") digest issues, want 1"
 [ "$created" = 1 ] || fail "the replicas logged $created issue creations, want 1"
 [ -z "$twice" ] || fail "readers with more than one copy: $twice"
@@ -536,6 +542,6 @@ for i in $(seq -w 1 $readers); do
   grep -qx "reader$i@example.com" "$tmp/rcpt" || fail "reader$i@example.com got no copy"
 done
 for r in a b; do stop_gracefully "syndicated-$id-$r" 30; done
-say "check 2 passed in $((SECONDS - t0)) s: one issue, each of $readers readers exactly once"
+say "check 2 passed in $((SECONDS - t0)) s: one issue, each of $readers readers exactly once across a stop and start"
 
 say "PASS in $((SECONDS - started)) s; image $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
