@@ -397,7 +397,7 @@ pusher() {
 }
 pusher >"$tmp/acked" &
 pusher_pid=$!
-for i in $(seq 1 100); do
+for i in $(seq 1 300); do
   [ "$(wc -l <"$tmp/acked")" -ge 5 ] && break
   sleep 0.1
 done
