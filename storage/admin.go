@@ -64,6 +64,11 @@ type BackupResult struct {
 	SchemaVersion int64
 }
 
+// String says what was copied where, as "syndicated backup" reports it.
+func (r BackupResult) String() string {
+	return fmt.Sprintf("backed up %s to %s (%d bytes, schema version %d, integrity ok)", r.From, r.To, r.Bytes, r.SchemaVersion)
+}
+
 // Backup writes a consistent copy of the SQLite database dbURL names to
 // out with VACUUM INTO, which reads one snapshot (WAL) while a daemon
 // keeps writing, checks the copy's integrity, and only then moves it into
@@ -185,21 +190,36 @@ func SchemaVersion(ctx context.Context, dbURL, dataDir string) (int64, error) {
 	return scanVersion(conn.QueryRow(ctx, schemaVersionQuery))
 }
 
+// MigrateResult is what Migrate did.
+type MigrateResult struct {
+	Database      string // Describe's
+	Before, After int64  // schema versions; Before is 0 for a new database
+}
+
+// String says what changed, as "syndicated migrate" reports it.
+func (r MigrateResult) String() string {
+	if r.After == r.Before {
+		return fmt.Sprintf("%s: schema version %d, up to date", r.Database, r.After)
+	}
+	return fmt.Sprintf("%s: migrated from schema version %d to %d", r.Database, r.Before, r.After)
+}
+
 // Migrate opens the database dbURL names, which applies every pending
 // migration (creating a SQLite database under dataDir when there is none),
-// and returns the schema version before (0 for a new database) and after.
-func Migrate(ctx context.Context, dbURL, dataDir string) (before, after int64, err error) {
+// and returns the schema version before and after.
+func Migrate(ctx context.Context, dbURL, dataDir string) (MigrateResult, error) {
+	res := MigrateResult{Database: Describe(dbURL, dataDir)}
 	if _, err := SQLiteFile(dbURL, dataDir); err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	before, _ = SchemaVersion(ctx, dbURL, dataDir) // none yet on a new database
+	res.Before, _ = SchemaVersion(ctx, dbURL, dataDir) // none yet on a new database
 	st, err := Open(ctx, dbURL, dataDir)
 	if err != nil {
-		return 0, 0, err
+		return res, err
 	}
 	if err := st.Close(); err != nil {
-		return 0, 0, err
+		return res, err
 	}
-	after, err = SchemaVersion(ctx, dbURL, dataDir)
-	return before, after, err
+	res.After, err = SchemaVersion(ctx, dbURL, dataDir)
+	return res, err
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/metrics"
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/server"
@@ -37,7 +38,7 @@ func (s *serveCmd) flags(fs *flag.FlagSet) {
 }
 
 func (s *serveCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("serve", args); err != nil {
+	if err := cmdline.NoArgs("serve", args); err != nil {
 		return err
 	}
 	a, err := c.openApp(ctx)

@@ -74,7 +74,7 @@ func (a *app) pages() (*templates.Renderer, error) {
 		}
 		f := templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: s.Kind == feeds.KindSeries}
 		for _, ff := range feeds.Formats {
-			f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: s.FeedPath(ff), Type: ff.MediaType()})
+			f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
 		site.Feeds = append(site.Feeds, f)
 		if f.Series {
@@ -117,11 +117,14 @@ func (a *app) importSamples(ctx context.Context) error {
 // Real mail (smtp.url set) is refused while base_url is loopback: its
 // unsubscribe and view links would work for nobody.
 func (a *app) mailer() (mail.Mailer, error) {
-	if strings.TrimSpace(a.cfg.SMTP.URL) != "" && a.cfg.IsLoopback() {
-		return nil, fmt.Errorf("base_url is %s, a loopback address, while smtp.url is set: set base_url (SYNDICATED_BASE_URL) to the public address readers reach before sending real mail", a.cfg.BaseURL)
+	if err := a.cfg.CheckRealMail(); err != nil {
+		return nil, err
 	}
 	return a.mailerWith(a.log)
 }
+
+// spoolDir is where mail goes as .eml files without smtp.url.
+func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
 
 // mailer opens the transport for the running command: a.mailer when it
 // sends mail, else a.silentMailer.
@@ -150,7 +153,7 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 // once, at info level, where mail goes (never the password).
 func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
-		f, err := spool.New(filepath.Join(a.dataDir, "mail"), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
+		f, err := spool.New(spoolDir(a.dataDir), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -207,17 +210,6 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		Logger:          a.log,
 		SyncMail:        syncMail,
 	})
-}
-
-func formatName(f feeds.Format) string {
-	switch f {
-	case feeds.RSS:
-		return "RSS"
-	case feeds.Atom:
-		return "Atom"
-	default:
-		return "JSON Feed"
-	}
 }
 
 // digestService builds the digest service on the subscriber service.
