@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 )
 
 // config check's summary: where the configuration came from, its
@@ -71,5 +72,20 @@ func TestLogger(t *testing.T) {
 	Log{Format: "text", Level: "debug"}.Logger(&b).Debug("shown")
 	if got := b.String(); !strings.Contains(got, "level=DEBUG msg=shown") {
 		t.Errorf("text at debug: %q", got)
+	}
+}
+
+// The zone and the section slugs, as the packages the config wires get
+// them.
+func TestDerived(t *testing.T) {
+	c, err := Load("", []string{"SYNDICATED_NEWSROOM_ZONE=Europe/Paris"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Zone().String() != "Europe/Paris" || strings.Join(c.SectionSlugs(), ",") != "society" {
+		t.Errorf("zone %v, sections %v", c.Zone(), c.SectionSlugs())
+	}
+	if (&Config{}).Zone() != time.UTC {
+		t.Error("a config never validated is not in UTC")
 	}
 }

@@ -32,7 +32,7 @@ type Console struct {
 
 // Selection is the issues a command works on.
 type Selection struct {
-	Series []string // slugs (SelectSeries)
+	Series []string // slugs
 	// Week is the issues' week; nil: the current week for preview and
 	// send, each series' latest issue for status and retry-failed.
 	Week *Week
@@ -41,24 +41,32 @@ type Selection struct {
 	Since time.Time
 }
 
-// SelectSeries reads a comma-separated list of series slugs, each a
-// configured one; empty selects every configured series.
-func (s *Service) SelectSeries(list string) ([]string, error) {
-	var out []string
-	if list == "" {
+// Select reads the --series and --week of a command: a comma-separated
+// list of configured series (empty: every one) and an ISO week (empty:
+// none chosen). A bad value is a usage error.
+func (s *Service) Select(series, week string) (Selection, error) {
+	var sel Selection
+	if series == "" {
 		for _, se := range s.cfg.Series {
-			out = append(out, se.Slug)
+			sel.Series = append(sel.Series, se.Slug)
 		}
-		return out, nil
-	}
-	for _, slug := range strings.Split(list, ",") {
-		slug = strings.TrimSpace(slug)
-		if _, err := s.Series(slug); err != nil {
-			return nil, err
+	} else {
+		for slug := range strings.SplitSeq(series, ",") {
+			slug = strings.TrimSpace(slug)
+			if _, err := s.Series(slug); err != nil {
+				return sel, fmt.Errorf("%w: %w", cmdline.ErrUsage, err)
+			}
+			sel.Series = append(sel.Series, slug)
 		}
-		out = append(out, slug)
 	}
-	return out, nil
+	if week != "" {
+		w, err := ParseWeek(week)
+		if err != nil {
+			return sel, fmt.Errorf("%w: %w", cmdline.ErrUsage, err)
+		}
+		sel.Week = &w
+	}
+	return sel, nil
 }
 
 // week is sel's week, else the current one.

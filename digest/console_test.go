@@ -71,14 +71,19 @@ func TestConsole(t *testing.T) {
 		"  article  2019-04-26 09:00:00  second  Headline second\n" +
 		"  article  2019-04-23 09:00:00  first  Headline first\n"
 
-	testkit.Step(t, "select series", func(t *testing.T) {
-		if got, err := f.dg.SelectSeries(""); err != nil || len(got) != 1 || got[0] != series {
-			t.Errorf("every series: %v, %v", got, err)
+	testkit.Step(t, "select", func(t *testing.T) {
+		if sel, err := f.dg.Select("", ""); err != nil || len(sel.Series) != 1 || sel.Series[0] != series || sel.Week != nil {
+			t.Errorf("every series, no week: %+v, %v", sel, err)
 		}
-		if got, err := f.dg.SelectSeries(" " + series + " "); err != nil || len(got) != 1 || got[0] != series {
-			t.Errorf("one series, spaced: %v, %v", got, err)
+		if sel, err := f.dg.Select(" "+series+" ", "2019-w10"); err != nil || len(sel.Series) != 1 || sel.Series[0] != series || *sel.Week != w10 {
+			t.Errorf("one series, spaced, and a week: %+v, %v", sel, err)
 		}
-		if _, err := f.dg.SelectSeries(series + ",nope"); !errors.Is(err, digest.ErrUnknownSeries) || !strings.Contains(err.Error(), `"nope"`) {
+		for _, bad := range [][2]string{{series + ",nope", ""}, {"", "2019-W54"}} {
+			if _, err := f.dg.Select(bad[0], bad[1]); !errors.Is(err, cmdline.ErrUsage) {
+				t.Errorf("%q: %v, want a usage error", bad, err)
+			}
+		}
+		if _, err := f.dg.Select("nope", ""); !errors.Is(err, digest.ErrUnknownSeries) || err.Error() != `usage: unknown series "nope"` {
 			t.Errorf("an unknown series: %v", err)
 		}
 	})

@@ -1,8 +1,10 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 )
 
 // Write writes what "syndicated import" shows of r: a line per file with
@@ -17,4 +19,26 @@ func (r Report) Write(w, errw io.Writer) {
 		fmt.Fprintf(w, "%-12s %s (%s)\n", f.Outcome, f.ID, f.File)
 	}
 	fmt.Fprintln(w, r.String())
+}
+
+// OnlyParseWarnings passes on to h only the ParseWarning records: for a
+// caller that reports each file itself (Write), and wants to hear only
+// what the importer changed in a file it kept.
+func OnlyParseWarnings(h slog.Handler) slog.Handler { return parseWarnings{h} }
+
+type parseWarnings struct{ slog.Handler }
+
+func (h parseWarnings) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message != ParseWarning {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h parseWarnings) WithAttrs(as []slog.Attr) slog.Handler {
+	return parseWarnings{h.Handler.WithAttrs(as)}
+}
+
+func (h parseWarnings) WithGroup(name string) slog.Handler {
+	return parseWarnings{h.Handler.WithGroup(name)}
 }

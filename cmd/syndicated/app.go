@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/internal/cmdline"
@@ -55,16 +54,6 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 }
 
 func (a *app) Close() error { return a.store.Close() }
-
-// zone is newsroom.zone. The config was validated when it was loaded, so
-// the zone resolves; UTC is only a guard against a config built without
-// Validate.
-func (a *app) zone() *time.Location {
-	if loc, err := a.cfg.Location(); err == nil {
-		return loc
-	}
-	return time.UTC
-}
 
 type configCheckCmd struct{ smtp bool }
 

@@ -59,7 +59,7 @@ func (*importCmd) run(ctx context.Context, c *cli, args []string) error {
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importer(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
+	rep, err := a.importer(slog.New(ingest.OnlyParseWarnings(a.log.Handler())), func(done, total int) {
 		p.SetTotal(total)
 		p.Set(done)
 	}).ImportPaths(ctx, args...)
@@ -97,17 +97,4 @@ func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	return set.WriteSite(ctx, cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public")), c.stdout)
-}
-
-// onlyMessage passes on the records with one message.
-type onlyMessage struct {
-	slog.Handler
-	msg string
-}
-
-func (h onlyMessage) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message != h.msg {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
 }

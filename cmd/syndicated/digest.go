@@ -22,19 +22,7 @@ func (f *issueFlags) selection(dg *digest.Service, args []string) (digest.Select
 	if len(args) > 0 {
 		return digest.Selection{}, fmt.Errorf("%w: unexpected arguments %q", cmdline.ErrUsage, args)
 	}
-	series, err := dg.SelectSeries(f.series)
-	if err != nil {
-		return digest.Selection{}, fmt.Errorf("%w: %v", cmdline.ErrUsage, err)
-	}
-	sel := digest.Selection{Series: series}
-	if f.week != "" {
-		w, err := digest.ParseWeek(f.week)
-		if err != nil {
-			return sel, fmt.Errorf("%w: %v", cmdline.ErrUsage, err)
-		}
-		sel.Week = &w
-	}
-	return sel, nil
+	return dg.Select(f.series, f.week)
 }
 
 // planFlags are issueFlags with --since, for the commands that plan an
@@ -64,7 +52,7 @@ func (c *cli) withDigest(ctx context.Context, fn func(*digest.Console) error) er
 		return err
 	}
 	defer a.Close()
-	m, err := c.mailer(a)
+	m, err := a.mailer(c.sendsMail)
 	if err != nil {
 		return err
 	}

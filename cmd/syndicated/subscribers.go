@@ -18,7 +18,7 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Co
 		return err
 	}
 	defer a.Close()
-	m, err := c.mailer(a)
+	m, err := a.mailer(c.sendsMail)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *subscribersUnbounceCmd) run(ctx context.Context, c *cli, args []string)
 		var since time.Time
 		if s.allSince != "" {
 			var err error
-			if since, err = cmdline.ParseTime("all-since", s.allSince, a.zone()); err != nil {
+			if since, err = cmdline.ParseTime("all-since", s.allSince, a.cfg.Zone()); err != nil {
 				return err
 			}
 		}

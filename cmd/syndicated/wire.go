@@ -28,7 +28,7 @@ func (a *app) importer(log *slog.Logger, progress func(done, total int), hooks .
 	opts := ingest.Options{
 		Rules:         a.cfg.SeriesRules(),
 		GUIDAuthority: a.cfg.GUIDAuthority,
-		Zone:          a.zone(),
+		Zone:          a.cfg.Zone(),
 		Logger:        log,
 		Progress:      progress,
 		Hooks:         hooks,
@@ -91,7 +91,7 @@ func (a *app) feedSet() (*feeds.Set, error) {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
 	br := a.cfg.Brand
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl, Location: a.zone(),
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl, Location: a.cfg.Zone(),
 		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}})
 	if err != nil {
 		return nil, err
@@ -112,46 +112,18 @@ func (a *app) importSamples(ctx context.Context) error {
 	return err
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool, and says
-// at start-up where mail goes. Only commands that send mail use it.
-// Real mail (smtp.url set) is refused while base_url is loopback: its
-// unsubscribe and view links would work for nobody.
-func (a *app) mailer() (mail.Mailer, error) {
-	if err := a.cfg.CheckRealMail(); err != nil {
+// mailer opens the transport smtp.url names, or the .eml spool under the
+// data directory when it is empty; it does not connect yet. For a command
+// that sends mail (sends), real mail is refused while base_url is loopback
+// (see config.CheckRealMail) and where mail goes is logged at info level
+// (never the password); the others (list, export…) log only warnings.
+func (a *app) mailer(sends bool) (mail.Mailer, error) {
+	log := a.log
+	if !sends {
+		log = slog.New(warnOnly{a.log.Handler()})
+	} else if err := a.cfg.CheckRealMail(); err != nil {
 		return nil, err
 	}
-	return a.mailerWith(a.log)
-}
-
-// spoolDir is where mail goes as .eml files without smtp.url.
-func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
-
-// mailer opens the transport for the running command: a.mailer when it
-// sends mail, else a.silentMailer.
-func (c *cli) mailer(a *app) (mail.Mailer, error) {
-	if c.sendsMail {
-		return a.mailer()
-	}
-	return a.silentMailer()
-}
-
-// silentMailer is mailer for commands that never send (list, export…): its
-// notes about where mail would go are left out, its warnings kept.
-func (a *app) silentMailer() (mail.Mailer, error) {
-	return a.mailerWith(slog.New(warnOnly{a.log.Handler()}))
-}
-
-// warnOnly passes on records at warning level and above.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-// mailerWith opens the transport smtp.url names, or the .eml spool under
-// the data directory when it is empty. It does not connect yet. It logs
-// once, at info level, where mail goes (never the password).
-func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
 		f, err := spool.New(spoolDir(a.dataDir), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
 		if err != nil {
@@ -179,6 +151,16 @@ func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	}
 	log.Info("mail goes over SMTP", "server", s.String())
 	return s, nil
+}
+
+// spoolDir is where mail goes as .eml files without smtp.url.
+func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 
 // renderer renders the digest and the confirmation email with the
@@ -219,7 +201,7 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
 	}
 	return digest.New(digest.Config{
-		Zone:  a.zone(),
+		Zone:  a.cfg.Zone(),
 		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: series,
 		BaseURL:  a.cfg.BaseURL,
 		Renderer: a.renderer(),
