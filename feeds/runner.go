@@ -58,12 +58,16 @@ type Runner struct {
 
 	// revMu guards what the revision poll compares against: the store's
 	// articles revision read just before the last successful build
-	// (builtRev), and the one the poll last asked a build for (kickedRev),
-	// so that a slow build is not invalidated again on every tick.
-	revMu     sync.Mutex
-	haveRev   bool
-	builtRev  int64
-	kickedRev int64
+	// (builtRev), and the one read by the build under way (buildingRev,
+	// while building). The poll asks for a build only when neither is the
+	// store's: a change this replica is building already (its own, told
+	// through Changed) costs one build, not two, and a build that failed
+	// is tried again at the next poll.
+	revMu       sync.Mutex
+	haveRev     bool
+	builtRev    int64
+	building    bool
+	buildingRev int64
 }
 
 // NewRunner checks cfg and adds the scheduled build to cfg.Sched.
@@ -130,12 +134,14 @@ func (r *Runner) Build(ctx context.Context) {
 	if r.cfg.Scan != nil {
 		r.cfg.Sched.Run(ctx, "content-scan", r.cfg.Scan)
 	}
-	// The build about to start sees every change announced so far.
-	select {
-	case <-r.kick:
-	default:
-	}
 	r.cfg.Sched.RunLocal(ctx, "feeds-build", func(ctx context.Context) error {
+		// The build about to start sees every change announced so far
+		// (drained here, not before RunLocal: a call that finds a build
+		// under way runs nothing and must leave the request queued).
+		select {
+		case <-r.kick:
+		default:
+		}
 		start := time.Now()
 		err := r.build(ctx)
 		r.cfg.OnBuild(time.Since(start), time.Now(), err)
@@ -150,13 +156,25 @@ func (r *Runner) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.revMu.Lock()
+	moved := !r.haveRev || rev != r.builtRev
+	r.building, r.buildingRev = true, rev
+	r.revMu.Unlock()
+	if moved {
+		// Cached archive pages may predate a change no one told this
+		// replica of (another replica's, seen first by this build).
+		r.cfg.Set.Invalidate()
+	}
 	changes, err := r.cfg.Set.Rebuild(ctx)
+	r.revMu.Lock()
+	r.building = false
+	if err == nil {
+		r.haveRev, r.builtRev = true, rev
+	}
+	r.revMu.Unlock()
 	if err != nil {
 		return err
 	}
-	r.revMu.Lock()
-	r.haveRev, r.builtRev = true, rev
-	r.revMu.Unlock()
 	// Written on every build, not only on changes: the first build after
 	// a restart reports no change for bytes already announced, and files
 	// holding the same bytes are left alone anyway.
@@ -193,8 +211,8 @@ func (r *Runner) publish(ctx context.Context, changes []Change) {
 // poll reads the store's articles revision every interval until ctx ends.
 // Another replica's API push or withdrawal, or its content scan, moves the
 // revision in the shared database; this replica then drops its cached
-// archives and builds at once. Changes made through this replica were
-// built already: the build recorded the revision it started from.
+// archives and builds at once. Changes made through this replica are built
+// already, or being built: each build records the revision it started from.
 func (r *Runner) poll(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -217,13 +235,11 @@ func (r *Runner) pollOnce(ctx context.Context) {
 		return
 	}
 	r.revMu.Lock()
-	stale := (!r.haveRev || rev != r.builtRev) && rev != r.kickedRev
-	if stale {
-		r.kickedRev = rev
-	}
+	stale := (!r.haveRev || rev != r.builtRev) && (!r.building || rev != r.buildingRev)
 	r.revMu.Unlock()
 	if stale {
 		r.cfg.Log.Debug("articles changed in the store", "revision", rev)
-		r.Changed()
+		r.cfg.Set.Invalidate()
+		r.requestBuild() // collapses with one already queued
 	}
 }

@@ -3,6 +3,8 @@ package feeds
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -62,6 +64,7 @@ type runnerSite struct {
 	out     string
 	mu      sync.Mutex
 	builds  int
+	failed  int // builds that returned an error
 }
 
 func newRunnerSite(t *testing.T, st storage.Storage, hubURL string, cfg RunnerConfig) *runnerSite {
@@ -80,7 +83,14 @@ func newRunnerSite(t *testing.T, st storage.Storage, hubURL string, cfg RunnerCo
 	}}})
 	cfg.Set, cfg.Sched, cfg.Revision, cfg.OutputDir = s.set, s.sched, st.ArticlesRevision, s.out
 	cfg.Scan = func(ctx context.Context) error { return im.Scan(ctx, s.content) }
-	cfg.OnBuild = func(time.Duration, time.Time, error) { s.mu.Lock(); s.builds++; s.mu.Unlock() }
+	cfg.OnBuild = func(_ time.Duration, _ time.Time, err error) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.builds++
+		if err != nil {
+			s.failed++
+		}
+	}
 	if cfg.Schedule == "" {
 		cfg.Schedule = "@every 1h"
 	}
@@ -109,6 +119,13 @@ func (s *runnerSite) start(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// counts returns how many builds ended, and how many of them failed.
+func (s *runnerSite) counts() (builds, failed int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.builds, s.failed
 }
 
 func (s *runnerSite) serves(t *testing.T, path, text string) bool {
@@ -259,5 +276,145 @@ func TestRunnerRefusesABadSchedule(t *testing.T) {
 		Schedule: "every tuesday", Revision: st.ArticlesRevision})
 	if err == nil || !strings.Contains(err.Error(), "every tuesday") {
 		t.Errorf("NewRunner with a bad schedule: %v", err)
+	}
+}
+
+// stallingStore is a store as a loaded database serves it: while held,
+// every article listing waits until released (a build stays under way as
+// long as a test needs), and when told to, the next one fails (a build
+// that fails). It counts revision reads, so that a test knows when the
+// poll looked.
+type stallingStore struct {
+	storage.Storage
+	mu        sync.Mutex
+	hold      chan struct{} // closed on release; nil when not held
+	entered   chan struct{} // gets a value when a listing starts waiting
+	failNext  bool
+	revisions int
+}
+
+func newStallingStore(st storage.Storage) *stallingStore {
+	return &stallingStore{Storage: st, entered: make(chan struct{}, 1)}
+}
+
+func (s *stallingStore) holdListings() { s.mu.Lock(); s.hold = make(chan struct{}); s.mu.Unlock() }
+
+func (s *stallingStore) release() { s.mu.Lock(); close(s.hold); s.hold = nil; s.mu.Unlock() }
+
+func (s *stallingStore) failNextListing() { s.mu.Lock(); s.failNext = true; s.mu.Unlock() }
+
+func (s *stallingStore) revisionReads() int { s.mu.Lock(); defer s.mu.Unlock(); return s.revisions }
+
+func (s *stallingStore) ListArticles(ctx context.Context, q article.Query) ([]*article.Article, error) {
+	s.mu.Lock()
+	hold, fail := s.hold, s.failNext
+	s.failNext = false
+	s.mu.Unlock()
+	if fail {
+		return nil, errors.New("connection reset by peer")
+	}
+	if hold != nil {
+		select {
+		case s.entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return s.Storage.ListArticles(ctx, q)
+}
+
+func (s *stallingStore) ArticlesRevision(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	s.revisions++
+	s.mu.Unlock()
+	return s.Storage.ArticlesRevision(ctx)
+}
+
+// pollsSeen waits until the poll has read the revision n more times.
+func (s *stallingStore) pollsSeen(t *testing.T, n int) {
+	t.Helper()
+	want := s.revisionReads() + n
+	eventually(t, fmt.Sprintf("%d revision polls", n), func() bool { return s.revisionReads() >= want })
+}
+
+// A change made through this replica is built once: the poll, reading the
+// new revision while that build is still under way (a slow database), does
+// not ask for a second build of the same revision.
+func TestRunnerBuildsItsOwnChangeOnce(t *testing.T) {
+	st := newStallingStore(storagetest.SQLite(t))
+	seed(t, st, seedArticles())
+	s := newRunnerSite(t, st, "", RunnerConfig{PollInterval: 10 * time.Millisecond})
+	s.start(t)
+	st.pollsSeen(t, 3) // nothing changed: the polls build nothing
+	before, _ := s.counts()
+
+	st.holdListings()
+	if _, err := st.PutArticle(context.Background(), runnerStory("slow", "Built while the database is slow"), fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	s.runner.Changed() // as the importer's hook does
+	select {
+	case <-st.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the change started no build")
+	}
+	st.pollsSeen(t, 3) // the poll looks while the build waits on the store
+	st.release()
+	eventually(t, "the change built", func() bool { return s.serves(t, "/feeds/society.atom", "Built while the database is slow") })
+	eventually(t, "the build observed", func() bool { n, _ := s.counts(); return n > before })
+	st.pollsSeen(t, 3)
+	if after, _ := s.counts(); after-before != 1 {
+		t.Errorf("one change made here cost %d builds, want 1", after-before)
+	}
+}
+
+// A build that failed (the database went away for a moment) is tried again
+// at the next poll, until one succeeds, even when the change it was for
+// came from another replica and the poll had asked for that build itself.
+func TestRunnerRetriesAFailedBuild(t *testing.T) {
+	st := newStallingStore(storagetest.SQLite(t))
+	seed(t, st, seedArticles())
+	s := newRunnerSite(t, st, "", RunnerConfig{PollInterval: 10 * time.Millisecond})
+	s.start(t)
+
+	st.failNextListing()
+	// Written as another replica writes: the store only, no Changed.
+	if _, err := st.Storage.PutArticle(context.Background(), runnerStory("after-blip", "Built after a failed build"), fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the change built after a failed build", func() bool { return s.serves(t, "/feeds/society.atom", "Built after a failed build") })
+	if _, failed := s.counts(); failed != 1 {
+		t.Errorf("%d builds failed, want 1 (the one the test broke)", failed)
+	}
+}
+
+// A build that is the first to see another replica's change drops the
+// cached archive pages, as the poll does, so that an edit of an old
+// article reaches its month's page with the next scheduled build, even
+// when the poll is off or had not looked yet.
+func TestRunnerBuildDropsStaleArchivePages(t *testing.T) {
+	st := storagetest.SQLite(t)
+	arts := dailyArticles(90, time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai)) // to April 9: January is archived
+	seed(t, st, arts)
+	s := newRunnerSite(t, st, "", RunnerConfig{}) // no poll
+	s.start(t)
+	page := s.set.b.specs[0].ArchivePath(Atom, month(2019, time.January))
+	if !s.serves(t, page, arts[0].Headline) {
+		t.Fatalf("%s does not hold %q", page, arts[0].Headline)
+	}
+
+	edited := *arts[0]
+	edited.Headline, edited.Updated = "Corrected headline of an old story", arts[0].Updated.Add(time.Hour)
+	// Written as another replica writes: the store only, no Changed.
+	if _, err := st.PutArticle(context.Background(), &edited, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	s.runner.Build(context.Background()) // as the schedule does
+	if !s.serves(t, page, edited.Headline) {
+		t.Errorf("%s still serves the old headline after a build that saw the edit", page)
 	}
 }

@@ -103,6 +103,18 @@ func (f Format) MediaType() string {
 
 func (f Format) String() string { return f.Ext() }
 
+// Name is the format's name as readers know it (for links on pages).
+func (f Format) Name() string {
+	switch f {
+	case RSS:
+		return "RSS"
+	case Atom:
+		return "Atom"
+	default:
+		return "JSON Feed"
+	}
+}
+
 // DefaultLimit is how many items a subscription feed carries by default.
 const DefaultLimit = 50
 

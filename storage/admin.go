@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
@@ -64,6 +65,11 @@ type BackupResult struct {
 	From, To      string // the database file and its copy
 	Bytes         int64
 	SchemaVersion int64
+}
+
+// String says what was copied where, as "syndicated backup" reports it.
+func (r BackupResult) String() string {
+	return fmt.Sprintf("backed up %s to %s (%d bytes, schema version %d, integrity ok)", r.From, r.To, r.Bytes, r.SchemaVersion)
 }
 
 // Backup writes a consistent copy of the SQLite database dbURL names to
@@ -187,14 +193,42 @@ func SchemaVersion(ctx context.Context, dbURL, dataDir string) (int64, error) {
 	return scanVersion(conn.QueryRow(ctx, schemaVersionQuery))
 }
 
+// MigrateResult is what Migrate did.
+type MigrateResult struct {
+	Database      string // Describe's
+	Before, After int64  // schema versions; Before is 0 for a new database
+	// Merges are the subscriber records folded into another with the same
+	// address in another letter case (by migration 0011, on this run or
+	// an earlier one).
+	Merges []subscribers.Merge
+}
+
+// String says what changed, as "syndicated migrate" reports it, and the
+// subscriber records merged.
+func (r MigrateResult) String() string {
+	var b strings.Builder
+	if r.After == r.Before {
+		fmt.Fprintf(&b, "%s: schema version %d, up to date", r.Database, r.After)
+	} else {
+		fmt.Fprintf(&b, "%s: migrated from schema version %d to %d", r.Database, r.Before, r.After)
+	}
+	if len(r.Merges) > 0 {
+		fmt.Fprintf(&b, "\n%d subscriber record(s) merged into another with the same address in another letter case (earliest consent, every list kept):", len(r.Merges))
+		for _, m := range r.Merges {
+			fmt.Fprintf(&b, "\n  %s (id %d) into %s (id %d), %s", m.MergedEmail, m.MergedID, m.KeptEmail, m.KeptID, m.At.UTC().Format(time.DateOnly))
+		}
+	}
+	return b.String()
+}
+
 // Migrate opens the database dbURL names, which applies every pending
 // migration (creating a SQLite database under dataDir when there is none),
-// and says what it did.
+// and returns the schema version before and after.
 func Migrate(ctx context.Context, dbURL, dataDir string) (MigrateResult, error) {
+	res := MigrateResult{Database: Describe(dbURL, dataDir)}
 	if _, err := SQLiteFile(dbURL, dataDir); err != nil {
-		return MigrateResult{}, err
+		return res, err
 	}
-	var res MigrateResult
 	res.Before, _ = SchemaVersion(ctx, dbURL, dataDir) // none yet on a new database
 	st, err := Open(ctx, dbURL, dataDir)
 	if err != nil {
@@ -207,12 +241,4 @@ func Migrate(ctx context.Context, dbURL, dataDir string) (MigrateResult, error) 
 	res.Merges = merges
 	res.After, err = SchemaVersion(ctx, dbURL, dataDir)
 	return res, err
-}
-
-// MigrateResult is what Migrate did: the schema versions before and after,
-// and the subscriber records folded into another with the same address in
-// another letter case (by migration 0011, on this run or an earlier one).
-type MigrateResult struct {
-	Before, After int64
-	Merges        []subscribers.Merge
 }

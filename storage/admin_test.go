@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +42,9 @@ func TestBackup(t *testing.T) {
 	want, err := storage.SchemaVersion(ctx, "", data)
 	if err != nil || want == 0 {
 		t.Fatalf("schema version of the source: %d, %v", want, err)
+	}
+	if got, wantLine := res.String(), fmt.Sprintf("backed up %s to %s (%d bytes, schema version %d, integrity ok)", res.From, out, res.Bytes, want); got != wantLine {
+		t.Errorf("the report says %q, want %q", got, wantLine)
 	}
 	if res.To != out || res.From != filepath.Join(data, storage.DefaultSQLiteFile) || res.Bytes == 0 || res.SchemaVersion != want {
 		t.Errorf("result %+v, want the copy of %s at version %d", res, filepath.Join(data, storage.DefaultSQLiteFile), want)
@@ -88,12 +92,18 @@ func TestMigrateAndSchemaVersion(t *testing.T) {
 			}
 			first, err := storage.Migrate(ctx, dbURL, data)
 			after := first.After
-			if err != nil || first.Before != 0 || after == 0 || len(first.Merges) != 0 {
-				t.Fatalf("first migrate: %+v, %v", first, err)
+			if err != nil || first.Before != 0 || after == 0 {
+				t.Fatalf("first migrate: %d → %d, %v", first.Before, after, err)
+			}
+			if want := fmt.Sprintf("%s: migrated from schema version 0 to %d", storage.Describe(dbURL, data), after); first.String() != want {
+				t.Errorf("first migrate says %q, want %q", first, want)
 			}
 			again, err := storage.Migrate(ctx, dbURL, data)
 			if err != nil || again.Before != after || again.After != after {
 				t.Errorf("second migrate: %d → %d, %v; want %d → %d", again.Before, again.After, err, after, after)
+			}
+			if want := fmt.Sprintf("%s: schema version %d, up to date", storage.Describe(dbURL, data), after); again.String() != want {
+				t.Errorf("second migrate says %q, want %q", again, want)
 			}
 			if v, err := storage.SchemaVersion(ctx, dbURL, data); err != nil || v != after {
 				t.Errorf("SchemaVersion = %d, %v; want %d", v, err, after)

@@ -1,16 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/internal/cmdline"
@@ -32,16 +29,6 @@ func (c *cli) loadConfig() (config.Config, error) {
 	return config.Load(c.configPath, c.environ)
 }
 
-// logger logs on stderr as log.format and log.level say
-// (SYNDICATED_LOG_FORMAT, SYNDICATED_LOG_LEVEL).
-func (c *cli) logger(cfg config.Log) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: cfg.SlogLevel()}
-	if cfg.Format == "json" {
-		return slog.New(slog.NewJSONHandler(c.stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(c.stderr, opts))
-}
-
 // openApp loads config, creates the data directory, opens the store and
 // resolves the HMAC secret (which may live in the store).
 func (c *cli) openApp(ctx context.Context) (*app, error) {
@@ -56,7 +43,7 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := c.logger(cfg.Log)
+	log := cfg.Log.Logger(c.stderr)
 	secret, source, err := storage.HMACKey(ctx, cfg.Secret, c.dataDir, st)
 	if err != nil {
 		st.Close()
@@ -68,16 +55,6 @@ func (c *cli) openApp(ctx context.Context) (*app, error) {
 
 func (a *app) Close() error { return a.store.Close() }
 
-// zone is newsroom.zone. The config was validated when it was loaded, so
-// the zone resolves; UTC is only a guard against a config built without
-// Validate.
-func (a *app) zone() *time.Location {
-	if loc, err := a.cfg.Location(); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
 type configCheckCmd struct{ smtp bool }
 
 func (cc *configCheckCmd) flags(fs *flag.FlagSet) {
@@ -85,7 +62,7 @@ func (cc *configCheckCmd) flags(fs *flag.FlagSet) {
 }
 
 func (cc *configCheckCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("config check", args); err != nil {
+	if err := cmdline.NoArgs("config check", args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()
@@ -97,24 +74,13 @@ func (cc *configCheckCmd) run(ctx context.Context, c *cli, args []string) error 
 		for _, p := range problems {
 			fmt.Fprintln(c.stderr, p)
 		}
-		return fmt.Errorf("%d problem(s) in the configuration: %w", len(problems), errReported)
+		return fmt.Errorf("%d problem(s) in the configuration: %w", len(problems), cmdline.ErrReported)
 	}
-	fmt.Fprintf(c.stdout, "config OK (%s, with SYNDICATED_* overrides)\n", cmp.Or(c.configPath, "built-in defaults"))
-	for _, w := range cfg.Warnings() {
-		fmt.Fprintln(c.stderr, "warning: "+w)
-	}
-	mail := "none: messages are written to " + filepath.Join(c.dataDir, "mail") + "/*.eml"
+	mail := "none: messages are written to " + spoolDir(c.dataDir) + "/*.eml"
 	if cfg.SMTP.URL != "" {
 		mail = storage.Redact(cfg.SMTP.URL)
 	}
-	fmt.Fprintf(c.stdout, "base_url      %s\nlisten        %s\ndatabase      %s\nsmtp          %s\nfeeds         every %q, %d items\n",
-		cfg.BaseURL, cfg.HTTP.Listen, storage.Describe(cfg.Database.URL, c.dataDir), mail, cfg.Feeds.Schedule, cfg.Feeds.Items)
-	for _, s := range cfg.Sections {
-		fmt.Fprintf(c.stdout, "section       %s (%s)\n", s.Slug, s.Title)
-	}
-	for _, s := range cfg.Series {
-		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, cfg.DigestSchedule(s))
-	}
+	cfg.WriteCheck(c.stdout, c.stderr, config.Placement{File: c.configPath, Database: storage.Describe(cfg.Database.URL, c.dataDir), Mail: mail})
 	if !cc.smtp {
 		return nil
 	}
@@ -124,7 +90,7 @@ func (cc *configCheckCmd) run(ctx context.Context, c *cli, args []string) error 
 	}
 	err = smtp.Probe(ctx, c.stdout, smtp.Config{URL: cfg.SMTP.URL, Timeout: cfg.SMTP.Timeout.Duration})
 	if pe := (*smtp.ProbeError)(nil); errors.As(err, &pe) {
-		return fmt.Errorf("%w: %w", err, errReported)
+		return fmt.Errorf("%w: %w", err, cmdline.ErrReported)
 	}
 	return err
 }
@@ -143,7 +109,7 @@ func (b *backupCmd) flags(fs *flag.FlagSet) {
 }
 
 func (b *backupCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("backup", args); err != nil {
+	if err := cmdline.NoArgs("backup", args); err != nil {
 		return err
 	}
 	if b.out == "" {
@@ -157,14 +123,14 @@ func (b *backupCmd) run(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "backed up %s to %s (%d bytes, schema version %d, integrity ok)\n", res.From, res.To, res.Bytes, res.SchemaVersion)
+	fmt.Fprintln(c.stdout, res)
 	return nil
 }
 
 type migrateCmd struct{ noFlags }
 
 func (*migrateCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("migrate", args); err != nil {
+	if err := cmdline.NoArgs("migrate", args); err != nil {
 		return err
 	}
 	cfg, err := c.loadConfig()
@@ -175,18 +141,7 @@ func (*migrateCmd) run(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	db := storage.Describe(cfg.Database.URL, c.dataDir)
-	if res.After == res.Before {
-		fmt.Fprintf(c.stdout, "%s: schema version %d, up to date\n", db, res.After)
-	} else {
-		fmt.Fprintf(c.stdout, "%s: migrated from schema version %d to %d\n", db, res.Before, res.After)
-	}
-	if len(res.Merges) > 0 {
-		fmt.Fprintf(c.stdout, "%d subscriber record(s) merged into another with the same address in another letter case (earliest consent, every list kept):\n", len(res.Merges))
-		for _, m := range res.Merges {
-			fmt.Fprintf(c.stdout, "  %s (id %d) into %s (id %d), %s\n", m.MergedEmail, m.MergedID, m.KeptEmail, m.KeptID, m.At.UTC().Format(time.DateOnly))
-		}
-	}
+	fmt.Fprintln(c.stdout, res)
 	return nil
 }
 
@@ -197,35 +152,7 @@ func (*versionCmd) run(_ context.Context, c *cli, _ []string) error {
 	return nil
 }
 
-// progress draws "label n/total" on a terminal and nothing otherwise, so
-// that long CLI work is visible interactively and quiet in logs.
-type progress struct {
-	c     *cli
-	label string
-	total int
-	last  time.Time
-}
-
-func (c *cli) progress(label string, total int) *progress {
-	return &progress{c: c, label: label, total: total}
-}
-
-func (p *progress) Set(done int) {
-	if !p.c.isTerminal {
-		return
-	}
-	if now := time.Now(); now.Sub(p.last) > 100*time.Millisecond || done == p.total {
-		p.last = now
-		if p.total > 0 {
-			fmt.Fprintf(p.c.stderr, "\r%s %d/%d", p.label, done, p.total)
-		} else {
-			fmt.Fprintf(p.c.stderr, "\r%s %d", p.label, done)
-		}
-	}
-}
-
-func (p *progress) Done() {
-	if p.c.isTerminal {
-		fmt.Fprintln(p.c.stderr)
-	}
+// progress draws "label n/total" on stderr when it is a terminal.
+func (c *cli) progress(label string, total int) *cmdline.Progress {
+	return cmdline.NewProgress(c.stderr, c.isTerminal, label, total)
 }

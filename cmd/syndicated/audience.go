@@ -22,7 +22,7 @@ import (
 // the series' email subscribers.
 func (a *app) audience(ctx context.Context, now time.Time, days int) ([]audience.FeedAudience, error) {
 	o := audience.LoadOptions{WebSub: map[string]int{}, Email: map[string]int{}}
-	zone := a.zone()
+	zone := a.cfg.Zone()
 	for i := range max(days, 1) {
 		o.Days = append(o.Days, now.In(zone).AddDate(0, 0, -i).Format(time.DateOnly))
 	}
@@ -61,7 +61,7 @@ func (a *app) audienceCounter() (*audience.Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return audience.NewCounter(audience.Options{Store: a.store, Location: a.zone(), Log: a.log, ClientIP: clients.String})
+	return audience.NewCounter(audience.Options{Store: a.store, Location: a.cfg.Zone(), Log: a.log, ClientIP: clients.String})
 }
 
 type audienceCmd struct {
@@ -75,7 +75,7 @@ func (ac *audienceCmd) flags(fs *flag.FlagSet) {
 }
 
 func (ac *audienceCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("audience", args); err != nil {
+	if err := cmdline.NoArgs("audience", args); err != nil {
 		return err
 	}
 	if ac.format != "text" && ac.format != "json" {

@@ -3,13 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/internal/cmdline"
@@ -48,28 +45,6 @@ type noFlags struct{}
 
 func (noFlags) flags(*flag.FlagSet) {}
 
-// noArgs is the error of a command given arguments it does not take.
-func noArgs(name string, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: %s takes no arguments", cmdline.ErrUsage, name)
-	}
-	return nil
-}
-
-// parseTime reads a flag's YYYY-MM-DD (in loc) or RFC 3339 time.
-func parseTime(flag, v string, loc *time.Location) (time.Time, error) {
-	t, err := time.ParseInLocation("2006-01-02", v, loc)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339, v); err != nil {
-			return t, fmt.Errorf("%w: --%s %q: want YYYY-MM-DD (newsroom.zone) or RFC 3339", cmdline.ErrUsage, flag, v)
-		}
-	}
-	return t, nil
-}
-
-// errReported says the command already printed what went wrong in detail.
-var errReported = errors.New("see the errors above")
-
 type importCmd struct {
 	section, format string
 	dryRun          bool
@@ -97,27 +72,17 @@ func (i *importCmd) run(ctx context.Context, c *cli, args []string) error {
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importer(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
-		p.total = total
+	rep, err := a.importer(slog.New(ingest.OnlyParseWarnings(a.log.Handler())), func(done, total int) {
+		p.SetTotal(total)
 		p.Set(done)
 	}, i.section).ImportPaths(ctx, args...)
 	p.Done()
 	if err != nil {
 		return err
 	}
-	for _, f := range rep.Files {
-		if f.Err != nil {
-			fmt.Fprintf(c.stderr, "error: %v\n", f.Err)
-			continue
-		}
-		fmt.Fprintf(c.stdout, "%-12s %s (%s)\n", f.Outcome, f.ID, f.File)
-		for _, w := range f.Warnings {
-			fmt.Fprintf(c.stderr, "warning: %s\n", w)
-		}
-	}
-	fmt.Fprintln(c.stdout, rep.String())
+	rep.Write(c.stdout, c.stderr)
 	if len(rep.Failed()) > 0 {
-		return fmt.Errorf("%d of %d articles rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
+		return fmt.Errorf("%d of %d articles rejected: %w", len(rep.Failed()), len(rep.Files), cmdline.ErrReported)
 	}
 	return nil
 }
@@ -129,15 +94,14 @@ func (f *feedsBuildCmd) flags(fs *flag.FlagSet) {
 }
 
 func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: feeds build takes no arguments", cmdline.ErrUsage)
+	if err := cmdline.NoArgs("feeds build", args); err != nil {
+		return err
 	}
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	out := cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public"))
 	if err := a.importSamples(ctx); err != nil {
 		return err
 	}
@@ -145,42 +109,5 @@ func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := set.Rebuild(ctx); err != nil {
-		return err
-	}
-	res, err := set.WriteDir(ctx, out)
-	if err != nil {
-		return err
-	}
-	arch, err := set.WriteArchives(ctx, out)
-	if err != nil {
-		return err
-	}
-	for _, f := range append(res.Written, arch.Written...) {
-		fmt.Fprintln(c.stdout, "wrote", filepath.Join(out, f))
-	}
-	fmt.Fprintf(c.stdout, "%d files written, %d unchanged, in %s\n",
-		len(res.Written)+len(arch.Written), res.Unchanged+arch.Unchanged, out)
-	return nil
-}
-
-// onlyMessage passes on the records with one message.
-type onlyMessage struct {
-	slog.Handler
-	msg string
-}
-
-func (h onlyMessage) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message != h.msg {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
-}
-
-// lists splits a comma-separated --list; nil for none.
-func lists(list string) []string {
-	if list == "" {
-		return nil
-	}
-	return strings.Split(list, ",")
+	return set.WriteSite(ctx, cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public")), c.stdout)
 }

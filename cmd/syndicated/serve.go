@@ -3,12 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +20,8 @@ import (
 	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/internal/cmdline"
+	idaemon "github.com/syndicated/syndicated/internal/daemon"
 	"github.com/syndicated/syndicated/metrics"
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/server"
@@ -39,7 +39,7 @@ func (s *serveCmd) flags(fs *flag.FlagSet) {
 }
 
 func (s *serveCmd) run(ctx context.Context, c *cli, args []string) error {
-	if err := noArgs("serve", args); err != nil {
+	if err := cmdline.NoArgs("serve", args); err != nil {
 		return err
 	}
 	a, err := c.openApp(ctx)
@@ -55,17 +55,6 @@ func (s *serveCmd) run(ctx context.Context, c *cli, args []string) error {
 	return d.serve(ctx, cmp.Or(s.listen, a.cfg.HTTP.Listen), c.onServing)
 }
 
-// runner is a part of serve that works in the background from start to
-// shutdown: it returns once its context ends and its work is put away.
-type runner interface {
-	Run(ctx context.Context) error
-}
-
-// runFunc makes a function a runner.
-type runFunc func(ctx context.Context) error
-
-func (f runFunc) Run(ctx context.Context) error { return f(ctx) }
-
 // daemon is everything serve runs. A part joins it with run (background
 // work), route (HTTP routes) and atStop (work put away after the HTTP
 // server stopped): adding a receiver, a hub or a page is a line or two in
@@ -77,15 +66,14 @@ type daemon struct {
 	feeds    *feeds.Runner
 	srv      *server.Server
 	server   server.Options // what setupFeeds and setupMail give the server
-	runners  []runner
+	parts    idaemon.Daemon
 	routes   []func(*http.ServeMux)
-	stops    []func(ctx context.Context) error
 	closers  []func() error
 }
 
-func (d *daemon) run(r runner)                            { d.runners = append(d.runners, r) }
+func (d *daemon) run(r idaemon.Runner)                    { d.parts.Go(r) }
 func (d *daemon) route(register func(*http.ServeMux))     { d.routes = append(d.routes, register) }
-func (d *daemon) atStop(stop func(context.Context) error) { d.stops = append(d.stops, stop) }
+func (d *daemon) atStop(stop func(context.Context) error) { d.parts.StopAfterHTTP("shutdown", stop) }
 
 // close releases what newDaemon opened (the mail transport).
 func (d *daemon) close() {
@@ -97,7 +85,7 @@ func (d *daemon) close() {
 // newDaemon assembles what serve runs: metrics, the schedule, feeds,
 // mail, subscribers and digests, and the HTTP server over them.
 func newDaemon(ctx context.Context, a *app) (_ *daemon, err error) {
-	d := &daemon{a: a, registry: prometheus.NewRegistry()}
+	d := &daemon{a: a, registry: prometheus.NewRegistry(), parts: idaemon.Daemon{Log: a.log, Grace: shutdownGrace}}
 	defer func() {
 		if err != nil {
 			d.close()
@@ -224,7 +212,7 @@ func (d *daemon) register(mux *http.ServeMux) {
 // runner and metric.
 func (d *daemon) setupMail() error {
 	a := d.a
-	m, err := a.mailer()
+	m, err := a.mailer(true)
 	if err != nil {
 		return err
 	}
@@ -235,7 +223,7 @@ func (d *daemon) setupMail() error {
 	}
 	// Confirmation emails that could not be sent are retried from the
 	// outbox; those accepted before shutdown still go out.
-	d.run(runFunc(func(ctx context.Context) error { subs.Run(ctx, 0); return nil }))
+	d.run(idaemon.RunFunc(func(ctx context.Context) error { subs.Run(ctx, 0); return nil }))
 	d.atStop(subs.Close)
 	dg, err := a.digestService(subs)
 	if err != nil {
@@ -272,80 +260,40 @@ func (d *daemon) setupMail() error {
 }
 
 // serve listens on listen (and http.admin_listen), builds the feeds once,
-// starts the schedule and the runners, and serves until ctx ends
-// (SIGTERM/SIGINT). Then it shuts down in order: the runners, the
-// schedule, HTTP, and what waits for them (atStop).
+// starts the schedule and serves until ctx ends (SIGTERM/SIGINT); then the
+// parts stop in order (internal/daemon): the runners, the schedule, HTTP,
+// and what waits for them (atStop).
 func (d *daemon) serve(ctx context.Context, listen string, onServing func(addr string)) error {
-	a := d.a
+	a, h := d.a, d.a.cfg.HTTP
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	var adminLn net.Listener
-	if addr := a.cfg.HTTP.AdminListen; addr != "" {
-		if adminLn, err = net.Listen("tcp", addr); err != nil {
+	servers := []idaemon.Server{{HTTP: d.srv.HTTPServer(ln.Addr().String(), h.ReadTimeout.Duration, h.WriteTimeout.Duration, h.IdleTimeout.Duration), Listener: ln}}
+	if addr := h.AdminListen; addr != "" {
+		adminLn, err := net.Listen("tcp", addr)
+		if err != nil {
 			ln.Close()
 			return fmt.Errorf("http.admin_listen: %w", err)
 		}
+		hs := servers[0].HTTP
+		admin := &http.Server{Handler: d.srv.Admin(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: hs.ReadTimeout,
+			WriteTimeout: hs.WriteTimeout, IdleTimeout: hs.IdleTimeout, ErrorLog: hs.ErrorLog}
+		servers = append(servers, idaemon.Server{HTTP: admin, Listener: adminLn})
 	}
 	// The first build happens before the listener answers, so a reader
 	// never sees an empty feed from a fresh start.
 	d.feeds.Build(ctx)
 	d.sched.Start()
-	runCtx, stopRunners := context.WithCancel(context.Background())
-	var running sync.WaitGroup
-	for _, r := range d.runners {
-		running.Go(func() {
-			if err := r.Run(runCtx); err != nil {
-				a.log.Error("stopped", "err", err)
-			}
-		})
-	}
-
-	h := a.cfg.HTTP
-	servers := []*http.Server{d.srv.HTTPServer(ln.Addr().String(), h.ReadTimeout.Duration, h.WriteTimeout.Duration, h.IdleTimeout.Duration)}
-	errc := make(chan error, 2)
-	go func() { errc <- servers[0].Serve(ln) }()
-	if adminLn != nil {
-		hs := servers[0]
-		admin := &http.Server{Handler: d.srv.Admin(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: hs.ReadTimeout,
-			WriteTimeout: hs.WriteTimeout, IdleTimeout: hs.IdleTimeout, ErrorLog: hs.ErrorLog}
-		servers = append(servers, admin)
-		go func() { errc <- admin.Serve(adminLn) }()
-		a.log.Info("admin listener serves /metrics", "addr", "http://"+adminLn.Addr().String()+"/metrics")
-	}
-	a.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/", "base_url", a.cfg.BaseURL, "database", storage.Describe(a.cfg.Database.URL, a.dataDir))
-	if onServing != nil {
-		onServing(ln.Addr().String())
-	}
-
-	var serveErr error
-	select {
-	case <-ctx.Done():
-		a.log.Info("shutting down")
-	case serveErr = <-errc:
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer cancel()
-	// The runners go first: the feed runner starts runs on the scheduler,
-	// and the digest workers finish or hand back the sends in flight.
-	stopRunners()
-	running.Wait()
-	if err := d.sched.Stop(sctx); err != nil {
-		a.log.Warn("schedule stop", "err", err)
-	}
-	for _, hs := range servers {
-		if err := hs.Shutdown(sctx); err != nil {
-			a.log.Warn("http shutdown", "addr", hs.Addr, "err", err)
+	// The feed runner starts runs on the scheduler: it stops first.
+	d.parts.StopBeforeHTTP("schedule stop", d.sched.Stop)
+	return d.parts.Serve(ctx, servers, func() {
+		if len(servers) > 1 {
+			a.log.Info("admin listener serves /metrics", "addr", "http://"+servers[1].Listener.Addr().String()+"/metrics")
 		}
-	}
-	for _, stop := range d.stops {
-		if err := stop(sctx); err != nil {
-			a.log.Warn("shutdown", "err", err)
+		a.log.Info("serving", "addr", "http://"+ln.Addr().String()+"/", "base_url", a.cfg.BaseURL, "database", storage.Describe(a.cfg.Database.URL, a.dataDir))
+		if onServing != nil {
+			onServing(ln.Addr().String())
 		}
-	}
-	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
-	}
-	return nil
+	})
 }

@@ -5,13 +5,30 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/subscribers"
 )
+
+// withSubscribers opens the app and runs fn on the subscribers console.
+func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Console) error) error {
+	a, err := c.openApp(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	m, err := a.mailer(c.sendsMail)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	svc, err := a.subscriberService(m, true)
+	if err != nil {
+		return err
+	}
+	return fn(a, &subscribers.Console{Service: svc, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal})
+}
 
 type subscribersAddCmd struct {
 	name, list string
@@ -30,16 +47,8 @@ func (s *subscribersAddCmd) run(ctx context.Context, c *cli, args []string) erro
 	if len(args) != 1 {
 		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		sub, err := svc.Add(ctx, args[0], s.name, lists(s.list), s.confirmed)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s %s\n", sub.Email, sub.Status)
-		if sub.Status == subscribers.StatusPending {
-			fmt.Fprintln(c.stdout, "a confirmation email was sent; the address becomes active when its link is followed")
-		}
-		return nil
+	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error {
+		return con.Add(ctx, args[0], s.name, cmdline.List(s.list), s.confirmed)
 	})
 }
 
@@ -51,31 +60,11 @@ func (s *subscribersListCmd) flags(fs *flag.FlagSet) {
 }
 
 func (s *subscribersListCmd) run(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers list takes no arguments", cmdline.ErrUsage)
+	if err := cmdline.NoArgs("subscribers list", args); err != nil {
+		return err
 	}
-	st := subscribers.Status(s.status)
-	if st != "" && !st.Valid() {
-		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", cmdline.ErrUsage, st)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		subs, err := svc.List(ctx, subscribers.Filter{Status: st, List: s.list})
-		if err != nil {
-			return err
-		}
-		for _, s := range subs {
-			var lists []string
-			for _, l := range s.Lists {
-				if l.Active {
-					lists = append(lists, l.List)
-				}
-			}
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\n", s.Email, s.Status, strings.Join(lists, ","), s.Name)
-		}
-		if c.isTerminal {
-			fmt.Fprintf(c.stderr, "%d subscribers\n", len(subs))
-		}
-		return nil
+	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error {
+		return con.List(ctx, subscribers.Filter{Status: subscribers.Status(s.status), List: s.list})
 	})
 }
 
@@ -85,13 +74,7 @@ func (*subscribersRemoveCmd) run(ctx context.Context, c *cli, args []string) err
 	if len(args) != 1 {
 		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		if err := svc.Remove(ctx, args[0]); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.stdout, "removed; the address is suppressed and will not be re-imported")
-		return nil
-	})
+	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Remove(ctx, args[0]) })
 }
 
 type subscribersUnbounceCmd struct{ allSince string }
@@ -104,31 +87,15 @@ func (s *subscribersUnbounceCmd) run(ctx context.Context, c *cli, args []string)
 	if (len(args) == 0) == (s.allSince == "") {
 		return fmt.Errorf("%w: give EMAIL... or --all-since TIME", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
+	return c.withSubscribers(ctx, func(a *app, con *subscribers.Console) error {
 		var since time.Time
 		if s.allSince != "" {
 			var err error
-			if since, err = parseTime("all-since", s.allSince, a.zone()); err != nil {
+			if since, err = cmdline.ParseTime("all-since", s.allSince, a.cfg.Zone()); err != nil {
 				return err
 			}
 		}
-		done, err := svc.Unbounce(ctx, args, since)
-		if err != nil {
-			return err
-		}
-		for _, e := range done {
-			fmt.Fprintf(c.stdout, "%s active\n", e)
-		}
-		fmt.Fprintf(c.stdout, "%d unbounced\n", len(done))
-		for _, e := range args {
-			if n, err := subscribers.Normalize(e); err == nil && !slices.Contains(done, n) {
-				fmt.Fprintf(c.stderr, "%s: not bounced (or no such subscriber): unchanged\n", n)
-			}
-		}
-		if len(args) > len(done) {
-			return fmt.Errorf("%d of %d addresses were not bounced: %w", len(args)-len(done), len(args), errReported)
-		}
-		return nil
+		return con.Unbounce(ctx, args, since)
 	})
 }
 
@@ -143,23 +110,7 @@ func (*subscribersImportCmd) run(ctx context.Context, c *cli, args []string) err
 		return err
 	}
 	defer f.Close()
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		p := c.progress("importing rows", 0)
-		rep, err := svc.ImportCSV(ctx, f, p.Set)
-		p.Done()
-		if err != nil {
-			return fmt.Errorf("%s: %w", args[0], err)
-		}
-		for _, b := range rep.Bad {
-			fmt.Fprintf(c.stderr, "%s:%d: %v\n", args[0], b.Line, b.Err)
-		}
-		fmt.Fprintf(c.stdout, "%d rows: %d added, %d already present, %d suppressed, %d bad\n",
-			rep.Rows, rep.Inserted, rep.Existing, rep.Suppressed, len(rep.Bad))
-		if len(rep.Bad) > 0 {
-			return fmt.Errorf("%d bad rows: %w", len(rep.Bad), errReported)
-		}
-		return nil
-	})
+	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Import(ctx, args[0], f) })
 }
 
 type subscribersExportCmd struct{ out string }
@@ -169,45 +120,8 @@ func (s *subscribersExportCmd) flags(fs *flag.FlagSet) {
 }
 
 func (s *subscribersExportCmd) run(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers export takes no arguments", cmdline.ErrUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		if s.out == "" {
-			return svc.ExportCSV(ctx, c.stdout)
-		}
-		tmp := s.out + ".tmp"
-		f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		if err := svc.ExportCSV(ctx, f); err != nil {
-			f.Close()
-			os.Remove(tmp)
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp, s.out)
-	})
-}
-
-// withSubscribers opens the app and the subscriber service for one command.
-func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Service) error) error {
-	a, err := c.openApp(ctx)
-	if err != nil {
+	if err := cmdline.NoArgs("subscribers export", args); err != nil {
 		return err
 	}
-	defer a.Close()
-	m, err := c.mailer(a)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	svc, err := a.subscriberService(m, true)
-	if err != nil {
-		return err
-	}
-	return fn(a, svc)
+	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Export(ctx, s.out) })
 }

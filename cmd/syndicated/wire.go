@@ -35,7 +35,7 @@ func (a *app) importer(log *slog.Logger, progress func(done, total int), default
 		Sections:       a.cfg.SectionRules(),
 		DefaultSection: defaultSection,
 		GUIDAuthority:  a.cfg.GUIDAuthority,
-		Zone:           a.zone(),
+		Zone:           a.cfg.Zone(),
 		Logger:         log,
 		Progress:       progress,
 		Hooks:          hooks,
@@ -99,7 +99,7 @@ func (a *app) pages() (*templates.Renderer, error) {
 		}
 		f := templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: s.Kind == feeds.KindSeries}
 		for _, ff := range feeds.Formats {
-			f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: s.FeedPath(ff), Type: ff.MediaType()})
+			f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
 		site.Feeds = append(site.Feeds, f)
 		if f.Series {
@@ -117,7 +117,7 @@ func articleFeeds(set *feeds.Set) func(*article.Article) []templates.Feed {
 		for _, af := range set.ArticleFeeds(a) {
 			f := templates.Feed{Title: af.Title}
 			for _, ff := range feeds.Formats {
-				f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: af.Path + "." + ff.Ext(), Type: ff.MediaType()})
+				f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: af.Path + "." + ff.Ext(), Type: ff.MediaType()})
 			}
 			out = append(out, f)
 		}
@@ -149,7 +149,7 @@ func (a *app) feedSet() (*feeds.Set, error) {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
 	br := a.cfg.Brand
-	opts := feeds.Options{Version: version(), TTL: ttl, Location: a.zone(), Webfeeds: a.cfg.Feeds.Webfeeds,
+	opts := feeds.Options{Version: version(), TTL: ttl, Location: a.cfg.Zone(), Webfeeds: a.cfg.Feeds.Webfeeds,
 		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}}
 	if a.cfg.Feeds.AuthorTagFeeds {
 		people := a.feedSpec(feeds.Spec{}, "")
@@ -180,45 +180,20 @@ func (a *app) importSamples(ctx context.Context) error {
 	return err
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool, and says
-// at start-up where mail goes. Only commands that send mail use it.
-// Real mail (smtp.url set) is refused while base_url is loopback: its
-// unsubscribe and view links would work for nobody.
-func (a *app) mailer() (mail.Mailer, error) {
-	if strings.TrimSpace(a.cfg.SMTP.URL) != "" && a.cfg.IsLoopback() {
-		return nil, fmt.Errorf("base_url is %s, a loopback address, while smtp.url is set: set base_url (SYNDICATED_BASE_URL) to the public address readers reach before sending real mail", a.cfg.BaseURL)
+// mailer opens the transport smtp.url names, or the .eml spool under the
+// data directory when it is empty; it does not connect yet. For a command
+// that sends mail (sends), real mail is refused while base_url is loopback
+// (see config.CheckRealMail) and where mail goes is logged at info level
+// (never the password); the others (list, export…) log only warnings.
+func (a *app) mailer(sends bool) (mail.Mailer, error) {
+	log := a.log
+	if !sends {
+		log = slog.New(warnOnly{a.log.Handler()})
+	} else if err := a.cfg.CheckRealMail(); err != nil {
+		return nil, err
 	}
-	return a.mailerWith(a.log)
-}
-
-// mailer opens the transport for the running command: a.mailer when it
-// sends mail, else a.silentMailer.
-func (c *cli) mailer(a *app) (mail.Mailer, error) {
-	if c.sendsMail {
-		return a.mailer()
-	}
-	return a.silentMailer()
-}
-
-// silentMailer is mailer for commands that never send (list, export…): its
-// notes about where mail would go are left out, its warnings kept.
-func (a *app) silentMailer() (mail.Mailer, error) {
-	return a.mailerWith(slog.New(warnOnly{a.log.Handler()}))
-}
-
-// warnOnly passes on records at warning level and above.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-// mailerWith opens the transport smtp.url names, or the .eml spool under
-// the data directory when it is empty. It does not connect yet. It logs
-// once, at info level, where mail goes (never the password).
-func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
-		f, err := spool.New(filepath.Join(a.dataDir, "mail"), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
+		f, err := spool.New(spoolDir(a.dataDir), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -244,6 +219,16 @@ func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	}
 	log.Info("mail goes over SMTP", "server", s.String())
 	return s, nil
+}
+
+// spoolDir is where mail goes as .eml files without smtp.url.
+func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 
 // renderer renders the digest and the confirmation email with the
@@ -277,17 +262,6 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 	})
 }
 
-func formatName(f feeds.Format) string {
-	switch f {
-	case feeds.RSS:
-		return "RSS"
-	case feeds.Atom:
-		return "Atom"
-	default:
-		return "JSON Feed"
-	}
-}
-
 // digestService builds the digest service on the subscriber service.
 func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
 	var series []digest.Series
@@ -295,7 +269,7 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
 	}
 	return digest.New(digest.Config{
-		Zone:  a.zone(),
+		Zone:  a.cfg.Zone(),
 		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: series,
 		BaseURL:  a.cfg.BaseURL,
 		Renderer: a.renderer(),
