@@ -156,7 +156,7 @@ func (v *VERP) Parse(addr string) (Target, error) {
 		return Target{}, ErrBadToken
 	}
 	raw, err := verpEncoding.DecodeString(tok)
-	if err != nil || len(raw) < 1+verpTagLen+verpMACLen {
+	if err != nil || len(raw) < 1+verpTagLen+verpMACLen || verpEncoding.EncodeToString(raw) != tok {
 		return Target{}, ErrBadToken
 	}
 	payload, sum := raw[:len(raw)-verpMACLen], raw[len(raw)-verpMACLen:]

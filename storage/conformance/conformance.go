@@ -74,6 +74,10 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimBatch", testDigestClaimBatch},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
+		{"BounceEvents", testBounceEvents},
+		{"BounceRecordConcurrent", testBounceRecordConcurrent},
+		{"BounceSoftCountAndUnbounce", testBounceSoftCountAndUnbounce},
+		{"SuppressWithoutErasing", testSuppressWithoutErasing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
