@@ -67,7 +67,7 @@ type relaySession struct {
 }
 
 func (s *relaySession) Mail(from string, _ *smtp.MailOptions) error { s.from = from; return nil }
-func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error  { s.to = to; return nil }
+func (s *relaySession) Rcpt(to string, _ *smtp.RcptOptions) error   { s.to = to; return nil }
 func (s *relaySession) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
