@@ -50,6 +50,16 @@ if ! command -v nginx >/dev/null || ! command -v systemd-analyze >/dev/null; the
   fi
 fi
 
+# Dovecot, the real IMAP server the bounce mailbox tests read (bounce/mailbox).
+if ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing dovecot-imapd"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null
+  else
+    echo "test.sh: dovecot is missing and cannot be installed here; the bounce mailbox tests may skip" >&2
+  fi
+fi
+
 # axe-core, the accessibility rules the page tests run inside Chromium;
 # from npm into the tools directory, never committed.
 if [ -z "${AXE_CORE_JS:-}" ]; then
