@@ -266,4 +266,3 @@ func certificate(t *testing.T) (certPEM, keyPEM string, roots *x509.CertPool) {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
 		string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})), roots
 }
-

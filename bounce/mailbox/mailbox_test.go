@@ -200,4 +200,6 @@ func TestMailboxURL(t *testing.T) {
 
 type failNever struct{}
 
-func (failNever) Handle(context.Context, bounce.Notification) ([]bounce.Outcome, error) { return nil, nil }
+func (failNever) Handle(context.Context, bounce.Notification) ([]bounce.Outcome, error) {
+	return nil, nil
+}
