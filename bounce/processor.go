@@ -115,6 +115,10 @@ type Outcome struct {
 	Reason string // why it was not recorded
 }
 
+// clockSlack is how far a provider's event time may lag our record of
+// the send it is about.
+const clockSlack = 10 * time.Minute
+
 // maxDeliveries bounds how many of a subscriber's deliveries a token is
 // looked for in: about four years of weekly issues, newest first.
 const maxDeliveries = 200
@@ -332,7 +336,7 @@ func (p *Processor) deliveryByTag(ctx context.Context, subscriberID int64, tag [
 
 // deliveryByAddress finds the copy an authenticated report names by its
 // recipient: the delivery with the Message-ID it quotes, else the latest
-// one sent before it happened, else none (the event is then about the
+// one sent before it happened (give or take clockSlack), else none (the event is then about the
 // subscriber alone).
 func (p *Processor) deliveryByAddress(ctx context.Context, r Report) (Delivery, bool, error) {
 	email, err := subscribers.Normalize(r.Recipient)
@@ -358,7 +362,9 @@ func (p *Processor) deliveryByAddress(ctx context.Context, r Report) (Delivery, 
 		}
 	}
 	for _, d := range ds {
-		if d.State == "sent" && (r.At.IsZero() || !d.SentAt.After(r.At)) {
+		// Providers' clocks and second-rounded timestamps differ from
+		// ours by a little.
+		if d.State == "sent" && (r.At.IsZero() || !d.SentAt.After(r.At.Add(clockSlack))) {
 			return d, true, nil
 		}
 	}

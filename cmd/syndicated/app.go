@@ -141,6 +141,7 @@ func runConfigCheck(ctx context.Context, c *cli, args []string) error {
 	for _, s := range cfg.Series {
 		fmt.Fprintf(c.stdout, "series        %s (%s), digest %q\n", s.Slug, s.Title, cfg.DigestSchedule(s))
 	}
+	fmt.Fprintf(c.stdout, "bounces       %s\n", describeBounce(cfg.Bounce))
 	if c.opts.smtpCheck {
 		if strings.TrimSpace(cfg.SMTP.URL) == "" {
 			fmt.Fprintln(c.stdout, "smtp check: no smtp.url, mail is written to the spool: nothing to connect to")

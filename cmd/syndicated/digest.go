@@ -33,6 +33,10 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 	if err != nil {
 		return nil, err
 	}
+	returns, err := a.returns()
+	if err != nil {
+		return nil, err
+	}
 	return digest.New(digest.Config{
 		Zone:  zone,
 		Store: a.store, Articles: a.store, Subscribers: subs, Series: series,
@@ -42,6 +46,8 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 		Log:      a.log,
 		// mailto: only when a processed mailbox is configured.
 		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
+		// VERP (bounce.address): each copy's envelope sender and mailto:.
+		Returns: returns,
 	})
 }
 

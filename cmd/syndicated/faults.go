@@ -138,7 +138,7 @@ func runDigestStatus(ctx context.Context, c *cli, args []string) error {
 		for _, f := range st.Failures {
 			fmt.Fprintf(c.stdout, "  %d %s: %s\n", f.Count, failureWord(f), f.Error)
 		}
-		return nil
+		return c.printLater(ctx, a, iss, n[digest.StateSent])
 	})
 }
 

@@ -97,8 +97,9 @@ func commands() []command {
 		{name: "subscribers remove", usage: "EMAIL", summary: "erase a subscriber's personal data and suppress the address", run: runSubscribersRemove},
 		{name: "subscribers unbounce", usage: "[EMAIL...]", summary: "make bounced subscribers active again (undo a wrong bounce)",
 			flags: func(fs *flag.FlagSet, o *options) {
-				fs.StringVar(&o.allSince, "all-since", "", "every subscriber the digest bounced since this time (YYYY-MM-DD in newsroom.zone, or RFC 3339)")
+				fs.StringVar(&o.allSince, "all-since", "", "every subscriber bounced since this time, by the digest or a later notification (YYYY-MM-DD in newsroom.zone, or RFC 3339)")
 			}, run: runSubscribersUnbounce},
+		{name: "subscribers events", usage: "EMAIL", summary: "list what came back for a subscriber: bounces, complaints, unsubscribes by mail, unbounces", run: runSubscribersEvents},
 		{name: "subscribers import", usage: "FILE.csv", summary: "import subscribers from CSV, reporting bad rows", run: runSubscribersImport},
 		{name: "subscribers export", summary: "export subscribers to CSV on stdout",
 			flags: func(fs *flag.FlagSet, o *options) {

@@ -72,6 +72,7 @@ type daemon struct {
 	mailer   interface{ Close() error }
 	subs     *subscribers.Service
 	digest   *daemonDigest
+	bounce   *bounceIntake
 	pages    *templates.Renderer
 	registry *prometheus.Registry
 	builds   *prometheus.CounterVec
@@ -106,6 +107,9 @@ func newDaemon(ctx context.Context, a *app) (*daemon, error) {
 	}
 	registerPages, err := d.setupMail()
 	if err != nil {
+		return nil, err
+	}
+	if d.bounce, err = d.setupBounce(); err != nil {
 		return nil, err
 	}
 	if err := d.setupServer(registerPages); err != nil {
@@ -245,7 +249,7 @@ func (d *daemon) setupServer(registerPages func(*http.ServeMux)) error {
 		Headlines:    d.headlines,
 		Pages:        d.pages,
 		Article:      a.store.GetArticle,
-		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register},
+		Register:     []func(*http.ServeMux){registerPages, digestweb.NewWithPages(d.digest.svc, a.log, d.pages).Register, d.bounce.register},
 		Ready:        a.store.Ping,
 		Registry:     d.registry,
 		Log:          a.log,
@@ -464,8 +468,9 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	go func() { d.subs.Run(loopCtx, 0); close(outboxDone) }()
 
 	hs := d.srv.HTTPServer(ln.Addr().String(), a.cfg.HTTP.ReadTimeout.Duration, a.cfg.HTTP.WriteTimeout.Duration, a.cfg.HTTP.IdleTimeout.Duration)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- hs.Serve(ln) }()
+	d.bounce.start(loopCtx, errc) // bounce.listen, bounce.mailbox
 	var admin *http.Server
 	if d.admin != nil {
 		admin = &http.Server{Handler: d.srv.Admin(), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: hs.ReadTimeout,
@@ -492,6 +497,7 @@ func (d *daemon) run(ctx context.Context, ln net.Listener) error {
 	<-loopDone
 	<-pollDone
 	<-outboxDone
+	d.bounce.wait()
 	if err := d.sched.Stop(sctx); err != nil {
 		a.log.Warn("schedule stop", "err", err)
 	}
