@@ -208,10 +208,8 @@ func TestNoRelay(t *testing.T) {
 	}
 }
 
-// Bad input: a message over the limit is refused and logged, malformed
-// MIME and a forged token are accepted and ignored (with a log line), and
-// the next message is still read. A pipeline that cannot record answers
-// 451, so that the sending server keeps the message.
+// Bad input: malformed MIME and a forged token are accepted and ignored
+// (with a log line), and the next message is still read.
 func TestBadInput(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		f := bouncetest.New(t, st)
@@ -219,18 +217,7 @@ func TestBadInput(t *testing.T) {
 		relay := bouncetest.StartRelay(t)
 		_, copies := f.SendDigest(t, relay, "shanghai-70th", 22)
 		c := copies["gone@mail.example.net"]
-		addr := start(t, f, 10<<20, nil)
-
-		big := append(bouncetest.DSN(t, testdata+"postfix-dsn-hard.eml", c), bytes.Repeat([]byte(strings.Repeat("x", 76)+"\r\n"), 50<<20/78)...)
-		if err := deliver(addr, c.From, big); code(err) != 552 {
-			t.Errorf("50 MB: %v, want 552", err)
-		}
-		if !strings.Contains(f.Log.String(), "bounce: message refused") || f.Count.Get("smtp/refused/") != 1 {
-			t.Errorf("no log line or count for the large message:\n%s", f.Log)
-		}
-		if s := f.Get(t, gone.ID).Status; s != subscribers.StatusActive {
-			t.Errorf("the refused message was acted on: %s", s)
-		}
+		addr := start(t, f, 0, nil)
 		for _, file := range []string{"malformed-header.eml", "malformed-multipart.eml"} {
 			if err := deliver(addr, c.From, bouncetest.DSN(t, testdata+file, c)); err != nil {
 				t.Errorf("%s: %v", file, err)
@@ -257,6 +244,39 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("after the good DSN: %s", s)
 		}
 	})
+}
+
+// A 50 MB message is refused with 552 and a log line; the connection's
+// next message is read.
+func TestLargeMessage(t *testing.T) {
+	f := bouncetest.New(t, storagetest.SQLite(t))
+	gone := f.Subscriber(t, "gone@mail.example.net")
+	relay := bouncetest.StartRelay(t)
+	_, copies := f.SendDigest(t, relay, "shanghai-70th", 22)
+	c := copies["gone@mail.example.net"]
+	addr := start(t, f, 10<<20, nil)
+	dsn := bouncetest.DSN(t, testdata+"postfix-dsn-hard.eml", c)
+	big := append(append([]byte(nil), dsn...), bytes.Repeat([]byte(strings.Repeat("x", 76)+"\r\n"), 50<<20/78)...)
+	cl, err := smtp.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if err := cl.SendMail("", []string{c.From}, bytes.NewReader(big)); code(err) != 552 {
+		t.Errorf("50 MB: %v, want 552", err)
+	}
+	if !strings.Contains(f.Log.String(), "bounce: message refused") || f.Count.Get("smtp/refused/") != 1 {
+		t.Errorf("no log line or count for the large message:\n%s", f.Log)
+	}
+	if s := f.Get(t, gone.ID).Status; s != subscribers.StatusActive {
+		t.Errorf("the refused message was acted on: %s", s)
+	}
+	if err := cl.SendMail("", []string{c.From}, bytes.NewReader(dsn)); err != nil {
+		t.Fatalf("the next message on the connection: %v", err)
+	}
+	if s := f.Get(t, gone.ID).Status; s != subscribers.StatusBounced {
+		t.Errorf("after the good DSN: %s", s)
+	}
 }
 
 func TestTemporaryFailureIs451(t *testing.T) {
