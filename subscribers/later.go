@@ -51,7 +51,7 @@ func (s *Service) Complain(ctx context.Context, id int64, at time.Time) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("complaint: %w", err)
 	}
-	if err := s.Suppress(ctx, sub.Email, at); err != nil {
+	if err := s.Suppress(ctx, sub.Email, "complaint"); err != nil {
 		return false, fmt.Errorf("complaint: %w", err)
 	}
 	if _, err := s.unsubscribeID(ctx, sub.Email, id, AllLists, at); err != nil {
@@ -60,14 +60,16 @@ func (s *Service) Complain(ctx context.Context, id int64, at time.Time) (bool, e
 	return true, nil
 }
 
-// Suppress puts an address on the suppression list without erasing its
-// subscriber: imports skip it and sign-ups to it are ignored.
-func (s *Service) Suppress(ctx context.Context, email string, at time.Time) error {
+// Suppress puts an address on the suppression list, with why, without
+// erasing its subscriber: imports skip it and sign-ups to it are ignored.
+// (The subscriber-identity work adds a Service.Suppress of this signature
+// that also unsubscribes and voids links: keep theirs on merge.)
+func (s *Service) Suppress(ctx context.Context, email, reason string) error {
 	e, err := Normalize(email)
 	if err != nil {
 		return err
 	}
-	if err := s.store.Suppress(ctx, s.signer.SuppressionHash(e), at.UTC()); err != nil {
+	if err := s.store.Suppress(ctx, s.signer.SuppressionHash(e), reason, s.now().UTC()); err != nil {
 		return fmt.Errorf("suppress: %w", err)
 	}
 	return nil

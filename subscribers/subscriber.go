@@ -107,8 +107,9 @@ type Store interface {
 	// Later notifications use it (package bounce); the digest's own
 	// bounces are written with their delivery's outcome.
 	MarkBounced(ctx context.Context, id int64, at time.Time) (bool, error)
-	// Suppress records suppressionHash, as DeleteSubscriber does, without
-	// erasing anyone (a spam complaint); recording it twice is harmless.
-	Suppress(ctx context.Context, suppressionHash string, at time.Time) error
+	// Suppress records suppressionHash with why (removed, complaint…); a
+	// hash recorded already keeps its first reason. (The signature of the
+	// one the subscriber-identity work adds: keep theirs on merge.)
+	Suppress(ctx context.Context, suppressionHash, reason string, at time.Time) error
 	ConfirmationOutbox
 }

@@ -178,7 +178,7 @@ func testBounceSoftCountAndUnbounce(t *testing.T, s storage.Storage) {
 func testSuppressWithoutErasing(t *testing.T, s storage.Storage) {
 	a := subscribe(t, s, "complainer@example.com", subscribers.StatusActive, "s1")
 	for range 2 {
-		if err := s.Suppress(ctx(t), "hash-of-complainer", digestNow); err != nil {
+		if err := s.Suppress(ctx(t), "hash-of-complainer", "complaint", digestNow); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -129,8 +129,13 @@ func (s *Store) MarkBounced(ctx context.Context, id int64, at time.Time) (bool, 
 	return n > 0, nil
 }
 
-// Suppress implements subscribers.Store.
-func (s *Store) Suppress(ctx context.Context, suppressionHash string, at time.Time) error {
+// Suppress implements subscribers.Store. The reason is not kept here:
+// the subscriber-identity work adds a column for it and its own Suppress,
+// which replaces this one on merge.
+func (s *Store) Suppress(ctx context.Context, suppressionHash, reason string, at time.Time) error {
+	if suppressionHash == "" {
+		return errors.New("suppress: empty hash")
+	}
 	q := db{s.w, s.d}
 	if _, err := q.exec(ctx, `INSERT INTO suppressions (hash, created_at) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING`,
 		suppressionHash, q.t(at)); err != nil {
