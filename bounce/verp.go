@@ -7,8 +7,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"net/mail"
 	"strings"
+	"sync"
 )
 
 // VERP makes and reads the per-copy addresses of bounce.address (variable
@@ -31,6 +33,7 @@ type VERP struct {
 	local, domain string
 	key           []byte
 	unsubscribe   bool
+	macs          sync.Pool // hash.Hash: HMACs keyed with key, reset for each use
 }
 
 // Target is what a verified token names.
@@ -84,7 +87,9 @@ func NewVERP(address string, secret []byte, unsubscribeByMail bool) (*VERP, erro
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("syndicated/bounce/v1/verp"))
-	return &VERP{local: strings.ToLower(local), domain: strings.ToLower(domain), key: m.Sum(nil), unsubscribe: unsubscribeByMail}, nil
+	v := &VERP{local: strings.ToLower(local), domain: strings.ToLower(domain), key: m.Sum(nil), unsubscribe: unsubscribeByMail}
+	v.macs.New = func() any { return hmac.New(sha256.New, v.key) }
+	return v, nil
 }
 
 // Domain is the bounce domain (inbound SMTP accepts mail for it only).
@@ -120,14 +125,17 @@ func (v *VERP) token(unsubscribe bool, subscriberID int64, tag [4]byte) string {
 }
 
 func (v *VERP) mac(unsubscribe bool, payload []byte) []byte {
-	m := hmac.New(sha256.New, v.key)
+	m := v.macs.Get().(hash.Hash)
+	defer v.macs.Put(m)
+	m.Reset()
 	if unsubscribe {
 		m.Write([]byte{'u'})
 	} else {
 		m.Write([]byte{'b'})
 	}
 	m.Write(payload)
-	return m.Sum(nil)[:verpMACLen]
+	var sum [sha256.Size]byte
+	return m.Sum(sum[:0])[:verpMACLen]
 }
 
 // Parse verifies a VERP address (in any letter case, with or without
