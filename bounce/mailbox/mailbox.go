@@ -63,7 +63,11 @@ type Config struct {
 	// server name comes from the URL.
 	TLS *tls.Config
 	// Timeout bounds each IMAP command (default 1 minute).
-	Timeout  time.Duration
+	Timeout time.Duration
+	// TryLock, when set, is taken around each poll (the store's shared
+	// lock, so that of several replicas one reads the mailbox at a time);
+	// a poll whose lock is held elsewhere is skipped.
+	TryLock  func(ctx context.Context, name string) (release func(), ok bool, err error)
 	Handler  Handler
 	Observer bounce.Observer
 	Log      *slog.Logger
@@ -125,8 +129,9 @@ func New(cfg Config) (*Poller, error) {
 	return p, nil
 }
 
-// String names the mailbox without the password.
-func (p *Poller) String() string { return "imaps://" + p.user + "@" + p.addr + "/" + p.mailbox }
+// String names the mailbox without its credentials (the user is often an
+// address, which logs do not show).
+func (p *Poller) String() string { return "imaps://" + p.addr + "/" + p.mailbox }
 
 // Run polls every Config.Poll until ctx ends. A failed poll (the server
 // unreachable, the store down) is logged and tried again at the next.
@@ -135,7 +140,7 @@ func (p *Poller) Run(ctx context.Context) error {
 	t := time.NewTicker(p.cfg.Poll)
 	defer t.Stop()
 	for {
-		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
+		if err := p.lockedPoll(ctx); err != nil && ctx.Err() == nil {
 			p.cfg.Log.Warn("bounce: mailbox poll failed; trying again at the next", "mailbox", p.String(), "err", err)
 		}
 		select {
@@ -144,6 +149,19 @@ func (p *Poller) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// lockedPoll polls under Config.TryLock, when set.
+func (p *Poller) lockedPoll(ctx context.Context) error {
+	if p.cfg.TryLock != nil {
+		release, ok, err := p.cfg.TryLock(ctx, "bounce-mailbox")
+		if err != nil || !ok {
+			return err // held by another replica: its turn
+		}
+		defer release()
+	}
+	_, err := p.Poll(ctx)
+	return err
 }
 
 // Poll reads the messages not handled yet, once, and returns how many it

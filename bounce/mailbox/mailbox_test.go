@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/bounce/internal/bouncetest"
@@ -193,7 +194,7 @@ func TestMailboxURL(t *testing.T) {
 		}
 	}
 	p, err := mailbox.New(mailbox.Config{URL: "imaps://bounces:s3cret@imap.example.org/Bounces", Handler: failNever{}})
-	if err != nil || p.String() != "imaps://bounces@imap.example.org:993/Bounces" {
+	if err != nil || p.String() != "imaps://imap.example.org:993/Bounces" {
 		t.Errorf("%v %v", p, err)
 	}
 }
@@ -202,4 +203,45 @@ type failNever struct{}
 
 func (failNever) Handle(context.Context, bounce.Notification) ([]bounce.Outcome, error) {
 	return nil, nil
+}
+
+// With several replicas, one reads the mailbox at a time: a poll whose
+// lock another holds is skipped.
+func TestMailboxTakesTheLock(t *testing.T) {
+	d := startDovecot(t)
+	f := bouncetest.New(t, storagetest.SQLite(t))
+	gone := f.Subscriber(t, "gone@mail.example.net")
+	relay := bouncetest.StartRelay(t)
+	_, copies := f.SendDigest(t, relay, "shanghai-70th", 22)
+	d.deliver(t, "INBOX", copies["gone@mail.example.net"].From, bouncetest.DSN(t, testdata+"postfix-dsn-hard.eml", copies["gone@mail.example.net"]))
+	var held atomic.Bool
+	held.Store(true)
+	var asked atomic.Int32
+	p, err := mailbox.New(mailbox.Config{URL: d.url("INBOX"), TLS: d.tls(), Handler: f.Proc, Poll: 20 * time.Millisecond,
+		TryLock: func(ctx context.Context, name string) (func(), bool, error) {
+			asked.Add(1)
+			if name != "bounce-mailbox" {
+				t.Errorf("lock %q", name)
+			}
+			return func() {}, !held.Load(), nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+		defer cancel()
+		if err := p.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run()
+	if asked.Load() < 2 || f.Get(t, gone.ID).Status != subscribers.StatusActive {
+		t.Fatalf("read while another replica held the lock (asked %d)", asked.Load())
+	}
+	held.Store(false)
+	run()
+	if s := f.Get(t, gone.ID).Status; s != subscribers.StatusBounced {
+		t.Errorf("with the lock: %s", s)
+	}
 }

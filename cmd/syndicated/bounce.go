@@ -79,7 +79,7 @@ func (d *daemon) setupBounce() (*bounceIntake, error) {
 	}
 	if b.Mailbox != "" {
 		p, err := mailbox.New(mailbox.Config{URL: b.Mailbox, Done: b.MailboxDone, Poll: b.MailboxPoll.Duration,
-			MaxMessageBytes: b.MaxMessageBytes, Handler: proc, Observer: obs, Log: a.log})
+			MaxMessageBytes: b.MaxMessageBytes, Handler: proc, Observer: obs, Log: a.log, TryLock: a.store.TryLock})
 		if err != nil {
 			return nil, err
 		}
