@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,9 +35,8 @@ type dovecot struct {
 }
 
 // startDovecot runs Dovecot until the test ends. It skips when Dovecot
-// is not installed (or the test does not run as root, which Dovecot needs
-// to switch to the mail user), and fails instead under CI, where
-// scripts/test.sh installs it.
+// is not installed, and fails instead under CI, where scripts/test.sh
+// installs it.
 func startDovecot(t *testing.T) *dovecot {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
@@ -47,18 +47,29 @@ func startDovecot(t *testing.T) *dovecot {
 			}
 		}
 	}
-	missing := ""
-	switch {
-	case err != nil:
-		missing = "dovecot is not installed (apt-get install dovecot-imapd)"
-	case os.Geteuid() != 0:
-		missing = "dovecot needs root here, to switch to the mail user"
-	}
-	if missing != "" {
+	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal(missing)
+			t.Fatal("dovecot is not installed (apt-get install dovecot-imapd)")
 		}
-		t.Skip(missing)
+		t.Skip("dovecot is not installed (apt-get install dovecot-imapd)")
+	}
+	// As root, Dovecot's processes run as its own users and the mail as
+	// nobody; otherwise everything runs as the current user.
+	users, loginChroot := "first_valid_uid = 1\n", ""
+	uid, gid := 65534, 65534
+	if os.Geteuid() != 0 {
+		me, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grp, err := user.LookupGroupId(me.Gid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uid, gid = os.Geteuid(), os.Getegid()
+		users = fmt.Sprintf("first_valid_uid = %d\nfirst_valid_gid = %d\ndefault_internal_user = %s\ndefault_internal_group = %s\ndefault_login_user = %s\nservice anvil {\n  chroot =\n}\n",
+			min(uid, 1), min(gid, 1), me.Username, grp.Name, me.Username)
+		loginChroot = "  chroot =\n" // chroot needs root
 	}
 	dir, err := os.MkdirTemp("", "syndicated-dovecot-")
 	if err != nil {
@@ -73,7 +84,7 @@ func startDovecot(t *testing.T) *dovecot {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chown(filepath.Join(dir, "home"), 65534, 65534); err != nil {
+	if err := os.Chown(filepath.Join(dir, "home"), uid, gid); err != nil {
 		t.Fatal(err)
 	}
 	certPEM, keyPEM, roots := certificate(t)
@@ -97,18 +108,17 @@ ssl = required
 ssl_cert = <%[1]s/cert.pem
 ssl_key = <%[1]s/key.pem
 auth_mechanisms = plain
-first_valid_uid = 1
-passdb {
+%[3]spassdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%%u %[1]s/passwd
 }
 userdb {
   driver = static
-  args = uid=65534 gid=65534 home=%[1]s/home/%%u
+  args = uid=%[4]d gid=%[5]d home=%[1]s/home/%%u
 }
 mail_location = maildir:~/Maildir
 service imap-login {
-  inet_listener imap {
+%[6]s  inet_listener imap {
     port = 0
   }
   inet_listener imaps {
@@ -116,7 +126,7 @@ service imap-login {
     ssl = yes
   }
 }
-`, dir, port))
+`, dir, port, users, uid, gid, loginChroot))
 	cmd := exec.Command(bin, "-F", "-c", filepath.Join(dir, "dovecot.conf"))
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
