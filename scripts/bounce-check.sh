@@ -176,10 +176,15 @@ smtp_send fbl@mailbox.test bounces@bounce.example.org "$tmp/arf.eml"
 printf 'From: keep2@mail.test\nTo: %s\nSubject: unsubscribe\nMessage-ID: <unsub.1@mail.test>\n\nunsubscribe\n' "$unsub2" >"$tmp/unsub.eml"
 smtp_send keep2@mail.test "$unsub2" "$tmp/unsub.eml"
 
-# Postfix has bounced 4 copies and relayed 6 messages to bounce.listen.
+# Wait until Postfix's queue is empty (every copy delivered or returned)
+# and it has relayed 6 messages to bounce.listen (4 DSNs, the ARF report,
+# the unsubscribe request), which answers once each is recorded.
 relayed() { grep -c "relay=127.0.0.1\[127.0.0.1\]:$listen.*status=sent" "$log" || true; }
-for _ in $(seq 150); do [ "$(relayed)" -ge 6 ] && break; sleep 0.2; done
-sleep 1
+for _ in $(seq 300); do
+  [ "$(relayed)" -ge 6 ] && postqueue -c "$pf/etc" -p 2>/dev/null | grep -q 'Mail queue is empty' && break
+  sleep 0.2
+done
+sleep 0.5 # the last log lines
 status=0
 check() { # name got want
   if [ "$2" = "$3" ]; then echo "   ok   $1: $2"; else echo "   FAIL $1: $2, want $3"; status=1; fi
