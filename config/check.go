@@ -13,6 +13,7 @@ type Placement struct {
 	File     string // the config file; empty: built-in defaults
 	Database string // the database, described without its password (storage.Describe)
 	Mail     string // the SMTP server without its password, or the spool the mail is written to
+	Bounces  string // where later bounces and complaints come in, without secrets; empty: not shown
 }
 
 // WriteCheck writes what "syndicated config check" shows of a loaded
@@ -31,6 +32,9 @@ func (c *Config) WriteCheck(w, warn io.Writer, p Placement) {
 	}
 	for _, s := range c.Series {
 		fmt.Fprintf(w, "series        %s (%s), digest %q\n", s.Slug, s.Title, c.DigestSchedule(s))
+	}
+	if p.Bounces != "" {
+		fmt.Fprintf(w, "bounces       %s\n", p.Bounces)
 	}
 }
 

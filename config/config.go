@@ -91,6 +91,7 @@ type Config struct {
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
 	Articles  Articles  `toml:"articles"`
+	Bounce    Bounce    `toml:"bounce"`
 	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
@@ -317,6 +318,151 @@ type Digest struct {
 	MaxRetryAge Duration `toml:"max_retry_age"`
 }
 
+// Bounce is what comes back after the first hop: the per-copy envelope
+// senders (VERP) and the ways bounces, complaints and unsubscribe requests
+// come in (package bounce).
+type Bounce struct {
+	// Address is the base of every copy's envelope sender
+	// (LOCAL+TOKEN@DOMAIN), e.g. bounces@bounce.example.org; empty: copies
+	// go out from smtp.from and nothing names them when they come back.
+	Address string `toml:"address"`
+	// Listen is HOST:PORT of the inbound SMTP server taking mail for the
+	// address's domain (an MX record or a relay's transport points here).
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile (PEM), both or neither, make Listen
+	// offer STARTTLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// MaxMessageBytes bounds one notification read by SMTP or IMAP.
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+	// Mailbox is imaps://USER:PASSWORD@HOST[:993]/MAILBOX, read every
+	// MailboxPoll; handled messages move to MailboxDone, or stay flagged
+	// when it is empty.
+	Mailbox     string   `toml:"mailbox"`
+	MailboxDone string   `toml:"mailbox_done"`
+	MailboxPoll Duration `toml:"mailbox_poll"`
+	// SoftLimit soft bounces received within SoftWindow, about at least
+	// SoftIssues issues, make a subscriber bounced.
+	SoftLimit  int      `toml:"soft_limit"`
+	SoftWindow Duration `toml:"soft_window"`
+	SoftIssues int      `toml:"soft_issues"`
+	// ComplaintWarn is the complaint rate (complaints per copy sent) above
+	// which digest status warns.
+	ComplaintWarn float64 `toml:"complaint_warn"`
+	// WebhookMaxAge is how old a signed webhook call may be (Mailgun,
+	// SendGrid).
+	WebhookMaxAge Duration       `toml:"webhook_max_age"`
+	SES           BounceSES      `toml:"ses"`
+	Mailgun       BounceMailgun  `toml:"mailgun"`
+	SendGrid      BounceSendGrid `toml:"sendgrid"`
+	Postmark      BouncePostmark `toml:"postmark"`
+}
+
+// BounceSES turns on POST /webhooks/bounce/ses for these SNS topics.
+type BounceSES struct {
+	TopicARNs []string `toml:"topic_arns"`
+}
+
+// BounceMailgun turns on POST /webhooks/bounce/mailgun.
+type BounceMailgun struct {
+	SigningKey string `toml:"signing_key"`
+}
+
+// BounceSendGrid turns on POST /webhooks/bounce/sendgrid.
+type BounceSendGrid struct {
+	PublicKey string `toml:"public_key"`
+}
+
+// BouncePostmark turns on POST /webhooks/bounce/postmark.
+type BouncePostmark struct {
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+}
+
+// Inbound reports whether mail to bounce.address is read (by SMTP or
+// IMAP): copies then offer a mailto: unsubscribe address of their own.
+func (b Bounce) Inbound() bool { return b.Address != "" && (b.Listen != "" || b.Mailbox != "") }
+
+// Webhooks reports whether a provider's webhook is configured.
+func (b Bounce) Webhooks() bool {
+	return len(b.SES.TopicARNs) > 0 || b.Mailgun.SigningKey != "" || b.SendGrid.PublicKey != "" || b.Postmark.Username != ""
+}
+
+// validate reports bounce.* problems.
+func (b Bounce) validate(bad func(key, format string, args ...any)) {
+	if b.Address != "" {
+		a, err := mail.ParseAddress(b.Address)
+		local, _, _ := strings.Cut(b.Address, "@")
+		switch {
+		case err != nil || a.Name != "" || strings.Contains(b.Address, "<"):
+			bad("bounce.address", "%q is not a bare email address such as bounces@bounce.example.org", b.Address)
+		case strings.Contains(local, "+"):
+			bad("bounce.address", "%q: the local part must not contain '+' (it separates each copy's token)", b.Address)
+		case len(local) > 20:
+			bad("bounce.address", "%q: the local part is longer than 20 characters, so tokens would not fit in an address", b.Address)
+		}
+	}
+	if b.Listen != "" {
+		if b.Address == "" {
+			bad("bounce.listen", "needs bounce.address (the domain it takes mail for)")
+		}
+		if _, port, err := net.SplitHostPort(b.Listen); err != nil {
+			bad("bounce.listen", "%q is not HOST:PORT: %v", b.Listen, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("bounce.listen", "%q: port %q is not a number from 0 to 65535", b.Listen, port)
+		}
+	}
+	if (b.TLSCertFile == "") != (b.TLSKeyFile == "") {
+		bad("bounce.tls_cert_file", "STARTTLS needs bounce.tls_cert_file and bounce.tls_key_file both set")
+	}
+	for key, f := range map[string]string{"bounce.tls_cert_file": b.TLSCertFile, "bounce.tls_key_file": b.TLSKeyFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad(key, "%v", err)
+			}
+		}
+	}
+	if b.MaxMessageBytes < 64<<10 {
+		bad("bounce.max_message_bytes", "%d is below 65536", b.MaxMessageBytes)
+	}
+	if b.Mailbox != "" {
+		u, err := url.Parse(b.Mailbox)
+		_, hasPass := u.User.Password()
+		switch {
+		case err != nil || u.Scheme != "imaps" || u.Hostname() == "":
+			bad("bounce.mailbox", "must be imaps://USER:PASSWORD@HOST[:993]/MAILBOX (IMAP over TLS)")
+		case u.User.Username() == "" || !hasPass:
+			bad("bounce.mailbox", "needs a user and a password: imaps://USER:PASSWORD@HOST/MAILBOX")
+		}
+		if b.Address == "" {
+			bad("bounce.mailbox", "needs bounce.address (only copies sent from it can be matched)")
+		}
+	}
+	if b.SoftLimit < 1 {
+		bad("bounce.soft_limit", "%d must be at least 1", b.SoftLimit)
+	}
+	if b.SoftIssues < 1 || b.SoftIssues > b.SoftLimit {
+		bad("bounce.soft_issues", "%d must be from 1 to bounce.soft_limit (%d)", b.SoftIssues, b.SoftLimit)
+	}
+	if b.SoftWindow.Duration <= 0 {
+		bad("bounce.soft_window", "must be positive")
+	}
+	if b.ComplaintWarn <= 0 || b.ComplaintWarn >= 1 {
+		bad("bounce.complaint_warn", "%g must be a rate between 0 and 1 (0.001 is 0.1 %%)", b.ComplaintWarn)
+	}
+	for i, a := range b.SES.TopicARNs {
+		if !strings.HasPrefix(a, "arn:aws") || strings.Count(a, ":") != 5 {
+			bad(fmt.Sprintf("bounce.ses.topic_arns.%d", i), "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", a)
+		}
+	}
+	if k := b.Mailgun.SigningKey; k != "" && len(k) < 16 {
+		bad("bounce.mailgun.signing_key", "is %d characters; paste Mailgun's HTTP webhook signing key", len(k))
+	}
+	if (b.Postmark.Username == "") != (b.Postmark.Password == "") || (b.Postmark.Password != "" && len(b.Postmark.Password) < 16) {
+		bad("bounce.postmark.password", "set bounce.postmark.username and a password of at least 16 characters, and the same in the webhook URL")
+	}
+}
+
 type Subscribe struct {
 	ConfirmTTL         Duration `toml:"confirm_ttl"`
 	PerAddressInterval Duration `toml:"per_address_interval"`
@@ -413,6 +559,15 @@ func Default() Config {
 			PerClientEvery:     Duration{Duration: 2 * time.Minute},
 		},
 		Articles: Articles{Earliest: "1980-01-01", MaxAhead: Duration{Duration: 366 * 24 * time.Hour}},
+		Bounce: Bounce{
+			MaxMessageBytes: 10 << 20,
+			MailboxPoll:     Duration{Duration: time.Minute},
+			SoftLimit:       3,
+			SoftWindow:      Duration{Duration: 30 * 24 * time.Hour},
+			SoftIssues:      2,
+			ComplaintWarn:   0.001,
+			WebhookMaxAge:   Duration{Duration: 24 * time.Hour},
+		},
 		Sections: []Section{{
 			Slug:        "society",
 			Title:       "Society",
@@ -547,6 +702,12 @@ func (c *Config) Warnings() []string {
 	var w []string
 	if strings.TrimSpace(c.SMTP.URL) != "" && c.IsLoopback() {
 		w = append(w, fmt.Sprintf("base_url: %s is loopback while smtp.url is set: digests will not be sent until base_url is the public address readers reach (their unsubscribe and view links use it)", c.BaseURL))
+	}
+	if b := c.Bounce; b.Address != "" && !b.Inbound() && !b.Webhooks() {
+		w = append(w, "bounce.address: copies go out with it as their envelope sender, but nothing reads what comes back: set bounce.listen, bounce.mailbox or a provider's webhook")
+	}
+	if c.Bounce.Inbound() && c.SMTP.UnsubscribeMailbox != "" {
+		w = append(w, "smtp.unsubscribe_mailbox: not used: with bounce.listen or bounce.mailbox each copy's mailto: List-Unsubscribe is its own address at bounce.address's domain")
 	}
 	if u, err := url.Parse(c.BaseURL); err == nil && u.Scheme == "http" {
 		w = append(w, "base_url: http, so List-Unsubscribe is not https as RFC 8058 one-click unsubscribe requires (mailbox providers may ignore it): set an https base_url")
@@ -720,6 +881,7 @@ func (c *Config) Validate() error {
 	if c.SMTP.RatePerSec < 0 {
 		bad("smtp.rate_per_second", "%g is negative (0 means no limit)", c.SMTP.RatePerSec)
 	}
+	c.Bounce.validate(bad)
 	if c.Subscribe.PerClientBurst < 1 {
 		bad("subscribe.per_client_burst", "%d must be at least 1", c.Subscribe.PerClientBurst)
 	}

@@ -28,6 +28,10 @@ type Console struct {
 	// Terminal says that Stderr is a terminal: how far a send is is
 	// drawn there.
 	Terminal bool
+	// Later, when set, writes after an issue's status what came back for
+	// it after its copies were sent (bounces and complaints the bounce
+	// intake recorded); sent is how many copies were sent.
+	Later func(ctx context.Context, w io.Writer, iss *Issue, sent int) error
 }
 
 // Selection is the issues a command works on.
@@ -294,10 +298,14 @@ func (c *Console) forIssues(ctx context.Context, sel Selection, fn func(iss *Iss
 func (c *Console) Status(ctx context.Context, sel Selection) error {
 	return c.forIssues(ctx, sel, func(iss *Issue) error {
 		st, err := c.Service.Status(ctx, iss)
-		if err == nil {
-			st.WriteStatus(c.Stdout, c.Service.Zone())
+		if err != nil {
+			return err
 		}
-		return err
+		st.WriteStatus(c.Stdout, c.Service.Zone())
+		if c.Later == nil {
+			return nil
+		}
+		return c.Later(ctx, c.Stdout, iss, st.Counts[StateSent])
 	})
 }
 

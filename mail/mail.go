@@ -53,6 +53,11 @@ type Message struct {
 	// contain CR or LF; address and structural headers (From, To, Subject,
 	// Content-*, MIME-Version, Message-ID, Date…) cannot be set here.
 	Headers map[string]string
+	// EnvelopeFrom is the SMTP envelope sender (MAIL FROM, the
+	// Return-Path that delivery status notifications go to), a bare
+	// address; empty: the From address. The digest gives each copy its
+	// own (VERP, see package bounce).
+	EnvelopeFrom string
 	// Hold, when not nil, delays the commitment to deliver: a transport
 	// may write the message but must not end it (SMTP's final ".", the
 	// spool's rename) before Hold is closed. The digest sender holds each

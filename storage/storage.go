@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/feedstate"
@@ -44,6 +45,7 @@ type Storage interface {
 	websub.Store
 	audience.Store
 	digest.Admin
+	bounce.Store
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

@@ -201,8 +201,15 @@ type Store interface {
 	InsertSubscribers(ctx context.Context, subs []*Subscriber) (inserted, skipped int, err error)
 	// UnbounceSubscribers makes bounced subscribers active again (one
 	// bounce fewer): those with these normalised emails or, when emails is
-	// empty, those the digest sender bounced at or after since. It returns
-	// the addresses it changed.
+	// empty, those bounced at or after since (by the digest sender or
+	// MarkBounced). It returns the addresses it changed, and records an
+	// unbounce event for each (bounce_events), so that soft bounces before
+	// it no longer count towards bouncing them again.
 	UnbounceSubscribers(ctx context.Context, emails []string, since time.Time) ([]string, error)
+	// MarkBounced marks the subscriber with this id bounced (one bounce
+	// more, bounced at at) when it is active, and reports whether it was.
+	// Later notifications use it (package bounce); the digest's own
+	// bounces are written with their delivery's outcome.
+	MarkBounced(ctx context.Context, id int64, at time.Time) (bool, error)
 	ConfirmationOutbox
 }

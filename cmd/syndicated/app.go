@@ -80,7 +80,8 @@ func (cc *configCheckCmd) run(ctx context.Context, c *cli, args []string) error 
 	if cfg.SMTP.URL != "" {
 		mail = storage.Redact(cfg.SMTP.URL)
 	}
-	cfg.WriteCheck(c.stdout, c.stderr, config.Placement{File: c.configPath, Database: storage.Describe(cfg.Database.URL, c.dataDir), Mail: mail})
+	cfg.WriteCheck(c.stdout, c.stderr, config.Placement{File: c.configPath, Database: storage.Describe(cfg.Database.URL, c.dataDir), Mail: mail,
+		Bounces: describeBounce(cfg.Bounce)})
 	if !cc.smtp {
 		return nil
 	}

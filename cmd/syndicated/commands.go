@@ -28,6 +28,7 @@ func (c *cli) commands() []cmdline.Spec {
 		spec("subscribers list", "", "list subscribers, one a line, tab-separated", func() command { return &subscribersListCmd{} }),
 		spec("subscribers remove", "EMAIL", "erase a subscriber's personal data and suppress the address", func() command { return &subscribersRemoveCmd{} }),
 		spec("subscribers unbounce", "[EMAIL...]", "make bounced subscribers active again (undo a wrong bounce)", func() command { return &subscribersUnbounceCmd{} }),
+		spec("subscribers events", "EMAIL", "list what came back for a subscriber: bounces, complaints, unsubscribes by mail, unbounces", func() command { return &subscribersEventsCmd{} }),
 		spec("subscribers import", "FILE.csv", "import subscribers from CSV, reporting bad rows", func() command { return &subscribersImportCmd{} }),
 		spec("subscribers export", "", "export subscribers to CSV on stdout", func() command { return &subscribersExportCmd{} }),
 		spec("digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }),

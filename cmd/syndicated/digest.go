@@ -66,7 +66,7 @@ func (c *cli) withDigest(ctx context.Context, fn func(*digest.Console) error) er
 		return err
 	}
 	return fn(&digest.Console{Service: dg, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal,
-		Transport: m, Sender: a.digestSender(dg, m, nil)})
+		Transport: m, Sender: a.digestSender(dg, m, nil), Later: a.laterReport})
 }
 
 type digestPreviewCmd struct {

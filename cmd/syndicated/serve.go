@@ -225,6 +225,9 @@ func (d *daemon) setupMail() error {
 	// outbox; those accepted before shutdown still go out.
 	d.run(idaemon.RunFunc(func(ctx context.Context) error { subs.Run(ctx, 0); return nil }))
 	d.atStop(subs.Close)
+	if err := d.setupBounce(subs); err != nil {
+		return err
+	}
 	dg, err := a.digestService(subs)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func (*subscribersRemoveCmd) run(ctx context.Context, c *cli, args []string) err
 type subscribersUnbounceCmd struct{ allSince string }
 
 func (s *subscribersUnbounceCmd) flags(fs *flag.FlagSet) {
-	fs.StringVar(&s.allSince, "all-since", "", "every subscriber the digest bounced since this time (YYYY-MM-DD in newsroom.zone, or RFC 3339)")
+	fs.StringVar(&s.allSince, "all-since", "", "every subscriber bounced since this time, by the digest or a later notification (YYYY-MM-DD in newsroom.zone, or RFC 3339)")
 }
 
 func (s *subscribersUnbounceCmd) run(ctx context.Context, c *cli, args []string) error {

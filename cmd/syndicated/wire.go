@@ -268,6 +268,10 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 	for _, s := range a.cfg.Series {
 		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
 	}
+	returns, err := a.returns()
+	if err != nil {
+		return nil, err
+	}
 	return digest.New(digest.Config{
 		Zone:  a.cfg.Zone(),
 		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: series,
@@ -277,6 +281,8 @@ func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) 
 		Log:      a.log,
 		// mailto: only when a processed mailbox is configured.
 		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
+		// VERP (bounce.address): each copy's envelope sender and mailto:.
+		Returns: returns,
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -53,6 +54,9 @@ var codes = []struct {
 	{subscribers.ErrUnknownList, http.StatusBadRequest, "", "lists"},
 	{subscribers.ErrInvalidToken, http.StatusBadRequest, "", "token"}, // ErrTokenExpired too
 	{subscribers.ErrNotFound, http.StatusNotFound, "no such subscriber", ""},
+	{bounce.ErrUnauthenticated, http.StatusUnauthorized, "", ""},
+	{bounce.ErrMalformed, http.StatusBadRequest, "", ""},
+	{bounce.ErrTemporary, http.StatusServiceUnavailable, "temporary failure, retry later", ""},
 }
 
 // ErrorBody is the JSON shape of every error answer.

@@ -81,6 +81,10 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"SubscriberEventSeq", testSubscriberEventSeq},
 		{"ConfirmationRequest", testConfirmationRequest},
 		{"Suppress", testSuppress},
+		{"BounceEvents", testBounceEvents},
+		{"BounceRecordConcurrent", testBounceRecordConcurrent},
+		{"BounceSoftCountAndUnbounce", testBounceSoftCountAndUnbounce},
+		{"SuppressWithoutErasing", testSuppressWithoutErasing},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
