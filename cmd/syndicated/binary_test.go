@@ -490,13 +490,13 @@ func TestMigrateReportsVersion(t *testing.T) {
 	dir := t.TempDir()
 	for _, backend := range []struct {
 		name string
-		env  func() []string
+		env  func(t *testing.T) []string
 	}{
-		{"sqlite", func() []string { return nil }},
-		{"postgres", func() []string { return []string{"SYNDICATED_DATABASE_URL=" + storagetest.PostgresURL(t)} }},
+		{"sqlite", func(*testing.T) []string { return nil }},
+		{"postgres", func(t *testing.T) []string { return []string{"SYNDICATED_DATABASE_URL=" + storagetest.PostgresURL(t)} }},
 	} {
 		t.Run(backend.name, func(t *testing.T) {
-			env := backend.env()
+			env := backend.env(t)
 			data := filepath.Join(dir, backend.name)
 			first := runBinary(t, dir, env, "migrate", "--data", data)
 			m := regexp.MustCompile(`migrated from schema version 0 to (\d+)\n$`).FindStringSubmatch(first.stdout)
