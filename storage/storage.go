@@ -37,6 +37,9 @@ type Storage interface {
 	article.Store
 	subscribers.Store
 	digest.Store
+	digest.CadenceStore
+	subscribers.PreferenceStore
+	subscribers.WelcomeOutbox
 	feedstate.Store
 	digest.Admin
 	Locker

@@ -38,6 +38,12 @@ var ErrUnknownList = errors.New("unknown list")
 type List struct {
 	Slug  string
 	Title string
+	// Description says what the series is (the preference page shows it).
+	Description string
+	// Cadences the series offers and its default (see Offer); none:
+	// weekly only.
+	Cadences       []Cadence
+	DefaultCadence Cadence
 }
 
 // Config builds a Service.
@@ -67,6 +73,9 @@ type Config struct {
 	SyncMail bool
 	// MailTimeout bounds a background confirmation send (default 2 min).
 	MailTimeout time.Duration
+	// Readers' preferences (cadences, pauses, the preference page, the
+	// welcome email): see ReaderConfig.
+	Readers ReaderConfig
 }
 
 // Service is double opt-in, unsubscribe and the operators' list tools. It is
@@ -91,6 +100,8 @@ type Service struct {
 	mu       sync.Mutex
 	limiters map[string]*ipLimiter
 	swept    time.Time
+
+	readers readers
 }
 
 type ipLimiter struct {
@@ -151,6 +162,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.setupReaders(cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -267,6 +281,9 @@ type Request struct {
 	Email     string
 	Name      string
 	Lists     []string // slugs; none means the default list
+	// Cadences the reader asks for, by list slug (lists not named get the
+	// list's default). They apply once the sign-up is confirmed.
+	Cadences  map[string]Cadence
 	IP        string   // client IP, for the consent record and the rate limit
 	UserAgent string
 	Source    string // "web", "api"…
@@ -296,6 +313,10 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 		return err
 	}
 	lists, err := s.cleanLists(r.Lists)
+	if err != nil {
+		return err
+	}
+	cadences, err := s.cleanCadences(lists, r.Cadences)
 	if err != nil {
 		return err
 	}
@@ -362,7 +383,7 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if send == nil {
 		return nil
 	}
-	if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: send, IssuedAt: now, NextAttemptAt: now}); err != nil {
+	if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: choices(send, cadences), IssuedAt: now, NextAttemptAt: now}); err != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	if s.syncMail {
@@ -425,6 +446,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if _, err := s.sendDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("subscribe: confirmation outbox", "err", err)
+			}
+			if _, err := s.sendWelcomes(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("subscribe: welcome outbox", "err", err)
 			}
 		}
 	}
@@ -566,7 +590,7 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists [
 	link := s.URL("/confirm", url.Values{"token": {tok}})
 	titles := make([]string, len(lists))
 	for i, l := range lists {
-		titles[i] = s.listTitle(l)
+		titles[i] = s.choiceTitle(l)
 	}
 	// No visitor-supplied text goes into a message sent before consent: the
 	// name field would let anyone mail their words to any address.
@@ -608,7 +632,8 @@ func (s *Service) tokenSubscriber(ctx context.Context, id int64, created time.Ti
 }
 
 // checkConfirm verifies a confirmation token and finds its subscriber's
-// address and the lists that still exist.
+// address and the lists that still exist (with the cadences asked for
+// them, see listChoice).
 func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time) (ConfirmClaims, []string, error) {
 	c, err := s.signer.VerifyConfirm(token, now)
 	if err != nil {
@@ -616,7 +641,7 @@ func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time)
 	}
 	var lists []string
 	for _, l := range c.Lists {
-		if slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == l }) {
+		if slug, _ := splitChoice(l); slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == slug }) {
 			lists = append(lists, l)
 		}
 	}
@@ -637,7 +662,8 @@ func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time)
 func (s *Service) listsOf(slugs []string) []List {
 	out := make([]List, len(slugs))
 	for i, l := range slugs {
-		out[i] = List{Slug: l, Title: s.listTitle(l)}
+		slug, _ := splitChoice(l)
+		out[i] = List{Slug: slug, Title: s.choiceTitle(l)}
 	}
 	return out
 }
@@ -661,14 +687,28 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 	if err != nil {
 		return ConfirmResult{}, err
 	}
-	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+	var (
+		slugs    []string
+		cadences = map[string]Cadence{}
+		welcome  bool
+	)
+	for _, l := range lists {
+		slug, c := splitChoice(l)
+		slugs = append(slugs, slug)
+		if c != "" {
+			cadences[slug] = c
+		}
+	}
+	sub, err := s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
 		if sub.ID == 0 || (c.ID != 0 && sub.ID != c.ID) {
 			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
 		}
 		if sub.UnsubscribedAt.Truncate(time.Second).After(c.IssuedAt) {
 			return fmt.Errorf("%w: unsubscribed after this link was sent", ErrInvalidToken)
 		}
-		for _, l := range lists {
+		welcome = false
+		for _, l := range slugs {
+			welcome = welcome || !hasActive(sub, l)
 			setList(sub, l, true, now, true)
 		}
 		if sub.Status != StatusActive {
@@ -682,6 +722,12 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 			return ConfirmResult{}, err
 		}
 		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+	}
+	if err := s.setCadences(ctx, sub.ID, cadences, now); err != nil {
+		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+	}
+	if welcome { // not when the same link is followed again
+		s.queueWelcome(ctx, sub, slugs)
 	}
 	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
 }

@@ -74,6 +74,13 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimBatch", testDigestClaimBatch},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
+		{"CreateIssueWith", testCreateIssueWith},
+		{"CadencePreferences", testCadencePreferences},
+		{"CadenceRecipients", testCadenceRecipients},
+		{"CadenceSwitch", testCadenceSwitch},
+		{"CadenceConcurrent", testCadenceConcurrent},
+		{"PreferenceActivityAndCounts", testPreferenceActivityAndCounts},
+		{"WelcomeOutbox", testWelcomeOutbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
