@@ -129,9 +129,9 @@ type PreferenceStore interface {
 // Activity is one email sent (or being sent) to a subscriber.
 type Activity struct {
 	At     time.Time `json:"at"`
-	Kind   string    `json:"kind"`            // "confirmation", "welcome", "issue"
-	Ref    string    `json:"ref,omitempty"`   // the issue id; the lists of a confirmation
-	State  string    `json:"state"`           // pending, sending, sent, failed, skipped
+	Kind   string    `json:"kind"`             // "confirmation", "welcome", "issue"
+	Ref    string    `json:"ref,omitempty"`    // the issue id; the lists of a confirmation
+	State  string    `json:"state"`            // pending, sending, sent, failed, skipped
 	Detail string    `json:"detail,omitempty"` // why it failed
 }
 
