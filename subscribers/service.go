@@ -278,15 +278,16 @@ func (s *Service) allowIP(ip string, now time.Time) bool {
 
 // Request is a sign-up.
 type Request struct {
-	Email string
-	Name  string
-	Lists []string // slugs; none means the default list
-	// Cadences the reader asks for, by list slug (lists not named get the
-	// list's default). They apply once the sign-up is confirmed.
-	Cadences  map[string]Cadence
-	IP        string // client IP, for the consent record and the rate limit
+	Email     string
+	Name      string
+	Lists     []string // slugs; none means the default list
+	IP        string   // client IP, for the consent record and the rate limit
 	UserAgent string
 	Source    string // "web", "api"…
+
+	// Cadences the reader asks for, by list slug (lists not named get the
+	// list's default). They apply once the sign-up is confirmed.
+	Cadences map[string]Cadence
 }
 
 // Subscribe handles a sign-up with double opt-in. Its result is the same
