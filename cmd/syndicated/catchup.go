@@ -13,11 +13,18 @@ import (
 // again creates and sends nothing more.
 func (dd *daemonDigest) catchUp(ctx context.Context, now time.Time) {
 	a := dd.d.a
-	for _, s := range a.cfg.Series {
-		name := "digest-" + s.Slug
-		if _, err := dd.d.sched.CatchUp(ctx, name, a.cfg.DigestSchedule(s), now, a.cfg.Digest.CatchUp.Duration,
-			func(ctx context.Context, due time.Time) error { return dd.createIssue(ctx, s.Slug, due) }); err != nil {
-			a.log.Warn("digest catch-up", "job", name, "err", err)
+	jobs, err := dd.svc.Jobs()
+	if err != nil {
+		a.log.Warn("digest catch-up", "err", err)
+		return
+	}
+	for _, j := range jobs {
+		if !j.CatchUp {
+			continue
+		}
+		if _, err := dd.d.sched.CatchUp(ctx, j.Name, j.Spec, now, a.cfg.Digest.CatchUp.Duration,
+			func(ctx context.Context, due time.Time) error { return dd.runJob(ctx, j, due) }); err != nil {
+			a.log.Warn("digest catch-up", "job", j.Name, "err", err)
 		}
 	}
 }

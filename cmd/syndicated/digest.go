@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -27,7 +28,13 @@ const digestPoll = time.Minute
 func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
 	var series []digest.Series
 	for _, s := range a.cfg.Series {
-		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
+		offered, def := a.seriesCadences(s)
+		schedules := map[digest.Cadence]string{}
+		for _, c := range offered {
+			schedules[c] = a.cfg.CadenceSchedule(s, string(c))
+		}
+		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject,
+			Cadences: offered, DefaultCadence: def, Schedules: schedules})
 	}
 	zone, err := a.cfg.Location()
 	if err != nil {
@@ -333,12 +340,17 @@ func (d *daemon) setupDigest(m mail.Transport) (*daemonDigest, error) {
 	return dd, nil
 }
 
-// schedule adds each series' weekly job: it creates this week's issue
-// (the shared lock makes that one replica) and wakes the workers.
+// schedule adds a job per series and cadence (digest.Service.Jobs): each
+// run makes its issue (the shared lock makes that one replica) and wakes
+// the workers.
 func (dd *daemonDigest) schedule() error {
-	for _, s := range dd.d.a.cfg.Series {
-		if err := dd.d.sched.Add("digest-"+s.Slug, dd.d.a.cfg.DigestSchedule(s), func(ctx context.Context) error {
-			return dd.createIssue(ctx, s.Slug, dd.svc.Now())
+	jobs, err := dd.svc.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := dd.d.sched.Add(j.Name, j.Spec, func(ctx context.Context) error {
+			return dd.runJob(ctx, j, dd.svc.Now())
 		}); err != nil {
 			return err
 		}
@@ -346,28 +358,24 @@ func (dd *daemonDigest) schedule() error {
 	return nil
 }
 
-// createIssue creates the issue of series due at time at (the week's
-// issue with the articles published up to then) and wakes the workers.
-func (dd *daemonDigest) createIssue(ctx context.Context, series string, at time.Time) error {
+// runJob makes the issue a run of j due at time at makes and wakes the
+// workers.
+func (dd *daemonDigest) runJob(ctx context.Context, j digest.Job, at time.Time) error {
 	log := dd.d.a.log
-	p, err := dd.svc.PlanAt(ctx, series, dd.svc.Week(at), time.Time{}, at)
+	r, err := dd.svc.RunJob(ctx, j, at)
 	if err != nil {
 		return err
 	}
-	iss, created, err := dd.svc.Create(ctx, p)
-	if errors.Is(err, digest.ErrNoArticles) {
-		log.Info("digest: no new articles, no issue", "issue", p.Issue.ID)
+	if r.Issue == nil {
+		level := slog.LevelInfo
+		if j.Cadence == subscribers.CadenceStory { // looked for every minute
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "digest: "+r.Skipped+", no issue", "issue", r.Plan.Issue.ID)
 		return nil
 	}
-	if errors.Is(err, digest.ErrNoRecipients) {
-		log.Info("digest: no active subscribers, no issue", "issue", p.Issue.ID)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if created {
-		log.Info("digest issue created", "issue", iss.ID, "articles", len(p.Articles))
+	if r.Created {
+		log.Info("digest issue created", "issue", r.Issue.ID, "articles", len(r.Plan.Articles))
 	}
 	select {
 	case dd.kick <- struct{}{}:

@@ -199,7 +199,13 @@ func (a *app) renderer() *hermes.Renderer {
 func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
 	lists := make([]subscribers.List, 0, len(a.cfg.Series))
 	for _, s := range a.cfg.Series {
-		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title})
+		offered, def := a.seriesCadences(s)
+		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title, Description: s.Description,
+			Cadences: offered, DefaultCadence: def})
+	}
+	readers := subscribers.ReaderConfig{PreferencesTTL: a.cfg.Subscribe.PreferencesTTL.Duration, LatestIssue: a.latestIssue}
+	if a.cfg.Subscribe.Welcome {
+		readers.Welcome = a.renderer()
 	}
 	return subscribers.New(subscribers.Config{
 		Store:           a.store,
@@ -214,5 +220,6 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		IPBurst:         a.cfg.Subscribe.PerClientBurst,
 		Logger:          a.log,
 		SyncMail:        syncMail,
+		Readers:         readers,
 	})
 }

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"strings"
+
+	"github.com/syndicated/syndicated/config"
+	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/subscribers"
+)
+
+// seriesCadences is what series s offers (config.SeriesCadences), typed.
+func (a *app) seriesCadences(s config.Series) ([]subscribers.Cadence, subscribers.Cadence) {
+	names, def := a.cfg.SeriesCadences(s)
+	offered := make([]subscribers.Cadence, len(names))
+	for i, n := range names {
+		offered[i] = subscribers.Cadence(n)
+	}
+	return offered, subscribers.Cadence(def)
+}
+
+// latestIssue links the latest issue of a list, for the welcome email.
+func (a *app) latestIssue(ctx context.Context, list string) (subscribers.IssueLink, bool, error) {
+	issues, err := a.store.SeriesIssues(ctx, list, 1, 0)
+	if err != nil || len(issues) == 0 {
+		return subscribers.IssueLink{}, false, err
+	}
+	return subscribers.IssueLink{Title: digest.IssueTitle(issues[0], a.zone()),
+		URL: strings.TrimRight(a.cfg.BaseURL, "/") + "/digests/" + digest.IssuePath(issues[0].ID)}, true, nil
+}
