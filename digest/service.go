@@ -59,8 +59,8 @@ type Service struct {
 	cfg      Config
 	cadences CadenceStore // nil: weekly issues only, through Store
 	domain   string
-	mu     sync.Mutex
-	mails  map[string]*issueMail // issue id → the issue rendered once, for sending
+	mu       sync.Mutex
+	mails    map[string]*issueMail // issue id → the issue rendered once, for sending
 }
 
 // ErrNoArticles is returned by Create when the series has no new articles:

@@ -68,7 +68,9 @@ type issueView struct {
 	Created, Until    time.Time
 }
 
-func (h *Handler) heading(iss *digest.Issue) string { return digest.IssueTitle(iss, h.pages.Site().Zone) }
+func (h *Handler) heading(iss *digest.Issue) string {
+	return digest.IssueTitle(iss, h.pages.Site().Zone)
+}
 
 func (h *Handler) view(iss *digest.Issue) issueView {
 	return issueView{ID: iss.ID, Path: "/digests/" + digest.IssuePath(iss.ID), Heading: h.heading(iss),
