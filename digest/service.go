@@ -56,11 +56,12 @@ type Config struct {
 
 // Service plans, creates and renders issues. It is safe for concurrent use.
 type Service struct {
-	cfg      Config
+	cfg    Config
+	domain string
+	mu     sync.Mutex
+	mails  map[string]*issueMail // issue id → the issue rendered once, for sending
+
 	cadences CadenceStore // nil: weekly issues only, through Store
-	domain   string
-	mu       sync.Mutex
-	mails    map[string]*issueMail // issue id → the issue rendered once, for sending
 }
 
 // ErrNoArticles is returned by Create when the series has no new articles:
