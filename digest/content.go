@@ -149,10 +149,11 @@ func (s *Service) summary(c Cadence, n int, since time.Time, caughtUp bool) stri
 }
 
 // forReader is e as a reader whose copy starts at after sees it: the
-// stories published after it, and the summary counting them. Content laid
-// out before Email.Since was kept is returned as it is.
+// stories published after it (the issue's own readers: after its Since),
+// and, for a copy that starts elsewhere, the summary counting them.
+// Content laid out before Email.Since was kept is everyone's as it is.
 func (s *Service) forReader(e Email, after time.Time) Email {
-	if e.Since.IsZero() || after.Equal(e.Since) {
+	if e.Since.IsZero() {
 		return e
 	}
 	var keep []ArticleView
@@ -162,7 +163,7 @@ func (s *Service) forReader(e Email, after time.Time) Email {
 		}
 	}
 	e.Articles = keep
-	if n := len(e.Intros); n > 0 {
+	if n := len(e.Intros); n > 0 && !after.Equal(e.Since) {
 		e.Intros = append(slices.Clone(e.Intros[:n-1]), s.summary(Cadence(e.Cadence), len(keep), after, true))
 	}
 	return e
@@ -175,15 +176,6 @@ func (s *Service) Frozen(iss *Issue) *Email {
 	if iss.Content == nil {
 		return nil
 	}
-	e := iss.Content.Email
-	if !e.Since.IsZero() {
-		var keep []ArticleView
-		for _, a := range e.Articles {
-			if a.Published.IsZero() || a.Published.After(e.Since) {
-				keep = append(keep, a)
-			}
-		}
-		e.Articles = keep
-	}
+	e := s.forReader(iss.Content.Email, iss.Content.Email.Since)
 	return &e
 }

@@ -48,7 +48,8 @@ var htmlText = strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`,
 
 // issueMail is an issue's content rendered once for sending.
 type issueMail struct {
-	content *Content
+	content *Content       // as the issue's own readers get it
+	full    *Content       // with the older stories readers catching up get
 	prefix  string         // what every unsubscribe URL has before its token
 	prefs   string         // what every preferences URL has before its token
 	named   *mail.Template // slots: name, unsubscribe and preferences tokens; nil: rendered in full
@@ -62,19 +63,19 @@ type issueMail struct {
 	variants map[time.Time]*issueMail
 }
 
-// prepare renders c for the placeholders and checks that splicing holds;
-// prefix and prefs are every reader's unsubscribe and preferences URLs up
-// to their tokens.
+// prepare renders c (as its readers get it) for the placeholders and
+// checks that splicing holds; prefix and prefs are every reader's
+// unsubscribe and preferences URLs up to their tokens.
 func (s *Service) prepare(issueID string, c *Content, prefix, prefs string) (*issueMail, error) {
-	im := &issueMail{content: c, prefix: prefix, prefs: prefs}
+	im := &issueMail{content: c, full: c, prefix: prefix, prefs: prefs}
 	if prefix == "" || prefs == "" { // not URLs that end in a token: every copy is rendered
 		return im, nil
 	}
 	var err error
-	if im.named, err = s.template(issueID, c, prefix, prefs, slots1[0], slots2[0]); err != nil {
+	if im.named, err = s.template(issueID, im.content, prefix, prefs, slots1[0], slots2[0]); err != nil {
 		return nil, err
 	}
-	if im.anon, err = s.template(issueID, c, prefix, prefs, "", ""); err != nil {
+	if im.anon, err = s.template(issueID, im.content, prefix, prefs, "", ""); err != nil {
 		return nil, err
 	}
 	return im, nil
@@ -87,7 +88,7 @@ func (s *Service) variant(im *issueMail, issueID string, after time.Time) (*issu
 	if v := im.variants[after]; v != nil {
 		return v, nil
 	}
-	c := *im.content
+	c := *im.full
 	c.Email = s.forReader(c.Email, after)
 	v, err := s.prepare(issueID, &c, im.prefix, im.prefs)
 	if err != nil {

@@ -436,10 +436,15 @@ func (s *Service) issueMail(ctx context.Context, iss *Issue, prefix, prefs strin
 			return nil, err
 		}
 	}
-	im, err := s.prepare(iss.ID, c, prefix, prefs)
+	// The issue's own readers get its own stories; the older ones it
+	// holds are for readers catching up (variant).
+	own := *c
+	own.Email = s.forReader(c.Email, c.Email.Since)
+	im, err := s.prepare(iss.ID, &own, prefix, prefs)
 	if err != nil {
 		return nil, err
 	}
+	im.full = c
 	if s.cadences != nil {
 		if im.cutoffs, err = s.cadences.IssueCutoffs(ctx, iss.ID); err != nil {
 			return nil, err
