@@ -28,3 +28,14 @@ func (a *app) latestIssue(ctx context.Context, list string) (subscribers.IssueLi
 	return subscribers.IssueLink{Title: digest.IssueTitle(issues[0], a.zone()),
 		URL: strings.TrimRight(a.cfg.BaseURL, "/") + "/digests/" + digest.IssuePath(issues[0].ID)}, true, nil
 }
+
+// readerLists are the configured series as lists readers choose from.
+func (a *app) readerLists() []subscribers.List {
+	lists := make([]subscribers.List, 0, len(a.cfg.Series))
+	for _, s := range a.cfg.Series {
+		offered, def := a.seriesCadences(s)
+		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title, Description: s.Description,
+			Cadences: offered, DefaultCadence: def})
+	}
+	return lists
+}

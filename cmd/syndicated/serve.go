@@ -149,6 +149,7 @@ func (d *daemon) setupOpsMetrics() error {
 	}
 	d.ops = opsMetrics{builds: metrics.NewBuilds(d.registry), ingest: metrics.NewIngest(d.registry), requests: reqs}
 	metrics.NewStoreCollector(d.registry, a.store, metrics.StoreOptions{Log: a.log})
+	metrics.NewCadenceCollector(d.registry, a.store, a.readerLists(), metrics.StoreOptions{Log: a.log})
 	return nil
 }
 

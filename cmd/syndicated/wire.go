@@ -197,12 +197,7 @@ func (a *app) renderer() *hermes.Renderer {
 // sends synchronously so that it can report a failure; the daemon sends in
 // the background so that a response's timing reveals nothing.
 func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
-	lists := make([]subscribers.List, 0, len(a.cfg.Series))
-	for _, s := range a.cfg.Series {
-		offered, def := a.seriesCadences(s)
-		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title, Description: s.Description,
-			Cadences: offered, DefaultCadence: def})
-	}
+	lists := a.readerLists()
 	readers := subscribers.ReaderConfig{PreferencesTTL: a.cfg.Subscribe.PreferencesTTL.Duration, LatestIssue: a.latestIssue}
 	if a.cfg.Subscribe.Welcome {
 		readers.Welcome = a.renderer()
