@@ -125,6 +125,9 @@ type CadenceStore interface {
 	// reader q selects stopped when they moved to this cadence (zero when
 	// none): how far back the issue's content must reach.
 	CatchUpFrom(ctx context.Context, q RecipientQuery, since time.Time) (time.Time, error)
+	// Recipients are the ids of the subscribers q selects now, in order
+	// (what CreateCadenceIssue would take, before coverage).
+	Recipients(ctx context.Context, q RecipientQuery) ([]int64, error)
 	// IssueCutoffs returns the recipients of the issue whose copy starts
 	// elsewhere than its Since, and where.
 	IssueCutoffs(ctx context.Context, issueID string) (map[int64]time.Time, error)

@@ -495,3 +495,30 @@ func (s *Service) IssuesPage(ctx context.Context, series string, limit, offset i
 	}
 	return s.cadences.SeriesIssues(ctx, series, limit, offset)
 }
+
+// Recipients are the readers the issue p plans would go to if it were
+// created now (for a dry run), as they are now.
+func (s *Service) Recipients(ctx context.Context, p *Plan) ([]*subscribers.Subscriber, error) {
+	se, err := s.Series(p.Issue.Series)
+	if err != nil {
+		return nil, err
+	}
+	if s.cadences == nil {
+		return s.cfg.Subscribers.List(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: p.Issue.Series})
+	}
+	ids, err := s.cadences.Recipients(ctx, recipientQuery(se, p.Issue.Cadence(), s.cfg.Now()))
+	if err != nil {
+		return nil, err
+	}
+	byID, err := s.cfg.Store.GetSubscribersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*subscribers.Subscriber, 0, len(ids))
+	for _, id := range ids {
+		if sub := byID[id]; sub != nil {
+			out = append(out, sub)
+		}
+	}
+	return out, nil
+}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/digest"
@@ -38,4 +40,43 @@ func (a *app) readerLists() []subscribers.List {
 			Cadences: offered, DefaultCadence: def})
 	}
 	return lists
+}
+
+// listCadences is the lists column of subscribers list: each active list,
+// with the cadence the reader gets it at where the series offers several
+// ("shanghai-70th:daily"), and a last column when they are paused.
+func listCadences(svc *subscribers.Service, s *subscribers.Subscriber, p subscribers.Preferences, now time.Time) (lists, paused string) {
+	offers := map[string]subscribers.Offer{}
+	for _, l := range svc.Lists() {
+		offers[l.Slug] = l.Offer()
+	}
+	var out []string
+	for _, l := range s.Lists {
+		if !l.Active {
+			continue
+		}
+		o, ok := offers[l.List]
+		if ok && len(o.Cadences) > 1 {
+			out = append(out, l.List+":"+string(o.Effective(p.Cadences[l.List])))
+			continue
+		}
+		out = append(out, l.List)
+	}
+	if p.Paused(now) {
+		paused = "\tpaused until " + p.PausedUntil.UTC().Format(time.RFC3339)
+	}
+	return strings.Join(out, ","), paused
+}
+
+// plan is the issue a digest command works on: the --day's daily issue,
+// or the week's.
+func (c *cli) plan(ctx context.Context, dg *digest.Service, series string, w digest.Week, since time.Time) (*digest.Plan, error) {
+	if c.opts.day == "" {
+		return dg.Plan(ctx, series, w, since)
+	}
+	day, err := digest.ParseDay(c.opts.day, dg.Zone())
+	if err != nil {
+		return nil, fmt.Errorf("%w: --day: %v", errUsage, err)
+	}
+	return dg.PlanDay(ctx, series, day, since, dg.Now())
 }

@@ -130,14 +130,13 @@ func runSubscribersList(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
+		prefs, err := svc.Preferences(ctx, subs)
+		if err != nil {
+			return err
+		}
 		for _, s := range subs {
-			var lists []string
-			for _, l := range s.Lists {
-				if l.Active {
-					lists = append(lists, l.List)
-				}
-			}
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\n", s.Email, s.Status, strings.Join(lists, ","), s.Name)
+			lists, paused := listCadences(svc, s, prefs[s.ID], svc.Now())
+			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s%s\n", s.Email, s.Status, lists, s.Name, paused)
 		}
 		if c.isTerminal {
 			fmt.Fprintf(c.stderr, "%d subscribers\n", len(subs))

@@ -90,6 +90,9 @@ func (c *cli) digestArgs(dg *digest.Service, args []string) ([]string, digest.We
 		}
 	}
 	w := dg.Week(dg.Now())
+	if c.opts.week != "" && c.opts.day != "" {
+		return nil, w, time.Time{}, fmt.Errorf("%w: give --week or --day, not both", errUsage)
+	}
 	if c.opts.week != "" {
 		var err error
 		if w, err = digest.ParseWeek(c.opts.week); err != nil {
@@ -168,7 +171,7 @@ func runDigestPreview(ctx context.Context, c *cli, args []string) error {
 		out = f
 	}
 	for _, s := range series {
-		p, err := dg.Plan(ctx, s, w, since)
+		p, err := c.plan(ctx, dg, s, w, since)
 		if err != nil {
 			return err
 		}
@@ -228,7 +231,7 @@ func runDigestSend(ctx context.Context, c *cli, args []string) error {
 }
 
 func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Service, series string, w digest.Week, since time.Time) error {
-	p, err := dg.Plan(ctx, series, w, since)
+	p, err := c.plan(ctx, dg, series, w, since)
 	if err != nil {
 		return err
 	}
@@ -264,7 +267,7 @@ func (c *cli) sendOne(ctx context.Context, a *app, m mail.Mailer, dg *digest.Ser
 			fmt.Fprintf(c.stdout, "  issue exists (%s): deliveries %v\n", p.Issue.Status, counts)
 			return nil
 		}
-		subs, err := a.store.ListSubscribers(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: series})
+		subs, err := dg.Recipients(ctx, p)
 		if err != nil {
 			return err
 		}

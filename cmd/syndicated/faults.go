@@ -84,12 +84,27 @@ func (c *cli) statusIssues(ctx context.Context, a *app, dg *digest.Service, args
 	if err != nil {
 		return nil, err
 	}
+	if c.opts.issue != "" {
+		iss, err := a.store.GetIssue(ctx, c.opts.issue)
+		if errors.Is(err, digest.ErrNotFound) {
+			fmt.Fprintf(c.stdout, "%s: no issue\n", c.opts.issue)
+			return nil, nil
+		}
+		return []*digest.Issue{iss}, err
+	}
 	var out []*digest.Issue
 	for _, s := range series {
 		var iss *digest.Issue
-		if c.opts.week != "" {
+		switch {
+		case c.opts.day != "":
+			var day time.Time
+			if day, err = digest.ParseDay(c.opts.day, dg.Zone()); err != nil {
+				return nil, fmt.Errorf("%w: --day: %v", errUsage, err)
+			}
+			iss, err = a.store.GetIssue(ctx, digest.DayID(s, day, dg.Zone()))
+		case c.opts.week != "":
 			iss, err = a.store.GetIssue(ctx, digest.IssueID(s, w))
-		} else {
+		default:
 			iss, err = a.store.LastIssue(ctx, s, "")
 		}
 		if errors.Is(err, digest.ErrNotFound) {

@@ -43,6 +43,7 @@ type options struct {
 	allSince  string
 	// digest
 	series, week, since, format, to string
+	day, issue                        string // digest: a daily issue's day; status: any issue's id
 	dryRun                          bool
 	// config check
 	smtpCheck bool
@@ -120,11 +121,13 @@ func commands() []command {
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
 				fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default each series' latest issue)")
+				issueFlags(fs, o)
 			}, run: runDigestStatus},
 		{name: "digest retry-failed", summary: "make an issue's failed deliveries pending again",
 			flags: func(fs *flag.FlagSet, o *options) {
 				fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
 				fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default each series' latest issue)")
+				issueFlags(fs, o)
 			}, run: runDigestRetryFailed},
 		{name: "backup", summary: "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)",
 			flags: func(fs *flag.FlagSet, o *options) {
@@ -139,6 +142,13 @@ func digestFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.series, "series", "", "series slug(s), comma-separated (default every configured series)")
 	fs.StringVar(&o.week, "week", "", "ISO week, e.g. 2019-W17 (default the current week in newsroom.zone)")
 	fs.StringVar(&o.since, "since", "", "for a first issue: articles published after this date (YYYY-MM-DD) instead of the past 7 days")
+	fs.StringVar(&o.day, "day", "", "the daily issue of this day (YYYY-MM-DD in newsroom.zone) instead of a week's")
+}
+
+// issueFlags pick an issue of another cadence than weekly.
+func issueFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.day, "day", "", "the daily issue of this day (YYYY-MM-DD in newsroom.zone)")
+	fs.StringVar(&o.issue, "issue", "", "the issue with this id, of any cadence (shanghai-70th/story/ID)")
 }
 
 func main() {

@@ -366,6 +366,24 @@ func (s *Store) CreateCadenceIssue(ctx context.Context, iss digest.Issue, rq dig
 	return stored, created, err
 }
 
+// Recipients implements digest.CadenceStore.
+func (s *Store) Recipients(ctx context.Context, rq digest.RecipientQuery) ([]int64, error) {
+	q := s.read()
+	query, args := recipientsSQL(rq, q)
+	out, err := collect(func(r *sql.Rows) (int64, error) {
+		var (
+			id      int64
+			until   time.Time
+			catchUp bool
+		)
+		return id, r.Scan(&id, tm{&until}, &catchUp)
+	})(q.query(ctx, query, args...))
+	if err != nil {
+		return nil, fmt.Errorf("recipients of %s %s: %w", rq.Cadence, rq.List, err)
+	}
+	return out, nil
+}
+
 // LastIssueOf implements digest.CadenceStore.
 func (s *Store) LastIssueOf(ctx context.Context, series string, c subscribers.Cadence, exceptID string) (*digest.Issue, error) {
 	iss, err := scanIssue(s.read().row(ctx, `SELECT `+issueColumns+` FROM digest_issues
