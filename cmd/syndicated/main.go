@@ -43,7 +43,7 @@ type options struct {
 	allSince  string
 	// digest
 	series, week, since, format, to string
-	day, issue                        string // digest: a daily issue's day; status: any issue's id
+	day, issue                      string // digest: a daily issue's day; status: any issue's id
 	dryRun                          bool
 	// config check
 	smtpCheck bool
