@@ -8,6 +8,7 @@ import (
 
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -79,4 +80,31 @@ func (c *cli) plan(ctx context.Context, dg *digest.Service, series string, w dig
 		return nil, fmt.Errorf("%w: --day: %v", errUsage, err)
 	}
 	return dg.PlanDay(ctx, series, day, since, dg.Now())
+}
+
+// sendStored sends what is due of the stored issue id (digest send
+// --issue), whatever its cadence.
+func (c *cli) sendStored(ctx context.Context, a *app, m mail.Mailer, dg *digest.Service, id string) error {
+	iss, err := a.store.GetIssue(ctx, id)
+	if err != nil {
+		return err
+	}
+	counts, err := a.store.DeliveryCounts(ctx, iss.ID)
+	if err != nil {
+		return err
+	}
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	fmt.Fprintf(c.stdout, "%s: resumed, %d recipients\n", iss.ID, total)
+	prog := c.progress("sending "+iss.ID, total)
+	done := counts[digest.StateSent] + counts[digest.StateFailed] + counts[digest.StateSkipped]
+	rep, err := a.digestSender(dg, m, nil).SendIssue(ctx, iss, func(r digest.Report) {
+		prog.Set(done + r.Sent + r.Failed + r.Bounced + r.Skipped)
+	})
+	prog.Done()
+	fmt.Fprintf(c.stdout, "%s: sent %d, retry later %d, failed %d, bounced %d, skipped %d\n",
+		iss.ID, rep.Sent, rep.Retry, rep.Failed, rep.Bounced, rep.Skipped)
+	return c.afterSend(ctx, a, dg, iss, rep, err)
 }

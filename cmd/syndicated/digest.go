@@ -214,6 +214,14 @@ func runDigestSend(ctx context.Context, c *cli, args []string) error {
 		}
 		c.opts.to = to
 	}
+	if c.opts.issue != "" {
+		for _, id := range strings.Split(c.opts.issue, ",") {
+			if err := c.sendStored(ctx, a, m, dg, strings.TrimSpace(id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	var errs []error
 	for _, s := range series {
 		if err := c.sendOne(ctx, a, m, dg, s, w, since); err != nil {

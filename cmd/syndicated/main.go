@@ -116,6 +116,7 @@ func commands() []command {
 				digestFlags(fs, o)
 				fs.BoolVar(&o.dryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
 				fs.StringVar(&o.to, "to", "", "send one copy to this address only, without creating the issue")
+				fs.StringVar(&o.issue, "issue", "", "send (resume) the stored issues with these ids (comma-separated), of any cadence (shanghai-70th/story/ID)")
 			}, run: runDigestSend, sends: func(o *options) bool { return !o.dryRun }},
 		{name: "digest status", summary: "show an issue's deliveries: counts by state, retries, failures with the server's reply",
 			flags: func(fs *flag.FlagSet, o *options) {
