@@ -76,6 +76,9 @@ type Feed struct {
 	Slug, Title, Description string
 	Series                   bool
 	Links                    []FeedLink
+	// Cadences a series' readers may choose (weekly, daily, story); none
+	// or one: the weekly digest.
+	Cadences []string
 }
 
 // Site is what every page knows about the newsroom.

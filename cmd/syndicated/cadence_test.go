@@ -61,6 +61,10 @@ func TestCadenceCommands(t *testing.T) {
 		!strings.Contains(out, "shanghai-70th/2019-W22: created") || !strings.Contains(out, "1 recipients") {
 		t.Errorf("send a week: %d\n%s\n%s", code, out, errs)
 	}
+	if code, out, errs = run(t, ctx, env, "digest", "send", "--data", data, "--issue", "shanghai-70th/2019-05-13,shanghai-70th/2019-W22"); code != 0 ||
+		!strings.Contains(out, "shanghai-70th/2019-05-13: resumed, 1 recipients") || !strings.Contains(out, "shanghai-70th/2019-W22: finished") {
+		t.Errorf("send --issue of two finished issues: %d\n%s\n%s", code, out, errs)
+	}
 	for _, args := range [][]string{{"--day", "2019-05-13"}, {"--issue", "shanghai-70th/2019-05-13"}} {
 		code, out, errs = run(t, ctx, env, append([]string{"digest", "status", "--data", data, "--series", "shanghai-70th"}, args...)...)
 		if code != 0 || !strings.Contains(out, "shanghai-70th/2019-05-13: sent") || !strings.Contains(out, "sent 1, pending 0") {

@@ -73,6 +73,9 @@ func (a *app) pages() (*templates.Renderer, error) {
 		for _, ff := range feeds.Formats {
 			f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
+		if cs, ok := a.cfg.SeriesBySlug(s.Slug); ok && f.Series {
+			f.Cadences, _ = a.cfg.SeriesCadences(cs)
+		}
 		site.Feeds = append(site.Feeds, f)
 		if f.Series {
 			site.Digests = append(site.Digests, f)
