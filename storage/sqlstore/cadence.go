@@ -146,27 +146,45 @@ func (s *Store) SetPause(ctx context.Context, subscriberID int64, until, now tim
 	return nil
 }
 
-// SetImportedPreferences implements subscribers.PreferenceStore.
+// SetImportedPreferences implements subscribers.PreferenceStore: one
+// INSERT … SELECT per cadence (or pause) and batch of addresses.
 func (s *Store) SetImportedPreferences(ctx context.Context, prefs map[string]subscribers.Preferences, created time.Time) error {
+	type key struct {
+		list    string
+		cadence subscribers.Cadence
+		paused  time.Time
+	}
+	groups := map[key][]any{}
+	for email, p := range prefs {
+		for list, c := range p.Cadences {
+			groups[key{list: list, cadence: c}] = append(groups[key{list: list, cadence: c}], email)
+		}
+		if !p.PausedUntil.IsZero() {
+			groups[key{paused: p.PausedUntil}] = append(groups[key{paused: p.PausedUntil}], email)
+		}
+	}
 	err := s.tx(ctx, func(q db) error {
-		for email, p := range prefs {
-			var id int64
-			err := q.row(ctx, `SELECT id FROM subscribers WHERE email = ? AND created_at = ?`, email, q.t(created)).Scan(&id)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue // there before the import: left as it is
-			}
-			if err != nil {
-				return err
-			}
-			for list, c := range p.Cadences {
-				if _, err := q.exec(ctx, `INSERT INTO subscription_cadences (subscriber_id, list, cadence, changed_at)
-					VALUES (?, ?, ?, ?) ON CONFLICT (subscriber_id, list) DO NOTHING`, id, list, string(c), q.t(created)); err != nil {
-					return err
+		for k, emails := range groups {
+			for start := 0; start < len(emails); start += q.d.Batch {
+				chunk := emails[start:min(start+q.d.Batch, len(emails))]
+				var (
+					query string
+					args  []any
+				)
+				if k.paused.IsZero() {
+					query = `INSERT INTO subscription_cadences (subscriber_id, list, cadence, changed_at)
+						SELECT id, ?, ?, ? FROM subscribers WHERE created_at = ? AND email IN ` + values(1, len(chunk)) + `
+						ON CONFLICT (subscriber_id, list) DO NOTHING`
+					args = []any{k.list, string(k.cadence), q.t(created), q.t(created)}
+				} else {
+					query = `INSERT INTO subscriber_pauses (subscriber_id, paused_until, paused_at)
+						SELECT id, ?, ? FROM subscribers WHERE created_at = ? AND email IN ` + values(1, len(chunk)) + `
+						ON CONFLICT (subscriber_id) DO NOTHING`
+					args = []any{q.t(k.paused), q.t(created), q.t(created)}
 				}
-			}
-			if !p.PausedUntil.IsZero() {
-				if _, err := q.exec(ctx, `INSERT INTO subscriber_pauses (subscriber_id, paused_until, paused_at) VALUES (?, ?, ?)
-					ON CONFLICT (subscriber_id) DO NOTHING`, id, q.t(p.PausedUntil), q.t(created)); err != nil {
+				// Only the subscribers created at created (an import's
+				// rows): one that was there before is left as it is.
+				if _, err := q.exec(ctx, query, append(args, chunk...)...); err != nil {
 					return err
 				}
 			}
