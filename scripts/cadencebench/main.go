@@ -258,17 +258,20 @@ func day(ctx context.Context, args []string) error {
 		}
 		for at := sched.Next(d.Add(-time.Second)); at.Before(d.AddDate(0, 0, 1)); at = sched.Next(at) {
 			clock = at
+			t0 := time.Now()
 			r, err := dg.RunJob(ctx, j, at)
 			if err != nil {
 				return fmt.Errorf("%s at %s: %w", j.Name, at, err)
 			}
+			took := time.Since(t0)
 			runs++
 			if r.Created {
 				n, err := st.DeliveryCounts(ctx, r.Issue.ID)
 				if err != nil {
 					return err
 				}
-				fmt.Printf("  %-7s %-40s at %s  %6d recipients\n", j.Cadence, r.Issue.ID, at.Format("15:04"), n[digest.StatePending])
+				fmt.Printf("  %-7s %-52s at %s  %6d recipients, made in %s\n", j.Cadence, r.Issue.ID, at.Format("15:04"), n[digest.StatePending],
+					took.Round(time.Millisecond))
 				if j.Series != baseline { // sent apart, as the weekly digest to compare with
 					ids = append(ids, r.Issue.ID)
 				}
