@@ -168,8 +168,8 @@ func TestCadenceIssues(t *testing.T) {
 		for _, j := range jobs {
 			names = append(names, j.Name+" "+j.Spec)
 		}
-		if want := []string{"digest-shanghai-70th CRON_TZ=Asia/Shanghai 0 9 * * MON", "digest-daily-shanghai-70th CRON_TZ=Asia/Shanghai 0 18 * * *",
-			"digest-story-shanghai-70th * * * * *"}; !slices.Equal(names, want) {
+		if want := []string{"digest-shanghai-70th CRON_TZ=Asia/Shanghai 0 9 * * MON", "digest-daily/shanghai-70th CRON_TZ=Asia/Shanghai 0 18 * * *",
+			"digest-story/shanghai-70th * * * * *"}; !slices.Equal(names, want) {
 			t.Errorf("jobs = %q, want %q", names, want)
 		}
 

@@ -16,7 +16,7 @@ import (
 // missed run; a story run always picks up everything since the last story
 // issue anyway).
 type Job struct {
-	Name    string // "digest-SLUG" (weekly), "digest-daily-SLUG", "digest-story-SLUG"
+	Name    string // "digest-SLUG" (weekly), "digest-daily/SLUG", "digest-story/SLUG"
 	Spec    string
 	Series  string
 	Cadence Cadence
@@ -24,12 +24,13 @@ type Job struct {
 }
 
 // JobName is the scheduler's name of the job making series' issues of
-// cadence c. The weekly one keeps the name it always had.
+// cadence c. The weekly one keeps the name it always had; the others have
+// a "/", which no slug has, so that no two series' jobs share a name.
 func JobName(series string, c Cadence) string {
 	if c == subscribers.CadenceWeekly {
 		return "digest-" + series
 	}
-	return "digest-" + string(c) + "-" + series
+	return "digest-" + string(c) + "/" + series
 }
 
 // Jobs lists a job per configured series and cadence it offers, with the
