@@ -20,6 +20,7 @@ n="${1:-100000}"
 conns="${2:-4}"
 backends="${BACKENDS:-sqlite postgres}"
 export SYNDICATED_TEST_POSTGRES_URL="${SYNDICATED_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}"
+export PGOPTIONS="--client-min-messages=warning" # no NOTICE for each table a DROP SCHEMA … CASCADE drops
 port="${SINK_PORT:-25251}"
 day=2019-05-27 # a Monday
 tmp="$(mktemp -d)"
