@@ -28,6 +28,7 @@ func TestCadencesSurviveKills(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills and restarts the binary for about a minute")
 	}
+	t.Parallel()
 	const (
 		perCadence = 300
 		kills      = 10
