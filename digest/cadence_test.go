@@ -156,7 +156,7 @@ func TestCadenceIssues(t *testing.T) {
 		s := f.subscribe(t, "story@example.com")
 		f.subscribe(t, "elsewhere@example.com", "other")
 		for sub, c := range map[*subscribers.Subscriber]digest.Cadence{d: daily, s: storyC} {
-			if err := st.SetCadence(t.Context(), sub.ID, series, c, now0.Add(-30*24*time.Hour)); err != nil {
+			if err := st.SetCadence(t.Context(), sub.ID, series, weekly, c, now0.Add(-30*24*time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -357,7 +357,7 @@ func TestBrowserCopyIsFrozen(t *testing.T) {
 	srv := startSMTP(t)
 	f.subscribe(t, "weekly@example.com")
 	sub := f.subscribe(t, "story@example.com")
-	if err := st.SetCadence(t.Context(), sub.ID, series, storyC, at(20, 0, 0)); err != nil {
+	if err := st.SetCadence(t.Context(), sub.ID, series, weekly, storyC, at(20, 0, 0)); err != nil {
 		t.Fatal(err)
 	}
 	a := story("kept", at(26, 11, 0))

@@ -35,7 +35,7 @@ func TestCadenceCollector(t *testing.T) {
 			return sub.ID
 		}
 		set := func(id int64, list string, c subscribers.Cadence) {
-			if err := st.SetCadence(t.Context(), id, list, c, now); err != nil {
+			if err := st.SetCadence(t.Context(), id, list, subscribers.CadenceWeekly, c, now); err != nil {
 				t.Fatal(err)
 			}
 		}

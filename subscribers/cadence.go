@@ -105,13 +105,15 @@ func (p Preferences) Paused(now time.Time) bool { return now.Before(p.PausedUnti
 type PreferenceStore interface {
 	// GetPreferences returns the preferences of each of ids that has any.
 	GetPreferences(ctx context.Context, ids []int64) (map[int64]Preferences, error)
-	// SetCadence records that the subscriber wants list at cadence c. A
-	// change also records how far the list's mail to them has gone (the
-	// until of the last issue of the list they were sent), under the
-	// list's issue lock, so that the first issue of the new cadence starts
-	// there: no story is mailed to them twice, none is skipped. Setting
-	// the cadence they have changes nothing.
-	SetCadence(ctx context.Context, subscriberID int64, list string, c Cadence, now time.Time) error
+	// SetCadence records that the subscriber wants list at cadence to,
+	// where they got it at from (the cadence their stored choice, or none,
+	// gives now). A change also records, under the list's issue lock, how
+	// far the list's mail to them has gone: the latest until of the list's
+	// issues of cadence from made since they took it, or what was recorded
+	// at their previous change, whichever is later. The first issue of the
+	// new cadence starts there: no story is mailed to them twice, none is
+	// skipped. Setting the cadence stored changes nothing.
+	SetCadence(ctx context.Context, subscriberID int64, list string, from, to Cadence, now time.Time) error
 	// SetPause pauses the subscriber's mail until until (zero: resumes).
 	SetPause(ctx context.Context, subscriberID int64, until, now time.Time) error
 	// SetImportedPreferences sets the preferences of the subscribers with

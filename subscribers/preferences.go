@@ -255,7 +255,8 @@ func (s *Service) setCadences(ctx context.Context, id int64, cadences map[string
 		if !ok || got[id].Cadences[l.Slug] == c {
 			continue
 		}
-		if err := s.readers.prefs.SetCadence(ctx, id, l.Slug, c, now); err != nil {
+		from := l.Offer().Effective(got[id].Cadences[l.Slug])
+		if err := s.readers.prefs.SetCadence(ctx, id, l.Slug, from, c, now); err != nil {
 			return fmt.Errorf("preferences: %w", err)
 		}
 	}

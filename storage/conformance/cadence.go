@@ -39,9 +39,19 @@ func recipients(t *testing.T, s storage.Storage, issueID string) []int64 {
 	return subscriberIDs(ds)
 }
 
+// setCadence moves a reader of list to cadence c from the one they have
+// (the tests' lists are weekly by default).
 func setCadence(t *testing.T, s storage.Storage, id int64, list string, c subscribers.Cadence, now time.Time) {
 	t.Helper()
-	if err := s.SetCadence(ctx(t), id, list, c, now); err != nil {
+	got, err := s.GetPreferences(ctx(t), []int64{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := weekly
+	if cur, ok := got[id].Cadences[list]; ok {
+		from = cur
+	}
+	if err := s.SetCadence(ctx(t), id, list, from, c, now); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -358,7 +368,7 @@ func testCadenceConcurrent(t *testing.T, s storage.Storage) {
 	})
 	for _, sub := range subs {
 		wg.Go(func() {
-			if err := s.SetCadence(ctx(t), sub.ID, "s1", daily, now); err != nil {
+			if err := s.SetCadence(ctx(t), sub.ID, "s1", weekly, daily, now); err != nil {
 				t.Error(err)
 			}
 		})

@@ -85,28 +85,32 @@ func (s *Store) GetPreferences(ctx context.Context, ids []int64) (map[int64]subs
 }
 
 // SetCadence implements subscribers.PreferenceStore. The reader's
-// coverage becomes the later of what it was and the Until of the last
-// issue of the list that has a delivery to them.
-func (s *Store) SetCadence(ctx context.Context, subscriberID int64, list string, c subscribers.Cadence, now time.Time) error {
+// coverage becomes the later of what it was and the until of the latest
+// issue of the list of cadence from made since they took it (their
+// choice's changed_at; no choice: any). Read from the issues alone, it
+// does not depend on how the outbox keeps deliveries; an issue of that
+// cadence they were not in (paused, unsubscribed) counts too, which only
+// means the stories it held are not sent to them later.
+func (s *Store) SetCadence(ctx context.Context, subscriberID int64, list string, from, to subscribers.Cadence, now time.Time) error {
 	err := s.tx(ctx, func(q db) error {
 		if err := s.lockIssues(ctx, q, list); err != nil {
 			return err
 		}
 		var (
-			cur     sql.NullString
-			covered time.Time
+			cur           sql.NullString
+			took, covered time.Time
 		)
-		err := q.row(ctx, `SELECT cadence, covered_until FROM subscription_cadences WHERE subscriber_id = ? AND list = ?`,
-			subscriberID, list).Scan(&cur, tm{&covered})
+		err := q.row(ctx, `SELECT cadence, changed_at, covered_until FROM subscription_cadences WHERE subscriber_id = ? AND list = ?`,
+			subscriberID, list).Scan(&cur, tm{&took}, tm{&covered})
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if cur.Valid && subscribers.Cadence(cur.String) == c {
+		if cur.Valid && subscribers.Cadence(cur.String) == to {
 			return nil
 		}
 		var last time.Time
-		if err := q.row(ctx, `SELECT MAX(i.until) FROM digest_deliveries d JOIN digest_issues i ON i.id = d.issue_id
-			WHERE d.subscriber_id = ? AND i.series = ?`, subscriberID, list).Scan(tm{&last}); err != nil {
+		if err := q.row(ctx, `SELECT MAX(until) FROM digest_issues WHERE series = ? AND cadence = ? AND created_at >= ?`,
+			list, string(from), q.t(took)).Scan(tm{&last}); err != nil {
 			return err
 		}
 		if last.After(covered) {
@@ -115,7 +119,7 @@ func (s *Store) SetCadence(ctx context.Context, subscriberID int64, list string,
 		_, err = q.exec(ctx, `INSERT INTO subscription_cadences (subscriber_id, list, cadence, changed_at, covered_until, catch_up)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (subscriber_id, list) DO UPDATE SET cadence = excluded.cadence,
 			changed_at = excluded.changed_at, covered_until = excluded.covered_until, catch_up = excluded.catch_up`,
-			subscriberID, list, string(c), q.t(now), q.n(covered), !covered.IsZero())
+			subscriberID, list, string(to), q.t(now), q.n(covered), !covered.IsZero())
 		return err
 	})
 	if err != nil {
@@ -219,8 +223,10 @@ func (s *Store) SubscriberActivity(ctx context.Context, subscriberID int64) ([]s
 	for _, part := range []struct{ kind, query string }{
 		{"confirmation", `SELECT issued_at, lists, state, last_error, sent_at FROM confirmation_outbox WHERE subscriber_id = ?`},
 		{"welcome", `SELECT created_at, lists, state, last_error, sent_at FROM welcome_outbox WHERE subscriber_id = ?`},
+		// Issue by issue, each a lookup of the deliveries' primary key
+		// (issue_id, subscriber_id): no index by subscriber needed.
 		{"issue", `SELECT i.created_at, d.issue_id, d.state, d.last_error, d.sent_at
-			FROM digest_deliveries d JOIN digest_issues i ON i.id = d.issue_id WHERE d.subscriber_id = ?`},
+			FROM digest_issues i JOIN digest_deliveries d ON d.issue_id = i.id AND d.subscriber_id = ?`},
 	} {
 		if _, err := collect(scan(part.kind))(q.query(ctx, part.query, subscriberID)); err != nil {
 			return nil, fmt.Errorf("activity of subscriber %d: %w", subscriberID, err)
