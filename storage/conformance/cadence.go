@@ -92,15 +92,14 @@ func testCreateIssueWith(t *testing.T, s storage.Storage) {
 	}
 	var many []int64
 	for _, sub := range subs {
-		many = append(many, sub.ID)
+		if sub.ID%3 != 0 { // a selection, in subscriber order
+			many = append(many, sub.ID)
+		}
 	}
-	// Not in id order: the order given is kept.
-	slices.Reverse(many)
 	if _, _, err := s.CreateIssueWith(ctx(t), testIssue("s2"), many, digestNow); err != nil {
 		t.Fatal(err)
 	}
 	got := recipients(t, s, testIssue("s2").ID)
-	slices.Reverse(many)
 	if !slices.Equal(got, many) {
 		t.Fatalf("%d recipients, want %d", len(got), len(many))
 	}

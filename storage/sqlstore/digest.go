@@ -117,7 +117,8 @@ func (s *Store) CreateIssueWith(ctx context.Context, iss digest.Issue, recipient
 }
 
 // createIssueTx stores iss (status sending, with its content) and one
-// pending delivery per recipient, in the order given, in q's transaction;
+// pending delivery per recipient (ascending subscriber ids), in q's
+// transaction;
 // when an issue with iss.ID exists it writes nothing and reports false.
 // Issues of every cadence are created through it.
 func (s *Store) createIssueTx(ctx context.Context, q db, iss digest.Issue, recipients []int64, now time.Time) (bool, error) {
