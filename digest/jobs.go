@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/syndicated/syndicated/subscribers"
@@ -96,4 +97,27 @@ func (s *Service) RunJob(ctx context.Context, j Job, at time.Time) (RunResult, e
 		return RunResult{}, err
 	}
 	return RunResult{Issue: iss, Created: created, Plan: p}, nil
+}
+
+// MakeDue is RunJob as the daemon runs it: it logs what the run did (an
+// issue made at info level; none, and why, at info level too, but at
+// debug level for story runs, which look every minute) and returns the
+// issue made, nil when there is none, for the caller to wake the senders.
+func (s *Service) MakeDue(ctx context.Context, j Job, at time.Time, log *slog.Logger) (*Issue, error) {
+	r, err := s.RunJob(ctx, j, at)
+	if err != nil {
+		return nil, err
+	}
+	if r.Issue == nil {
+		level := slog.LevelInfo
+		if j.Cadence == subscribers.CadenceStory {
+			level = slog.LevelDebug
+		}
+		log.Log(ctx, level, "digest: "+r.Skipped+", no issue", "issue", r.Plan.Issue.ID)
+		return nil, nil
+	}
+	if r.Created {
+		log.Info("digest issue created", "issue", r.Issue.ID, "articles", len(r.Plan.Articles))
+	}
+	return r.Issue, nil
 }

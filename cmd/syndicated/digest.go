@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"strings"
@@ -372,21 +371,9 @@ func (dd *daemonDigest) schedule() error {
 // runJob makes the issue a run of j due at time at makes and wakes the
 // workers.
 func (dd *daemonDigest) runJob(ctx context.Context, j digest.Job, at time.Time) error {
-	log := dd.d.a.log
-	r, err := dd.svc.RunJob(ctx, j, at)
-	if err != nil {
+	iss, err := dd.svc.MakeDue(ctx, j, at, dd.d.a.log)
+	if err != nil || iss == nil {
 		return err
-	}
-	if r.Issue == nil {
-		level := slog.LevelInfo
-		if j.Cadence == subscribers.CadenceStory { // looked for every minute
-			level = slog.LevelDebug
-		}
-		log.Log(ctx, level, "digest: "+r.Skipped+", no issue", "issue", r.Plan.Issue.ID)
-		return nil
-	}
-	if r.Created {
-		log.Info("digest issue created", "issue", r.Issue.ID, "articles", len(r.Plan.Articles))
 	}
 	select {
 	case dd.kick <- struct{}{}:
