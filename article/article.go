@@ -53,6 +53,17 @@ type Page struct {
 	// sub-heads (short headings inside the body, rendered as <h3>); the
 	// others are ordinary paragraphs.
 	Subheads []int `json:"subheads,omitempty"`
+	// Photos are the page's photos other than the article's lead photo
+	// (Article.Photo), in the order the page prints them. A page may hold
+	// photos and no paragraph (a photo page of a gallery).
+	Photos []PagePhoto `json:"photos,omitempty"`
+}
+
+// PagePhoto is a photo inside the body: it stands before paragraph At of
+// its page (At = len(Paragraphs): after the last).
+type PagePhoto struct {
+	Photo
+	At int `json:"at"`
 }
 
 // IsSubhead reports whether Paragraphs[i] is a sub-head.
@@ -63,6 +74,31 @@ func (p Page) IsSubhead(i int) bool {
 		}
 	}
 	return false
+}
+
+// Block is one element of a page in reading order: a paragraph, a
+// sub-head, or a photo of the page (Photo set).
+type Block struct {
+	Text    string
+	Subhead bool
+	Photo   *Photo
+}
+
+// Blocks returns the page's paragraphs, sub-heads and photos in reading
+// order, each photo before the paragraph it stands at.
+func (p Page) Blocks() []Block {
+	out := make([]Block, 0, len(p.Paragraphs)+len(p.Photos))
+	ph := 0
+	for i, t := range p.Paragraphs {
+		for ; ph < len(p.Photos) && p.Photos[ph].At <= i; ph++ {
+			out = append(out, Block{Photo: &p.Photos[ph].Photo})
+		}
+		out = append(out, Block{Text: t, Subhead: p.IsSubhead(i)})
+	}
+	for ; ph < len(p.Photos); ph++ {
+		out = append(out, Block{Photo: &p.Photos[ph].Photo})
+	}
+	return out
 }
 
 // Article is one story. ID and GUID never change once stored.

@@ -2,6 +2,7 @@ package article
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -9,7 +10,10 @@ import (
 type Query struct {
 	Section string // section slug
 	Series  string // series slug
-	Status  Status
+	// Author and Tag select the articles with an author, or a tag, whose
+	// Slug is this.
+	Author, Tag string
+	Status      Status
 	// PublishedBefore keeps articles published at or before this time; it is
 	// how future-dated articles stay out of feeds until their time comes.
 	PublishedBefore time.Time
@@ -53,4 +57,59 @@ type Store interface {
 	// equality is meaningful; the value says nothing about how many writes
 	// happened.
 	ArticlesRevision(ctx context.Context) (int64, error)
+}
+
+// Change is one article write as the change log keeps it: the feeds the
+// article was in before and after it (FeedKeys) and its publication times
+// before and after, so that a process holding built feeds drops only what
+// the write touched.
+type Change struct {
+	Revision int64
+	ID       string
+	// Keys are the feed keys (FeedKeys) of the article before and after
+	// the write, without repeats.
+	Keys []string
+	// Published holds the article's publication time before the write
+	// (absent for a new article) and after it.
+	Published []time.Time
+}
+
+// ErrChangesPruned is returned by ArticleChanges when changes after the
+// asked revision were pruned from the log: the caller must assume that
+// anything changed.
+var ErrChangesPruned = errors.New("article changes pruned from the log")
+
+// ChangeLog is the log of article writes a store keeps for a while (see
+// ArticlesRevision); stores that keep one implement it.
+type ChangeLog interface {
+	// ArticleChanges returns, oldest first, the changes with a revision
+	// above after, at most limit of them (0: no limit). It returns
+	// ErrChangesPruned (wrapped) when some of them are no longer kept.
+	ArticleChanges(ctx context.Context, after int64, limit int) ([]Change, error)
+}
+
+// Feed key kinds: a feed key is KIND + ":" + slug ("section:society",
+// "series:shanghai-70th", "author:he-wei", "tag:urban-planning").
+const (
+	KeySection = "section"
+	KeySeries  = "series"
+	KeyAuthor  = "author"
+	KeyTag     = "tag"
+)
+
+// FeedKeys lists the feeds the article is in, whatever its status: its
+// section, series, authors and tags.
+func (a *Article) FeedKeys() []string {
+	keys := make([]string, 0, 1+len(a.Series)+len(a.Authors)+len(a.Tags))
+	keys = append(keys, KeySection+":"+a.Section)
+	for _, s := range a.Series {
+		keys = append(keys, KeySeries+":"+s)
+	}
+	for _, s := range a.AuthorSlugs() {
+		keys = append(keys, KeyAuthor+":"+s)
+	}
+	for _, s := range a.TagSlugs() {
+		keys = append(keys, KeyTag+":"+s)
+	}
+	return keys
 }

@@ -68,11 +68,18 @@ type Config struct {
 	GUIDAuthority string `toml:"guid_authority"`
 	// ContentDir is scanned for article files on the feed schedule.
 	ContentDir string `toml:"content_dir"`
+	// ContentSection is the section of a file in ContentDir that names
+	// none (a page copy without breadcrumb); empty: such a file is refused.
+	ContentSection string `toml:"content_section"`
 	// Samples imports the shipped sample articles when the store is empty.
 	Samples bool `toml:"samples"`
 	// ProbePhotos asks image servers (HEAD) for the size of lead photos
 	// given without one, so RSS enclosures carry a real length.
 	ProbePhotos bool `toml:"probe_photos"`
+	// ProbePhotosAllow are loopback, private or link-local addresses
+	// (CIDRs or addresses) the photo probe may reach all the same (an
+	// internal image server); any other such address is refused.
+	ProbePhotosAllow []string `toml:"probe_photos_allow"`
 	// Secret keys HMAC tokens; when empty one is generated and kept in DATA/secret.
 	Secret    string    `toml:"secret"`
 	Language  string    `toml:"language"`
@@ -84,6 +91,8 @@ type Config struct {
 	Digest    Digest    `toml:"digest"`
 	Brand     Brand     `toml:"brand"`
 	Subscribe Subscribe `toml:"subscribe"`
+	Articles  Articles  `toml:"articles"`
+	Bounce    Bounce    `toml:"bounce"`
 	Log       Log       `toml:"log"`
 	Sections  []Section `toml:"sections"`
 	Series    []Series  `toml:"series"`
@@ -133,16 +142,30 @@ type HTTP struct {
 	// X-Forwarded-For / Forwarded headers name the client; from any other
 	// peer the headers are ignored. Empty: the peer is the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
+	// ForwardedHeader is the one header the trusted proxies record the
+	// client in: "X-Forwarded-For" or "Forwarded". The other is never read,
+	// so a client cannot pass an address of its choosing through a proxy
+	// that sets one header and forwards the other.
+	ForwardedHeader string `toml:"forwarded_header"`
 	// AdminListen, when set, is HOST:PORT of a second listener serving
 	// /metrics (and the health checks); /metrics then leaves the public one.
 	AdminListen string `toml:"admin_listen"`
+	// PublicMetrics serves /metrics on the public listener to every
+	// client; otherwise (and without AdminListen) to loopback clients only.
+	PublicMetrics bool `toml:"public_metrics"`
 }
 
 // TrustedProxyPrefixes parses http.trusted_proxies; a bare address is a
 // one-address prefix.
 func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	return ParsePrefixes("http.trusted_proxies", h.TrustedProxies)
+}
+
+// ParsePrefixes parses the list of CIDRs or addresses under key; a bare
+// address is a one-address prefix.
+func ParsePrefixes(key string, list []string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	for i, s := range h.TrustedProxies {
+	for i, s := range list {
 		s = strings.TrimSpace(s)
 		if p, err := netip.ParsePrefix(s); err == nil {
 			out = append(out, p.Masked())
@@ -150,7 +173,7 @@ func (h HTTP) TrustedProxyPrefixes() ([]netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return nil, fmt.Errorf("http.trusted_proxies[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
+			return nil, fmt.Errorf("%s[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", key, i, s)
 		}
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
@@ -170,6 +193,64 @@ type Feeds struct {
 	// PollInterval is how often serve reads the store's articles revision
 	// and rebuilds when another replica changed an article; 0 disables.
 	PollInterval Duration `toml:"poll_interval"`
+	// ArchivePeriod is what one archive document covers: month, week or
+	// day (a section or series may set its own); a period holding more
+	// than PageItems stories is paged by day, a day in parts.
+	ArchivePeriod string `toml:"archive_period"`
+	// PageItems bounds the items of an archive document.
+	PageItems int `toml:"page_items"`
+	// AuthorTagFeeds serves a feed for every author and every tag, built
+	// on request.
+	AuthorTagFeeds bool `toml:"author_tag_feeds"`
+	// CacheMiB bounds the memory of the documents built on request
+	// (archive documents, author and tag feeds).
+	CacheMiB int `toml:"cache_mib"`
+	// Webfeeds adds Feedly's webfeeds elements (icon, logo, accent
+	// colour); the W3C validator warns about their namespace.
+	Webfeeds bool `toml:"webfeeds"`
+	// Hub is "builtin" to run the WebSub hub in the daemon, or empty.
+	Hub string `toml:"hub"`
+	// HubLease is the lease a subscriber gets when it asks for none, and
+	// HubMaxLease the longest the built-in hub grants.
+	HubLease    Duration `toml:"hub_lease"`
+	HubMaxLease Duration `toml:"hub_max_lease"`
+	// HubAllowCallbacks are networks (CIDRs or addresses) the built-in hub
+	// may call back although they are loopback, private or link-local.
+	HubAllowCallbacks []string `toml:"hub_allow_callbacks"`
+	// Audience counts, per feed, the subscribers aggregators report and
+	// the distinct clients a day.
+	Audience bool `toml:"audience"`
+}
+
+// HubBuiltin is the value of feeds.hub that runs the built-in hub.
+const HubBuiltin = "builtin"
+
+// HubCallbackPrefixes parses feeds.hub_allow_callbacks; a bare address is
+// a one-address prefix.
+func (f Feeds) HubCallbackPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range f.HubAllowCallbacks {
+		s = strings.TrimSpace(s)
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("feeds.hub_allow_callbacks[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
+}
+
+// ArchivePeriodOf is the archive period of a section or series: its own
+// archive_period, else feeds.archive_period.
+func (c *Config) ArchivePeriodOf(own string) string {
+	if own != "" {
+		return own
+	}
+	return c.Feeds.ArchivePeriod
 }
 
 type SMTP struct {
@@ -238,6 +319,151 @@ type Digest struct {
 	MaxRetryAge Duration `toml:"max_retry_age"`
 }
 
+// Bounce is what comes back after the first hop: the per-copy envelope
+// senders (VERP) and the ways bounces, complaints and unsubscribe requests
+// come in (package bounce).
+type Bounce struct {
+	// Address is the base of every copy's envelope sender
+	// (LOCAL+TOKEN@DOMAIN), e.g. bounces@bounce.example.org; empty: copies
+	// go out from smtp.from and nothing names them when they come back.
+	Address string `toml:"address"`
+	// Listen is HOST:PORT of the inbound SMTP server taking mail for the
+	// address's domain (an MX record or a relay's transport points here).
+	Listen string `toml:"listen"`
+	// TLSCertFile and TLSKeyFile (PEM), both or neither, make Listen
+	// offer STARTTLS.
+	TLSCertFile string `toml:"tls_cert_file"`
+	TLSKeyFile  string `toml:"tls_key_file"`
+	// MaxMessageBytes bounds one notification read by SMTP or IMAP.
+	MaxMessageBytes int64 `toml:"max_message_bytes"`
+	// Mailbox is imaps://USER:PASSWORD@HOST[:993]/MAILBOX, read every
+	// MailboxPoll; handled messages move to MailboxDone, or stay flagged
+	// when it is empty.
+	Mailbox     string   `toml:"mailbox"`
+	MailboxDone string   `toml:"mailbox_done"`
+	MailboxPoll Duration `toml:"mailbox_poll"`
+	// SoftLimit soft bounces received within SoftWindow, about at least
+	// SoftIssues issues, make a subscriber bounced.
+	SoftLimit  int      `toml:"soft_limit"`
+	SoftWindow Duration `toml:"soft_window"`
+	SoftIssues int      `toml:"soft_issues"`
+	// ComplaintWarn is the complaint rate (complaints per copy sent) above
+	// which digest status warns.
+	ComplaintWarn float64 `toml:"complaint_warn"`
+	// WebhookMaxAge is how old a signed webhook call may be (Mailgun,
+	// SendGrid).
+	WebhookMaxAge Duration       `toml:"webhook_max_age"`
+	SES           BounceSES      `toml:"ses"`
+	Mailgun       BounceMailgun  `toml:"mailgun"`
+	SendGrid      BounceSendGrid `toml:"sendgrid"`
+	Postmark      BouncePostmark `toml:"postmark"`
+}
+
+// BounceSES turns on POST /webhooks/bounce/ses for these SNS topics.
+type BounceSES struct {
+	TopicARNs []string `toml:"topic_arns"`
+}
+
+// BounceMailgun turns on POST /webhooks/bounce/mailgun.
+type BounceMailgun struct {
+	SigningKey string `toml:"signing_key"`
+}
+
+// BounceSendGrid turns on POST /webhooks/bounce/sendgrid.
+type BounceSendGrid struct {
+	PublicKey string `toml:"public_key"`
+}
+
+// BouncePostmark turns on POST /webhooks/bounce/postmark.
+type BouncePostmark struct {
+	Username string `toml:"username"`
+	Password string `toml:"password"`
+}
+
+// Inbound reports whether mail to bounce.address is read (by SMTP or
+// IMAP): copies then offer a mailto: unsubscribe address of their own.
+func (b Bounce) Inbound() bool { return b.Address != "" && (b.Listen != "" || b.Mailbox != "") }
+
+// Webhooks reports whether a provider's webhook is configured.
+func (b Bounce) Webhooks() bool {
+	return len(b.SES.TopicARNs) > 0 || b.Mailgun.SigningKey != "" || b.SendGrid.PublicKey != "" || b.Postmark.Username != ""
+}
+
+// validate reports bounce.* problems.
+func (b Bounce) validate(bad func(key, format string, args ...any)) {
+	if b.Address != "" {
+		a, err := mail.ParseAddress(b.Address)
+		local, _, _ := strings.Cut(b.Address, "@")
+		switch {
+		case err != nil || a.Name != "" || strings.Contains(b.Address, "<"):
+			bad("bounce.address", "%q is not a bare email address such as bounces@bounce.example.org", b.Address)
+		case strings.Contains(local, "+"):
+			bad("bounce.address", "%q: the local part must not contain '+' (it separates each copy's token)", b.Address)
+		case len(local) > 20:
+			bad("bounce.address", "%q: the local part is longer than 20 characters, so tokens would not fit in an address", b.Address)
+		}
+	}
+	if b.Listen != "" {
+		if b.Address == "" {
+			bad("bounce.listen", "needs bounce.address (the domain it takes mail for)")
+		}
+		if _, port, err := net.SplitHostPort(b.Listen); err != nil {
+			bad("bounce.listen", "%q is not HOST:PORT: %v", b.Listen, err)
+		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+			bad("bounce.listen", "%q: port %q is not a number from 0 to 65535", b.Listen, port)
+		}
+	}
+	if (b.TLSCertFile == "") != (b.TLSKeyFile == "") {
+		bad("bounce.tls_cert_file", "STARTTLS needs bounce.tls_cert_file and bounce.tls_key_file both set")
+	}
+	for key, f := range map[string]string{"bounce.tls_cert_file": b.TLSCertFile, "bounce.tls_key_file": b.TLSKeyFile} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				bad(key, "%v", err)
+			}
+		}
+	}
+	if b.MaxMessageBytes < 64<<10 {
+		bad("bounce.max_message_bytes", "%d is below 65536", b.MaxMessageBytes)
+	}
+	if b.Mailbox != "" {
+		u, err := url.Parse(b.Mailbox)
+		_, hasPass := u.User.Password()
+		switch {
+		case err != nil || u.Scheme != "imaps" || u.Hostname() == "":
+			bad("bounce.mailbox", "must be imaps://USER:PASSWORD@HOST[:993]/MAILBOX (IMAP over TLS)")
+		case u.User.Username() == "" || !hasPass:
+			bad("bounce.mailbox", "needs a user and a password: imaps://USER:PASSWORD@HOST/MAILBOX")
+		}
+		if b.Address == "" {
+			bad("bounce.mailbox", "needs bounce.address (only copies sent from it can be matched)")
+		}
+	}
+	if b.SoftLimit < 1 {
+		bad("bounce.soft_limit", "%d must be at least 1", b.SoftLimit)
+	}
+	if b.SoftIssues < 1 || b.SoftIssues > b.SoftLimit {
+		bad("bounce.soft_issues", "%d must be from 1 to bounce.soft_limit (%d)", b.SoftIssues, b.SoftLimit)
+	}
+	if b.SoftWindow.Duration <= 0 {
+		bad("bounce.soft_window", "must be positive")
+	}
+	if b.ComplaintWarn <= 0 || b.ComplaintWarn >= 1 {
+		bad("bounce.complaint_warn", "%g must be a rate between 0 and 1 (0.001 is 0.1 %%)", b.ComplaintWarn)
+	}
+	for i, a := range b.SES.TopicARNs {
+		if !strings.HasPrefix(a, "arn:aws") || strings.Count(a, ":") != 5 {
+			bad(fmt.Sprintf("bounce.ses.topic_arns.%d", i), "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", a)
+		}
+	}
+	if k := b.Mailgun.SigningKey; k != "" && len(k) < 16 {
+		bad("bounce.mailgun.signing_key", "is %d characters; paste Mailgun's HTTP webhook signing key", len(k))
+	}
+	if (b.Postmark.Username == "") != (b.Postmark.Password == "") || (b.Postmark.Password != "" && len(b.Postmark.Password) < 16) {
+		bad("bounce.postmark.password", "set bounce.postmark.username and a password of at least 16 characters, and the same in the webhook URL")
+	}
+}
+
 type Subscribe struct {
 	// Welcome sends a welcome email once a sign-up is confirmed: the
 	// series chosen, a link to the latest issue of each and the reader's
@@ -252,10 +478,30 @@ type Subscribe struct {
 	PerClientEvery Duration `toml:"per_client_every"`
 }
 
+// Articles bounds what an imported article may carry.
+type Articles struct {
+	// Earliest (YYYY-MM-DD, UTC) and MaxAhead bound the published and
+	// updated times: an article dated before Earliest, or more than
+	// MaxAhead after now, is refused naming the field.
+	Earliest string   `toml:"earliest"`
+	MaxAhead Duration `toml:"max_ahead"`
+}
+
+// EarliestDate is articles.earliest, parsed (Validate has checked it).
+func (a Articles) EarliestDate() time.Time {
+	t, _ := time.Parse(time.DateOnly, a.Earliest)
+	return t
+}
+
 type Section struct {
 	Slug        string `toml:"slug"`
 	Title       string `toml:"title"`
 	Description string `toml:"description"`
+	// Aliases are the other names articles give the section: breadcrumb
+	// paths ("China / Society"), other languages ("社会").
+	Aliases []string `toml:"aliases"`
+	// ArchivePeriod overrides feeds.archive_period for this section.
+	ArchivePeriod string `toml:"archive_period"`
 }
 
 type Series struct {
@@ -280,6 +526,8 @@ type Series struct {
 	DefaultCadence string   `toml:"default_cadence"`
 	DailySchedule  string   `toml:"daily_schedule"`
 	StorySchedule  string   `toml:"story_schedule"`
+	// ArchivePeriod overrides feeds.archive_period for this series.
+	ArchivePeriod string `toml:"archive_period"`
 }
 
 // Cadence names (subscribers.Cadence).
@@ -338,14 +586,17 @@ func Default() Config {
 		Language:      "en",
 		Newsroom:      Newsroom{Zone: "Asia/Shanghai"},
 		HTTP: HTTP{
-			Listen:       "127.0.0.1:8080",
-			CacheMaxAge:  Duration{Duration: 5 * time.Minute},
-			ReadTimeout:  Duration{Duration: 10 * time.Second},
-			WriteTimeout: Duration{Duration: 30 * time.Second},
-			IdleTimeout:  Duration{Duration: 120 * time.Second},
-			MaxBodyBytes: 1 << 20,
+			Listen:          "127.0.0.1:8080",
+			CacheMaxAge:     Duration{Duration: 5 * time.Minute},
+			ReadTimeout:     Duration{Duration: 10 * time.Second},
+			WriteTimeout:    Duration{Duration: 30 * time.Second},
+			IdleTimeout:     Duration{Duration: 120 * time.Second},
+			MaxBodyBytes:    1 << 20,
+			ForwardedHeader: "X-Forwarded-For",
 		},
-		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second}},
+		Feeds: Feeds{Schedule: "*/5 * * * *", Items: 50, PollInterval: Duration{Duration: 10 * time.Second},
+			ArchivePeriod: "month", PageItems: 100, AuthorTagFeeds: true, CacheMiB: 64, Audience: true,
+			HubLease: Duration{Duration: 10 * 24 * time.Hour}, HubMaxLease: Duration{Duration: 30 * 24 * time.Hour}},
 		SMTP: SMTP{
 			From:        "Syndicated <digest@syndicated.example>",
 			Timeout:     Duration{Duration: 5 * time.Minute},
@@ -369,10 +620,21 @@ func Default() Config {
 			PerClientBurst:     5,
 			PerClientEvery:     Duration{Duration: 2 * time.Minute},
 		},
+		Articles: Articles{Earliest: "1980-01-01", MaxAhead: Duration{Duration: 366 * 24 * time.Hour}},
+		Bounce: Bounce{
+			MaxMessageBytes: 10 << 20,
+			MailboxPoll:     Duration{Duration: time.Minute},
+			SoftLimit:       3,
+			SoftWindow:      Duration{Duration: 30 * 24 * time.Hour},
+			SoftIssues:      2,
+			ComplaintWarn:   0.001,
+			WebhookMaxAge:   Duration{Duration: 24 * time.Hour},
+		},
 		Sections: []Section{{
 			Slug:        "society",
 			Title:       "Society",
 			Description: "News from the Society section.",
+			Aliases:     []string{"China / Society", "社会"},
 		}},
 		Series: []Series{{
 			Slug:        "shanghai-70th",
@@ -503,10 +765,64 @@ func (c *Config) Warnings() []string {
 	if strings.TrimSpace(c.SMTP.URL) != "" && c.IsLoopback() {
 		w = append(w, fmt.Sprintf("base_url: %s is loopback while smtp.url is set: digests will not be sent until base_url is the public address readers reach (their unsubscribe and view links use it)", c.BaseURL))
 	}
+	if b := c.Bounce; b.Address != "" && !b.Inbound() && !b.Webhooks() {
+		w = append(w, "bounce.address: copies go out with it as their envelope sender, but nothing reads what comes back: set bounce.listen, bounce.mailbox or a provider's webhook")
+	}
+	if c.Bounce.Inbound() && c.SMTP.UnsubscribeMailbox != "" {
+		w = append(w, "smtp.unsubscribe_mailbox: not used: with bounce.listen or bounce.mailbox each copy's mailto: List-Unsubscribe is its own address at bounce.address's domain")
+	}
 	if u, err := url.Parse(c.BaseURL); err == nil && u.Scheme == "http" {
 		w = append(w, "base_url: http, so List-Unsubscribe is not https as RFC 8058 one-click unsubscribe requires (mailbox providers may ignore it): set an https base_url")
 	}
 	return w
+}
+
+// validateFeedScale checks the archive, author and tag feed, hub and
+// audience keys of [feeds] and the archive_period of sections and series.
+func (c *Config) validateFeedScale() []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf(key+": "+format, args...))
+	}
+	period := func(key, v string) {
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "", "month", "week", "day":
+		default:
+			bad(key, "%q is not month, week or day", v)
+		}
+	}
+	period("feeds.archive_period", c.Feeds.ArchivePeriod)
+	for i, s := range c.Sections {
+		period(fmt.Sprintf("sections[%d].archive_period", i), s.ArchivePeriod)
+	}
+	for i, s := range c.Series {
+		period(fmt.Sprintf("series[%d].archive_period", i), s.ArchivePeriod)
+	}
+	if c.Feeds.PageItems < 1 {
+		bad("feeds.page_items", "%d must be at least 1", c.Feeds.PageItems)
+	}
+	if c.Feeds.CacheMiB < 1 {
+		bad("feeds.cache_mib", "%d must be at least 1", c.Feeds.CacheMiB)
+	}
+	switch c.Feeds.Hub {
+	case "":
+	case HubBuiltin:
+		if c.Feeds.HubURL != "" {
+			bad("feeds.hub", "%q and feeds.hub_url %q both set: use one hub", c.Feeds.Hub, c.Feeds.HubURL)
+		}
+	default:
+		bad("feeds.hub", "%q: want \"builtin\" or empty (an external hub goes in feeds.hub_url)", c.Feeds.Hub)
+	}
+	if c.Feeds.HubMaxLease.Duration < time.Minute {
+		bad("feeds.hub_max_lease", "%s is shorter than a minute", c.Feeds.HubMaxLease.Duration)
+	}
+	if c.Feeds.HubLease.Duration < time.Minute || c.Feeds.HubLease.Duration > c.Feeds.HubMaxLease.Duration {
+		bad("feeds.hub_lease", "%s must be a minute or more and at most feeds.hub_max_lease (%s)", c.Feeds.HubLease.Duration, c.Feeds.HubMaxLease.Duration)
+	}
+	if _, err := c.Feeds.HubCallbackPrefixes(); err != nil {
+		errs = append(errs, err)
+	}
+	return errs
 }
 
 // MinSecretLen is the shortest secret serve accepts.
@@ -545,6 +861,18 @@ func (c *Config) Validate() error {
 	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
 		errs = append(errs, err)
 	}
+	if h := c.HTTP.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
+		bad("http.forwarded_header", "%q: want X-Forwarded-For or Forwarded", h)
+	}
+	if _, err := ParsePrefixes("probe_photos_allow", c.ProbePhotosAllow); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := time.Parse(time.DateOnly, c.Articles.Earliest); err != nil {
+		bad("articles.earliest", "%q is not a date such as 1980-01-01", c.Articles.Earliest)
+	}
+	if c.Articles.MaxAhead.Duration <= 0 {
+		bad("articles.max_ahead", "must be positive (e.g. 8784h, a year)")
+	}
 	if c.HTTP.AdminListen != "" {
 		if _, port, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
 			bad("http.admin_listen", "%q is not HOST:PORT: %v", c.HTTP.AdminListen, err)
@@ -567,6 +895,7 @@ func (c *Config) Validate() error {
 	if _, err := ParseSchedule(c.Feeds.Schedule); err != nil {
 		bad("feeds.schedule", "%q: %v", c.Feeds.Schedule, err)
 	}
+	errs = append(errs, c.validateFeedScale()...)
 	errs = append(errs, checkDurations(reflect.ValueOf(c).Elem(), "")...)
 	checkDir := func(key, dir string, write bool) {
 		if dir == "" {
@@ -614,6 +943,7 @@ func (c *Config) Validate() error {
 	if c.SMTP.RatePerSec < 0 {
 		bad("smtp.rate_per_second", "%g is negative (0 means no limit)", c.SMTP.RatePerSec)
 	}
+	c.Bounce.validate(bad)
 	if c.Subscribe.PerClientBurst < 1 {
 		bad("subscribe.per_client_burst", "%d must be at least 1", c.Subscribe.PerClientBurst)
 	}
@@ -637,6 +967,7 @@ func (c *Config) Validate() error {
 		}
 		seen["section/"+s.Slug] = true
 	}
+	c.validateSectionNames(bad)
 	for i, s := range c.Series {
 		key := fmt.Sprintf("series.%d.", i)
 		if !slug.MatchString(s.Slug) {
@@ -863,6 +1194,44 @@ func (c *Config) SeriesBySlug(slug string) (Series, bool) {
 		}
 	}
 	return Series{}, false
+}
+
+// validateSectionNames checks that no name (slug, title, alias) of a
+// section names another section too, and that content_section is one.
+func (c *Config) validateSectionNames(bad func(key, format string, args ...any)) {
+	owner := map[string]string{}
+	for i, s := range c.Sections {
+		names := append([]string{s.Slug, s.Title}, s.Aliases...)
+		for j, n := range names {
+			key := article.SectionKey(n)
+			if key == "" {
+				if j >= 2 {
+					bad(fmt.Sprintf("sections.%d.aliases", i), "alias %d is empty", j-2)
+				}
+				continue
+			}
+			if o, ok := owner[key]; ok && o != s.Slug {
+				bad(fmt.Sprintf("sections.%d.aliases", i), "%q also names section %q", n, o)
+				continue
+			}
+			owner[key] = s.Slug
+		}
+	}
+	if c.ContentSection != "" {
+		if _, ok := article.ResolveSection(c.SectionRules(), c.ContentSection); !ok {
+			bad("content_section", "%q is not a configured section (a slug, title or alias of [[sections]])", c.ContentSection)
+		}
+	}
+}
+
+// SectionRules turns the configured sections into the rules the importer
+// resolves an article's section with.
+func (c *Config) SectionRules() []article.SectionRule {
+	rules := make([]article.SectionRule, 0, len(c.Sections))
+	for _, s := range c.Sections {
+		rules = append(rules, article.SectionRule{Slug: s.Slug, Title: s.Title, Aliases: s.Aliases})
+	}
+	return rules
 }
 
 // SeriesRules turns the configured series into classification rules.

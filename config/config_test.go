@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syndicated/syndicated/article"
 )
 
 // The shipped example must say exactly what the defaults are, so that an
@@ -202,5 +204,51 @@ func TestSeriesCadences(t *testing.T) {
 		if got := c.CadenceSchedule(c.Series[0], cadence); got != want {
 			t.Errorf("%s schedule = %q, want %q", cadence, got, want)
 		}
+	}
+}
+
+// Section aliases: one name names one section, and content_section must
+// be one of the configured names.
+func TestSectionAliases(t *testing.T) {
+	write := func(t *testing.T, text string) string {
+		path := filepath.Join(t.TempDir(), "c.toml")
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := `content_section = "社会"
+[[sections]]
+slug = "society"
+title = "Society"
+aliases = ["China / Society", "社会"]
+[[sections]]
+slug = "world"
+title = "World"
+aliases = ["World / Americas"]
+`
+	c, err := Load(write(t, good), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"society": "society", "SOCIETY": "society", "china/society": "society", "社会": "society", "World > Americas": "world"} {
+		if got, ok := article.ResolveSection(c.SectionRules(), name); !ok || got != want {
+			t.Errorf("%q names %q (%v), want %q", name, got, ok, want)
+		}
+	}
+	if c2, err := Load("", []string{"SYNDICATED_CONTENT_SECTION=Society"}); err != nil || c2.ContentSection != "Society" {
+		t.Errorf("content_section from the environment: %v %q", err, c2.ContentSection)
+	}
+	for _, tc := range []struct{ name, text, want string }{
+		{"alias of two sections", good + "[[sections]]\nslug = \"people\"\naliases = [\"China/Society\"]\n", `sections.2.aliases: "China/Society" also names section "society"`},
+		{"empty alias", "[[sections]]\nslug = \"society\"\naliases = [\"  \"]\n", "sections.0.aliases: alias 0 is empty"},
+		{"unknown content_section", "content_section = \"sports\"\n", `content_section: "sports" is not a configured section`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Load(write(t, tc.text), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
 	}
 }

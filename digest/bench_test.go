@@ -2,55 +2,24 @@ package digest_test
 
 import (
 	"fmt"
-	"io"
-	"log"
-	"net"
-	"sync/atomic"
 	"testing"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/smtptest"
 	smtpmail "github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
 // discard is an SMTP server that reads and drops every message.
-type discard struct{ n atomic.Int64 }
-
-func (d *discard) NewSession(*smtp.Conn) (smtp.Session, error) { return discardSession{d}, nil }
-
-type discardSession struct{ d *discard }
-
-func (discardSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (discardSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s discardSession) Data(r io.Reader) error {
-	_, err := io.Copy(io.Discard, r)
-	s.d.n.Add(1)
-	return err
-}
-func (discardSession) Reset()        {}
-func (discardSession) Logout() error { return nil }
-
 // BenchmarkSendIssue sends one issue to 2,000 subscribers (SQLite, four
 // SMTP connections to an in-process discard server) and reports the
 // wall time per message; with -cpuprofile it shows where a send's CPU
 // goes.
 func BenchmarkSendIssue(b *testing.B) {
 	const n = 2000
-	d := &discard{}
-	srv := smtp.NewServer(d)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(func() { _ = srv.Close() })
-	tr, err := smtpmail.New(smtpmail.Config{URL: "smtp://" + ln.Addr().String() + "?tls=none", From: "Shanghai Daily <news@example.com>", Conns: 4})
+	srv := smtptest.Start(b, smtptest.Script{Discard: true})
+	tr, err := smtpmail.New(smtpmail.Config{URL: srv.URL(), From: "Shanghai Daily <news@example.com>", Conns: 4})
 	if err != nil {
 		b.Fatal(err)
 	}

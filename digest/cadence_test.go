@@ -18,7 +18,6 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
-	digestweb "github.com/syndicated/syndicated/digest/web"
 	"github.com/syndicated/syndicated/mail/hermes"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -371,7 +370,7 @@ func TestBrowserCopyIsFrozen(t *testing.T) {
 	f.put(t, a)
 
 	mux := http.NewServeMux()
-	digestweb.New(f.dg, nil).Register(mux)
+	f.webHandler(t).Register(mux)
 	srvHTTP := httptest.NewServer(mux)
 	defer srvHTTP.Close()
 	get := func(path string) (int, string) {

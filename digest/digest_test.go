@@ -11,8 +11,10 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
-	digestweb "github.com/syndicated/syndicated/digest/web"
+	"github.com/syndicated/syndicated/internal/testkit"
+	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 func TestWeeks(t *testing.T) {
@@ -52,128 +54,149 @@ func TestPlanRenderAndPage(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	f := newFixture(t, st, srv.URL)
-	digestweb.New(f.dg, nil).Register(mux)
+	f.webHandler(t).Register(mux)
 	ctx := t.Context()
-
-	// No articles: no issue.
-	p, err := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := f.dg.Create(ctx, p); !errors.Is(err, digest.ErrNoArticles) {
-		t.Fatalf("Create without articles: %v, want ErrNoArticles", err)
-	}
-	if _, err := f.dg.Plan(ctx, "nope", digest.WeekOf(now0, newsroom), time.Time{}); !errors.Is(err, digest.ErrUnknownSeries) {
-		t.Errorf("unknown series: %v", err)
-	}
-
-	f.seedArticles(t)
-	p, err = f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, a := range p.Articles {
-		ids = append(ids, a.ID)
-	}
-	if strings.Join(ids, ",") != "escaped,second,first" {
-		t.Fatalf("articles = %v, want escaped,second,first (newest first; no old, withdrawn, future or other series)", ids)
-	}
-	if p.Issue.ID != "shanghai-70th/2019-W18" || !p.Issue.Until.Equal(now0) || !p.Issue.Since.Equal(now0.Add(-7*24*time.Hour)) || p.Stored {
-		t.Errorf("plan = %+v", p.Issue)
-	}
-	// --since overrides the first issue's 7 days.
-	if p2, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), now0.Add(-4*24*time.Hour)); len(p2.Articles) != 2 {
-		t.Errorf("with since: %d articles, want 2", len(p2.Articles))
-	}
-
-	sub := f.subscribe(t, "reader@example.com")
-	m, err := f.dg.Message(p, sub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{
-		`href="https://www.shine.cn/news/metro/1904221/"`, // canonical URL
-		`href="` + srv.URL + `/articles/second"`,          // no canonical URL: ours
-		`src="https://img.example.com/bund.jpg"`,
-		"Headline first", "Deck first", "By Wu Qiong in Shanghai and Li Qian",
-		"23 April 2019, 09:00 UTC",                  // published 6 days before Monday 09:00, Shanghai time, as pages show dates
-		"3 new stories since Monday 22 April 2019.", // the intro's "since" carries its year
-		"Stories commemorating the 70th anniversary",
-		`href="` + srv.URL + `/digests/shanghai-70th/2019-W18"`,
-		"Tom &amp; Jerry &lt;script&gt;",
-		srv.URL + "/unsubscribe?token=",
-	} {
-		if !strings.Contains(m.HTML, want) {
-			t.Errorf("HTML lacks %q", want)
-		}
-	}
-	if strings.Contains(m.HTML, "<script>alert") {
-		t.Error("headline not escaped")
-	}
-	if i, j := strings.Index(m.HTML, "Tom &amp; Jerry"), strings.Index(m.HTML, "Headline first"); i < 0 || j < i {
-		t.Error("stories are not newest first in the email")
-	}
-	for _, want := range []string{"Headline first", "Headline second", "Deck second", srv.URL + "/unsubscribe?token=",
-		"23 April 2019, 09:00 UTC+8"} {
-		if !strings.Contains(m.Text, want) {
-			t.Errorf("text lacks %q:\n%s", want, m.Text)
-		}
-	}
-	// The stories' dates in words, no ISO week code.
-	if m.Subject != "Shanghai 70th anniversary series: 23–27 April 2019" {
-		t.Errorf("subject = %q", m.Subject)
-	}
-	lu := m.Headers["List-Unsubscribe"]
-	if !strings.HasPrefix(lu, "<"+srv.URL+"/unsubscribe?token=") || strings.Contains(lu, "mailto:") /* no smtp.unsubscribe_mailbox */ ||
-		m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
-		t.Errorf("List-Unsubscribe headers = %q / %q", lu, m.Headers["List-Unsubscribe-Post"])
-	}
-	if m.MessageID != "digest.shanghai-70th.2019-W18."+strconv.FormatInt(sub.ID, 10)+"@example.com" {
-		t.Errorf("Message-ID = %q", m.MessageID)
-	}
-
-	// The browser page exists once the issue does.
-	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL + path)
+	var (
+		p   *digest.Plan
+		m   *mail.Message
+		sub *subscribers.Subscriber
+		iss *digest.Issue
+	)
+	testkit.Step(t, "no articles, no issue", func(t *testing.T) {
+		p, err := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
-	if code, _ := get("/digests/shanghai-70th/2019-W18"); code != 404 {
-		t.Errorf("page before the issue exists: %d", code)
-	}
-	iss, created, err := f.dg.Create(ctx, p)
-	if err != nil || !created {
-		t.Fatal(created, err)
-	}
-	code, body := get("/digests/shanghai-70th/2019-W18")
-	if code != 200 || !strings.Contains(body, "Headline second") || strings.Contains(body, "/unsubscribe?token=") {
-		t.Errorf("page = %d, has articles %v, has an unsubscribe token %v", code, strings.Contains(body, "Headline second"), strings.Contains(body, "/unsubscribe?token="))
-	}
-	for _, path := range []string{"/digests/shanghai-70th/2019-W17", "/digests/nope/2019-W18", "/digests/shanghai-70th/bad"} {
-		if code, _ := get(path); code != 404 {
-			t.Errorf("%s: %d, want 404", path, code)
+		if _, _, err := f.dg.Create(ctx, p); !errors.Is(err, digest.ErrNoArticles) {
+			t.Fatalf("Create without articles: %v, want ErrNoArticles", err)
 		}
-	}
+		if _, err := f.dg.Plan(ctx, "nope", digest.WeekOf(now0, newsroom), time.Time{}); !errors.Is(err, digest.ErrUnknownSeries) {
+			t.Errorf("unknown series: %v", err)
+		}
+	})
 
-	// The next week's issue starts at this one's cut-off.
-	f.clock.Add(7 * 24 * time.Hour)
-	f.put(t, story("next", now0.Add(3*24*time.Hour)))
-	p3, err := f.dg.Plan(ctx, series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p3.Issue.Since.Equal(iss.Until) || len(p3.Articles) != 2 { // "future" (now0+1h) and "next"
-		t.Errorf("next issue since %v (want %v), %d articles (want 2)", p3.Issue.Since, iss.Until, len(p3.Articles))
-	}
-	// Planning a stored week returns it as stored.
-	if again, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{}); !again.Stored || len(again.Articles) != 3 {
-		t.Errorf("stored plan = %+v", again)
-	}
+	testkit.Step(t, "plan", func(t *testing.T) {
+		f.seedArticles(t)
+		var err error
+		p, err = f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, a := range p.Articles {
+			ids = append(ids, a.ID)
+		}
+		if strings.Join(ids, ",") != "escaped,second,first" {
+			t.Fatalf("articles = %v, want escaped,second,first (newest first; no old, withdrawn, future or other series)", ids)
+		}
+		if p.Issue.ID != "shanghai-70th/2019-W18" || !p.Issue.Until.Equal(now0) || !p.Issue.Since.Equal(now0.Add(-7*24*time.Hour)) || p.Stored {
+			t.Errorf("plan = %+v", p.Issue)
+		}
+		// --since overrides the first issue's 7 days.
+		if p2, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), now0.Add(-4*24*time.Hour)); len(p2.Articles) != 2 {
+			t.Errorf("with since: %d articles, want 2", len(p2.Articles))
+		}
+
+	})
+
+	testkit.Step(t, "email", func(t *testing.T) {
+		sub = f.subscribe(t, "reader@example.com")
+		var err error
+		m, err = f.dg.Message(p, sub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			`href="https://www.shine.cn/news/metro/1904221/"`, // canonical URL
+			`href="` + srv.URL + `/articles/second"`,          // no canonical URL: ours
+			`src="https://img.example.com/bund.jpg"`,
+			"Headline first", "Deck first", "By Wu Qiong in Shanghai and Li Qian",
+			"23 April 2019, 09:00 UTC",                  // published 6 days before Monday 09:00, Shanghai time, as pages show dates
+			"3 new stories since Monday 22 April 2019.", // the intro's "since" carries its year
+			"Stories commemorating the 70th anniversary",
+			`href="` + srv.URL + `/digests/shanghai-70th/2019-W18"`,
+			"Tom &amp; Jerry &lt;script&gt;",
+			srv.URL + "/unsubscribe?token=",
+		} {
+			if !strings.Contains(m.HTML, want) {
+				t.Errorf("HTML lacks %q", want)
+			}
+		}
+		if strings.Contains(m.HTML, "<script>alert") {
+			t.Error("headline not escaped")
+		}
+		if i, j := strings.Index(m.HTML, "Tom &amp; Jerry"), strings.Index(m.HTML, "Headline first"); i < 0 || j < i {
+			t.Error("stories are not newest first in the email")
+		}
+		for _, want := range []string{"Headline first", "Headline second", "Deck second", srv.URL + "/unsubscribe?token=",
+			"23 April 2019, 09:00 UTC+8"} {
+			if !strings.Contains(m.Text, want) {
+				t.Errorf("text lacks %q:\n%s", want, m.Text)
+			}
+		}
+		// The stories' dates in words, no ISO week code.
+		if m.Subject != "Shanghai 70th anniversary series: 23–27 April 2019" {
+			t.Errorf("subject = %q", m.Subject)
+		}
+		lu := m.Headers["List-Unsubscribe"]
+		if !strings.HasPrefix(lu, "<"+srv.URL+"/unsubscribe?token=") || strings.Contains(lu, "mailto:") /* no smtp.unsubscribe_mailbox */ ||
+			m.Headers["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+			t.Errorf("List-Unsubscribe headers = %q / %q", lu, m.Headers["List-Unsubscribe-Post"])
+		}
+		if m.MessageID != "digest.shanghai-70th.2019-W18."+strconv.FormatInt(sub.ID, 10)+"@example.com" {
+			t.Errorf("Message-ID = %q", m.MessageID)
+		}
+
+	})
+
+	testkit.Step(t, "browser page", func(t *testing.T) {
+		// The browser page exists once the issue does.
+		get := func(path string) (int, string) {
+			resp, err := http.Get(srv.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		if code, _ := get("/digests/shanghai-70th/2019-W18"); code != 404 {
+			t.Errorf("page before the issue exists: %d", code)
+		}
+		var created bool
+		var err error
+		iss, created, err = f.dg.Create(ctx, p)
+		if err != nil || !created {
+			t.Fatal(created, err)
+		}
+		code, body := get("/digests/shanghai-70th/2019-W18")
+		if code != 200 || !strings.Contains(body, "Headline second") || strings.Contains(body, "/unsubscribe?token=") {
+			t.Errorf("page = %d, has articles %v, has an unsubscribe token %v", code, strings.Contains(body, "Headline second"), strings.Contains(body, "/unsubscribe?token="))
+		}
+		for _, path := range []string{"/digests/shanghai-70th/2019-W17", "/digests/nope/2019-W18", "/digests/shanghai-70th/bad"} {
+			if code, _ := get(path); code != 404 {
+				t.Errorf("%s: %d, want 404", path, code)
+			}
+		}
+
+	})
+
+	testkit.Step(t, "next week", func(t *testing.T) {
+		// The next week's issue starts at this one's cut-off.
+		f.clock.Add(7 * 24 * time.Hour)
+		f.put(t, story("next", now0.Add(3*24*time.Hour)))
+		p3, err := f.dg.Plan(ctx, series, digest.WeekOf(f.clock.Now(), newsroom), time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p3.Issue.Since.Equal(iss.Until) || len(p3.Articles) != 2 { // "future" (now0+1h) and "next"
+			t.Errorf("next issue since %v (want %v), %d articles (want 2)", p3.Issue.Since, iss.Until, len(p3.Articles))
+		}
+		// Planning a stored week returns it as stored.
+		if again, _ := f.dg.Plan(ctx, series, digest.WeekOf(now0, newsroom), time.Time{}); !again.Stored || len(again.Articles) != 3 {
+			t.Errorf("stored plan = %+v", again)
+		}
+	})
 }
 
 func TestDateRange(t *testing.T) {

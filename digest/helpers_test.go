@@ -1,27 +1,26 @@
 package digest_test
 
 import (
+	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net"
 	netmail "net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	digestweb "github.com/syndicated/syndicated/digest/web"
+	"github.com/syndicated/syndicated/internal/smtptest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/mail/hermes"
 	smtpmail "github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/templates"
 )
 
 const series = "shanghai-70th"
@@ -159,108 +158,59 @@ func (f *fixture) createIssue(t testing.TB) *digest.Issue {
 	return iss
 }
 
-// smtpServer is an in-process SMTP server with faults chosen by the
-// recipient's local part:
+// smtpServer is the recording SMTP server (internal/smtptest) with faults
+// chosen by the recipient's local part:
 //
 //	tempN@  451 at RCPT for the first N attempts
 //	perm@   550 at RCPT (a hard bounce)
 //	dropN@  connection dropped during DATA for the first N attempts
 type smtpServer struct {
-	addr     string
-	mu       sync.Mutex
-	attempts map[string]int
-	got      map[string][]*netmail.Message // by recipient
+	*smtptest.Server
+	addr string
 }
 
 func startSMTP(t *testing.T) *smtpServer {
 	t.Helper()
-	s := &smtpServer{attempts: map[string]int{}, got: map[string][]*netmail.Message{}}
-	srv := smtp.NewServer(s)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.addr = ln.Addr().String()
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	s := &smtpServer{}
+	s.Server = smtptest.Start(t, smtptest.Script{
+		Rcpt: func(to string) error {
+			if strings.HasPrefix(to, "perm@") {
+				return smtptest.Reply(550, 5, 1, 1, "no such user")
+			}
+			var limit int
+			if _, _ = fmt.Sscanf(to, "temp%d@", &limit); limit > 0 && s.RcptAttempts(to) <= limit {
+				return smtptest.Reply(451, 4, 3, 0, "try again later")
+			}
+			return nil
+		},
+		Data: func(to []string, _ []byte) error {
+			for _, rcpt := range to {
+				var limit int
+				if _, _ = fmt.Sscanf(rcpt, "drop%d@", &limit); limit > 0 && s.RcptAttempts(rcpt) <= limit {
+					return smtptest.ErrDrop
+				}
+			}
+			return nil
+		},
+	})
+	s.addr = s.Addr
 	return s
 }
 
-func (s *smtpServer) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	return &smtpSession{s: s, c: c}, nil
-}
-
-type smtpSession struct {
-	s  *smtpServer
-	c  *smtp.Conn
-	to []string
-}
-
-func (x *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.s.mu.Lock()
-	x.s.attempts[to]++
-	n := x.s.attempts[to]
-	x.s.mu.Unlock()
-	if strings.HasPrefix(to, "perm@") {
-		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
-	}
-	var limit int
-	if _, _ = fmt.Sscanf(to, "temp%d@", &limit); limit > 0 && n <= limit {
-		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
-	}
-	x.to = append(x.to, to)
-	return nil
-}
-func (x *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	for _, to := range x.to {
-		var limit int
-		_, _ = fmt.Sscanf(to, "drop%d@", &limit)
-		x.s.mu.Lock()
-		n := x.s.attempts[to]
-		x.s.mu.Unlock()
-		if limit > 0 && n <= limit {
-			_ = x.c.Conn().Close()
-			return errors.New("dropped")
+// received returns the messages accepted for addr, parsed.
+func (s *smtpServer) received(addr string) []*netmail.Message {
+	var out []*netmail.Message
+	for _, m := range s.Received() {
+		if slices.Contains(m.To, addr) {
+			if pm, err := netmail.ReadMessage(bytes.NewReader(m.Raw)); err == nil {
+				out = append(out, pm)
+			}
 		}
 	}
-	m, err := netmail.ReadMessage(strings.NewReader(string(b)))
-	if err != nil {
-		return err
-	}
-	x.s.mu.Lock()
-	for _, to := range x.to {
-		x.s.got[to] = append(x.s.got[to], m)
-	}
-	x.s.mu.Unlock()
-	return nil
-}
-func (x *smtpSession) Reset()        { x.to = nil }
-func (x *smtpSession) Logout() error { return nil }
-
-func (s *smtpServer) received(addr string) []*netmail.Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.got[addr]
+	return out
 }
 
-func (s *smtpServer) total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, ms := range s.got {
-		n += len(ms)
-	}
-	return n
-}
+func (s *smtpServer) total() int { return s.Count() }
 
 func (s *smtpServer) transport(t *testing.T) mail.Mailer {
 	t.Helper()
@@ -277,4 +227,19 @@ func (f *fixture) sender(tr mail.Transport, st digest.Store, worker string) *dig
 	return digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: tr,
 		Workers: 3, Batch: 6, Lease: 5 * time.Minute, Worker: worker, Now: f.clock.Now,
 		Backoff: func(int) time.Duration { return time.Minute }})
+}
+
+// webHandler is the digest pages' handler with plain pages (no brand,
+// the service's zone), as a site without configuration renders them.
+func (f *fixture) webHandler(t testing.TB) *digestweb.Handler {
+	t.Helper()
+	site := templates.Site{Zone: f.dg.Zone(), BaseURL: strings.TrimSuffix(f.dg.ViewURL(""), "/digests/")}
+	for _, s := range f.dg.AllSeries() {
+		site.Digests = append(site.Digests, templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: true})
+	}
+	pages, err := templates.New(site)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return digestweb.New(f.dg, nil, pages)
 }

@@ -35,7 +35,10 @@ type Series struct {
 
 // Config is what a Service needs.
 type Config struct {
-	Store       Store
+	Store Store
+	// Admin, when set, lets RetryFailed make failed deliveries pending
+	// again (the store: storage.Storage).
+	Admin       Admin
 	Articles    article.Store
 	Subscribers *subscribers.Service // unsubscribe links
 	Series      []Series
@@ -52,6 +55,20 @@ type Config struct {
 	UnsubscribeMailbox string
 	Now                func() time.Time // default time.Now
 	Log                *slog.Logger
+	// Returns, when set, gives each copy its own envelope sender and
+	// mailto: unsubscribe address (VERP, package bounce), so that mail
+	// coming back later names the copy.
+	Returns ReturnAddresses
+}
+
+// ReturnAddresses are the addresses of one copy that mail comes back to.
+type ReturnAddresses interface {
+	// ReturnPath is the envelope sender of the issue's copy to the
+	// subscriber: where delivery status notifications go.
+	ReturnPath(issueID string, subscriberID int64) string
+	// UnsubscribeAddress is the copy's mailto: List-Unsubscribe address,
+	// or "" when mail to it is not read.
+	UnsubscribeAddress(issueID string, subscriberID int64) string
 }
 
 // Service plans, creates and renders issues. It is safe for concurrent use.
@@ -373,9 +390,16 @@ func (s *Service) envelope(iss *Issue, sub *subscribers.Subscriber, unsub, subje
 			"List-Id":    fmt.Sprintf("<%s.digest.%s>", iss.Series, s.domain),
 			"Precedence": "bulk",
 		}}
+	box := s.cfg.UnsubscribeMailbox
+	if r := s.cfg.Returns; r != nil {
+		m.EnvelopeFrom = r.ReturnPath(iss.ID, sub.ID)
+		if a := r.UnsubscribeAddress(iss.ID, sub.ID); a != "" {
+			box = a
+		}
+	}
 	mailto := ""
-	if s.cfg.UnsubscribeMailbox != "" {
-		mailto = "mailto:" + s.cfg.UnsubscribeMailbox + "?subject=unsubscribe"
+	if box != "" {
+		mailto = "mailto:" + box + "?subject=unsubscribe"
 	}
 	m.SetListUnsubscribe(unsub, mailto)
 	return m

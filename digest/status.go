@@ -3,6 +3,7 @@ package digest
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 )
@@ -52,4 +53,32 @@ func Status(ctx context.Context, st Store, iss *Issue, now time.Time) (*IssueRep
 		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.State, b.State), cmp.Compare(a.Error, b.Error))
 	})
 	return r, nil
+}
+
+// Status is where the issue's deliveries stand now.
+func (s *Service) Status(ctx context.Context, iss *Issue) (*IssueReport, error) {
+	return Status(ctx, s.cfg.Store, iss, s.cfg.Now())
+}
+
+// DeliveryCounts counts the issue's deliveries by state.
+func (s *Service) DeliveryCounts(ctx context.Context, issueID string) (map[State]int, error) {
+	return s.cfg.Store.DeliveryCounts(ctx, issueID)
+}
+
+// Issue is the stored issue of series for week w, or, when w is nil, the
+// series' latest; ErrNotFound when there is none.
+func (s *Service) Issue(ctx context.Context, series string, w *Week) (*Issue, error) {
+	if w != nil {
+		return s.cfg.Store.GetIssue(ctx, IssueID(series, *w))
+	}
+	return s.cfg.Store.LastIssue(ctx, series, "")
+}
+
+// RetryFailed makes the issue's failed deliveries pending again (see
+// Admin) and returns how many; it needs Config.Admin.
+func (s *Service) RetryFailed(ctx context.Context, issueID string) (int, error) {
+	if s.cfg.Admin == nil {
+		return 0, errors.New("digest: retry failed deliveries: no Admin configured")
+	}
+	return s.cfg.Admin.RetryFailed(ctx, issueID, s.cfg.Now())
 }

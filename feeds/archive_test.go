@@ -3,6 +3,7 @@ package feeds
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -79,8 +80,16 @@ func hasMarker(t *testing.T, f Format, body []byte, name string) bool {
 	return parent.one(nsHistory, name) != nil
 }
 
-// month is a test shorthand for a Month.
-func month(y int, m time.Month) Month { return Month{y, m} }
+// month is a test shorthand for a month Period.
+func month(y int, m time.Month) Period { return Period{ByMonth, y, m, 1} }
+
+// prevMonth is the month before m; nextMonth the one after.
+func prevMonth(m Period) Period {
+	return PeriodOf(ByMonth, m.Start(time.UTC).AddDate(0, -1, 0), time.UTC)
+}
+func nextMonth(m Period) Period {
+	return PeriodOf(ByMonth, m.Start(time.UTC).AddDate(0, 1, 0), time.UTC)
+}
 
 // TestArchiveWalk walks prev-archive links from the subscription feed back
 // to the oldest month with gofeed and checks that it saw every article of
@@ -150,14 +159,14 @@ func TestArchiveWalk(t *testing.T) {
 					}
 					wantNext := ""
 					if m != month(2019, 5) {
-						wantNext = spec.ArchiveURL(f, m.Next())
+						wantNext = spec.ArchiveURL(f, nextMonth(m))
 					}
 					if got := historyLink(t, f, body, page, "next-archive"); got != wantNext {
 						t.Errorf("%s: next-archive %q, want %q", path, got, wantNext)
 					}
 					var want []string
 					for _, a := range arts {
-						if MonthOf(a.Published, shanghai) == m {
+						if PeriodOf(ByMonth, a.Published, shanghai) == m {
 							want = append(want, a.GUID)
 						}
 					}
@@ -171,10 +180,10 @@ func TestArchiveWalk(t *testing.T) {
 						t.Errorf("%s holds %d items %v…, want the %d of %s in order", path, len(got), got[:min(2, len(got))], len(want), m)
 					}
 					next = historyLink(t, f, body, page, "prev-archive")
-					m = m.Prev()
+					m = prevMonth(m)
 				}
 				if m != month(2018, 12) {
-					t.Errorf("walk stopped before January (at %s)", m.Next())
+					t.Errorf("walk stopped before January (at %s)", nextMonth(m))
 				}
 				for _, a := range arts {
 					if archived[a.GUID] != 1 {
@@ -184,12 +193,16 @@ func TestArchiveWalk(t *testing.T) {
 				if len(seen) != n {
 					t.Errorf("saw %d distinct items, want %d", len(seen), n)
 				}
-				// The current month and months before the oldest article
-				// have no page.
-				for _, m := range []Month{month(2019, 6), month(2018, 12), month(2019, 7)} {
+				// Months before the oldest article and after now have no
+				// page; the current month's stories are in the feed.
+				for _, m := range []Period{month(2018, 12), month(2019, 7)} {
 					if _, _, err := set.Get(ctx, spec.ArchivePath(f, m)); !IsNotFound(err) {
 						t.Errorf("archive %s: %v, want not found", m, err)
 					}
+				}
+				var moved *MovedError
+				if _, _, err := set.Get(ctx, spec.ArchivePath(f, month(2019, 6))); !errors.As(err, &moved) || moved.Path != spec.FeedPath(f) {
+					t.Errorf("archive of the current month: %v, want a move to the feed", err)
 				}
 			})
 		}
@@ -244,7 +257,11 @@ func TestLegacyArchiveRedirects(t *testing.T) {
 func archiveBytes(t *testing.T, set *Set) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, p := range set.ArchivePaths() {
+	paths, err := set.ArchivePaths(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
 		body, _, err := set.Get(context.Background(), p)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
@@ -273,7 +290,7 @@ func changedPaths(a, b map[string][]byte) []string {
 }
 
 // monthPages lists the archive paths of month m for both test specs.
-func monthPages(set *Set, m Month) []string {
+func monthPages(set *Set, m Period) []string {
 	var out []string
 	for i := range set.b.specs {
 		for _, f := range Formats {
@@ -332,7 +349,11 @@ func checkRevalidation(t *testing.T, h http.Handler, when string, before map[str
 func servedLastModified(t *testing.T, set *Set) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, p := range append(set.Paths(), set.ArchivePaths()...) {
+	paths, err := set.ArchivePaths(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(set.Paths(), paths...) {
 		out[p] = lastModified(t, set, p)
 	}
 	return out
@@ -402,6 +423,18 @@ func TestArchiveStable(t *testing.T) {
 		}
 		changed := append(monthPages(set, month(2019, 5)), set.Paths()...)
 		checkRevalidation(t, set, "back-dated insert in the feed", lms, changed)
+
+		// A June story is in the subscription feeds only while June runs.
+		june := dailyArticles(1, time.Date(2019, 6, 5, 9, 0, 0, 0, shanghai))[0]
+		june.ID, june.GUID = "june", "tag:syndicated.example,2019:june"
+		june.Series = []string{"shanghai-70th"}
+		seed(t, st, []*article.Article{june})
+		if _, err := set.Rebuild(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := set.Get(ctx, set.b.specs[0].ArchivePath(RSS, month(2019, 6))); err == nil {
+			t.Errorf("June has a page before it ends")
+		}
 
 		// June ends: May's page gains its next-archive link, a June page
 		// appears, the subscription feeds link it as prev-archive.
@@ -501,9 +534,9 @@ func TestSmallFeedIsComplete(t *testing.T) {
 }
 
 // TestBusyMonth: when the current month holds more than Limit articles,
-// the subscription feed still holds Limit; the month's older articles are
-// on its archive page once the month is over, and then a walk from the
-// feed finds every article.
+// the subscription feed holds all of them (no story is on no document);
+// once the month is over they are on its archive page, the feed holds
+// Limit again, and a walk from the feed finds every article.
 func TestBusyMonth(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		start := time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai)
@@ -545,17 +578,19 @@ func TestBusyMonth(t *testing.T) {
 			return len(feed.Items), seen
 		}
 		n, seen := walk()
-		if n != 10 {
-			t.Errorf("subscription feed holds %d items, want Limit (10)", n)
+		if n != 20 {
+			t.Errorf("subscription feed holds %d items, want March's 20", n)
 		}
-		if len(seen) != 60 {
-			t.Errorf("mid-March walk saw %d articles, want January, February and the 10 newest", len(seen))
+		if len(seen) != 70 {
+			t.Errorf("mid-March walk saw %d articles, want every one (70)", len(seen))
 		}
 		now = time.Date(2019, 4, 1, 0, 0, 0, 0, shanghai)
 		if _, err := set.Rebuild(ctx); err != nil {
 			t.Fatal(err)
 		}
-		_, seen = walk()
+		if n, seen = walk(); n != 10 {
+			t.Errorf("in April the subscription feed holds %d items, want Limit (10)", n)
+		}
 		for _, a := range arts {
 			if !seen[a.GUID] {
 				t.Errorf("%s (%s) is in neither the feed nor the archive once March is over", a.ID, a.Published.Format(time.DateOnly))

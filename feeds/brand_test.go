@@ -47,7 +47,7 @@ func TestBrandInEveryFormat(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			opts := Options{Brand: c.brand, TTL: 5 * time.Minute}
+			opts := Options{Brand: c.brand, TTL: 5 * time.Minute, Webfeeds: true}
 			render := func(f Format) []byte {
 				body, err := Render(spec, arts, f, opts)
 				if err != nil {
@@ -226,5 +226,25 @@ func TestIconsServed(t *testing.T) {
 	branded.ServeHTTP(rec, httptest.NewRequest("GET", IconPath, nil))
 	if rec.Code != 404 {
 		t.Errorf("default icon served beside a brand icon: %d", rec.Code)
+	}
+}
+
+// TestWebfeedsOptIn: Feedly's elements and their namespace (which the W3C
+// validator warns about) appear only when Options.Webfeeds asks for them.
+func TestWebfeedsOptIn(t *testing.T) {
+	spec := testSpecs("")[0]
+	arts := seedArticles()[:1]
+	brand := Brand{AccentColor: "0B6E75"}
+	for _, on := range []bool{false, true} {
+		for _, f := range []Format{RSS, Atom} {
+			body, err := Render(spec, arts, f, Options{Brand: brand, Webfeeds: on})
+			if err != nil {
+				t.Fatal(err)
+			}
+			has := bytes.Contains(body, []byte(nsWebfeeds))
+			if has != on || bytes.Contains(body, []byte("webfeeds:accentColor")) != on {
+				t.Errorf("%s with Webfeeds %t: namespace present %t", f, on, has)
+			}
+		}
 	}
 }

@@ -133,22 +133,8 @@ func photoType(p *article.Photo) string {
 func contentHTML(a *article.Article) string {
 	var b strings.Builder
 	esc := html.EscapeString
-	if p := a.Photo; p != nil && p.URL != "" {
-		b.WriteString(`<figure><img src="`)
-		b.WriteString(esc(p.URL))
-		b.WriteString(`" alt="`)
-		b.WriteString(esc(p.Caption))
-		b.WriteString(`">`)
-		if p.Caption != "" || p.Credit != "" {
-			b.WriteString(`<figcaption>`)
-			writeCaption(&b, p)
-			b.WriteString(`</figcaption>`)
-		}
-		b.WriteString("</figure>\n")
-	} else if p != nil && (p.Caption != "" || p.Credit != "") {
-		b.WriteString(`<p class="caption">`)
-		writeCaption(&b, p)
-		b.WriteString("</p>\n")
+	if a.Photo != nil {
+		writePhoto(&b, a.Photo)
 	}
 	if n := strings.TrimSpace(a.EditorsNote); n != "" {
 		b.WriteString(`<p class="editors-note"><em>Editor&#39;s note: `)
@@ -157,22 +143,25 @@ func contentHTML(a *article.Article) string {
 	}
 	dateline := datelineFor(a.Dateline, firstParagraph(a))
 	for _, pg := range a.Body {
-		for i, p := range pg.Paragraphs {
-			if pg.IsSubhead(i) {
+		for _, bl := range pg.Blocks() {
+			switch {
+			case bl.Photo != nil:
+				writePhoto(&b, bl.Photo)
+			case bl.Subhead:
 				b.WriteString("<h3>")
-				b.WriteString(esc(p))
+				b.WriteString(esc(bl.Text))
 				b.WriteString("</h3>\n")
-				continue
+			default:
+				b.WriteString("<p>")
+				if dateline != "" {
+					b.WriteString(`<span class="dateline">`)
+					b.WriteString(esc(dateline))
+					b.WriteString(" —</span> ")
+					dateline = ""
+				}
+				b.WriteString(esc(bl.Text))
+				b.WriteString("</p>\n")
 			}
-			b.WriteString("<p>")
-			if dateline != "" {
-				b.WriteString(`<span class="dateline">`)
-				b.WriteString(esc(dateline))
-				b.WriteString(" —</span> ")
-				dateline = ""
-			}
-			b.WriteString(esc(p))
-			b.WriteString("</p>\n")
 		}
 	}
 	if missing := a.MissingPages(); len(missing) > 0 {
@@ -191,6 +180,29 @@ func contentHTML(a *article.Article) string {
 		b.WriteString("</p>\n")
 	}
 	return b.String()
+}
+
+// writePhoto writes a photo in a <figure> with its caption and credit, or,
+// without a URL, its caption as a paragraph.
+func writePhoto(b *strings.Builder, p *article.Photo) {
+	esc := html.EscapeString
+	if p.URL != "" {
+		b.WriteString(`<figure><img src="`)
+		b.WriteString(esc(p.URL))
+		b.WriteString(`" alt="`)
+		b.WriteString(esc(p.Caption))
+		b.WriteString(`">`)
+		if p.Caption != "" || p.Credit != "" {
+			b.WriteString(`<figcaption>`)
+			writeCaption(b, p)
+			b.WriteString(`</figcaption>`)
+		}
+		b.WriteString("</figure>\n")
+	} else if p.Caption != "" || p.Credit != "" {
+		b.WriteString(`<p class="caption">`)
+		writeCaption(b, p)
+		b.WriteString("</p>\n")
+	}
 }
 
 // writeCaption writes a photo's caption and credit, escaped.

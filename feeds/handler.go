@@ -21,8 +21,9 @@ var (
 // when Accept-Encoding allows it, Cache-Control from SetOptions.MaxAge,
 // and, when the spec has a WebSub hub, Link headers naming the hub and the
 // document's self URL (WebSub §4: the publisher MUST send both).
-// A numbered archive page of old (archive/N.ext) is redirected (301) to
-// the month page now holding its oldest item. Unknown paths get 404; other
+// An archive URL that names no document (a numbered page of old, a month
+// now paged by day, an empty period) is redirected (301) to the document
+// holding its oldest story, or the next one. Unknown paths get 404; other
 // methods 405 with Allow.
 func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := s.snap.Load().byPath[r.URL.Path]
@@ -31,7 +32,7 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if res == nil {
 		var err error
-		if res, err = s.archivePage(r.Context(), r.URL.Path); err != nil {
+		if res, err = s.onRequest(r.Context(), r.URL.Path); err != nil {
 			var moved *MovedError
 			if errors.As(err, &moved) {
 				http.Redirect(w, r, moved.Path, http.StatusMovedPermanently)

@@ -16,6 +16,7 @@ import (
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/feeds/feedstate"
+	"github.com/syndicated/syndicated/internal/testkit"
 )
 
 // seed stores articles with PutArticle, as ingest does.
@@ -78,13 +79,7 @@ func visible(arts []*article.Article, s Spec, now time.Time) []*article.Article 
 // conformance directory, skipping when it is absent outside CI.
 func jsonFeedSchema(tb testing.TB) *jsonschema.Schema {
 	tb.Helper()
-	dir := filepath.Join("..", "..", "shared", "conformance", "jsonfeed-1.1")
-	if _, err := os.Stat(dir); err != nil {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("JSON Feed schema missing under CI: %v", err)
-		}
-		tb.Skipf("JSON Feed schema not found at %s: %v", dir, err)
-	}
+	dir := testkit.Shared(tb, "conformance/jsonfeed-1.1")
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
 	for name, id := range map[string]string{

@@ -25,22 +25,23 @@ const (
 )
 
 // page is one document to render: the subscription feed (archive zero) or
-// the archive page of one month of a spec.
+// an archive document of a spec.
 type page struct {
 	spec    *Spec
 	entries []*entry
-	archive Month // zero: the subscription feed
-	// months is the archive: a page for every month in [first, end), end
-	// being the current month; none when first is not before end.
-	months    monthRange
-	complete  bool // the document holds the whole feed (RFC 5005 §2)
-	generator string
-	version   string
-	brand     *Brand
-	brandURLs brandURLs
-	ttl       int       // RSS <ttl> in minutes; 0: none
-	updated   time.Time // newest item Updated; the document's Last-Modified
-	published time.Time
+	archive pageRef // zero: the subscription feed
+	// prev and next are the archive documents before and after this one
+	// (the subscription feed's prev is the newest archived); zero: none.
+	prev, next pageRef
+	complete   bool // the document holds the whole feed (RFC 5005 §2)
+	generator  string
+	version    string
+	brand      *Brand
+	brandURLs  brandURLs
+	webfeeds   bool      // write Feedly's webfeeds elements
+	ttl        int       // RSS <ttl> in minutes; 0: none
+	updated    time.Time // newest item Updated; the document's Last-Modified
+	published  time.Time
 }
 
 // epoch dates an empty feed, so that its bytes do not change per build.
@@ -48,14 +49,14 @@ func epoch() time.Time { return time.Unix(0, 0).UTC() }
 
 func (p *page) selfURL(f Format) string {
 	if !p.archive.IsZero() {
-		return p.spec.ArchiveURL(f, p.archive)
+		return p.spec.archiveURL(f, p.archive)
 	}
 	return p.spec.FeedURL(f)
 }
 
 func (p *page) path(f Format) string {
 	if !p.archive.IsZero() {
-		return p.spec.ArchivePath(f, p.archive)
+		return p.spec.archivePath(f, p.archive)
 	}
 	return p.spec.FeedPath(f)
 }
@@ -63,17 +64,14 @@ func (p *page) path(f Format) string {
 // historyLinks returns the RFC 5005 links of the document: rel → URL.
 func (p *page) historyLinks(f Format) (prev, next, current string) {
 	s := p.spec
+	if !p.prev.IsZero() {
+		prev = s.archiveURL(f, p.prev)
+	}
 	if p.archive.IsZero() {
-		if p.months.any() {
-			prev = s.ArchiveURL(f, p.months.end.Prev())
-		}
 		return prev, "", ""
 	}
-	if p.months.first.Before(p.archive) {
-		prev = s.ArchiveURL(f, p.archive.Prev())
-	}
-	if p.archive.Next().Before(p.months.end) {
-		next = s.ArchiveURL(f, p.archive.Next())
+	if !p.next.IsZero() {
+		next = s.archiveURL(f, p.next)
 	}
 	return prev, next, s.FeedURL(f)
 }
@@ -205,7 +203,7 @@ type rssRoot struct {
 	NSDC      string      `xml:"xmlns:dc,attr"`
 	NSMedia   string      `xml:"xmlns:media,attr"`
 	NSHistory string      `xml:"xmlns:fh,attr"`
-	NSWebfeed string      `xml:"xmlns:webfeeds,attr"`
+	NSWebfeed string      `xml:"xmlns:webfeeds,attr,omitempty"`
 	Channel   *rssChannel `xml:"channel"`
 }
 
@@ -228,8 +226,20 @@ type webfeeds struct {
 	AccentColor string `xml:"webfeeds:accentColor,omitempty"`
 }
 
-func (p *page) webfeeds() webfeeds {
+func (p *page) webfeedsElements() webfeeds {
+	if !p.webfeeds {
+		return webfeeds{}
+	}
 	return webfeeds{Icon: p.brandURLs.icon, Logo: p.brandURLs.logo, AccentColor: p.brand.AccentColor}
+}
+
+// webfeedsNS is the xmlns:webfeeds declaration: only when the elements are
+// written, as the W3C validator warns about an unknown namespace.
+func (p *page) webfeedsNS() string {
+	if !p.webfeeds {
+		return ""
+	}
+	return nsWebfeeds
 }
 
 type xmlLink struct {
@@ -271,7 +281,7 @@ func (p *page) renderRSS() ([]byte, error) {
 	base.Generator = p.generatorText()
 	base.ManagingEditor = "" // must be an e-mail address; we have a name
 	base.Ttl = p.ttl
-	ch := &rssChannel{RssFeed: base, webfeeds: p.webfeeds(), Items: make([]*rssItem, len(base.Items))}
+	ch := &rssChannel{RssFeed: base, webfeeds: p.webfeedsElements(), Items: make([]*rssItem, len(base.Items))}
 	ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.selfURL(RSS), Rel: "self", Type: RSS.MediaType()})
 	if p.spec.HubURL != "" {
 		ch.AtomLinks = append(ch.AtomLinks, xmlLink{Href: p.spec.HubURL, Rel: "hub"})
@@ -302,7 +312,7 @@ func (p *page) renderRSS() ([]byte, error) {
 	}
 	body, err := marshalXML(&rssRoot{
 		Version: "2.0", NSContent: nsContent, NSAtom: nsAtom, NSDC: nsDC,
-		NSMedia: nsMedia, NSHistory: nsHistory, NSWebfeed: nsWebfeeds, Channel: ch,
+		NSMedia: nsMedia, NSHistory: nsHistory, NSWebfeed: p.webfeedsNS(), Channel: ch,
 	})
 	if err != nil {
 		return nil, err
@@ -350,7 +360,7 @@ type atomRoot struct {
 	*gorilla.AtomFeed
 	Lang      string `xml:"xml:lang,attr,omitempty"`
 	NSHistory string `xml:"xmlns:fh,attr"`
-	NSWebfeed string `xml:"xmlns:webfeeds,attr"`
+	NSWebfeed string `xml:"xmlns:webfeeds,attr,omitempty"`
 	webfeeds
 	Generator *atomGenerator     `xml:"generator"`
 	Links     []gorilla.AtomLink `xml:"link"`
@@ -388,8 +398,8 @@ func (p *page) renderAtom() ([]byte, error) {
 		AtomFeed:  base,
 		Lang:      p.spec.Language,
 		NSHistory: nsHistory,
-		NSWebfeed: nsWebfeeds,
-		webfeeds:  p.webfeeds(),
+		NSWebfeed: p.webfeedsNS(),
+		webfeeds:  p.webfeedsElements(),
 		Generator: &atomGenerator{Text: p.generator, Version: p.version},
 		Entries:   make([]*atomEntry, len(base.Entries)),
 	}
@@ -490,7 +500,7 @@ func (p *page) renderJSON() ([]byte, error) {
 	prev, next, current := p.historyLinks(JSON)
 	base.NextUrl = prev // JSON Feed's next_url leads to older items
 	jf := &jsonFeed{JSONFeed: base, Items: make([]*jsonItem, len(base.Items))}
-	if !p.archive.IsZero() || p.months.any() || p.complete {
+	if !p.archive.IsZero() || !p.prev.IsZero() || p.complete {
 		jf.History = &jsonHistory{About: rfc5005, Archive: !p.archive.IsZero(), Complete: p.complete,
 			Current: current, PrevArchive: prev, NextArchive: next}
 	}

@@ -11,10 +11,12 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/feeds/feedstate"
 )
 
@@ -24,13 +26,18 @@ type resource struct {
 	path, url string
 	format    Format
 	slug      string
-	sum       string // sha256 of plain, hex
-	plain     representation
-	gz        representation
-	lastMod   time.Time // whole seconds
-	hdrLM     []string
-	hdrType   []string
-	hdrLink   []string // WebSub discovery: hub and self; nil without a hub
+	key       string // the spec's feed key
+	// archive marks an archive document; spanFrom and spanTo bound the
+	// publication times whose changes may change it (zero: unbounded).
+	archive          bool
+	spanFrom, spanTo time.Time
+	sum              string // sha256 of plain, hex
+	plain            representation
+	gz               representation
+	lastMod          time.Time // whole seconds
+	hdrLM            []string
+	hdrType          []string
+	hdrLink          []string // WebSub discovery: hub and self; nil without a hub
 }
 
 type representation struct {
@@ -65,15 +72,19 @@ func newResource(d Doc, sum string, lastMod time.Time) (*resource, error) {
 		return nil, err
 	}
 	lastMod = lastMod.UTC().Truncate(time.Second)
+	// Exact-size copies: rendering grows its buffers well past the bytes,
+	// and held documents must cost what the cache budget counts.
+	plain, gz := bytes.Clone(d.Body), bytes.Clone(buf.Bytes())
 	var link []string
 	if d.Hub != "" {
 		link = []string{"<" + d.Hub + `>; rel="hub"`, "<" + d.URL + `>; rel="self"`}
 	}
 	return &resource{
-		path: d.Path, url: d.URL, format: d.Format, slug: d.Slug,
+		path: d.Path, url: d.URL, format: d.Format, slug: d.Slug, key: d.Key,
+		archive: d.Archive != "", spanFrom: d.SpanFrom, spanTo: d.SpanTo,
 		sum:     sum,
-		plain:   newRepresentation(d.Body),
-		gz:      newRepresentation(buf.Bytes()),
+		plain:   newRepresentation(plain),
+		gz:      newRepresentation(gz),
 		lastMod: lastMod,
 		hdrLM:   []string{lastMod.Format(http.TimeFormat)},
 		hdrType: []string{d.Format.ContentType()},
@@ -91,31 +102,49 @@ func newAsset(path, contentType string, body []byte) *resource {
 // snapshot is the immutable set of subscription feeds being served.
 type snapshot struct {
 	byPath map[string]*resource
-	paths  []string              // sorted
-	months map[string]monthRange // archive months by spec slug
+	paths  []string // sorted
 }
 
 // Set holds the built documents and serves them. Rebuild swaps in a new
-// immutable snapshot atomically; requests never wait for a build and never
-// build the subscription feeds themselves. Archive pages are built on the
-// first request and cached until the store changes (Invalidate, or a
-// Rebuild that sees a change). Every document's hash, Last-Modified and
-// last WebSub ping are kept in a feedstate.Store, so that Last-Modified
-// moves on whenever the bytes change and never goes back, across restarts
-// and replicas too.
+// immutable snapshot of the section and series subscription feeds
+// atomically; requests never wait for a build and never build those
+// themselves. Archive documents and the author and tag feeds are built on
+// their first request and kept, least recently used out first, within
+// SetOptions.CacheBytes, until an article change that may change them
+// (read from the store's change log at each Rebuild) or the end of the
+// day for those whose links move when a period ends. Every document's
+// hash, Last-Modified and last WebSub ping are kept in a feedstate.Store,
+// so that Last-Modified moves on whenever the bytes change and never goes
+// back, across restarts and replicas too.
 type Set struct {
-	b          *Builder
-	state      feedstate.Store
-	maxAge     []string
-	snap       atomic.Pointer[snapshot]
-	rebuildMu  sync.Mutex
-	archiveMu  sync.Mutex
-	archive    map[string]*resource
-	generation uint64 // guarded by archiveMu; bumped on invalidation
+	b      *Builder
+	state  feedstate.Store
+	maxAge []string
+	snap   atomic.Pointer[snapshot]
+
+	rebuildMu sync.Mutex
+	rev       int64 // the articles revision the cache reflects; guarded by rebuildMu
+	haveRev   bool
+
+	cacheMu    sync.Mutex
+	cache      *docCache
+	generation uint64 // guarded by cacheMu; bumped on every invalidation
 	// icon is the embedded default icon at IconPath; nil when the brand
 	// has its own. favicon is served at FaviconPath (see Favicon).
 	icon, favicon *resource
+	// subscription maps the subscription feed paths of the specs to their
+	// feed (for FeedOf).
+	subscription map[string]feedFormat
 }
+
+type feedFormat struct {
+	path   string
+	format Format
+}
+
+// DefaultCacheBytes is the memory budget of built archive documents and
+// author and tag feeds, by default.
+const DefaultCacheBytes = 64 << 20
 
 // SetOptions tune a Set.
 type SetOptions struct {
@@ -125,11 +154,22 @@ type SetOptions struct {
 	// daemon passes its storage. Nil keeps them in memory for the life of
 	// the Set (previews, tests).
 	State feedstate.Store
+	// CacheBytes bounds the memory of the documents built on request
+	// (DefaultCacheBytes when 0).
+	CacheBytes int64
 }
 
 // NewSet returns an empty Set over b; call Rebuild before serving.
 func NewSet(b *Builder, opts SetOptions) *Set {
-	s := &Set{b: b, state: opts.State, archive: map[string]*resource{}}
+	if opts.CacheBytes <= 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	s := &Set{b: b, state: opts.State, cache: newDocCache(opts.CacheBytes), subscription: map[string]feedFormat{}}
+	for i := range b.specs {
+		for _, f := range Formats {
+			s.subscription[b.specs[i].FeedPath(f)] = feedFormat{b.specs[i].Path, f}
+		}
+	}
 	if s.state == nil {
 		s.state = feedstate.NewMemory()
 	}
@@ -138,7 +178,7 @@ func NewSet(b *Builder, opts SetOptions) *Set {
 		s.icon = newAsset(IconPath, "image/png", defaultIcon)
 	}
 	s.maxAge = []string{"public, max-age=" + strconv.Itoa(int(opts.MaxAge/time.Second))}
-	s.snap.Store(&snapshot{byPath: map[string]*resource{}, months: map[string]monthRange{}})
+	s.snap.Store(&snapshot{byPath: map[string]*resource{}})
 	return s
 }
 
@@ -147,17 +187,28 @@ func NewSet(b *Builder, opts SetOptions) *Set {
 type Change struct {
 	Path   string // URL path
 	URL    string // absolute URL (the WebSub topic)
-	SHA256 string // hex SHA-256 of the new bytes (see MarkPublished)
+	SHA256 string // hex SHA-256 of the new bytes (see MarkPublished); empty for an author or tag feed, built on request
 }
 
-// Rebuild builds every subscription feed and swaps them in. It returns the
+// Rebuild builds every section and series subscription feed and swaps
+// them in, after dropping the built-on-request documents that the article
+// changes since the last Rebuild may have changed. It returns the
 // documents whose bytes changed since the last Rebuild and whose new bytes
 // were not announced yet (see MarkPublished): on the first call after a
-// start, only those that changed since the last ping before it. A document
-// whose bytes did not change keeps its ETag, Last-Modified and gzip bytes.
+// start, only those that changed since the last ping before it. The
+// author and tag feeds an article change touched are returned too, with
+// no SHA256 (they are built when asked for). A document whose bytes did
+// not change keeps its ETag, Last-Modified and gzip bytes.
 func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 	s.rebuildMu.Lock()
 	defer s.rebuildMu.Unlock()
+	touched, err := s.applyChanges(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.b.mu.Lock()
+	s.b.rev = s.rev
+	s.b.mu.Unlock()
 	docs, err := s.b.Build(ctx)
 	if err != nil {
 		return nil, err
@@ -166,7 +217,7 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 		return nil, fmt.Errorf("feeds: rebuild: %w", err)
 	}
 	old := s.snap.Load()
-	next := &snapshot{byPath: make(map[string]*resource, len(docs)), months: map[string]monthRange{}}
+	next := &snapshot{byPath: make(map[string]*resource, len(docs))}
 	var fresh []Doc
 	for _, d := range docs {
 		if prev := old.byPath[d.Path]; prev != nil && bytes.Equal(prev.plain.body, d.Body) {
@@ -175,7 +226,6 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 			fresh = append(fresh, d)
 		}
 		next.paths = append(next.paths, d.Path)
-		next.months[d.Slug] = monthRange{d.First, d.End}
 	}
 	built, err := s.resources(ctx, fresh)
 	if err != nil {
@@ -189,18 +239,80 @@ func (s *Set) Rebuild(ctx context.Context) ([]Change, error) {
 		}
 	}
 	sort.Strings(next.paths)
-	monthsMoved := len(old.months) != len(next.months)
-	for k, v := range next.months {
-		if old.months[k] != v {
-			monthsMoved = true
-		}
-	}
 	s.snap.Store(next)
-	if len(fresh) > 0 || monthsMoved {
-		s.dropArchive()
+	if p := s.b.people; p != nil {
+		for _, key := range touched {
+			kind, slug, _ := strings.Cut(key, ":")
+			sp := *p
+			sp.Slug, sp.Kind, sp.Path = slug, KindAuthor, ""
+			if kind == article.KeyTag {
+				sp.Kind = KindTag
+			}
+			n, err := sp.Normalize()
+			if err != nil {
+				continue // a slug that makes no feed
+			}
+			for _, f := range Formats {
+				changes = append(changes, Change{Path: n.FeedPath(f), URL: n.FeedURL(f)})
+			}
+		}
 	}
 	return changes, nil
 }
+
+// applyChanges reads the article changes since the revision the cache
+// reflects and drops what they may have changed; it returns the author
+// and tag feed keys they touched, sorted. Without a change log (or when
+// the log no longer goes back that far) it drops every cached document.
+func (s *Set) applyChanges(ctx context.Context) ([]string, error) {
+	rev, err := s.b.store.ArticlesRevision(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %w", err)
+	}
+	if !s.haveRev || rev == s.rev {
+		s.rev, s.haveRev = rev, true
+		return nil, nil
+	}
+	log, ok := s.b.store.(article.ChangeLog)
+	if !ok {
+		s.dropAll()
+		s.rev = rev
+		return nil, nil
+	}
+	changes, err := log.ArticleChanges(ctx, s.rev, maxChanges)
+	if errors.Is(err, article.ErrChangesPruned) || len(changes) == maxChanges {
+		s.dropAll()
+		s.rev = rev
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("feeds: %w", err)
+	}
+	touched := map[string]bool{}
+	s.cacheMu.Lock()
+	for _, c := range changes {
+		for _, k := range c.Keys {
+			s.cache.dropKey(k, c.Published)
+			if strings.HasPrefix(k, article.KeyAuthor+":") || strings.HasPrefix(k, article.KeyTag+":") {
+				touched[k] = true
+			}
+		}
+		s.rev = max(s.rev, c.Revision)
+	}
+	s.generation++
+	s.cacheMu.Unlock()
+	s.rev = max(s.rev, rev)
+	keys := make([]string, 0, len(touched))
+	for k := range touched {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// maxChanges is the most article changes Rebuild applies one by one; past
+// that it drops every cached document instead.
+const maxChanges = 20_000
 
 type built struct {
 	res *resource
@@ -242,9 +354,13 @@ func (s *Set) resources(ctx context.Context, docs []Doc) ([]built, error) {
 
 // MarkPublished records that the hub was told of changes (as Rebuild
 // returned them) at at, so that a restart does not announce them again.
-// Documents whose bytes changed since are not marked.
+// Documents whose bytes changed since are not marked; nor are author and
+// tag feeds (no SHA256).
 func (s *Set) MarkPublished(ctx context.Context, changes []Change, at time.Time) error {
 	for _, c := range changes {
+		if c.SHA256 == "" {
+			continue
+		}
 		if err := s.state.MarkFeedPinged(ctx, c.Path, c.SHA256, at); err != nil {
 			return fmt.Errorf("feeds: %w", err)
 		}
@@ -252,28 +368,30 @@ func (s *Set) MarkPublished(ctx context.Context, changes []Change, at time.Time)
 	return nil
 }
 
-// Invalidate drops the cached archive pages; call it when the store
-// changed in a way a Rebuild may not see (an old article edited or
-// withdrawn). Ingest should call it after any PutArticle that was not
-// Unchanged.
+// Invalidate is called when the store changed in a way a Rebuild must
+// see. A store with a change log (article.ChangeLog) needs nothing: the
+// next Rebuild drops exactly what the changes touched. Without one, every
+// document built on request is dropped.
 func (s *Set) Invalidate() {
 	s.b.Invalidate()
-	s.dropArchive()
+	if _, ok := s.b.store.(article.ChangeLog); !ok {
+		s.dropAll()
+	}
 }
 
-func (s *Set) dropArchive() {
-	s.archiveMu.Lock()
-	s.archive = map[string]*resource{}
+func (s *Set) dropAll() {
+	s.cacheMu.Lock()
+	s.cache.clear()
 	s.generation++
-	s.archiveMu.Unlock()
+	s.cacheMu.Unlock()
 }
 
 // Paths lists the URL paths of the subscription feeds, sorted.
 func (s *Set) Paths() []string { return append([]string(nil), s.snap.Load().paths...) }
 
-// Get returns the served bytes of path (subscription feed or archive
-// page), building an archive page if needed. A numbered archive page of
-// old gives a *MovedError.
+// Get returns the served bytes of path (a subscription feed, an archive
+// document, an author or tag feed), building it if needed. An archive URL
+// naming no document gives a *MovedError.
 func (s *Set) Get(ctx context.Context, path string) ([]byte, Format, error) {
 	r, err := s.lookup(ctx, path)
 	if err != nil {
@@ -286,31 +404,27 @@ func (s *Set) lookup(ctx context.Context, path string) (*resource, error) {
 	if r := s.snap.Load().byPath[path]; r != nil {
 		return r, nil
 	}
-	return s.archivePage(ctx, path)
+	return s.onRequest(ctx, path)
 }
 
-func (s *Set) archivePage(ctx context.Context, path string) (*resource, error) {
-	s.archiveMu.Lock()
-	r, gen := s.archive[path], s.generation
-	s.archiveMu.Unlock()
+// onRequest returns a document built on request: from the cache, or
+// built now (with the other formats of the same document) and cached
+// unless an invalidation happened meanwhile.
+func (s *Set) onRequest(ctx context.Context, path string) (*resource, error) {
+	now := s.b.now()
+	s.cacheMu.Lock()
+	r, gen := s.cache.get(path, now), s.generation
+	s.cacheMu.Unlock()
 	if r != nil {
 		return r, nil
 	}
-	// Months outside the archive of the last Rebuild are not queried for:
-	// a crawler guessing URLs costs no database work.
-	known := false
-	snap := s.snap.Load()
-	for i := range s.b.specs {
-		sp := &s.b.specs[i]
-		if ref, ok := sp.parseArchivePath(path); ok && !sp.NoArchive {
-			months := snap.months[sp.Slug]
-			known = months.has(ref.month) || ref.legacy > 0 && months.any()
-		}
+	var docs []Doc
+	var err error
+	if strings.Contains(path, "/archive/") {
+		docs, err = s.b.BuildArchive(ctx, path)
+	} else {
+		docs, err = s.b.BuildPerson(ctx, path)
 	}
-	if !known {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
-	}
-	docs, err := s.b.BuildArchive(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -327,41 +441,49 @@ func (s *Set) archivePage(ctx context.Context, path string) (*resource, error) {
 	if found == nil {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, path)
 	}
-	s.archiveMu.Lock()
-	if s.generation == gen { // not invalidated while building
+	// Documents whose links or items move when a period ends (subscription
+	// feeds, the newest archive documents) are kept until the day ends.
+	y, m, d := now.In(s.b.loc).Date()
+	dayEnd := time.Date(y, m, d+1, 0, 0, 0, 0, s.b.loc)
+	s.cacheMu.Lock()
+	if s.generation == gen {
 		for _, m := range made {
-			if old := s.archive[m.res.path]; old != nil && old.sum == m.res.sum {
-				continue
+			var until time.Time
+			if !m.res.archive || m.res.spanTo.IsZero() {
+				until = dayEnd
 			}
-			s.archive[m.res.path] = m.res
-		}
-		if cached := s.archive[path]; cached != nil && cached.sum == found.sum {
-			found = cached
+			s.cache.add(m.res, until)
 		}
 	}
-	s.archiveMu.Unlock()
+	s.cacheMu.Unlock()
 	return found, nil
 }
 
-// ArchivePaths lists the URL paths of every archive page (every month
-// from the oldest article's to the last complete one) of every spec as of
-// the last Rebuild.
-func (s *Set) ArchivePaths() []string {
-	snap := s.snap.Load()
+// ArchivePaths lists the URL paths of every archive document of every
+// section and series feed, newest first per feed, as of now.
+func (s *Set) ArchivePaths(ctx context.Context) ([]string, error) {
 	var out []string
 	for i := range s.b.specs {
 		sp := &s.b.specs[i]
-		if sp.NoArchive {
-			continue
+		refs, err := s.b.archiveDocs(ctx, sp)
+		if err != nil {
+			return nil, err
 		}
-		months := snap.months[sp.Slug]
-		for m := months.first; months.has(m); m = m.Next() {
+		for _, r := range refs {
 			for _, f := range Formats {
-				out = append(out, sp.ArchivePath(f, m))
+				out = append(out, sp.archivePath(f, r))
 			}
 		}
 	}
-	return out
+	return out, nil
+}
+
+// CacheStats reports the documents built on request that are held, and
+// their bytes (plain and gzip).
+func (s *Set) CacheStats() (docs int, bytes int64) {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	return s.cache.len(), s.cache.size
 }
 
 // IsNotFound reports whether err means an unknown feed or archive page.

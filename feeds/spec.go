@@ -15,18 +15,22 @@
 //	err = pub.Publish(ctx, urlsOf(changes)...) // websub, when a hub is set
 //	err = set.MarkPublished(ctx, changes, time.Now()) // not announced again
 //
-// After an ingest that withdrew, back-dated or reclassified an article, call
-// set.Invalidate() before Rebuild (new and edited articles need nothing).
+// Set.Invalidate is called after an ingest changed the store; with a
+// store that keeps the article change log it costs nothing, as Rebuild
+// reads the log and drops exactly the documents built on request that the
+// changes may have touched.
 //
 // URL scheme: Spec.Path + ".rss|.atom|.json" for the subscription feed
-// (/feeds/society.rss, /feeds/series/shanghai-70th.atom) and
-// Spec.Path + "/archive/YYYY-MM.ext" for the RFC 5005 archive page of one
-// calendar month of publication in the newsroom's zone (Options.Location).
-// Every month from the one of the oldest article to the last complete one
-// has a page, empty or not, so an article added or withdrawn changes only
-// its month's page; the subscription feed links the last complete month
-// as prev-archive. The numbered pages of old (archive/N.ext) redirect to
-// the month of their oldest item.
+// (/feeds/society.rss, /feeds/series/shanghai-70th.atom, and, with
+// Options.People, /feeds/authors/SLUG.json and /feeds/tags/SLUG.rss) and
+// Spec.Path + "/archive/NAME.ext" for an RFC 5005 archive document: one
+// per period of publication in the newsroom's zone (Options.Location), a
+// month (2019-04), ISO week (2019-W17) or day (2019-04-24) as Spec.Period
+// says, paged by day when a period holds more than Spec.PageItems
+// stories and in parts (2019-04-24-2) when a day does; see archive for
+// the rules. URLs naming no document, such as the numbered pages of
+// earlier releases (archive/N.ext), are redirected to the document of
+// their first story.
 package feeds
 
 import (
@@ -35,7 +39,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/syndicated/syndicated/article"
+)
+
+// Where the author and tag feeds live: AuthorsPath + slug + ".rss".
+const (
+	AuthorsPath = "/feeds/authors/"
+	TagsPath    = "/feeds/tags/"
 )
 
 // Kind says what a feed selects.
@@ -44,6 +55,8 @@ type Kind string
 const (
 	KindSection Kind = "section" // articles whose Section is the slug
 	KindSeries  Kind = "series"  // articles whose Series contains the slug
+	KindAuthor  Kind = "author"  // articles with an author whose article.Slug is the slug
+	KindTag     Kind = "tag"     // articles with a tag whose article.Slug is the slug
 )
 
 // Format is one of the three feed formats.
@@ -90,8 +103,23 @@ func (f Format) MediaType() string {
 
 func (f Format) String() string { return f.Ext() }
 
+// Name is the format's name as readers know it (for links on pages).
+func (f Format) Name() string {
+	switch f {
+	case RSS:
+		return "RSS"
+	case Atom:
+		return "Atom"
+	default:
+		return "JSON Feed"
+	}
+}
+
 // DefaultLimit is how many items a subscription feed carries by default.
 const DefaultLimit = 50
+
+// DefaultPageItems bounds the items of an archive document by default.
+const DefaultPageItems = 100
 
 // Spec describes one logical feed (served in the three formats). Config
 // maps onto it.
@@ -117,8 +145,17 @@ type Spec struct {
 	Limit int
 	// ArchivePageSize was the number of items of a numbered archive page
 	// (archive/N.ext, N = 1 the oldest), before the archive became one page
-	// per month; 0 means Limit. It maps those old URLs onto month pages.
+	// per period; 0 means Limit. It maps those old URLs onto period pages.
 	ArchivePageSize int
+	// Period is what one archive document covers by default: a month
+	// (the zero value), an ISO week or a day. A period holding more than
+	// PageItems stories is paged by day instead, and a day holding more in
+	// parts of PageItems (see the package documentation).
+	Period PeriodKind
+	// PageItems bounds the items of an archive document (DefaultPageItems
+	// when 0). The subscription feed holds up to this many too, when the
+	// current period has more than Limit stories.
+	PageItems int
 	// NoArchive leaves the RFC 5005 archive out.
 	NoArchive bool
 	// Author names the feed as a whole (Atom requires one when an entry has
@@ -131,8 +168,10 @@ func (s Spec) Normalize() (Spec, error) {
 	if s.Slug == "" || strings.ContainsAny(s.Slug, "/?#% ") {
 		return s, fmt.Errorf("feeds: spec slug %q is empty or not a path segment", s.Slug)
 	}
-	if s.Kind != KindSection && s.Kind != KindSeries {
-		return s, fmt.Errorf("feeds: spec %s: kind %q is not section or series", s.Slug, s.Kind)
+	switch s.Kind {
+	case KindSection, KindSeries, KindAuthor, KindTag:
+	default:
+		return s, fmt.Errorf("feeds: spec %s: kind %q is not section, series, author or tag", s.Slug, s.Kind)
 	}
 	u, err := url.Parse(s.BaseURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
@@ -140,10 +179,15 @@ func (s Spec) Normalize() (Spec, error) {
 	}
 	s.BaseURL = strings.TrimRight(s.BaseURL, "/")
 	if s.Path == "" {
-		if s.Kind == KindSection {
+		switch s.Kind {
+		case KindSection:
 			s.Path = "/feeds/" + s.Slug
-		} else {
+		case KindSeries:
 			s.Path = "/feeds/series/" + s.Slug
+		case KindAuthor:
+			s.Path = AuthorsPath + s.Slug
+		case KindTag:
+			s.Path = TagsPath + s.Slug
 		}
 	}
 	if !strings.HasPrefix(s.Path, "/") {
@@ -167,6 +211,9 @@ func (s Spec) Normalize() (Spec, error) {
 	if s.ArchivePageSize <= 0 || s.ArchivePageSize > s.Limit {
 		s.ArchivePageSize = s.Limit
 	}
+	if s.PageItems <= 0 {
+		s.PageItems = DefaultPageItems
+	}
 	if s.Author == "" {
 		s.Author = s.Title
 	}
@@ -177,75 +224,52 @@ func (s Spec) Normalize() (Spec, error) {
 func (s *Spec) FeedPath(f Format) string { return s.Path + "." + f.Ext() }
 
 // FeedURL is the absolute URL of the subscription feed in format f.
-func (s *Spec) FeedURL(f Format) string { return s.BaseURL + s.FeedPath(f) }
+func (s *Spec) FeedURL(f Format) string { return s.abs(s.FeedPath(f)) }
 
-// Month is a calendar month of publication in the newsroom's zone: the
-// unit of the RFC 5005 archive. The zero Month is no month.
-type Month struct {
-	Year  int
-	Month time.Month
+// abs is the absolute URL of a URL path of the spec's (percent-encoded
+// where an author's or a tag's name is not ASCII).
+func (s *Spec) abs(path string) string {
+	return s.BaseURL + (&url.URL{Path: path}).EscapedPath()
 }
 
-// MonthOf is the month t falls in, in loc.
-func MonthOf(t time.Time, loc *time.Location) Month {
-	t = t.In(loc)
-	return Month{t.Year(), t.Month()}
+// ArchivePath is the URL path of archive document ref in format f.
+func (s *Spec) archivePath(f Format, ref pageRef) string {
+	return s.Path + "/archive/" + ref.String() + "." + f.Ext()
 }
 
-// ParseMonth parses "2019-04".
-func ParseMonth(s string) (Month, error) {
-	t, err := time.Parse("2006-01", s)
-	if err != nil || len(s) != len("2006-01") {
-		return Month{}, fmt.Errorf("feeds: %q is not a month (YYYY-MM)", s)
+// archiveURL is the absolute URL of archive document ref in format f.
+func (s *Spec) archiveURL(f Format, ref pageRef) string { return s.abs(s.archivePath(f, ref)) }
+
+// ArchivePath is the URL path of the archive page of period p (a month,
+// week or day, see Period.String) in format f.
+func (s *Spec) ArchivePath(f Format, p Period) string { return s.archivePath(f, pageRef{period: p}) }
+
+// ArchiveURL is the absolute URL of the archive page of period p in format f.
+func (s *Spec) ArchiveURL(f Format, p Period) string { return s.abs(s.ArchivePath(f, p)) }
+
+// Key is the spec's feed key, as article.Article.FeedKeys names feeds.
+func (s *Spec) Key() string {
+	switch s.Kind {
+	case KindSeries:
+		return article.KeySeries + ":" + s.Slug
+	case KindAuthor:
+		return article.KeyAuthor + ":" + s.Slug
+	case KindTag:
+		return article.KeyTag + ":" + s.Slug
 	}
-	return Month{t.Year(), t.Month()}, nil
+	return article.KeySection + ":" + s.Slug
 }
 
-// IsZero reports whether m is the zero Month.
-func (m Month) IsZero() bool { return m == Month{} }
-
-// String is "2019-04".
-func (m Month) String() string { return fmt.Sprintf("%04d-%02d", m.Year, int(m.Month)) }
-
-// Start is the first instant of m in loc.
-func (m Month) Start(loc *time.Location) time.Time {
-	return time.Date(m.Year, m.Month, 1, 0, 0, 0, 0, loc)
-}
-
-// Next is the month after m; Prev the month before.
-func (m Month) Next() Month { return m.add(1) }
-
-// Prev is the month before m.
-func (m Month) Prev() Month { return m.add(-1) }
-
-func (m Month) add(n int) Month {
-	t := time.Date(m.Year, m.Month+time.Month(n), 1, 0, 0, 0, 0, time.UTC)
-	return Month{t.Year(), t.Month()}
-}
-
-// Before reports whether m is earlier than o.
-func (m Month) Before(o Month) bool {
-	return m.Year < o.Year || m.Year == o.Year && m.Month < o.Month
-}
-
-// ArchivePath is the URL path of the archive page of month m in format f.
-func (s *Spec) ArchivePath(f Format, m Month) string {
-	return s.Path + "/archive/" + m.String() + "." + f.Ext()
-}
-
-// ArchiveURL is the absolute URL of the archive page of month m in format f.
-func (s *Spec) ArchiveURL(f Format, m Month) string { return s.BaseURL + s.ArchivePath(f, m) }
-
-// archiveRef is what an archive URL path names: a month page, or (legacy
-// > 0) page N of the numbered archive that month pages replaced.
+// archiveRef is what an archive URL path names: a document of the period
+// archive, or (legacy > 0) page N of the numbered archive of old releases.
 type archiveRef struct {
 	format Format
-	month  Month
+	ref    pageRef
 	legacy int
 }
 
-// parseArchivePath matches p against s's archive URL scheme, the month
-// pages and the numbered pages before them.
+// parseArchivePath matches p against s's archive URL scheme: periods and
+// parts of days, and the numbered pages of old.
 func (s *Spec) parseArchivePath(p string) (archiveRef, bool) {
 	rest, ok := strings.CutPrefix(p, s.Path+"/archive/")
 	if !ok {
@@ -255,19 +279,19 @@ func (s *Spec) parseArchivePath(p string) (archiveRef, bool) {
 	if !ok || name == "" {
 		return archiveRef{}, false
 	}
-	var ref archiveRef
+	var ar archiveRef
 	found := false
 	for _, f := range Formats {
 		if f.Ext() == ext {
-			ref.format, found = f, true
+			ar.format, found = f, true
 		}
 	}
 	if !found {
 		return archiveRef{}, false
 	}
-	if m, err := ParseMonth(name); err == nil && m.Year >= 1 {
-		ref.month = m
-		return ref, true
+	if ref, err := parsePageRef(name); err == nil {
+		ar.ref = ref
+		return ar, true
 	}
 	if name[0] == '0' || len(name) > 9 {
 		return archiveRef{}, false
@@ -276,8 +300,8 @@ func (s *Spec) parseArchivePath(p string) (archiveRef, bool) {
 	if err != nil || n < 1 {
 		return archiveRef{}, false
 	}
-	ref.legacy = n
-	return ref, true
+	ar.legacy = n
+	return ar, true
 }
 
 // ErrNotFound is returned (wrapped) for an unknown feed or archive page.

@@ -99,8 +99,12 @@ func TestWebSubLinkHeaders(t *testing.T) {
 		return resp
 	}
 	paths := set.Paths()
-	paths = append(paths, set.ArchivePaths()...)
-	if len(set.ArchivePaths()) == 0 {
+	archived, err := set.ArchivePaths(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, archived...)
+	if len(archived) == 0 {
 		t.Fatal("fixture has no archive page")
 	}
 	for _, p := range paths {

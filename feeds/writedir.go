@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,8 +48,12 @@ func (s *Set) WriteDir(ctx context.Context, dir string) (WriteResult, error) {
 // for every scheduled build.
 func (s *Set) WriteArchives(ctx context.Context, dir string) (WriteResult, error) {
 	var res WriteResult
-	for _, p := range s.ArchivePaths() {
-		r, err := s.archivePage(ctx, p)
+	paths, err := s.ArchivePaths(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, p := range paths {
+		r, err := s.onRequest(ctx, p)
 		if err != nil {
 			return res, err
 		}
@@ -57,6 +62,30 @@ func (s *Set) WriteArchives(ctx context.Context, dir string) (WriteResult, error
 		}
 	}
 	return res, nil
+}
+
+// WriteSite builds every feed, as "syndicated feeds build" does, and
+// writes the subscription feeds (WriteDir) and every archive page
+// (WriteArchives) under dir; it names each file written on report, then
+// says how many were written and left alone.
+func (s *Set) WriteSite(ctx context.Context, dir string, report io.Writer) error {
+	if _, err := s.Rebuild(ctx); err != nil {
+		return err
+	}
+	res, err := s.WriteDir(ctx, dir)
+	if err != nil {
+		return err
+	}
+	arch, err := s.WriteArchives(ctx, dir)
+	if err != nil {
+		return err
+	}
+	for _, f := range append(res.Written, arch.Written...) {
+		fmt.Fprintln(report, "wrote", filepath.Join(dir, f))
+	}
+	fmt.Fprintf(report, "%d files written, %d unchanged, in %s\n",
+		len(res.Written)+len(arch.Written), res.Unchanged+arch.Unchanged, dir)
+	return nil
 }
 
 // writeResource writes r's bytes at its path and its gzip bytes beside.

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -150,4 +151,49 @@ func TestWriteArchives(t *testing.T) {
 			t.Error(err)
 		}
 	})
+}
+
+// WriteSite (feeds build) builds, then writes the subscription feeds and
+// every archive page, naming each file it wrote, then the counts; a second
+// run writes nothing and says so.
+func TestWriteSite(t *testing.T) {
+	st := storagetest.SQLite(t)
+	seed(t, st, dailyArticles(60, time.Date(2019, 1, 10, 8, 0, 0, 0, shanghai))) // 2019-01-10 … 2019-03-10
+	set := newTestSet(t, st, testSpecs(""), func() time.Time { return time.Date(2019, 3, 20, 0, 0, 0, 0, shanghai) })
+	dir := t.TempDir()
+	var report bytes.Buffer
+	if err := set.WriteSite(context.Background(), dir, &report); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(report.String(), "\n"), "\n")
+	// 13 subscription files (two feeds × three formats with .gz, the
+	// icon), 24 archive files (two months).
+	if len(lines) != 38 || lines[37] != "37 files written, 0 unchanged, in "+dir {
+		t.Fatalf("report of %d lines, last %q:\n%s", len(lines), lines[len(lines)-1], report.String())
+	}
+	for _, l := range lines[:37] {
+		rel, ok := strings.CutPrefix(l, "wrote "+dir+string(filepath.Separator))
+		if !ok {
+			t.Fatalf("line %q does not name a file under %s", l, dir)
+		}
+		checkWritten(t, set, dir, rel)
+	}
+	if !slices.Contains(lines, "wrote "+filepath.Join(dir, "feeds/series/shanghai-70th/archive/2019-02.atom")) {
+		t.Error("the February archive page is not reported")
+	}
+	report.Reset()
+	if err := set.WriteSite(context.Background(), dir, &report); err != nil || report.String() != "0 files written, 37 unchanged, in "+dir+"\n" {
+		t.Errorf("second run: %v, %q", err, report.String())
+	}
+}
+
+// Pages name the formats as readers know them.
+func TestFormatNames(t *testing.T) {
+	var got []string
+	for _, f := range Formats {
+		got = append(got, f.Name())
+	}
+	if strings.Join(got, ", ") != "RSS, Atom, JSON Feed" {
+		t.Errorf("format names: %v", got)
+	}
 }

@@ -50,6 +50,15 @@ const DefaultGUIDAuthority = "syndicated.example"
 // DefaultMaxFileBytes bounds one input file.
 const DefaultMaxFileBytes = 8 << 20
 
+// DefaultEarliest and DefaultMaxAhead bound articles' dates (see
+// Options.Earliest).
+var DefaultEarliest = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const DefaultMaxAhead = 366 * 24 * time.Hour
+
+// DefaultReadTimeout bounds opening and reading one input file.
+const DefaultReadTimeout = 30 * time.Second
+
 // Options configures an Importer.
 type Options struct {
 	// Rules classify articles into series; they come from the configured
@@ -67,14 +76,40 @@ type Options struct {
 	// Logger gets one line per stored change (Info), per unchanged article
 	// (Debug) and per rejected file (Warn); discarded when nil.
 	Logger *slog.Logger
-	// MaxFileBytes bounds one input; DefaultMaxFileBytes when 0.
+	// MaxFileBytes bounds one input (the bytes actually read);
+	// DefaultMaxFileBytes when 0.
 	MaxFileBytes int64
+	// ReadTimeout bounds opening and reading one file, so that a file on a
+	// stalled mount costs a scan this long and no more;
+	// DefaultReadTimeout when 0.
+	ReadTimeout time.Duration
+	// Earliest and MaxAhead bound an article's published and updated
+	// times: none before Earliest (DefaultEarliest when zero), none more
+	// than MaxAhead after now (DefaultMaxAhead when 0). An article dated
+	// in year 2 would otherwise make every month since an archive page.
+	Earliest time.Time
+	MaxAhead time.Duration
 	// PhotoProbe, when set, learns the size and type of lead photos that
 	// the source gives without them.
 	PhotoProbe PhotoProbe
 	// Progress, when set, is told after each article how many of an
 	// import's articles are done (the CLI draws it on a terminal).
 	Progress func(done, total int)
+	// Hooks are told what each call stored or refused (see Event).
+	Hooks []Hook
+	// Sections are the configured sections (config.Config.SectionRules):
+	// an article's section (a breadcrumb "Home / China / Society", a
+	// "section" field) is resolved through their slugs, titles and
+	// aliases, and an article whose section none of them names is
+	// refused, the same way for files and the API. None: any section,
+	// taken as its slug.
+	Sections []article.SectionRule
+	// DefaultSection is the section of a file that names none (a text
+	// page without breadcrumb, JSON without "section"): the import
+	// command's --section, content_section for the content directory.
+	// It applies to files (ImportPaths, ImportFS, DryRun), not to
+	// ImportBytes and the API.
+	DefaultSection string
 }
 
 // Importer stores parsed articles. It holds no state between calls and is
@@ -101,6 +136,15 @@ func New(store article.Store, opts Options) *Importer {
 	if opts.MaxFileBytes <= 0 {
 		opts.MaxFileBytes = DefaultMaxFileBytes
 	}
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = DefaultReadTimeout
+	}
+	if opts.Earliest.IsZero() {
+		opts.Earliest = DefaultEarliest
+	}
+	if opts.MaxAhead <= 0 {
+		opts.MaxAhead = DefaultMaxAhead
+	}
 	return &Importer{store: store, opts: opts}
 }
 
@@ -118,6 +162,9 @@ type FileResult struct {
 	Outcome article.Outcome
 	// Err is nil on success; input errors are *Error (file, line, reason).
 	Err error
+	// Warnings say what the import kept although it looks wrong, with
+	// file and line: a copy that stops in the middle of a paragraph.
+	Warnings []string
 }
 
 // Report lists every article an import touched, in file-name order.
@@ -163,11 +210,36 @@ func (r Report) Changed() bool {
 	return r.Count(article.Created)+r.Count(article.Edited)+r.Count(article.Reclassified) > 0
 }
 
+// FileCount is how many files the import read: a multi-page article
+// counts each of its page files, a failed group too.
+func (r Report) FileCount() int {
+	seen := map[string]bool{}
+	for _, f := range r.Files {
+		for _, name := range f.Files {
+			seen[name] = true
+		}
+		if len(f.Files) == 0 {
+			seen[f.File] = true
+		}
+	}
+	return len(seen)
+}
+
 // String summarises the report in one line.
 func (r Report) String() string {
-	return fmt.Sprintf("%d files: %d created, %d edited, %d reclassified, %d unchanged, %d failed",
-		len(r.Files), r.Count(article.Created), r.Count(article.Edited), r.Count(article.Reclassified),
-		r.Count(article.Unchanged), len(r.Failed()))
+	warned := 0
+	for _, f := range r.Files {
+		if f.Err == nil && len(f.Warnings) > 0 {
+			warned++
+		}
+	}
+	w := ""
+	if warned > 0 {
+		w = fmt.Sprintf(" (%d with warnings)", warned)
+	}
+	return fmt.Sprintf("%d files: %d created, %d edited, %d reclassified, %d unchanged, %d failed%s",
+		r.FileCount(), r.Count(article.Created), r.Count(article.Edited), r.Count(article.Reclassified),
+		r.Count(article.Unchanged), len(r.Failed()), w)
 }
 
 // FormatOf returns the format a file name's extension names, or "".
@@ -196,6 +268,13 @@ type input struct {
 // directory make one article. The error is non-nil only when ctx ends;
 // per-file failures are in the Report (see Report.Err).
 func (im *Importer) ImportPaths(ctx context.Context, paths ...string) (Report, error) {
+	rep, inputs := collect(paths)
+	return im.importInputs(ctx, rep, inputs)
+}
+
+// collect lists the files paths name (directories recursively), and the
+// paths it cannot read.
+func collect(paths []string) (Report, []input) {
 	var rep Report
 	var inputs []input
 	for _, p := range paths {
@@ -220,7 +299,7 @@ func (im *Importer) ImportPaths(ctx context.Context, paths ...string) (Report, e
 		inputs = append(inputs, ins...)
 		rep.Files = append(rep.Files, errs...)
 	}
-	return im.importInputs(ctx, rep, inputs)
+	return rep, inputs
 }
 
 // ImportFS imports every article file under root in fsys (the embedded
@@ -312,6 +391,12 @@ func pageOf(name string) int {
 }
 
 func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (Report, error) {
+	rep, err := im.importGroups(ctx, rep, ins)
+	im.notify(ctx, SourceFiles, rep)
+	return rep, err
+}
+
+func (im *Importer) importGroups(ctx context.Context, rep Report, ins []input) (Report, error) {
 	seen := map[string]string{} // id → file that gave it
 	groups := groupInputs(ins)
 	for i, g := range groups {
@@ -335,15 +420,15 @@ func (im *Importer) importInputs(ctx context.Context, rep Report, ins []input) (
 // page files left out of a multi-page text article follow, each with its
 // error.
 func (im *Importer) importGroup(ctx context.Context, g group, seen map[string]string) []FileResult {
-	a, bad, err := im.parseGroup(g)
+	p, bad, err := im.parseGroup(ctx, g)
 	for _, b := range bad {
 		im.opts.Logger.Warn("import: page rejected", "file", b.File, "err", b.Err)
 	}
-	res := im.storeGroup(ctx, g, a, bad, err, seen)
+	res := im.storeGroup(ctx, g, p, bad, err, seen)
 	return append([]FileResult{res}, bad...)
 }
 
-func (im *Importer) storeGroup(ctx context.Context, g group, a *article.Article, bad []FileResult, err error, seen map[string]string) FileResult {
+func (im *Importer) storeGroup(ctx context.Context, g group, p *parsed, bad []FileResult, err error, seen map[string]string) FileResult {
 	res := FileResult{File: g.files[0].name, Format: g.format}
 	for _, f := range g.files {
 		res.Files = append(res.Files, f.name)
@@ -356,8 +441,13 @@ func (im *Importer) storeGroup(ctx context.Context, g group, a *article.Article,
 	if err != nil {
 		return fail(err)
 	}
-	if err := im.prepare(a, res.File, g.format); err != nil {
+	if err := im.prepare(p, res.File, g.format, im.opts.DefaultSection); err != nil {
 		return fail(err)
+	}
+	a := p.a
+	res.Warnings = p.warnings
+	for _, w := range p.warnings {
+		im.opts.Logger.Warn("import: kept with a warning", "file", res.File, "warning", w)
 	}
 	if other, ok := seen[a.ID]; ok {
 		return fail(source.Errorf(res.File, 0, "id", "%q is also the id of %s", a.ID, other))
@@ -435,25 +525,48 @@ func (im *Importer) put(ctx context.Context, a *article.Article, file string) (a
 	return pr, nil
 }
 
+// parsed is one article read from its file(s), with what the importer
+// needs besides it: the names its source gives its section, what a text
+// page left out and what looks wrong in it.
+type parsed struct {
+	a       *article.Article
+	section sectionNames
+	// pages are the text page files read, in page order (none for other
+	// formats).
+	pages    []pageFile
+	warnings []string
+	// sectionFrom says where the section came from.
+	sectionFrom string
+	// settled are the lines taken out of the body once its pages were
+	// put together (a headline or deck a later page repeats).
+	settled []string
+}
+
+// pageFile is one text page file and what the parser read in it.
+type pageFile struct {
+	file string
+	doc  *textpage.Document
+}
+
 // parseGroup reads the files of one article. For a text article in
 // several files, a later page file that cannot be read or parsed is left
 // out and returned in bad (the article records its page as missing, or
 // keeps the stored copy: see keepStoredPages); only a failure of the file
 // holding page 1 fails the article.
-func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, err error) {
+func (im *Importer) parseGroup(ctx context.Context, g group) (p *parsed, bad []FileResult, err error) {
 	if g.format != FormatText {
 		f := g.files[0]
-		data, err := im.read(f)
+		data, err := im.read(ctx, f)
 		if err != nil {
 			return nil, nil, err
 		}
-		a, err := parse(f.name, g.format, data, im.opts.Zone, im.opts.Logger)
-		return a, nil, err
+		p, err := parse(f.name, g.format, data, im.opts.Zone, im.opts.Logger)
+		return p, nil, err
 	}
 	var docs []*textpage.Document
 	var used []input
 	for _, f := range g.files {
-		d, err := im.parseText(f)
+		d, err := im.parseText(ctx, f)
 		if err != nil {
 			if len(g.files) == 1 || pageOf(f.name) == 1 {
 				return nil, nil, err
@@ -466,16 +579,25 @@ func (im *Importer) parseGroup(g group) (a *article.Article, bad []FileResult, e
 	if len(docs) == 0 {
 		return nil, bad[1:], bad[0].Err
 	}
-	a, err = mergePages(used, docs)
-	return a, bad, err
+	p, err = mergePages(used, docs)
+	return p, bad, err
 }
 
-func (im *Importer) parseText(f input) (*textpage.Document, error) {
-	data, err := im.read(f)
+func (im *Importer) parseText(ctx context.Context, f input) (d *textpage.Document, err error) {
+	data, err := im.read(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	defer recoverParse(f.name, &err)
 	return textpage.Parse(f.name, data, im.opts.Zone)
+}
+
+// recoverParse turns a parser's panic on one file into that file's error:
+// one file never stops the others, nor serve.
+func recoverParse(name string, err *error) {
+	if r := recover(); r != nil {
+		*err = source.Errorf(name, 0, "", "could not be parsed (parser failure: %v)", r)
+	}
 }
 
 // keepStoredPages puts back, from the stored version of a, the pages
@@ -513,7 +635,7 @@ func (im *Importer) keepStoredPages(ctx context.Context, a *article.Article, bad
 // from the file holding page 1 (else the lowest page with a byline), the
 // body from all. A later page without byline (a continuation) needs a
 // file with a header beside it.
-func mergePages(files []input, docs []*textpage.Document) (*article.Article, error) {
+func mergePages(files []input, docs []*textpage.Document) (*parsed, error) {
 	base := -1
 	for i, d := range docs {
 		if d.Continuation || len(d.Pages) == 0 {
@@ -536,24 +658,39 @@ func mergePages(files []input, docs []*textpage.Document) (*article.Article, err
 	}
 	a := docs[base].Article
 	a.Body = nil
+	p := &parsed{a: &a, section: textSection(files[base].name, docs[base])}
 	from := map[int]string{}
 	for i, d := range docs {
+		p.pages = append(p.pages, pageFile{file: files[i].name, doc: d})
 		for _, pg := range d.Article.Body {
 			if other, ok := from[pg.Number]; ok {
 				return nil, source.Errorf(files[i].name, 0, "pagination", "page %d is also in %s", pg.Number, other)
 			}
 			from[pg.Number] = files[i].name
+			if i != base && d.Article.Photo != nil && pg.Number == d.LeadPage {
+				// Another file's lead photo is a photo of its page here.
+				pg.Photos = append([]article.PagePhoto{{Photo: *d.Article.Photo}}, pg.Photos...)
+			}
 			a.Body = append(a.Body, pg)
 		}
 		a.TotalPages = max(a.TotalPages, d.Article.TotalPages)
 		a.EditorsNote = textpage.JoinNotes(a.EditorsNote, d.Article.EditorsNote)
+		if d.TruncatedLine > 0 {
+			p.warnings = append(p.warnings, fmt.Sprintf("%s:%d: the copy looks cut short: it stops in the middle of a paragraph", files[i].name, d.TruncatedLine))
+		}
 	}
 	sort.Slice(a.Body, func(i, j int) bool { return a.Body[i].Number < a.Body[j].Number })
+	p.settled = textpage.Settle(&a)
 	if len(docs) > 1 {
 		text := []string{a.Headline, a.Deck}
 		a.Language = source.DetectLanguage(append(text, a.Paragraphs()...)...)
 	}
-	return &a, nil
+	return p, nil
+}
+
+// textSection is what a text page says of its section.
+func textSection(file string, d *textpage.Document) sectionNames {
+	return sectionNames{file: file, crumb: d.Breadcrumb, line: d.BreadcrumbLine, label: d.Label, labelLine: d.LabelLine}
 }
 
 // needsFirstPage is the error for a later page without byline imported
@@ -567,19 +704,10 @@ func needsFirstPage(name string, d *textpage.Document) error {
 		page, path.Base(filepath.ToSlash(textpage.FirstPageName(name))))
 }
 
-func (im *Importer) read(f input) ([]byte, error) {
-	st, err := fs.Stat(f.fsys, f.path)
-	if err != nil {
-		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
-	}
-	if st.Size() > im.opts.MaxFileBytes {
-		return nil, source.Errorf(f.name, 0, "", "file is %d bytes, more than the limit of %d", st.Size(), im.opts.MaxFileBytes)
-	}
-	data, err := fs.ReadFile(f.fsys, f.path)
-	if err != nil {
-		return nil, &Error{File: f.name, Err: unwrapPathError(err)}
-	}
-	return data, nil
+// read reads one input: a regular file only, within MaxFileBytes and
+// ReadTimeout (see source.ReadFile).
+func (im *Importer) read(ctx context.Context, f input) ([]byte, error) {
+	return source.ReadFile(ctx, f.fsys, f.path, f.name, source.ReadOptions{Limit: im.opts.MaxFileBytes, Timeout: im.opts.ReadTimeout})
 }
 
 // ParseWarning is the message of the log records (warning level, the
@@ -590,7 +718,8 @@ const ParseWarning = "import: file changed on the way"
 // parse reads one file of a known format; times without a zone are read
 // in zone. What the parser changed without refusing the file is logged at
 // warning level.
-func parse(name, format string, data []byte, zone *time.Location, log *slog.Logger) (*article.Article, error) {
+func parse(name, format string, data []byte, zone *time.Location, log *slog.Logger) (_ *parsed, err error) {
+	defer recoverParse(name, &err)
 	switch format {
 	case FormatText:
 		d, err := textpage.Parse(name, data, zone)
@@ -600,7 +729,7 @@ func parse(name, format string, data []byte, zone *time.Location, log *slog.Logg
 		if d.Continuation {
 			return nil, needsFirstPage(name, d)
 		}
-		return &d.Article, nil
+		return mergePages([]input{{name: name}}, []*textpage.Document{d})
 	case FormatMarkdown:
 		d, err := structured.ParseMarkdown(name, data, zone)
 		if err != nil {
@@ -609,33 +738,34 @@ func parse(name, format string, data []byte, zone *time.Location, log *slog.Logg
 		for _, w := range d.Warnings {
 			log.Warn(ParseWarning, "warning", w.Error())
 		}
-		return &d.Article, nil
+		return &parsed{a: &d.Article, section: sectionNames{file: name, named: d.Section, line: d.SectionLine}}, nil
 	case FormatJSON:
 		d, err := structured.ParseJSON(name, data, zone)
 		if err != nil {
 			return nil, err
 		}
-		return &d.Article, nil
+		return &parsed{a: &d.Article, section: sectionNames{file: name, named: d.Section, line: d.SectionLine}}, nil
 	}
 	return nil, source.Errorf(name, 0, "", "unknown format %q: want text, markdown or json", format)
 }
 
-// Parse reads one file into an article as it would be stored (id, GUID and
-// series set; Published still zero when the source gives none), without
-// storing it. format "" means by extension.
+// Parse reads one file into an article as it would be stored (id, GUID,
+// section and series set; Published still zero when the source gives
+// none), without storing it. format "" means by extension. No default
+// section applies: the file must name its own.
 func (im *Importer) Parse(name, format string, data []byte) (*article.Article, error) {
 	if format == "" {
 		format = FormatOf(name)
 	}
 	format = normalFormat(format)
-	a, err := parse(name, format, data, im.opts.Zone, im.opts.Logger)
+	p, err := parse(name, format, data, im.opts.Zone, im.opts.Logger)
 	if err != nil {
 		return nil, err
 	}
-	if err := im.prepare(a, name, format); err != nil {
+	if err := im.prepare(p, name, format, ""); err != nil {
 		return nil, err
 	}
-	return a, nil
+	return p.a, nil
 }
 
 func normalFormat(f string) string {
@@ -650,9 +780,15 @@ func normalFormat(f string) string {
 	return strings.ToLower(f)
 }
 
-// prepare sets id, GUID, series and source, and checks the result would be
-// storable.
-func (im *Importer) prepare(a *article.Article, name, format string) error {
+// prepare sets id, section, GUID, series and source, and checks the
+// result would be storable. dflt is the section of a file that names none.
+func (im *Importer) prepare(p *parsed, name, format, dflt string) error {
+	a := p.a
+	from, err := im.resolveSection(a, p.section, dflt)
+	if err != nil {
+		return err
+	}
+	p.sectionFrom = from
 	if a.ID == "" {
 		a.ID = deriveID(name, format, a.CanonicalURL)
 	}
@@ -666,6 +802,10 @@ func (im *Importer) prepare(a *article.Article, name, format string) error {
 		a.Source = name
 	}
 	if err := source.CheckArticle(a); err != nil {
+		err.File = name
+		return err
+	}
+	if err := source.CheckDates(a, im.opts.Earliest, now.Add(im.opts.MaxAhead)); err != nil {
 		err.File = name
 		return err
 	}
@@ -746,17 +886,25 @@ func (im *Importer) ImportBytes(ctx context.Context, name, format string, data [
 }
 
 // PushArticle imports one JSON article pushed through the HTTP API
-// (it satisfies server.ArticleAPI).
+// (it satisfies server.ArticleAPI with Withdraw).
 func (im *Importer) PushArticle(ctx context.Context, body []byte) (article.PutResult, error) {
-	return im.ImportBytes(ctx, "request body", FormatJSON, body)
+	pr, err := im.ImportBytes(ctx, "request body", FormatJSON, body)
+	im.notifyAPI(ctx, "request body", pr, err)
+	return pr, err
 }
 
 // Withdraw marks article id withdrawn (it leaves every feed; Updated moves
 // to now). Withdrawing a withdrawn article changes nothing. An unknown id
 // gives an error matching article.ErrNotFound. A file in the content
 // directory does not bring a withdrawn article back until the file is
-// edited.
+// edited. It satisfies server.ArticleAPI with PushArticle.
 func (im *Importer) Withdraw(ctx context.Context, id string) (article.PutResult, error) {
+	pr, err := im.withdraw(ctx, id)
+	im.notifyAPI(ctx, "withdraw", pr, err)
+	return pr, err
+}
+
+func (im *Importer) withdraw(ctx context.Context, id string) (article.PutResult, error) {
 	existing, err := im.store.GetArticle(ctx, id)
 	if err != nil {
 		return article.PutResult{}, fmt.Errorf("withdraw %s: %w", id, err)
@@ -772,9 +920,4 @@ func (im *Importer) Withdraw(ctx context.Context, id string) (article.PutResult,
 	}
 	im.log("withdraw", pr)
 	return pr, nil
-}
-
-// WithdrawArticle is Withdraw (it satisfies server.ArticleAPI).
-func (im *Importer) WithdrawArticle(ctx context.Context, id string) (article.PutResult, error) {
-	return im.Withdraw(ctx, id)
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/config"
 	"github.com/syndicated/syndicated/ingest"
+	"github.com/syndicated/syndicated/internal/testkit"
 	"github.com/syndicated/syndicated/samples"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -26,13 +26,24 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-// newImporter is set up as the daemon sets it up: series rules from the
-// default configuration, times in the newsroom zone.
-func newImporter(s storage.Storage) (*ingest.Importer, *clock) {
+// newImporter is set up as the daemon sets it up: series and section
+// rules from the default configuration, times in the newsroom zone;
+// tweak, when given, changes the options.
+func newImporter(s storage.Storage, tweak ...func(*ingest.Options)) (*ingest.Importer, *clock) {
 	c := &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
 	cfg := config.Default()
-	return ingest.New(s, ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now,
-		Rules: cfg.SeriesRules(), Zone: newsroomZone()}), c
+	opts := ingest.Options{GUIDAuthority: "syndicated.example", Now: c.Now,
+		Rules: cfg.SeriesRules(), Sections: cfg.SectionRules(), Zone: newsroomZone()}
+	for _, t := range tweak {
+		t(&opts)
+	}
+	return ingest.New(s, opts), c
+}
+
+// moreSections configures, besides the default Society section, the World
+// and Culture sections some fixtures are filed in.
+func moreSections(o *ingest.Options) {
+	o.Sections = append(o.Sections, article.SectionRule{Slug: "world", Title: "World"}, article.SectionRule{Slug: "culture", Title: "Culture"})
 }
 
 func newsroomZone() *time.Location {
@@ -279,13 +290,10 @@ func TestMultiPageFiles(t *testing.T) {
 	})
 }
 
+// seedPath is the publisher's real page in ../shared/seeds (copyrighted,
+// so never copied here).
 func seedPath(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("seed page not available: %v", err)
-	}
-	return p
+	return testkit.Shared(t, "seeds/society-2019-04-24-powerhouse-in-the-making.txt")
 }
 
 func TestSeedInSeries(t *testing.T) {
@@ -417,7 +425,7 @@ func TestImportBytesAndWithdraw(t *testing.T) {
 		if err != nil || w.Outcome != article.Edited || w.Article.Status != article.StatusWithdrawn {
 			t.Fatalf("withdraw: %v %+v", err, w)
 		}
-		if again, err := im.WithdrawArticle(ctx, "ferry"); err != nil || again.Outcome != article.Unchanged {
+		if again, err := im.Withdraw(ctx, "ferry"); err != nil || again.Outcome != article.Unchanged {
 			t.Errorf("second withdraw: %v %v", again.Outcome, err)
 		}
 		rep, _ := im.ImportPaths(ctx, dir)

@@ -23,7 +23,7 @@ import (
 func TestPublisherLayouts(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, s storage.Storage) {
 		ctx := context.Background()
-		im, _ := newImporter(s)
+		im, _ := newImporter(s, moreSections)
 		dir := t.TempDir()
 		td := filepath.Join("textpage", "testdata")
 		for _, f := range []string{"share-lone.txt", "note-first.txt", "three-line-byline.txt", "layout-2015.txt", "indented.txt", "orphan.p2.txt"} {

@@ -5,20 +5,23 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/internal/netguard"
 )
 
 // PhotoProbe learns a lead photo's size in bytes and media type, so that
 // RSS enclosures carry a real length (validators reject length="0").
 type PhotoProbe func(ctx context.Context, url string) (length int64, mediaType string, err error)
 
-// HTTPPhotoProbe asks the image's server with a HEAD request.
+// HTTPPhotoProbe asks the image's server with a HEAD request, through
+// client (nil: PhotoProbeClient(nil), public addresses only).
 func HTTPPhotoProbe(client *http.Client) PhotoProbe {
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = PhotoProbeClient(nil)
 	}
 	return func(ctx context.Context, url string) (int64, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
@@ -43,6 +46,14 @@ func HTTPPhotoProbe(client *http.Client) PhotoProbe {
 		}
 		return resp.ContentLength, mt, nil
 	}
+}
+
+// PhotoProbeClient is the photo probe's HTTP client: a photo URL comes
+// with an article, so it never reaches a loopback, private or link-local
+// address (checked when connecting: after DNS and after each redirect),
+// except those in allow (an internal image server).
+func PhotoProbeClient(allow []netip.Prefix) *http.Client {
+	return netguard.Policy{Allow: allow}.Client(10 * time.Second)
 }
 
 // learnPhotoSize fills a lead photo's unknown size: from what the store

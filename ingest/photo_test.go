@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest"
@@ -31,8 +32,8 @@ func TestPhotoSizeIsLearned(t *testing.T) {
 	defer img.Close()
 	storagetest.ForEach(t, func(t *testing.T, s storage.Storage) {
 		heads.Store(0)
-		c := &clock{}
-		im := ingest.New(s, ingest.Options{Now: c.Now, PhotoProbe: ingest.HTTPPhotoProbe(img.Client())})
+		c := &clock{t: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)}
+		im := ingest.New(s, ingest.Options{Now: c.Now, PhotoProbe: ingest.HTTPPhotoProbe(img.Client())}) // the test server's own client: no address guard
 		doc := `{"id":"with-photo","section":"society","headline":"Photo story","published":"2019-05-01T10:00:00+08:00",` +
 			`"photo":{"url":"` + img.URL + `/lead.jpg","caption":"A caption"},"body":["Text."]}`
 		ctx := context.Background()

@@ -53,6 +53,11 @@ type Message struct {
 	// contain CR or LF; address and structural headers (From, To, Subject,
 	// Content-*, MIME-Version, Message-ID, Date…) cannot be set here.
 	Headers map[string]string
+	// EnvelopeFrom is the SMTP envelope sender (MAIL FROM, the
+	// Return-Path that delivery status notifications go to), a bare
+	// address; empty: the From address. The digest gives each copy its
+	// own (VERP, see package bounce).
+	EnvelopeFrom string
 	// Hold, when not nil, delays the commitment to deliver: a transport
 	// may write the message but must not end it (SMTP's final ".", the
 	// spool's rename) before Hold is closed. The digest sender holds each
@@ -197,9 +202,3 @@ func IsPermanent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && !e.Temporary
 }
-
-// IsRecipientRejected reports a permanent rejection of the recipient
-// address itself (a 5xx to RCPT TO that says the mailbox does not exist,
-// see IsMailboxUnknown): a hard bounce. A relay or policy refusal at RCPT
-// is permanent but not a bounce.
-func IsRecipientRejected(err error) bool { return ClassOf(err) == ClassBounce }

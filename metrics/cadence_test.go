@@ -14,6 +14,8 @@ import (
 
 // Subscribers by series and cadence: a choice the series does not offer
 // counts as its default; pending and unsubscribed readers do not count.
+// Exact with a step of 1; by default coarse, like the counts by status:
+// rounded down to a step, and moving at most once per SubscriberEvery.
 func TestCadenceCollector(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
 		now := time.Date(2026, 4, 20, 9, 0, 0, 0, time.UTC)
@@ -52,7 +54,7 @@ func TestCadenceCollector(t *testing.T) {
 			t.Fatal(err)
 		}
 		reg := prometheus.NewRegistry()
-		metrics.NewCadenceCollector(reg, st, lists, metrics.StoreOptions{Now: func() time.Time { return now }})
+		metrics.NewCadenceCollector(reg, st, lists, metrics.StoreOptions{Now: func() time.Time { return now }, SubscriberStep: 1})
 		want(t, "scrape", gather(t, reg), map[string]float64{
 			`syndicated_series_subscribers{cadence="weekly",series="s1"}`: 1,
 			`syndicated_series_subscribers{cadence="daily",series="s1"}`:  1, // c, by default
@@ -65,5 +67,29 @@ func TestCadenceCollector(t *testing.T) {
 		if _, ok := gather(t, reg)[`syndicated_series_subscribers{cadence="daily",series="s2"}`]; ok {
 			t.Error("a cadence s2 does not offer is exported")
 		}
+
+		clock := now
+		coarseReg := prometheus.NewRegistry()
+		metrics.NewCadenceCollector(coarseReg, st, lists, metrics.StoreOptions{Now: func() time.Time { return clock }, SubscriberStep: 2, SubscriberEvery: time.Hour})
+		story := func(want float64) {
+			t.Helper()
+			if got := gather(t, coarseReg)[`syndicated_series_subscribers{cadence="story",series="s1"}`]; got != want {
+				t.Errorf("story readers of s1 shown as %v, want %v", got, want)
+			}
+		}
+		want(t, "coarse scrape", gather(t, coarseReg), map[string]float64{
+			`syndicated_series_subscribers{cadence="weekly",series="s1"}`: 0,
+			`syndicated_series_subscribers{cadence="daily",series="s1"}`:  0,
+			`syndicated_series_subscribers{cadence="story",series="s1"}`:  2,
+			`syndicated_series_subscribers{cadence="weekly",series="s2"}`: 0,
+			`syndicated_series_subscribers_paused{series="s1"}`:           0,
+		})
+		for _, e := range []string{"d@example.com", "e@example.com"} {
+			set(add(e, subscribers.StatusActive, "s1"), "s1", subscribers.CadenceStory)
+		}
+		clock = clock.Add(time.Minute) // past the TTL, within SubscriberEvery
+		story(2)
+		clock = clock.Add(time.Hour)
+		story(4)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/server/response"
 )
 
 // Other is the feed and format label of a request for no configured feed.
@@ -36,7 +37,8 @@ type requestKey struct {
 
 // NewFeedRequests registers syndicated_feed_requests_total on reg. The
 // feed label is the slug of one of specs (a series "series/SLUG"), for
-// its subscription feed and archive pages; any other path is "other".
+// its subscription feed and archive pages, "authors" or "tags" for every
+// author or tag feed; any other path is "other".
 func NewFeedRequests(reg prometheus.Registerer, specs []feeds.Spec) (*FeedRequests, error) {
 	m := &FeedRequests{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -70,18 +72,29 @@ func (m *FeedRequests) labels(path string) feedLabels {
 	}
 	for _, a := range m.archives {
 		if rest, ok := strings.CutPrefix(path, a.prefix); ok {
-			format := Other
-			if _, ext, ok := strings.Cut(rest, "."); ok {
-				for _, f := range feeds.Formats {
-					if ext == f.Ext() {
-						format = ext
-					}
-				}
-			}
-			return feedLabels{a.feed, format}
+			return feedLabels{a.feed, formatLabel(rest)}
 		}
 	}
+	// Author and tag feeds, thousands of them, count as one label each.
+	if rest, ok := strings.CutPrefix(path, feeds.AuthorsPath); ok {
+		return feedLabels{"authors", formatLabel(rest)}
+	}
+	if rest, ok := strings.CutPrefix(path, feeds.TagsPath); ok {
+		return feedLabels{"tags", formatLabel(rest)}
+	}
 	return feedLabels{Other, Other}
+}
+
+// formatLabel is the format of a path's last extension, or Other.
+func formatLabel(rest string) string {
+	if i := strings.LastIndexByte(rest, '.'); i >= 0 {
+		for _, f := range feeds.Formats {
+			if rest[i+1:] == f.Ext() {
+				return f.Ext()
+			}
+		}
+	}
+	return Other
 }
 
 func (m *FeedRequests) counter(k requestKey) prometheus.Counter {
@@ -97,34 +110,9 @@ func (m *FeedRequests) counter(k requestKey) prometheus.Counter {
 // is answered.
 func (m *FeedRequests) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if rec.status == 0 {
-			rec.status = http.StatusOK
-		}
-		m.counter(requestKey{m.labels(r.URL.Path), rec.status}).Inc()
+		var rec response.Recorder
+		rec.Reset(w)
+		next.ServeHTTP(&rec, r)
+		m.counter(requestKey{m.labels(r.URL.Path), rec.Status()}).Inc()
 	})
 }
-
-// statusWriter remembers the status the handler answered with.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the connection.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -27,12 +28,35 @@ type StoreOptions struct {
 	TTL time.Duration
 	// Timeout bounds the two queries (5s when 0).
 	Timeout time.Duration
-	Now     func() time.Time
-	Log     *slog.Logger
+	// SubscriberStep and SubscriberEvery make the subscriber counts
+	// coarse: each is rounded down to a multiple of SubscriberStep
+	// (DefaultSubscriberStep when 0; 1 for exact counts), and the counts
+	// shown change at most once per SubscriberEvery
+	// (DefaultSubscriberEvery when 0), so that watching /metrics around
+	// one sign-up cannot tell whether its address was new to the list.
+	SubscriberStep  int
+	SubscriberEvery time.Duration
+	Now             func() time.Time
+	Log             *slog.Logger
+}
+
+// Defaults of StoreOptions' subscriber coarseness.
+const (
+	DefaultSubscriberStep  = 10
+	DefaultSubscriberEvery = 10 * time.Minute
+)
+
+// Coarse rounds n down to a multiple of step: a count others may see,
+// which one sign-up must not move visibly (step ≤ 1: n).
+func Coarse(n, step int) int {
+	if step <= 1 {
+		return n
+	}
+	return n / step * step
 }
 
 // StoreCollector exports counts read from the store when scraped:
-// subscribers by status, and the deliveries of the digest issues still
+// subscribers by status (coarse: see StoreOptions.SubscriberStep), and the deliveries of the digest issues still
 // being sent by state, their queue depth (pending + sending) and how many
 // are due now. A failed reading exports none of them (so a dashboard shows
 // a gap, not a stale value), counts in
@@ -47,6 +71,9 @@ type StoreCollector struct {
 	mu      sync.Mutex // one reading at a time; guards what follows
 	readAt  time.Time
 	reading *storeReading
+	// shown are the coarse subscriber counts exported, taken at shownAt.
+	shown   map[subscribers.Status]int
+	shownAt time.Time
 }
 
 type storeReading struct {
@@ -71,13 +98,20 @@ func NewStoreCollector(reg prometheus.Registerer, store Store, opts StoreOptions
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.SubscriberStep == 0 {
+		opts.SubscriberStep = DefaultSubscriberStep
+	}
+	if opts.SubscriberEvery <= 0 {
+		opts.SubscriberEvery = DefaultSubscriberEvery
+	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &StoreCollector{
 		store: store, opts: opts,
 		subs: prometheus.NewDesc("syndicated_subscribers",
-			"Subscribers by status (pending, active, unsubscribed, bounced), counted in the store.", []string{"status"}, nil),
+			"Subscribers by status (pending, active, unsubscribed, bounced), counted in the store, rounded down to a multiple of "+
+				strconv.Itoa(max(opts.SubscriberStep, 1))+", updated at most every "+opts.SubscriberEvery.String()+".", []string{"status"}, nil),
 		deliveries: prometheus.NewDesc("syndicated_digest_open_deliveries",
 			"Deliveries of the digest issues still being sent, by state (pending, sending, sent, failed, skipped).", []string{"state"}, nil),
 		queue: prometheus.NewDesc("syndicated_digest_queue_depth",
@@ -138,6 +172,13 @@ func (c *StoreCollector) read() *storeReading {
 		c.reading = nil
 		return nil
 	}
+	if c.shown == nil || now.Sub(c.shownAt) >= c.opts.SubscriberEvery {
+		c.shown, c.shownAt = map[subscribers.Status]int{}, now
+		for st, n := range r.subs {
+			c.shown[st] = Coarse(n, c.opts.SubscriberStep)
+		}
+	}
+	r.subs = c.shown
 	c.reading, c.readAt = r, now
 	return r
 }

@@ -84,7 +84,7 @@ func TestStoreCollectorCountsFromTheStore(t *testing.T) {
 
 		reg := prometheus.NewRegistry()
 		clock := now
-		metrics.NewStoreCollector(reg, s, metrics.StoreOptions{TTL: 5 * time.Second, Now: func() time.Time { return clock }})
+		metrics.NewStoreCollector(reg, s, metrics.StoreOptions{TTL: 5 * time.Second, SubscriberStep: 1, Now: func() time.Time { return clock }})
 		queue := func(pending, sending, sent, failed, due float64) map[string]float64 {
 			return map[string]float64{
 				`syndicated_digest_open_deliveries{state="pending"}`: pending,
@@ -168,4 +168,52 @@ func TestStoreCollectorCountsFromTheStore(t *testing.T) {
 		}
 		want(t, "closed store", got, map[string]float64{`syndicated_store_metrics_errors_total`: 1})
 	})
+}
+
+// countsOnly is a store of fixed counts.
+type countsOnly struct{ subs map[subscribers.Status]int }
+
+func (c *countsOnly) SubscriberCounts(context.Context) (map[subscribers.Status]int, error) {
+	out := map[subscribers.Status]int{}
+	for k, v := range c.subs {
+		out[k] = v
+	}
+	return out, nil
+}
+
+func (c *countsOnly) OpenDeliveryCounts(context.Context, time.Time) (map[digest.State]int, int, error) {
+	return map[digest.State]int{}, 0, nil
+}
+
+// Subscriber counts are coarse by default: rounded down to a multiple of
+// 10 and changing at most every 10 minutes, so that one sign-up (a new
+// address makes a pending subscriber, a known one nothing) cannot be
+// told apart by watching /metrics.
+func TestSubscriberCountsAreCoarse(t *testing.T) {
+	now := time.Date(2019, 5, 27, 1, 0, 0, 0, time.UTC)
+	clock := now
+	st := &countsOnly{subs: map[subscribers.Status]int{subscribers.StatusActive: 1234, subscribers.StatusPending: 3}}
+	reg := prometheus.NewRegistry()
+	metrics.NewStoreCollector(reg, st, metrics.StoreOptions{Now: func() time.Time { return clock }})
+	counts := func(step string, active, pending float64) {
+		t.Helper()
+		want(t, step, gather(t, reg), map[string]float64{
+			`syndicated_subscribers{status="active"}`:  active,
+			`syndicated_subscribers{status="pending"}`: pending,
+		})
+	}
+	counts("start", 1230, 0)
+	// One sign-up of a new address, one of a known address: the same.
+	st.subs[subscribers.StatusPending] = 4
+	clock = now.Add(time.Minute)
+	counts("a new address signed up", 1230, 0)
+	// Even when it crosses a multiple of 10, not before the interval.
+	st.subs[subscribers.StatusPending] = 10
+	clock = now.Add(9 * time.Minute)
+	counts("crossing 10 within the interval", 1230, 0)
+	clock = now.Add(10 * time.Minute)
+	counts("after the interval", 1230, 10)
+	if got := metrics.Coarse(1239, 10); got != 1230 {
+		t.Errorf("Coarse(1239, 10) = %d", got)
+	}
 }

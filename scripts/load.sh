@@ -16,6 +16,11 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 
+# Free ports unless given, so that runs side by side do not collide.
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port="${LOAD_PORT:-$(freeport)}"
+mport="${LOAD_MINIMAL_PORT:-$(freeport)}"
+
 go build -o "$tmp/syndicated" ./cmd/syndicated
 go build -o "$tmp/minimal" ./scripts/loadtest/minimal
 
@@ -28,11 +33,11 @@ for i in $(seq 1 60); do
 JSON
 done
 SYNDICATED_SAMPLES=false "$tmp/syndicated" import --data "$tmp/data" "$tmp/articles" >/dev/null
-SYNDICATED_SAMPLES=false "$tmp/syndicated" serve --data "$tmp/data" --listen 127.0.0.1:18181 2>"$tmp/serve.log" &
+SYNDICATED_SAMPLES=false "$tmp/syndicated" serve --data "$tmp/data" --listen 127.0.0.1:$port 2>"$tmp/serve.log" &
 pids+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18181/healthz && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$port/healthz && break; sleep 0.1; done
 
-feed=http://127.0.0.1:18181/feeds/society.rss
+feed=http://127.0.0.1:$port/feeds/society.rss
 curl -sf -o "$tmp/feed.rss" "$feed"
 curl -sf -H 'Accept-Encoding: gzip' -o "$tmp/feed.rss.gz" "$feed"
 etag=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="etag"{print $2}')
@@ -40,15 +45,15 @@ gzetag=$(curl -sfI -H 'Accept-Encoding: gzip' "$feed" | tr -d '\r' | awk -F': ' 
 lastmod=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="last-modified"{print $2}')
 cachecontrol=$(curl -sfI "$feed" | tr -d '\r' | awk -F': ' 'tolower($1)=="cache-control"{print $2}')
 items=$(grep -c '<item>' "$tmp/feed.rss")
-"$tmp/minimal" -listen 127.0.0.1:18182 -plain "$tmp/feed.rss" -gzip "$tmp/feed.rss.gz" -etag "$etag" -gzip-etag "$gzetag" \
+"$tmp/minimal" -listen 127.0.0.1:$mport -plain "$tmp/feed.rss" -gzip "$tmp/feed.rss.gz" -etag "$etag" -gzip-etag "$gzetag" \
   -last-modified "$lastmod" -cache-control "$cachecontrol" ${MINIMAL_TIMEOUTS:+-timeouts} &
 pids+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:18182/feed && break; sleep 0.1; done
+for _ in $(seq 1 100); do curl -sf -o /dev/null http://127.0.0.1:$mport/feed && break; sleep 0.1; done
 
 # Both answer with the same headers and body (compare them).
 for enc in identity gzip; do
   diff <(curl -sfi -H "Accept-Encoding: $enc" "$feed" | tr -d '\r' | grep -vi '^date:' | sort) \
-       <(curl -sfi -H "Accept-Encoding: $enc" http://127.0.0.1:18182/feed | tr -d '\r' | grep -vi '^date:' | sort) >/dev/null \
+       <(curl -sfi -H "Accept-Encoding: $enc" http://127.0.0.1:$mport/feed | tr -d '\r' | grep -vi '^date:' | sort) >/dev/null \
     || echo "warning: the two servers' $enc responses differ" >&2
 done
 echo "feed: $items items, $(wc -c <"$tmp/feed.rss") bytes plain, $(wc -c <"$tmp/feed.rss.gz") bytes gzip; wrk -t2 -c64 -d$dur, median of $reps turns"
@@ -64,7 +69,7 @@ for c in plain gzip 304; do
   as=() bs=()
   for _ in $(seq 1 "$reps"); do
     as+=("$(rps "${h[@]}" "$feed")")
-    bs+=("$(rps "${h[@]}" http://127.0.0.1:18182/feed)")
+    bs+=("$(rps "${h[@]}" http://127.0.0.1:$mport/feed)")
   done
   a=$(printf '%s\n' "${as[@]}" | median)
   b=$(printf '%s\n' "${bs[@]}" | median)

@@ -50,6 +50,18 @@ if ! command -v nginx >/dev/null || ! command -v systemd-analyze >/dev/null; the
   fi
 fi
 
+# Dovecot, the real IMAP server the bounce mailbox tests read (bounce/mailbox),
+# and Postfix, the real relay whose DSNs the bounce SMTP test receives
+# (bounce/smtpd runs scripts/bounce-check.sh: a private instance on loopback).
+if { ! command -v dovecot >/dev/null && [ ! -x /usr/sbin/dovecot ]; } || ! command -v postconf >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test.sh: installing dovecot-imapd and postfix"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd postfix >/dev/null
+  else
+    echo "test.sh: dovecot or postfix is missing and cannot be installed here; the bounce mailbox and Postfix tests may skip" >&2
+  fi
+fi
+
 # axe-core, the accessibility rules the page tests run inside Chromium;
 # from npm into the tools directory, never committed.
 if [ -z "${AXE_CORE_JS:-}" ]; then

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,12 +42,16 @@ func (l *lockedBuffer) String() string {
 
 // The edge over a real store and importer, served by a real listener,
 // logging at debug level into the returned buffer.
-func edgeServer(t *testing.T, opts server.Options) (*server.Server, string, *lockedBuffer) {
+func edgeServer(t *testing.T, opts server.Options, importer ...ingest.Options) (*server.Server, string, *lockedBuffer) {
 	t.Helper()
 	st := storagetest.SQLite(t)
 	logs := &lockedBuffer{}
+	var io ingest.Options
+	if len(importer) > 0 {
+		io = importer[0]
+	}
 	opts.BaseURL, opts.Product, opts.APIToken = "http://news.example", "Test", token
-	opts.Articles, opts.Article, opts.Ready = ingest.New(st, ingest.Options{}), st.GetArticle, st.Ping
+	opts.Articles, opts.Article, opts.Ready = ingest.New(st, io), st.GetArticle, st.Ping
 	opts.Headlines = func(ctx context.Context) ([]*article.Article, error) {
 		return st.ListArticles(ctx, article.Query{Limit: 10})
 	}
@@ -135,12 +140,14 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 }
 
 func TestPushWithoutBodyOrWithUnknownSectionIsRefused(t *testing.T) {
-	_, base, _ := edgeServer(t, server.Options{Sections: []string{"society"}})
+	// The importer refuses an unconfigured section, as it does for files.
+	_, base, _ := edgeServer(t, server.Options{}, ingest.Options{Sections: []article.SectionRule{{Slug: "society", Title: "Society", Aliases: []string{"社会"}}}})
 	auth := []string{"Authorization", "Bearer " + token, "Content-Type", "application/json"}
 	cases := []struct{ name, body, field, inError string }{
 		{"no body", "", "body", "empty"},
 		{"blank body", " \n", "body", "empty"},
-		{"unknown section", `{"id":"sports-1","section":"Sports","headline":"H","published":"2019-05-01T10:00:00+08:00","body":["T."]}`, "section", `"Sports"`},
+		{"unknown section", `{"id":"sports-1","section":"Sports","headline":"H","published":"2019-05-01T10:00:00+08:00","body":["T."]}`, "section", `"Sports" is not a configured section (configured: society): add "Sports" to the aliases`},
+		{"no section", `{"id":"none-1","headline":"H","published":"2019-05-01T10:00:00+08:00","body":["T."]}`, "section", "missing"},
 	}
 	for _, tc := range cases {
 		resp, b := send(t, "POST", base+"/api/articles", tc.body, auth...)
@@ -153,10 +160,16 @@ func TestPushWithoutBodyOrWithUnknownSectionIsRefused(t *testing.T) {
 	if resp, _ := send(t, "GET", base+"/articles/sports-1", ""); resp.StatusCode != 404 {
 		t.Errorf("the refused article has a page: %d", resp.StatusCode)
 	}
-	// A configured section written as a title is the same slug.
-	ok := `{"id":"society-1","section":"Society","headline":"H","published":"2019-05-01T10:00:00+08:00","body":["T."]}`
-	if resp, b := send(t, "POST", base+"/api/articles", ok, auth...); resp.StatusCode != 201 {
-		t.Errorf("configured section: %d %s", resp.StatusCode, b)
+	// A configured section written as its title or an alias is the same
+	// slug.
+	for i, name := range []string{"Society", "社会"} {
+		ok := fmt.Sprintf(`{"id":"society-%d","section":%q,"headline":"H","published":"2019-05-01T10:00:00+08:00","body":["T."]}`, i, name)
+		if resp, b := send(t, "POST", base+"/api/articles", ok, auth...); resp.StatusCode != 201 {
+			t.Errorf("configured section %q: %d %s", name, resp.StatusCode, b)
+		}
+		if resp, b := send(t, "GET", base+fmt.Sprintf("/articles/society-%d", i), ""); resp.StatusCode != 200 {
+			t.Errorf("article filed under %q: %d %s", name, resp.StatusCode, b)
+		}
 	}
 }
 

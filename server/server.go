@@ -8,14 +8,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/syndicated/syndicated/article"
-	"github.com/syndicated/syndicated/ingest/source"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -34,8 +32,8 @@ import (
 type ArticleAPI interface {
 	// PushArticle stores one article given as JSON.
 	PushArticle(ctx context.Context, body []byte) (article.PutResult, error)
-	// WithdrawArticle marks the article withdrawn; article.ErrNotFound when unknown.
-	WithdrawArticle(ctx context.Context, id string) (article.PutResult, error)
+	// Withdraw marks the article withdrawn; article.ErrNotFound when unknown.
+	Withdraw(ctx context.Context, id string) (article.PutResult, error)
 }
 
 // Options wires a Server. Nil handlers leave their routes out.
@@ -45,15 +43,22 @@ type Options struct {
 	Language     string
 	APIToken     string
 	MaxBodyBytes int64
-	// Sections are the configured section slugs: a pushed article naming
-	// another is refused (400, field "section"); none: any section.
-	Sections []string
 	// AdminMetrics serves /metrics on the admin listener only (see Admin):
-	// the public handler then answers 404 for it.
-	AdminMetrics bool
-	Feeds        http.Handler // serves /feeds/…
-	Favicon      http.Handler // serves /favicon.ico
-	Articles     ArticleAPI
+	// the public handler then answers 404 for it. Otherwise the public
+	// handler serves it to every client when PublicMetrics is set, and to
+	// loopback clients only when not: the counts are the operator's.
+	AdminMetrics  bool
+	PublicMetrics bool
+	// Clients finds the client's address behind trusted proxies (nil: the
+	// connection's peer), for the loopback check of /metrics.
+	Clients  *clientip.Resolver
+	Feeds    http.Handler // serves /feeds/…
+	// Audience is the operator's view of the feeds' audience, served at
+	// /audience where /metrics is (the admin listener; on the public one,
+	// to the same clients as /metrics); nil leaves it out.
+	Audience http.Handler
+	Favicon  http.Handler // serves /favicon.ico
+	Articles ArticleAPI
 	// Headlines lists the newest visible articles for the index page.
 	Headlines func(ctx context.Context) ([]*article.Article, error)
 	// Pages renders the HTML pages (brand, zone, feeds listed on the
@@ -62,6 +67,9 @@ type Options struct {
 	// Article loads one article for its page at /articles/{id}, the link
 	// feeds give items that have no canonical URL of their own.
 	Article func(ctx context.Context, id string) (*article.Article, error)
+	// ArticleFeeds lists the feeds an article is in (its section, series,
+	// authors and tags), linked and announced on its page; nil: none.
+	ArticleFeeds func(a *article.Article) []templates.Feed
 	// Register adds more routes (subscriber pages, digests) to the mux.
 	Register []func(mux *http.ServeMux)
 	// Ready reports whether the daemon can serve (database reachable).
@@ -100,7 +108,7 @@ func New(opts Options) (*Server, error) {
 		opts.Pages = p
 	}
 	s := &Server{opts: opts, mux: http.NewServeMux(), pages: opts.Pages, metrics: newHTTPMetrics(opts.Registry)}
-	s.recorders.New = func() any { return new(statusRecorder) }
+	s.recorders.New = func() any { return new(response.Recorder) }
 	m := s.mux
 	m.HandleFunc("GET /{$}", s.handleIndex)
 	if opts.Article != nil {
@@ -125,7 +133,10 @@ func New(opts Options) (*Server, error) {
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	if !opts.AdminMetrics {
-		m.Handle("GET /metrics", s.Metrics())
+		m.Handle("GET /metrics", s.operatorOnly(s.Metrics()))
+		if opts.Audience != nil {
+			m.Handle("GET /audience", s.operatorOnly(opts.Audience))
+		}
 	}
 	for _, reg := range opts.Register {
 		reg(m)
@@ -139,11 +150,51 @@ func (s *Server) Metrics() http.Handler {
 	return promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})
 }
 
+// operatorOnly is h (/metrics, /audience) on the public listener: for
+// everyone with Options.PublicMetrics, else for a loopback client only (a
+// scraper on this machine) and a 404 page for anyone else. A request that
+// came through a proxy not listed as trusted carries a forwarding header
+// and is no loopback client, although the proxy's connection is.
+func (s *Server) operatorOnly(h http.Handler) http.Handler {
+	if s.opts.PublicMetrics {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.fromLoopback(r) {
+			response.Page(w, r, s.opts.Log, s.pages, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// fromLoopback reports whether the request's client is on this machine.
+func (s *Server) fromLoopback(r *http.Request) bool {
+	peer := clientip.Peer(r)
+	client := s.opts.Clients.Addr(r)
+	if !client.IsValid() || !client.IsLoopback() {
+		return false
+	}
+	if !s.opts.Clients.Trusted(peer) {
+		// Not through a trusted proxy: a forwarding header means a proxy
+		// on this machine, not listed as trusted, relayed someone else.
+		for _, h := range []string{"Forwarded", "X-Forwarded-For", "X-Real-Ip"} {
+			if r.Header.Get(h) != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // Admin is the handler of the admin listener (http.admin_listen): /metrics
 // and the health checks, nothing public.
 func (s *Server) Admin() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("GET /metrics", s.Metrics())
+	if s.opts.Audience != nil {
+		m.Handle("GET /audience", s.opts.Audience)
+	}
 	m.HandleFunc("GET /healthz", healthz)
 	m.HandleFunc("GET /readyz", s.handleReady)
 	return m
@@ -161,8 +212,8 @@ func healthz(w http.ResponseWriter, r *http.Request) {
 // status, duration).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	rec := s.recorders.Get().(*statusRecorder)
-	rec.ResponseWriter, rec.status = w, http.StatusOK
+	rec := s.recorders.Get().(*response.Recorder)
+	rec.Reset(w)
 	// Feed requests are nearly all the traffic: they skip the mux, whose
 	// pattern matching would cost more than the feed handler itself.
 	if s.opts.Feeds != nil && len(r.URL.Path) > len(feedsPrefix) && strings.HasPrefix(r.URL.Path, feedsPrefix) {
@@ -181,12 +232,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		pattern = "unmatched"
 	}
 	took := time.Since(start)
-	s.metrics.observe(pattern, r.Method, rec.status, took)
+	s.metrics.observe(pattern, r.Method, rec.Status(), took)
 	if s.opts.Log.Enabled(r.Context(), slog.LevelDebug) {
 		s.opts.Log.LogAttrs(r.Context(), slog.LevelDebug, "http request", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", rec.status), slog.Duration("took", took))
+			slog.String("path", r.URL.Path), slog.Int("status", rec.Status()), slog.Duration("took", took))
 	}
-	rec.ResponseWriter = nil
+	rec.Reset(nil)
 	s.recorders.Put(rec)
 }
 
@@ -251,7 +302,7 @@ func (s *Server) unmatched(w http.ResponseWriter, r *http.Request, h http.Handle
 		_, _ = w.Write(probe.body.Bytes())
 		return
 	}
-	s.pages.Error(w, r, s.opts.Log, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
+	response.Page(w, r, s.opts.Log, s.pages, fmt.Errorf("%s: %w", r.URL.Path, errNoPage))
 }
 
 // bufferedResponse holds the mux's small answer to an unmatched request.
@@ -307,6 +358,9 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 type articlePage struct {
 	A       *article.Article
 	Missing []int
+	// Follow are the feeds of the article's section, series, authors and
+	// tags.
+	Follow []templates.Feed
 }
 
 // handleArticle shows one visible article; withdrawn and future-dated
@@ -317,13 +371,18 @@ func (s *Server) handleArticle(w http.ResponseWriter, r *http.Request) {
 		err = article.ErrNotFound
 	}
 	if err != nil {
-		s.pages.Error(w, r, s.opts.Log, err)
+		response.Page(w, r, s.opts.Log, s.pages, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	page := articlePage{A: a, Missing: a.MissingPages()}
-	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Data: page}); err != nil {
+	var alts []templates.Alternate
+	if s.opts.ArticleFeeds != nil {
+		page.Follow = s.opts.ArticleFeeds(a)
+		alts = templates.FeedAlternates(page.Follow)
+	}
+	if err := s.pages.Render(w, http.StatusOK, "article", templates.Page{Title: a.Headline, Lang: a.Language, Alternates: alts, Data: page}); err != nil {
 		s.logFailure(r, "render article", err)
 	}
 }
@@ -339,25 +398,12 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && strings.EqualFold(scheme, "Bearer") && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.APIToken)) == 1
 }
 
-// checkPush refuses, before the importer sees it, a push with no body and
-// an article in a section that is not configured (it would be stored and
-// be in no feed).
+// checkPush refuses, before the importer sees it, a push with no body.
+// An article whose section is not configured is the importer's to refuse
+// (400, field "section"), as it refuses such a file.
 func (s *Server) checkPush(body []byte) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return &article.FieldError{Field: "body", Reason: "the request body is empty; send the article as a JSON object"}
-	}
-	if len(s.opts.Sections) == 0 {
-		return nil
-	}
-	var head struct {
-		Section *string `json:"section"`
-	}
-	if json.Unmarshal(body, &head) != nil || head.Section == nil {
-		return nil // the importer names what is wrong with it
-	}
-	if slug := source.Slugify(*head.Section); slug != "" && !slices.Contains(s.opts.Sections, slug) {
-		return &article.FieldError{Field: "section", Reason: fmt.Sprintf("%q is not a configured section (configured: %s)",
-			*head.Section, strings.Join(s.opts.Sections, ", "))}
 	}
 	return nil
 }
@@ -402,7 +448,7 @@ func (s *Server) handleWithdraw(w http.ResponseWriter, r *http.Request) {
 		response.Error(w, r, s.opts.Log, response.ErrUnauthorized)
 		return
 	}
-	res, err := s.opts.Articles.WithdrawArticle(r.Context(), r.PathValue("id"))
+	res, err := s.opts.Articles.Withdraw(r.Context(), r.PathValue("id"))
 	if err != nil {
 		response.Error(w, r, s.opts.Log, err)
 		return
@@ -424,19 +470,6 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	return io.ReadAll(r.Body)
 }
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	s.status = code
-	s.ResponseWriter.WriteHeader(code)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 type httpMetrics struct {
 	requests *prometheus.CounterVec

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/server"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
@@ -62,6 +64,8 @@ func TestArticleAPIEdgeCases(t *testing.T) {
 			{"not JSON", "POST", "/api/articles", good, []string{"Authorization", "Bearer " + token, "Content-Type", "text/plain"}, 415, "application/json"},
 			{"too large", "POST", "/api/articles", `{"body":["` + strings.Repeat("x", 3000) + `"]}`, auth, 413, "2048"},
 			{"unknown field named", "POST", "/api/articles", `{"id":"x","section":"society","headline":"h","published":"2019-05-01","colour":"red"}`, auth, 400, "colour"},
+			{"a number for a string", "POST", "/api/articles", `{"id":"num","section":"society","headline":123,"published":"2019-05-01"}`, auth, 400, `"field":"headline"`},
+			{"year 2", "POST", "/api/articles", `{"id":"old","section":"society","headline":"Old","published":"0002-05-01"}`, auth, 400, `"field":"published"`},
 			{"created", "POST", "/api/articles", good, auth, 201, `"outcome":"created"`},
 			{"same again", "POST", "/api/articles", good, auth, 200, `"outcome":"unchanged"`},
 			{"withdraw unknown", "POST", "/api/articles/nope/withdraw", "", auth, 404, "no such article"},
@@ -115,7 +119,7 @@ func TestReadinessAndMetricLabels(t *testing.T) {
 	for _, m := range []string{"BREW", "PROPFIND", "GET"} {
 		do(s, m, "/no/such/path/"+m, "")
 	}
-	body := do(s, "GET", "/metrics", "").Body.String()
+	body := doFrom(s, "127.0.0.1:9999", "GET", "/metrics").Body.String()
 	for _, want := range []string{`route="unmatched"`, `method="other"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
@@ -137,5 +141,69 @@ func TestHTTPServerHasTimeouts(t *testing.T) {
 	hs := s.HTTPServer("127.0.0.1:0", 10*time.Second, 30*time.Second, time.Minute)
 	if hs.ReadHeaderTimeout <= 0 || hs.ReadTimeout <= 0 || hs.WriteTimeout <= 0 || hs.IdleTimeout <= 0 || hs.MaxHeaderBytes <= 0 {
 		t.Errorf("timeouts: %+v", hs)
+	}
+}
+
+// doFrom is do from a client at remote (HOST:PORT), with headers.
+func doFrom(s http.Handler, remote, method, path string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	req.RemoteAddr = remote
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+// /metrics on the public listener: for loopback clients only unless
+// configured public; the client found behind trusted proxies, and a
+// request relayed by a proxy not trusted is no loopback client; with an
+// admin listener, never.
+func TestMetricsExposure(t *testing.T) {
+	trusted, err := clientip.New([]netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mk := func(o func(*server.Options)) *server.Server {
+		opts := server.Options{BaseURL: "http://news.example", Product: "Test", Registry: prometheus.NewRegistry(),
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Clients: trusted}
+		if o != nil {
+			o(&opts)
+		}
+		s, err := server.New(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	def := mk(nil)
+	public := mk(func(o *server.Options) { o.PublicMetrics = true })
+	admin := mk(func(o *server.Options) { o.AdminMetrics = true })
+	for _, c := range []struct {
+		name   string
+		s      *server.Server
+		remote string
+		hdr    []string
+		want   int
+	}{
+		{"default, a remote client", def, "192.0.2.1:1", nil, 404},
+		{"default, loopback", def, "127.0.0.1:1", nil, 200},
+		{"default, IPv6 loopback", def, "[::1]:1", nil, 200},
+		{"default, relayed by a proxy not trusted", def, "127.0.0.1:1", []string{"X-Forwarded-For", "203.0.113.9"}, 404},
+		{"default, relayed with Forwarded", def, "127.0.0.1:1", []string{"Forwarded", "for=127.0.0.1"}, 404},
+		{"default, a remote client behind a trusted proxy", def, "10.0.0.1:1", []string{"X-Forwarded-For", "203.0.113.9"}, 404},
+		{"default, a loopback client behind a trusted proxy", def, "10.0.0.1:1", []string{"X-Forwarded-For", "127.0.0.1"}, 200},
+		{"default, a forged loopback hop from a remote client", def, "192.0.2.1:1", []string{"X-Forwarded-For", "127.0.0.1"}, 404},
+		{"public", public, "192.0.2.1:1", nil, 200},
+		{"admin listener, loopback", admin, "127.0.0.1:1", nil, 404},
+	} {
+		rec := doFrom(c.s, c.remote, "GET", "/metrics", c.hdr...)
+		if rec.Code != c.want || (c.want == 200) != strings.HasPrefix(rec.Header().Get("Content-Type"), "text/plain") {
+			t.Errorf("%s: %d, want %d", c.name, rec.Code, c.want)
+		}
+	}
+	if rec := doFrom(admin.Admin(), "192.0.2.1:1", "GET", "/metrics"); rec.Code != 200 {
+		t.Errorf("the admin listener: %d", rec.Code)
 	}
 }

@@ -14,8 +14,11 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/feeds/feedstate"
+	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/subscribers"
@@ -35,13 +38,17 @@ type Locker interface {
 // Storage is everything the daemon keeps.
 type Storage interface {
 	article.Store
+	article.ChangeLog
 	subscribers.Store
 	digest.Store
 	digest.CadenceStore
 	subscribers.PreferenceStore
 	subscribers.WelcomeOutbox
 	feedstate.Store
+	websub.Store
+	audience.Store
 	digest.Admin
+	bounce.Store
 	Locker
 	// PutArticles applies PutArticle to each article in one transaction:
 	// all are stored or, when one fails, none. For bulk loads and seeding

@@ -46,20 +46,81 @@ type CSVRow struct {
 // mail), recognises the columns name, lists/list and status in any order and
 // case, ignores other columns, and detects a comma, semicolon or tab
 // separator from the header line.
+//
+// A row the CSV parser cannot frame (a quote opened and never closed, which
+// would otherwise swallow every line after it) is reported with the line
+// it starts on, and reading goes on at the next line.
 type CSVReader struct {
-	r      *csv.Reader
-	header bool
-	col    map[string]int
+	src   io.Reader // what the csv.Reader reads: lines given back after a resync, then the file
+	r     *csv.Reader
+	comma rune
+	// taken holds what r has taken from src since takenAt, an offset in
+	// r's input: the bytes of the record being read and r's read-ahead.
+	taken   []byte
+	takenAt int64
+	// lineBase is how many lines of the file come before r's first line.
+	lineBase int
+	header   bool
+	col      map[string]int
 }
 
 // NewCSVReader prepares to read r.
 func NewCSVReader(r io.Reader) *CSVReader {
 	br := bufio.NewReaderSize(r, 64<<10)
-	cr := csv.NewReader(br)
-	cr.Comma = sniffComma(br)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	return &CSVReader{r: cr}
+	c := &CSVReader{src: br, comma: sniffComma(br)}
+	c.reset()
+	return c
+}
+
+// reset starts a csv.Reader on what is left of src.
+func (c *CSVReader) reset() {
+	c.r = csv.NewReader(takeRecorder{c})
+	c.r.Comma = c.comma
+	c.r.FieldsPerRecord = -1
+	c.r.ReuseRecord = true
+	c.taken, c.takenAt = c.taken[:0], 0
+}
+
+// takeRecorder keeps what the csv.Reader takes from src.
+type takeRecorder struct{ c *CSVReader }
+
+func (t takeRecorder) Read(p []byte) (int, error) {
+	n, err := t.c.src.Read(p)
+	t.c.taken = append(t.c.taken, p[:n]...)
+	return n, err
+}
+
+// read reads the next record; a record that cannot be framed gives a
+// *csv.ParseError whose lines count from the file's start, and the next
+// read starts on the line after the one the bad record started on.
+func (c *CSVReader) read() ([]string, error) {
+	start := c.r.InputOffset()
+	c.taken = c.taken[start-c.takenAt:]
+	c.takenAt = start
+	rec, err := c.r.Read()
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		// Give back every line after the record's first: the record may
+		// have run to the end of the file looking for a closing quote.
+		first := bytes.IndexByte(c.taken, '\n')
+		rest := []byte{}
+		if first >= 0 {
+			rest = bytes.Clone(c.taken[first+1:])
+		}
+		c.src = io.MultiReader(bytes.NewReader(rest), c.src)
+		pe.StartLine += c.lineBase
+		pe.Line += c.lineBase
+		c.lineBase = pe.StartLine
+		c.reset()
+		return nil, pe
+	}
+	return rec, err
+}
+
+// line is the file's line of field i of the record just read.
+func (c *CSVReader) line(i int) int {
+	l, _ := c.r.FieldPos(i)
+	return l + c.lineBase
 }
 
 // sniffComma looks at the first line mentioning "mail" and picks the most
@@ -103,7 +164,7 @@ func columnName(cell string) string {
 
 func (c *CSVReader) findHeader() error {
 	for i := 0; i < headerScanLimit; i++ {
-		rec, err := c.r.Read()
+		rec, err := c.read()
 		if err == io.EOF {
 			return errors.New("no header row with an email column")
 		}
@@ -129,6 +190,14 @@ func (c *CSVReader) findHeader() error {
 		}
 	}
 	return fmt.Errorf("no header row with an email column in the first %d lines", headerScanLimit)
+}
+
+// framingError says why a row could not be framed, in an operator's words.
+func framingError(pe *csv.ParseError) error {
+	if errors.Is(pe.Err, csv.ErrQuote) && pe.Line > pe.StartLine {
+		return fmt.Errorf("a quoted cell opened on this line is not closed where the row ends (%v); the row is skipped and reading goes on at the next line", pe.Err)
+	}
+	return fmt.Errorf("%v; the row is skipped", pe.Err)
 }
 
 // ParseStatus reads a status cell: a Status name or one of the aliases
@@ -184,18 +253,18 @@ func (c *CSVReader) Next() (CSVRow, error) {
 		}
 	}
 	for {
-		rec, err := c.r.Read()
+		rec, err := c.read()
 		if err == io.EOF {
 			return CSVRow{}, io.EOF
 		}
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return CSVRow{}, &RowError{Line: pe.StartLine, Err: pe.Err}
+				return CSVRow{}, &RowError{Line: pe.StartLine, Err: framingError(pe)}
 			}
 			return CSVRow{}, err
 		}
-		line, _ := c.r.FieldPos(0)
+		line := c.line(0)
 		blank := true
 		for _, cell := range rec {
 			if strings.TrimSpace(cell) != "" {

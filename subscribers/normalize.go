@@ -60,6 +60,13 @@ func Normalize(email string) (string, error) {
 	return out, nil
 }
 
+// Key is the identity of a normalised address: one person whatever the
+// letter case they typed. The domain is case-insensitive by the standard;
+// the local part is by every mailbox provider in practice, so it is
+// folded too. The address as typed is what mail is sent to; Key is what
+// finds the subscriber, the per-address limit and the suppression hash.
+func Key(normalized string) string { return strings.ToLower(normalized) }
+
 // atext reports whether r may appear unquoted in a local part (RFC 5322
 // atext, plus any non-ASCII character as RFC 6531 allows).
 func atext(r rune) bool {

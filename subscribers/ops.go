@@ -14,9 +14,11 @@ import (
 )
 
 // Add puts an address on lists for an operator. With confirmed the
-// subscriber is active at once (the operator vouches for the consent);
-// otherwise it goes through double opt-in like a web sign-up (without the
-// rate limits). A suppressed (removed) address gives ErrSuppressed.
+// subscriber is active at once, with this name and an operator's consent
+// record (the operator vouches for the consent); otherwise it goes through
+// double opt-in like a web sign-up (without the rate limits), and an
+// existing subscriber changes only when the link is followed. A suppressed
+// (removed) address gives ErrSuppressed.
 func (s *Service) Add(ctx context.Context, email, name string, lists []string, confirmed bool) (*Subscriber, error) {
 	e, err := Normalize(email)
 	if err != nil {
@@ -30,60 +32,54 @@ func (s *Service) Add(ctx context.Context, email, name string, lists []string, c
 	if err != nil {
 		return nil, err
 	}
-	if sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(e)); err != nil {
+	if sup, err := s.isSuppressed(ctx, e); err != nil {
 		return nil, fmt.Errorf("add: %w", err)
 	} else if sup {
 		return nil, ErrSuppressed
 	}
 	now := s.now().UTC()
-	var send []string
+	consent := Consent{At: now, Source: "cli"}
+	if !confirmed {
+		queued, err := s.request(ctx, e, Confirmation{Lists: ls, Name: n, Consent: consent, IssuedAt: now}, false)
+		if err != nil {
+			return nil, fmt.Errorf("add: %w", err)
+		}
+		sub, err := s.store.GetSubscriber(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("add: %w", err)
+		}
+		if queued {
+			round, err := s.sendDue(ctx)
+			if err == nil {
+				err = round.failed[sub.ID]
+			}
+			if err != nil {
+				return sub, fmt.Errorf("add: the request is saved and its confirmation email queued (serve retries it), but sending failed: %w", err)
+			}
+		}
+		return sub, nil
+	}
 	sub, err := s.store.UpdateSubscriber(ctx, e, func(sub *Subscriber) error {
-		send = nil
 		if sub.ID == 0 {
 			sub.CreatedAt = now
 		}
 		if n != "" {
 			sub.Name = n
 		}
-		sub.Consent = Consent{At: now, Source: "cli"}
-		if confirmed {
-			for _, l := range ls {
-				setList(sub, l, true, now, true)
-			}
-			if sub.Status != StatusActive {
-				sub.Status = StatusActive
-				sub.ConfirmedAt = now
-			}
-			return nil
-		}
+		sub.Consent = consent
 		for _, l := range ls {
-			if !hasActive(sub, l) {
-				send = append(send, l)
-				setList(sub, l, false, now, true)
-			}
+			setList(sub, l, true, now, true)
 		}
 		if sub.Status != StatusActive {
-			sub.Status = StatusPending
+			sub.Status = StatusActive
+			sub.ConfirmedAt = now
 		}
-		if send != nil {
-			sub.ConfirmationSentAt = now
-		}
+		sub.EventSeq++
+		sub.ConfirmedSeq = sub.EventSeq
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("add: %w", err)
-	}
-	if send != nil {
-		if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: send, IssuedAt: now, NextAttemptAt: now}); err != nil {
-			return sub, fmt.Errorf("add: subscriber saved as pending but the confirmation email was not queued: %w", err)
-		}
-		round, err := s.sendDue(ctx)
-		if err == nil {
-			err = round.failed[sub.ID]
-		}
-		if err != nil {
-			return sub, fmt.Errorf("add: subscriber saved as pending; the confirmation email is queued and serve retries it, but sending failed: %w", err)
-		}
 	}
 	return sub, nil
 }
@@ -96,10 +92,66 @@ func (s *Service) Remove(ctx context.Context, email string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteSubscriber(ctx, e, s.signer.SuppressionHash(e)); err != nil {
+	h, err := s.SuppressionHash(ctx, e)
+	if err != nil {
+		return fmt.Errorf("remove: %w", err)
+	}
+	if err := s.store.DeleteSubscriber(ctx, e, h); err != nil {
 		return fmt.Errorf("remove: %w", err)
 	}
 	return nil
+}
+
+// Suppress puts an address on the suppression list, with why (a complaint,
+// say): no sign-up, import or operator's add brings it back. When it is a
+// subscriber, it is unsubscribed from every list (its record is kept; see
+// Remove to erase it) and its confirmation links stop working. An address
+// that is no subscriber is suppressed all the same.
+func (s *Service) Suppress(ctx context.Context, email, reason string) error {
+	e, err := Normalize(email)
+	if err != nil {
+		return err
+	}
+	h, err := s.SuppressionHash(ctx, e)
+	if err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	now := s.now().UTC()
+	if err := s.store.Suppress(ctx, h, reason, now); err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	_, err = s.store.UpdateSubscriber(ctx, e, func(sub *Subscriber) error {
+		if sub.ID == 0 {
+			return nil // not a subscriber: nothing written
+		}
+		for i := range sub.Lists {
+			if sub.Lists[i].Active {
+				sub.Lists[i].Active = false
+				sub.Lists[i].ChangedAt = now
+			}
+		}
+		if sub.Status == StatusActive || sub.Status == StatusPending {
+			sub.Status = StatusUnsubscribed
+			sub.UnsubscribedAt = now
+		}
+		sub.EventSeq++
+		sub.UnsubscribedSeq = sub.EventSeq
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	return nil
+}
+
+// Merges lists the subscriber records the migration to one record per
+// address folded into another (addresses that differed only in case).
+func (s *Service) Merges(ctx context.Context) ([]Merge, error) {
+	m, err := s.store.SubscriberMerges(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("merges: %w", err)
+	}
+	return m, nil
 }
 
 // List returns subscribers matching f.
@@ -194,8 +246,10 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done
 			rep.Bad = append(rep.Bad, &RowError{Line: row.Line, Err: err})
 			continue
 		}
-		if len(p.Cadences) > 0 || !p.PausedUntil.IsZero() {
-			prefs[row.Email] = p
+		// An address repeated in the file keeps its first row, as the
+		// insert does.
+		if _, seen := prefs[Key(row.Email)]; !seen && (len(p.Cadences) > 0 || !p.PausedUntil.IsZero()) {
+			prefs[Key(row.Email)] = p
 		}
 		status := row.Status
 		if status == "" {
@@ -237,6 +291,10 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done
 // suppressed, asking the store from a few goroutines at once (one query per
 // address; on PostgreSQL the round trips dominate an import otherwise).
 func (s *Service) dropSuppressed(ctx context.Context, batch []*Subscriber) ([]*Subscriber, error) {
+	key, err := s.suppressionKey(ctx)
+	if err != nil {
+		return nil, err
+	}
 	const workers = 8
 	suppressed := make([]bool, len(batch))
 	errs := make([]error, workers)
@@ -244,7 +302,7 @@ func (s *Service) dropSuppressed(ctx context.Context, batch []*Subscriber) ([]*S
 	for w := range workers {
 		wg.Go(func() {
 			for i := w; i < len(batch); i += workers {
-				sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(batch[i].Email))
+				sup, err := s.store.IsSuppressed(ctx, SuppressionHash(key, batch[i].Email))
 				if err != nil {
 					errs[w] = err
 					return

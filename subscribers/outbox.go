@@ -15,13 +15,22 @@ const (
 	ConfirmationFailed  ConfirmationState = "failed" // given up: permanent failure, link expired, subscriber gone
 )
 
-// Confirmation is one confirmation email in the outbox. It holds no token:
-// the link is made when it is sent, from the subscriber, Lists and IssuedAt
-// (it works until IssuedAt plus the confirmation TTL).
+// Confirmation is one sign-up request waiting for its confirmation, and
+// the email that asks for it, in the outbox. What the request would change
+// (the lists, the name, the consent record) is kept here, not on the
+// subscriber, until the link is followed. It holds no token: the link is
+// made when it is sent, from the subscriber, the request's ID, Lists and
+// IssuedAt (it works until IssuedAt plus the confirmation TTL).
 type Confirmation struct {
-	ID            int64
-	SubscriberID  int64
-	Lists         []string
+	ID           int64
+	SubscriberID int64
+	Lists        []string
+	// Seq is the subscriber's EventSeq the request was given.
+	Seq int64
+	// Name and Consent are the request's: the subscriber takes them when
+	// it is confirmed.
+	Name          string
+	Consent       Consent
 	IssuedAt      time.Time
 	State         ConfirmationState
 	Attempts      int // claims so far
@@ -49,4 +58,6 @@ type ConfirmationOutbox interface {
 	// ListConfirmations returns the outbox's rows in state (every row for
 	// ""), by id.
 	ListConfirmations(ctx context.Context, state ConfirmationState) ([]Confirmation, error)
+	// GetConfirmation returns one request; ErrNotFound when there is none.
+	GetConfirmation(ctx context.Context, id int64) (Confirmation, error)
 }

@@ -382,7 +382,11 @@ func (s *Service) Erase(ctx context.Context, token string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteSubscriber(ctx, sub.Email, s.signer.SuppressionHash(sub.Email)); err != nil {
+	h, err := s.SuppressionHash(ctx, sub.Email)
+	if err != nil {
+		return fmt.Errorf("erase: %w", err)
+	}
+	if err := s.store.DeleteSubscriber(ctx, sub.Email, h); err != nil {
 		return fmt.Errorf("erase: %w", err)
 	}
 	return nil

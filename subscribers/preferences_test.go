@@ -144,6 +144,49 @@ func TestSignUpCadenceAndWelcome(t *testing.T) {
 	})
 }
 
+// A known reader asking, in another letter case, for a further series at
+// a cadence changes nothing of their record or preferences until the
+// link is followed: the cadence waits with the lists in the request.
+// Then the one record gets the list, the cadence and the request's name.
+func TestSignUpCadenceWaitsForConfirmation(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		e := newReaderEnv(t, st)
+		ctx := t.Context()
+		li, err := e.svc.Add(ctx, "li@example.com", "Li Lei", []string{"society"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := fields(get(t, st, "li@example.com"))
+		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "LI@Example.com", Name: "Mallory", Lists: []string{"shanghai-70th"},
+			Cadences: map[string]subscribers.Cadence{"shanghai-70th": story}, IP: "203.0.113.66"}); err != nil {
+			t.Fatal(err)
+		}
+		conf := e.out.Take()
+		if len(conf) != 1 || !strings.Contains(conf[0].Text, "Shanghai 70th anniversary series (each story)") {
+			t.Fatalf("confirmation: %d emails, want one naming the story cadence", len(conf))
+		}
+		if now := fields(get(t, st, "li@example.com")); now != before {
+			t.Errorf("changed before confirmation:\n was %s\n now %s", before, now)
+		}
+		if got, _ := st.GetPreferences(ctx, []int64{li.ID}); len(got) != 0 {
+			t.Errorf("preferences before confirming: %+v", got)
+		}
+		if _, err := e.svc.Confirm(ctx, confirmToken(t, conf[0])); err != nil {
+			t.Fatal(err)
+		}
+		sub := get(t, st, "li@example.com")
+		if sub.ID != li.ID || sub.Email != "li@example.com" || sub.Name != "Mallory" || activeLists(sub) != "shanghai-70th,society" {
+			t.Errorf("after confirming: %+v", sub)
+		}
+		if got, _ := st.GetPreferences(ctx, []int64{li.ID}); got[li.ID].Cadences["shanghai-70th"] != story {
+			t.Errorf("preferences after confirming: %+v", got)
+		}
+		if welcome := e.out.Take(); len(welcome) != 1 || welcome[0].To != "li@example.com" {
+			t.Errorf("%d emails after confirming, want the welcome to the address as stored", len(welcome))
+		}
+	})
+}
+
 // A preferences link that is forged, truncated, expired, of another
 // purpose, or of a subscriber since erased changes nothing and says why.
 func TestPreferencesTokens(t *testing.T) {
@@ -287,7 +330,11 @@ func TestPreferenceCentre(t *testing.T) {
 		if _, err := st.GetSubscriber(ctx, "li@example.com"); !errors.Is(err, subscribers.ErrNotFound) {
 			t.Errorf("after erasing: %v", err)
 		}
-		if sup, _ := st.IsSuppressed(ctx, e.svc.SuppressionHash("li@example.com")); !sup {
+		h, err := e.svc.SuppressionHash(ctx, "li@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sup, _ := st.IsSuppressed(ctx, h); !sup {
 			t.Error("the erased address is not suppressed")
 		}
 		if _, err := e.svc.OpenPreferences(ctx, tok); !errors.Is(err, subscribers.ErrInvalidToken) {

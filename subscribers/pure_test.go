@@ -3,6 +3,7 @@ package subscribers
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -195,7 +196,7 @@ func TestUnsubscribeAndFormTokens(t *testing.T) {
 	if err := s.VerifyFormToken(tok, now); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("unsubscribe token as form token: %v", err)
 	}
-	if s.SuppressionHash("A@example.com") != s.SuppressionHash("a@example.com") {
+	if k := s.InitialSuppressionKey(); SuppressionHash(k, "A@example.com") != SuppressionHash(k, "a@example.com") {
 		t.Error("suppression hash depends on case")
 	}
 	if _, err := NewSigner([]byte("short")); err == nil {
@@ -254,5 +255,43 @@ func TestCSVReader(t *testing.T) {
 	}
 	if _, err := NewCSVReader(strings.NewReader("a,b\n1,2\n")).Next(); err == nil || !strings.Contains(err.Error(), "header") {
 		t.Errorf("no header: %v", err)
+	}
+}
+
+// A quote opened and never closed swallows, to the CSV parser, every line
+// after it: the row is reported with its line and reading goes on at the
+// next one, so no later row is lost.
+func TestCSVUnterminatedQuote(t *testing.T) {
+	in := "email,name\n" +
+		"ann@example.org,Ann\n" +
+		"bob@example.org,\"Bob\n" +
+		"cat@example.org,Cat\n" +
+		"dan@example.org,\"Dan\"\n" +
+		"eve@example.org,\"Eve\n" +
+		"fay@example.org,Fay\n"
+	r := NewCSVReader(strings.NewReader(in))
+	var got []string
+	var bad []*RowError
+	for {
+		row, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var re *RowError
+		if errors.As(err, &re) {
+			bad = append(bad, re)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d %s %s", row.Line, row.Email, row.Name))
+	}
+	want := []string{"2 ann@example.org Ann", "4 cat@example.org Cat", "5 dan@example.org Dan", "7 fay@example.org Fay"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("rows:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(bad) != 2 || bad[0].Line != 3 || bad[1].Line != 6 || !strings.Contains(bad[0].Error(), "line 3: a quoted cell opened on this line is not closed") {
+		t.Errorf("bad rows: %v", bad)
 	}
 }

@@ -2,6 +2,7 @@ package subscribers
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,10 +67,13 @@ type Config struct {
 	IPBurst int
 	Now     func() time.Time // default time.Now
 	Logger  *slog.Logger     // default: discard
-	// SyncMail makes Subscribe send the confirmation before it returns. By
-	// default it sends in the background, so that a new address and a known
-	// one answer in the same time (no timing side channel); call Close on
-	// shutdown to let those sends finish.
+	// SyncMail makes Subscribe record the request and send the
+	// confirmation before it returns. By default both happen after it
+	// returns: it answers once the request is checked and within the
+	// client's limit, in the same time whatever the address's state (new,
+	// pending, active, removed), so that no timing tells them apart. Wait
+	// blocks until that work is done; call Close on shutdown to let it
+	// finish.
 	SyncMail bool
 	// MailTimeout bounds a background confirmation send (default 2 min).
 	MailTimeout time.Duration
@@ -96,10 +100,17 @@ type Service struct {
 	syncMail bool
 	mailTO   time.Duration
 	sends    sync.WaitGroup
+	// busy bounds the sign-ups being recorded after their answer: when it
+	// is full, Subscribe waits for a slot (load, not an address's state,
+	// is what that wait shows).
+	busy chan struct{}
 
 	mu       sync.Mutex
 	limiters map[string]*ipLimiter
 	swept    time.Time
+
+	keyMu  sync.Mutex
+	supKey []byte // the suppression key, once loaded from the store
 
 	readers readers
 }
@@ -141,6 +152,7 @@ func New(cfg Config) (*Service, error) {
 		lists: slices.Clone(cfg.Lists), ttl: cfg.ConfirmTTL, interval: cfg.AddressInterval,
 		ipEvery: cfg.IPEvery, ipBurst: cfg.IPBurst, now: cfg.Now, log: cfg.Logger,
 		limiters: map[string]*ipLimiter{}, syncMail: cfg.SyncMail, mailTO: cfg.MailTimeout,
+		busy: make(chan struct{}, maxBackgroundSignups),
 	}
 	if s.mailTO <= 0 {
 		s.mailTO = 2 * time.Minute
@@ -178,8 +190,52 @@ func (s *Service) Signer() *Signer { return s.signer }
 // Now is the service's clock.
 func (s *Service) Now() time.Time { return s.now() }
 
-// SuppressionHash is the keyed hash of a normalised address.
-func (s *Service) SuppressionHash(email string) string { return s.signer.SuppressionHash(email) }
+// SuppressionKeyName is the store setting holding the suppression key.
+const SuppressionKeyName = "suppression-key"
+
+// suppressionKey returns the key of suppression hashes. It is kept in the
+// store apart from the configured secret, so that changing the secret
+// never empties the suppression list; it is created, on first use, equal
+// to the key derived from the secret of the time, so hashes recorded
+// before it existed keep matching.
+func (s *Service) suppressionKey(ctx context.Context) ([]byte, error) {
+	s.keyMu.Lock()
+	defer s.keyMu.Unlock()
+	if s.supKey != nil {
+		return s.supKey, nil
+	}
+	v, err := s.store.Secret(ctx, SuppressionKeyName, func() (string, error) {
+		return hex.EncodeToString(s.signer.InitialSuppressionKey()), nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("suppression key: %w", err)
+	}
+	k, err := hex.DecodeString(v)
+	if err != nil || len(k) < MinKeyLen {
+		return nil, fmt.Errorf("suppression key: the %q setting is not %d or more bytes in hex", SuppressionKeyName, MinKeyLen)
+	}
+	s.supKey = k
+	return k, nil
+}
+
+// SuppressionHash is the keyed hash of a normalised address, as the
+// suppression list keeps it.
+func (s *Service) SuppressionHash(ctx context.Context, email string) (string, error) {
+	k, err := s.suppressionKey(ctx)
+	if err != nil {
+		return "", err
+	}
+	return SuppressionHash(k, email), nil
+}
+
+// isSuppressed reports whether email is on the suppression list.
+func (s *Service) isSuppressed(ctx context.Context, email string) (bool, error) {
+	h, err := s.SuppressionHash(ctx, email)
+	if err != nil {
+		return false, err
+	}
+	return s.store.IsSuppressed(ctx, h)
+}
 
 // URL makes an absolute URL under the base URL.
 func (s *Service) URL(path string, q url.Values) string {
@@ -299,11 +355,16 @@ type Request struct {
 // cannot be sent now is retried with a growing delay (see Run), and why it
 // failed is logged at warning level.
 //
-// What happens behind that: a new address becomes pending and gets a
-// confirmation email; a pending one gets another (at most one per
-// AddressInterval); an active one on every requested list gets nothing (an
-// active one asking for a further list gets a confirmation for it); an
-// unsubscribed or bounced one becomes pending again and gets a confirmation.
+// What happens behind that: the request (lists, name, consent record) is
+// kept with its confirmation email, and nothing about an existing
+// subscriber changes until its link is followed: not the name, not the
+// consent record, not the status, not the lists. A new address becomes a
+// pending subscriber holding the request's name and consent. A pending,
+// unsubscribed or bounced address gets a confirmation for the lists asked
+// for (at most one per AddressInterval); an active one on every requested
+// list gets nothing (an active one asking for a further list gets a
+// confirmation for it). The address is found whatever its letter case; a
+// new one is kept as typed.
 func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	email, err := Normalize(r.Email)
 	if err != nil {
@@ -329,91 +390,119 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if !s.allowIP(r.IP, now) {
 		return ErrRateLimited
 	}
-	if sup, err := s.store.IsSuppressed(ctx, s.signer.SuppressionHash(email)); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	} else if sup {
-		s.log.Info("subscribe: suppressed address ignored")
-		return nil
-	}
 	source := r.Source
 	if source == "" {
 		source = "web"
 	}
-	var send []string // lists to confirm; nil: send nothing
-	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
-		send = nil
-		var want []string
-		switch sub.Status {
-		case StatusActive:
-			for _, l := range lists {
-				if !hasActive(sub, l) {
-					want = append(want, l)
+	// The cadences wait with the lists in the request (listChoice) and
+	// apply only when it is confirmed.
+	req := Confirmation{Lists: choices(lists, cadences), Name: name, Consent: Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}, IssuedAt: now}
+	if !s.syncMail {
+		// Nothing above looked at the store: the answer is the same, in
+		// the same time, whatever the address's state.
+		return s.inBackground(ctx, func(ctx context.Context) {
+			if sent, err := s.request(ctx, email, req, true); err != nil {
+				s.log.Error("subscribe: a sign-up could not be recorded", "err", err)
+			} else if sent {
+				if _, err := s.sendDue(ctx); err != nil {
+					s.log.Warn("subscribe: confirmation outbox", "err", err)
 				}
 			}
-			if len(want) == 0 {
-				return nil // already subscribed: nothing new
-			}
-		case "", StatusPending, StatusUnsubscribed, StatusBounced:
-			want = lists
-		default:
-			return nil
-		}
-		if !sub.ConfirmationSentAt.IsZero() && now.Sub(sub.ConfirmationSentAt) < s.interval {
-			return nil // per-address limit: silently nothing
-		}
-		if sub.Status != StatusActive {
-			if sub.ID == 0 {
-				sub.CreatedAt = now
-			}
-			sub.Status = StatusPending
-			for _, l := range want {
-				setList(sub, l, false, now, false)
-			}
-		}
-		if name != "" {
-			sub.Name = name
-		}
-		sub.Consent = Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}
-		sub.ConfirmationSentAt = now
-		send = want
-		return nil
-	})
-	if err != nil {
+		})
+	}
+	sent, err := s.request(ctx, email, req, true)
+	if err != nil || !sent {
+		return err
+	}
+	// Failures stay in the outbox for a retry; the answer is the same.
+	if _, err := s.sendDue(ctx); ctx.Err() != nil {
 		return fmt.Errorf("subscribe: %w", err)
 	}
-	if send == nil {
-		return nil
-	}
-	if _, err := s.store.EnqueueConfirmation(ctx, Confirmation{SubscriberID: sub.ID, Lists: choices(send, cadences), IssuedAt: now, NextAttemptAt: now}); err != nil {
-		return fmt.Errorf("subscribe: %w", err)
-	}
-	if s.syncMail {
-		// Failures stay in the outbox for a retry; the answer is the same.
-		if _, err := s.sendDue(ctx); ctx.Err() != nil {
-			return fmt.Errorf("subscribe: %w", err)
-		}
-		return nil
-	}
-	s.sendInBackground(ctx)
 	return nil
 }
 
-// sendInBackground sends the due confirmations without making the caller
-// wait (a new address and a known one answer in the same time).
-func (s *Service) sendInBackground(ctx context.Context) {
+// maxBackgroundSignups bounds the sign-ups recorded after their answer at
+// once.
+const maxBackgroundSignups = 64
+
+// inBackground runs work after the caller returns, within a slot of busy
+// (waiting for one, or for ctx), with a context that outlives the
+// request's and ends after the mail timeout.
+func (s *Service) inBackground(ctx context.Context, work func(ctx context.Context)) error {
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("subscribe: %w", ctx.Err())
+	}
 	s.sends.Add(1)
 	go func() {
-		defer s.sends.Done()
+		defer func() { <-s.busy; s.sends.Done() }()
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.mailTO)
 		defer cancel()
-		if _, err := s.sendDue(bctx); err != nil {
-			s.log.Warn("subscribe: confirmation outbox", "err", err)
-		}
+		work(bctx)
 	}()
+	return nil
 }
 
-// Wait blocks until the background confirmation sends started so far are
-// done.
+// request records a sign-up request for email and queues its confirmation
+// email; queued is false when there was nothing to confirm (suppressed,
+// already active on every list, or, with limit, within the per-address
+// interval). req gives the lists (with the cadences asked for them, see
+// listChoice), name, consent and issue time.
+func (s *Service) request(ctx context.Context, email string, req Confirmation, limit bool) (queued bool, err error) {
+	if sup, err := s.isSuppressed(ctx, email); err != nil {
+		return false, fmt.Errorf("subscribe: %w", err)
+	} else if sup {
+		s.log.Info("subscribe: suppressed address ignored")
+		return false, nil
+	}
+	now := req.IssuedAt
+	var send []string // lists to confirm; nil: send nothing
+	var seq int64
+	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
+		send = nil
+		var want []string // choices (listChoice): a list and the cadence asked for it
+		for _, l := range req.Lists {
+			if slug, _ := splitChoice(l); sub.Status != StatusActive || !hasActive(sub, slug) {
+				want = append(want, l)
+			}
+		}
+		if len(want) == 0 {
+			return nil // already subscribed: nothing new
+		}
+		if limit && !sub.ConfirmationSentAt.IsZero() && now.Sub(sub.ConfirmationSentAt) < s.interval {
+			return nil // per-address limit: silently nothing
+		}
+		if sub.ID == 0 {
+			// A new address: the request is all there is to know of it.
+			sub.CreatedAt, sub.Status, sub.Name, sub.Consent = now, StatusPending, req.Name, req.Consent
+			for _, l := range want {
+				slug, _ := splitChoice(l)
+				setList(sub, slug, false, now, false)
+			}
+		}
+		// Bookkeeping only (the per-address limit, the order of events):
+		// nothing a reader or the consent record shows.
+		sub.ConfirmationSentAt = now
+		sub.EventSeq++
+		seq, send = sub.EventSeq, want
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("subscribe: %w", err)
+	}
+	if send == nil {
+		return false, nil
+	}
+	req.SubscriberID, req.Lists, req.Seq, req.NextAttemptAt = sub.ID, send, seq, now
+	if _, err := s.store.EnqueueConfirmation(ctx, req); err != nil {
+		return false, fmt.Errorf("subscribe: %w", err)
+	}
+	return true, nil
+}
+
+// Wait blocks until the sign-ups recorded and confirmations sent after
+// their answer (see Config.SyncMail) so far are done.
 func (s *Service) Wait() { s.sends.Wait() }
 
 // Close waits for background confirmation sends, or for ctx to end.
@@ -521,15 +610,15 @@ func (s *Service) deliver(ctx context.Context, c Confirmation) error {
 	case err != nil:
 		finish(ConfirmationPending, err.Error(), s.now().Add(time.Minute))
 		return err
-	case sub.Status != StatusPending && sub.Status != StatusActive:
-		finish(ConfirmationFailed, "subscriber is "+string(sub.Status)+": nothing to confirm", time.Time{})
+	case c.Seq > 0 && c.Seq < sub.UnsubscribedSeq:
+		finish(ConfirmationFailed, "unsubscribed after this request: nothing to confirm", time.Time{})
 		return nil
 	case !s.now().Before(expires):
 		s.log.Warn("subscribe: confirmation email given up: its link expired before it could be sent", "subscriber", sub.ID, "attempts", c.Attempts, "last_error", c.LastError)
 		finish(ConfirmationFailed, "link expired before it could be sent; last error: "+c.LastError, time.Time{})
 		return errors.New("confirmation link expired before it could be sent")
 	}
-	err = s.sendConfirmation(ctx, sub, c.Lists, c.IssuedAt)
+	err = s.sendConfirmation(ctx, sub, c)
 	if err == nil {
 		finish(ConfirmationSent, "", time.Time{})
 		return nil
@@ -582,9 +671,10 @@ func setList(sub *Subscriber, list string, active bool, now time.Time, keepActiv
 	sub.Lists = append(sub.Lists, Subscription{List: list, Active: active, ChangedAt: now})
 }
 
-// sendConfirmation mails sub the link for lists, issued at issued.
-func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, lists []string, issued time.Time) error {
-	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, Lists: lists, IssuedAt: issued, Expires: issued.Add(s.ttl)})
+// sendConfirmation mails sub the link that confirms request c.
+func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, c Confirmation) error {
+	lists, issued := c.Lists, c.IssuedAt
+	tok, err := s.signer.ConfirmToken(ConfirmClaims{ID: sub.ID, Created: sub.CreatedAt, RequestID: c.ID, Lists: lists, IssuedAt: issued, Expires: issued.Add(s.ttl)})
 	if err != nil {
 		return err
 	}
@@ -679,9 +769,13 @@ func (s *Service) CheckConfirm(ctx context.Context, token string) (ConfirmResult
 	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
 }
 
-// Confirm activates the subscription a confirmation token names. A token
-// for an address that has since unsubscribed (after the token was issued)
-// or been removed is refused; confirming twice is harmless.
+// Confirm activates the subscription a confirmation token names, and
+// gives the subscriber the name and consent record of the request it
+// confirms. A token for a request made before the address unsubscribed
+// (in the order of its events, not of seconds: the two may share one) or
+// before it was removed is refused; confirming twice is harmless, and
+// confirming an older request after a newer one takes its lists but keeps
+// the newer name and consent.
 func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, error) {
 	now := s.now().UTC()
 	c, lists, err := s.checkConfirm(ctx, token, now)
@@ -700,11 +794,29 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 			cadences[slug] = c
 		}
 	}
+	var req *Confirmation
+	if c.RequestID != 0 {
+		r, err := s.store.GetConfirmation(ctx, c.RequestID)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return ConfirmResult{}, fmt.Errorf("%w: no such request", ErrInvalidToken)
+		case err != nil:
+			return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+		case r.SubscriberID != c.ID:
+			return ConfirmResult{}, fmt.Errorf("%w: wrong subscriber", ErrInvalidToken)
+		}
+		req = &r
+	}
 	sub, err := s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
 		if sub.ID == 0 || (c.ID != 0 && sub.ID != c.ID) {
 			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
 		}
-		if sub.UnsubscribedAt.Truncate(time.Second).After(c.IssuedAt) {
+		if req != nil && req.Seq < sub.UnsubscribedSeq {
+			return fmt.Errorf("%w: unsubscribed after this link was sent", ErrInvalidToken)
+		}
+		// A token of before requests were numbered knows only its second:
+		// an unsubscribe in that very second wins.
+		if req == nil && !sub.UnsubscribedAt.IsZero() && !sub.UnsubscribedAt.Truncate(time.Second).Before(c.IssuedAt) {
 			return fmt.Errorf("%w: unsubscribed after this link was sent", ErrInvalidToken)
 		}
 		welcome = false
@@ -715,6 +827,13 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		if sub.Status != StatusActive {
 			sub.Status = StatusActive
 			sub.ConfirmedAt = now
+		}
+		if req != nil && req.Seq > sub.ConfirmedSeq {
+			if req.Name != "" {
+				sub.Name = req.Name
+			}
+			sub.Consent = req.Consent
+			sub.ConfirmedSeq = req.Seq
 		}
 		return nil
 	})
@@ -806,6 +925,10 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 		if changed && sub.Status == StatusUnsubscribed {
 			sub.UnsubscribedAt = now
 		}
+		// Every request made before this unsubscribe is void, even one
+		// issued in the same second.
+		sub.EventSeq++
+		sub.UnsubscribedSeq = sub.EventSeq
 		return nil
 	})
 	if err != nil {

@@ -52,6 +52,14 @@ func newEnv(t testing.TB, st storage.Storage, mod func(*subscribers.Config)) *en
 	return &env{svc: svc, store: st, clock: ck, out: out}
 }
 
+// subscribe signs up and waits for what Subscribe does after it answers
+// (recording the request, sending the confirmation).
+func (e *env) subscribe(ctx context.Context, r subscribers.Request) error {
+	err := e.svc.Subscribe(ctx, r)
+	e.svc.Wait()
+	return err
+}
+
 var linkRE = regexp.MustCompile(`https://news\.example\.com/confirm\?token=[A-Za-z0-9_.%-]+`)
 
 func confirmToken(t *testing.T, m *mail.Message) string {
@@ -105,7 +113,7 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, st, nil)
 		req := subscribers.Request{Email: " Reader@Example.COM ", Name: `<script>alert("x")</script> Li`, Lists: []string{"shanghai-70th"}, IP: "192.0.2.1", UserAgent: "test", Source: "web"}
-		if err := e.svc.Subscribe(ctx, req); err != nil {
+		if err := e.subscribe(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		s := get(t, st, "Reader@example.com")
@@ -130,12 +138,12 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		tok := confirmToken(t, m)
 
 		// Asking again at once: same answer, nothing sent (per-address limit).
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
+		if err := e.subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
 			t.Fatalf("second subscribe: %v", err)
 		}
 		// After the interval a pending address gets another email.
 		e.clock.Add(11 * time.Minute)
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 1 {
+		if err := e.subscribe(ctx, req); err != nil || len(e.out.Take()) != 1 {
 			t.Fatalf("subscribe after interval: %v", err)
 		}
 
@@ -153,13 +161,13 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		}
 		// An active address asking again gets nothing.
 		e.clock.Add(time.Hour)
-		if err := e.svc.Subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
+		if err := e.subscribe(ctx, req); err != nil || len(e.out.Take()) != 0 {
 			t.Fatalf("active re-subscribe: %v", err)
 		}
 		// ...but asking for a further list gets a confirmation for it.
 		req2 := req
 		req2.Lists = []string{"shanghai-70th", "society"}
-		if err := e.svc.Subscribe(ctx, req2); err != nil {
+		if err := e.subscribe(ctx, req2); err != nil {
 			t.Fatal(err)
 		}
 		msgs = e.out.Take()
@@ -210,14 +218,15 @@ func TestDoubleOptInLifecycle(t *testing.T) {
 		if snapshot(t, st) != before {
 			t.Error("refused confirm changed the store")
 		}
-		// Coming back goes through double opt-in again.
+		// Coming back goes through double opt-in again; until the link is
+		// followed, the subscriber stays as it was.
 		e.clock.Add(time.Hour)
-		if err := e.svc.Subscribe(ctx, req); err != nil {
+		if err := e.subscribe(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 		s = get(t, st, "Reader@example.com")
 		msgs = e.out.Take()
-		if s.Status != subscribers.StatusPending || len(msgs) != 1 {
+		if s.Status != subscribers.StatusUnsubscribed || len(msgs) != 1 {
 			t.Fatalf("come back: %+v, %d sent", s, len(msgs))
 		}
 		if _, err := e.svc.Confirm(ctx, confirmToken(t, msgs[0])); err != nil {
@@ -245,7 +254,7 @@ func TestSubscribeRevealsNothing(t *testing.T) {
 		if _, err := e.svc.Add(ctx, "active@example.com", "", nil, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "pending@example.com"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "pending@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.svc.Add(ctx, "gone@example.com", "", nil, true); err != nil {
@@ -256,7 +265,7 @@ func TestSubscribeRevealsNothing(t *testing.T) {
 		}
 		e.out.Take()
 		for _, addr := range []string{"new@example.com", "pending@example.com", "active@example.com", "gone@example.com", "Gone@Example.com"} {
-			if err := e.svc.Subscribe(ctx, subscribers.Request{Email: addr, IP: "192.0.2.9"}); err != nil {
+			if err := e.subscribe(ctx, subscribers.Request{Email: addr, IP: "192.0.2.9"}); err != nil {
 				t.Errorf("%s: %v", addr, err)
 			}
 		}
@@ -292,7 +301,7 @@ func TestSubscribeBadInputChangesNothing(t *testing.T) {
 		}
 		before := snapshot(t, st)
 		for _, c := range bad {
-			if err := e.svc.Subscribe(ctx, c.req); !errors.Is(err, c.want) {
+			if err := e.subscribe(ctx, c.req); !errors.Is(err, c.want) {
 				t.Errorf("%+v: err = %v, want %v", c.req, err, c.want)
 			}
 		}
@@ -307,22 +316,22 @@ func TestIPRateLimit(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, st, func(c *subscribers.Config) { c.IPBurst = 3; c.IPEvery = time.Minute })
 		for i := range 3 {
-			if err := e.svc.Subscribe(ctx, subscribers.Request{Email: fmt.Sprintf("r%d@example.com", i), IP: "2001:db8::1"}); err != nil {
+			if err := e.subscribe(ctx, subscribers.Request{Email: fmt.Sprintf("r%d@example.com", i), IP: "2001:db8::1"}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		// Same /64.
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "x@example.com", IP: "2001:db8::2"}); !errors.Is(err, subscribers.ErrRateLimited) {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "x@example.com", IP: "2001:db8::2"}); !errors.Is(err, subscribers.ErrRateLimited) {
 			t.Fatalf("4th: %v", err)
 		}
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "x@example.com", IP: "198.51.100.7"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "x@example.com", IP: "198.51.100.7"}); err != nil {
 			t.Fatalf("other client: %v", err)
 		}
 		if _, err := st.GetSubscriber(ctx, "x@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		e.clock.Add(time.Minute)
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "y@example.com", IP: "2001:db8::1"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "y@example.com", IP: "2001:db8::1"}); err != nil {
 			t.Fatalf("after refill: %v", err)
 		}
 	})
@@ -409,7 +418,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		})
 		e.out.Fail(&mail.Error{Op: "connect", Temporary: true, Err: errors.New("smtp: server does not offer STARTTLS (smtp.url asks for tls=mandatory)")})
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
@@ -423,7 +432,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 		}
 		// The visitor asking again within the per-address interval adds
 		// nothing: the outbox already has their email.
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "a@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
@@ -460,7 +469,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 
 		// A refusal retrying cannot fix is given up at once.
 		e.out.Fail(&mail.Error{Op: "rcpt", Code: 550, Err: errors.New("550 no such user b@example.com")})
-		if err := e.svc.Subscribe(ctx, subscribers.Request{Email: "b@example.com"}); err != nil {
+		if err := e.subscribe(ctx, subscribers.Request{Email: "b@example.com"}); err != nil {
 			t.Fatal(err)
 		}
 		e.svc.Wait()

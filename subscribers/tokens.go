@@ -65,12 +65,15 @@ func NewSigner(secret []byte) (*Signer, error) {
 // when a token of the old format (base64 JSON with the address inside,
 // accepted until its expiry, never issued) is verified.
 type ConfirmClaims struct {
-	ID       int64
-	Created  time.Time
-	Email    string
-	Lists    []string
-	IssuedAt time.Time
-	Expires  time.Time
+	ID      int64
+	Created time.Time
+	Email   string
+	// RequestID is the sign-up request (the outbox row) the token
+	// confirms; 0 in tokens issued before requests were numbered.
+	RequestID int64
+	Lists     []string
+	IssuedAt  time.Time
+	Expires   time.Time
 }
 
 // UnsubscribeClaims is what an unsubscribe token binds: one subscriber (by
@@ -108,7 +111,11 @@ type formClaims struct {
 // tag is plenty against forgery.
 const (
 	tokenVersion = 1
-	macLen       = 16
+	// confirmRequestVersion is a confirmation token that names its
+	// request: the version byte, then the subscriber, creation second and
+	// request id, and the rest as in version 1.
+	confirmRequestVersion = 2
+	macLen                = 16
 )
 
 func (s *Signer) seal(purpose string, payload []byte) string {
@@ -117,24 +124,32 @@ func (s *Signer) seal(purpose string, payload []byte) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(payload)[:len(payload)+macLen])
 }
 
+// open checks a token's tag and returns its payload after the version
+// byte, which must be tokenVersion.
 func (s *Signer) open(purpose, token string) (*tokenReader, error) {
+	r, v, err := s.openVersion(purpose, token)
+	if err == nil && v != tokenVersion {
+		return nil, fmt.Errorf("%w: unknown version", ErrInvalidToken)
+	}
+	return r, err
+}
+
+// openVersion checks a token's tag and returns its version and payload.
+func (s *Signer) openVersion(purpose, token string) (*tokenReader, byte, error) {
 	if len(token) > 1024 {
-		return nil, fmt.Errorf("%w: too long", ErrInvalidToken)
+		return nil, 0, fmt.Errorf("%w: too long", ErrInvalidToken)
 	}
 	raw, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil || len(raw) < 1+macLen {
-		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
+		return nil, 0, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
 	payload, tag := raw[:len(raw)-macLen], raw[len(raw)-macLen:]
 	m := hmac.New(sha256.New, s.keys[purpose])
 	m.Write(payload)
 	if !hmac.Equal(tag, m.Sum(nil)[:macLen]) {
-		return nil, fmt.Errorf("%w: bad signature", ErrInvalidToken)
+		return nil, 0, fmt.Errorf("%w: bad signature", ErrInvalidToken)
 	}
-	if payload[0] != tokenVersion {
-		return nil, fmt.Errorf("%w: unknown version", ErrInvalidToken)
-	}
-	return &tokenReader{b: payload[1:]}, nil
+	return &tokenReader{b: payload[1:]}, payload[0], nil
 }
 
 type tokenReader struct {
@@ -196,8 +211,14 @@ func (s *Signer) ConfirmToken(c ConfirmClaims) (string, error) {
 		return "", errors.New("subscribers: confirmation token needs an id, lists and an expiry after its issue")
 	}
 	b := []byte{tokenVersion}
+	if c.RequestID > 0 {
+		b[0] = confirmRequestVersion
+	}
 	b = binary.AppendUvarint(b, uint64(c.ID))
 	b = binary.AppendUvarint(b, unix(c.Created))
+	if c.RequestID > 0 {
+		b = binary.AppendUvarint(b, uint64(c.RequestID))
+	}
 	b = binary.AppendUvarint(b, unix(c.IssuedAt))
 	b = binary.AppendUvarint(b, unix(c.Expires)-unix(c.IssuedAt))
 	b = binary.AppendUvarint(b, uint64(len(c.Lists)))
@@ -221,12 +242,20 @@ func (s *Signer) VerifyConfirm(token string, now time.Time) (ConfirmClaims, erro
 			return ConfirmClaims{}, fmt.Errorf("%w: incomplete", ErrInvalidToken)
 		}
 	} else {
-		r, err := s.open(purposeConfirm, token)
+		r, v, err := s.openVersion(purposeConfirm, token)
 		if err != nil {
 			return ConfirmClaims{}, err
 		}
+		if v != tokenVersion && v != confirmRequestVersion {
+			return ConfirmClaims{}, fmt.Errorf("%w: unknown version", ErrInvalidToken)
+		}
 		c.ID = int64(r.uint())
 		c.Created = fromUnix(r.uint())
+		if v == confirmRequestVersion {
+			if c.RequestID = int64(r.uint()); c.RequestID <= 0 {
+				r.bad = true
+			}
+		}
 		issued := r.uint()
 		c.IssuedAt, c.Expires = fromUnix(issued), fromUnix(issued+r.uint())
 		n := r.uint()
@@ -314,12 +343,20 @@ func (s *Signer) VerifyFormToken(token string, now time.Time) error {
 	return nil
 }
 
-// SuppressionHash is the keyed hash kept for a deleted address. The whole
-// address is lower-cased first so that a change of case cannot bring a
-// removed address back.
-func (s *Signer) SuppressionHash(normalizedEmail string) string {
-	m := hmac.New(sha256.New, s.keys[purposeSuppress])
-	m.Write([]byte(strings.ToLower(normalizedEmail)))
+// InitialSuppressionKey is the key suppression hashes were made with when
+// it was derived from the secret: the suppression key kept in the store is
+// created equal to it, so that hashes recorded before keep matching, and
+// from then on it no longer follows the secret.
+func (s *Signer) InitialSuppressionKey() []byte {
+	return bytes.Clone(s.keys[purposeSuppress])
+}
+
+// SuppressionHash is the keyed hash kept for a suppressed address: the
+// HMAC-SHA256 under key of its Key, so that a change of case cannot bring
+// a removed address back.
+func SuppressionHash(key []byte, normalizedEmail string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(Key(normalizedEmail)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
-	"log/slog"
 	"math"
 	"net/http"
 	"net/url"
@@ -23,7 +22,6 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
-	"github.com/syndicated/syndicated/server/response"
 )
 
 // FS holds html/*.html and static/site.css.
@@ -58,6 +56,44 @@ type FeedLink struct {
 // Alternate is a <link rel="alternate"> in the page's head.
 type Alternate struct {
 	Title, Path, Type string
+}
+
+// linkHeader announces alts in a Link header (RFC 8288), as the page's
+// <link rel="alternate"> elements do: one value per feed, a non-ASCII
+// title as title* (RFC 8187).
+func (r *Renderer) linkHeader(alts []Alternate) []string {
+	out := make([]string, len(alts))
+	for i, a := range alts {
+		u := r.site.BaseURL + (&url.URL{Path: a.Path}).EscapedPath()
+		v := "<" + u + `>; rel="alternate"; type="` + a.Type + `"`
+		if isPlainASCII(a.Title) {
+			v += `; title="` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(a.Title) + `"`
+		} else {
+			v += "; title*=UTF-8''" + url.PathEscape(a.Title)
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func isPlainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// FeedAlternates are the autodiscovery links of feeds, every format.
+func FeedAlternates(feeds []Feed) []Alternate {
+	var out []Alternate
+	for _, f := range feeds {
+		for _, l := range f.Links {
+			out = append(out, Alternate{Title: f.Title + " (" + l.Format + ")", Path: l.Path, Type: l.Type})
+		}
+	}
+	return out
 }
 
 // Alternates are the autodiscovery links of every feed of the site.
@@ -106,7 +142,8 @@ type Page struct {
 	// Nav names the current navigation item: "home", "feeds", "digests",
 	// "subscribe".
 	Nav string
-	// Alternates are <link rel="alternate"> of the page (feed autodiscovery).
+	// Alternates are <link rel="alternate"> of the page (feed
+	// autodiscovery), also sent as a Link header; nil: the site's feeds.
 	Alternates []Alternate
 	// Data is what the page's content block reads.
 	Data any
@@ -124,10 +161,13 @@ func (p *Page) FullTitle() string {
 
 // Renderer holds the parsed pages of one site.
 type Renderer struct {
-	site  Site
-	pages map[string]*template.Template
-	css   template.CSS
-	csp   string
+	site Site
+	// alternates are the site's feeds, announced by every page that
+	// names none of its own.
+	alternates []Alternate
+	pages      map[string]*template.Template
+	css        template.CSS
+	csp        string
 }
 
 // Pages are the page names New parses (html/NAME.html).
@@ -156,6 +196,7 @@ func New(site Site) (*Renderer, error) {
 		return nil, err
 	}
 	r := &Renderer{site: site, pages: map[string]*template.Template{}}
+	r.alternates = r.site.Alternates()
 	bg, ink, link := palette(site.Brand.Color)
 	r.css = template.CSS(fmt.Sprintf(":root{--brand:%s;--brand-ink:%s;--brand-link:%s}\n", bg, ink, link) + string(css))
 	funcs := template.FuncMap{
@@ -251,10 +292,16 @@ func (r *Renderer) Render(w http.ResponseWriter, status int, name string, p Page
 	if p.Lang == "" {
 		p.Lang = r.site.Lang
 	}
+	if p.Alternates == nil {
+		p.Alternates = r.alternates
+	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", &p); err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return fmt.Errorf("templates: render %s: %w", name, err)
+	}
+	if len(p.Alternates) > 0 {
+		w.Header()["Link"] = r.linkHeader(p.Alternates)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
@@ -317,16 +364,9 @@ type ErrorData struct {
 	Message string
 }
 
-// Error answers err as an HTML page, its status from the error table
-// (server/response); a server error is logged and its text not shown.
-func (r *Renderer) Error(w http.ResponseWriter, req *http.Request, log *slog.Logger, err error) {
-	status := response.Status(err)
-	response.LogServerError(req, log, status, err)
-	r.ErrorPage(w, status, "", "")
-}
-
 // ErrorPage answers an error page with status; heading and message
-// default to words for the status.
+// default to words for the status. (server/response.Page answers an
+// error with its status from the error table.)
 func (r *Renderer) ErrorPage(w http.ResponseWriter, status int, heading, message string) {
 	if heading == "" || message == "" {
 		h, m := statusWords(status)

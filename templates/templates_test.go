@@ -3,6 +3,7 @@ package templates
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -74,9 +75,10 @@ func TestMaskEmail(t *testing.T) {
 
 func TestRenderLayout(t *testing.T) {
 	r, err := New(Site{
-		Brand: Brand{Name: "Example <Daily>", Logo: "https://static.example.com/logo.svg", Color: "not-a-colour", Link: "https://www.example.com/"},
-		Zone:  zone(t, "Asia/Shanghai"),
-		Feeds: []Feed{{Slug: "society", Title: "Society"}, {Slug: "s70", Title: "Seventy", Series: true}},
+		Brand:   Brand{Name: "Example <Daily>", Logo: "https://static.example.com/logo.svg", Color: "not-a-colour", Link: "https://www.example.com/"},
+		Zone:    zone(t, "Asia/Shanghai"),
+		BaseURL: "https://news.example",
+		Feeds:   []Feed{{Slug: "society", Title: "Society"}, {Slug: "s70", Title: "Seventy", Series: true}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -85,13 +87,30 @@ func TestRenderLayout(t *testing.T) {
 	a := &article.Article{ID: "a", Section: "society", Series: []string{"s70"}, Headline: "Headline", Language: "zh",
 		Authors:   []article.Author{{Name: "Huang Yi", Place: "Shanghai"}, {Name: "Pan Rui", Place: "Shanghai"}},
 		Published: time.Date(2019, 5, 27, 0, 0, 0, 0, time.UTC), Updated: time.Date(2019, 5, 27, 0, 0, 0, 0, time.UTC)}
-	if err := r.Render(w, http.StatusOK, "article", Page{Title: a.Headline, Lang: "zh", Data: struct {
+	follow := []Feed{{Title: "Stories by 黄毅", Links: []FeedLink{{Format: "RSS", Path: "/feeds/authors/黄毅.rss", Type: "application/rss+xml"}}},
+		{Title: `Stories tagged "R&D"`, Links: []FeedLink{{Format: "Atom", Path: "/feeds/tags/r-d.atom", Type: "application/atom+xml"}}}}
+	if err := r.Render(w, http.StatusOK, "article", Page{Title: a.Headline, Lang: "zh", Alternates: FeedAlternates(follow), Data: struct {
 		A       *article.Article
 		Missing []int
-	}{A: a}}); err != nil {
+		Follow  []Feed
+	}{A: a, Follow: follow}}); err != nil {
 		t.Fatal(err)
 	}
+	// The page's feeds are announced in a Link header too (RFC 8288; a
+	// non-ASCII title as title*, RFC 8187).
+	if got, want := w.Header()["Link"], []string{
+		`<https://news.example/feeds/authors/%E9%BB%84%E6%AF%85.rss>; rel="alternate"; type="application/rss+xml"; title*=UTF-8''Stories%20by%20%E9%BB%84%E6%AF%85%20%28RSS%29`,
+		`<https://news.example/feeds/tags/r-d.atom>; rel="alternate"; type="application/atom+xml"; title="Stories tagged \"R&D\" (Atom)"`,
+	}; !slices.Equal(got, want) {
+		t.Errorf("Link header\n%q\nwant\n%q", got, want)
+	}
 	body := w.Body.String()
+	for _, want := range []string{`<a href="/feeds/authors/%e9%bb%84%e6%af%85.rss" type="application/rss&#43;xml">RSS</a>`,
+		`<link rel="alternate" type="application/atom&#43;xml" title="Stories tagged &#34;R&amp;D&#34; (Atom)" href="https://news.example/feeds/tags/r-d.atom">`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("article page lacks %q", want)
+		}
+	}
 	for _, want := range []string{
 		`<html lang="zh">`, `<header class="masthead" lang="en">`, // the site's words keep their language
 		`<title>Headline · Example &lt;Daily&gt;</title>`,

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -193,7 +194,7 @@ func TestREADMESynopsesMatchFlags(t *testing.T) {
 		if strings.Contains(name, "|") || !strings.Contains(m[2], "[") && !strings.Contains(m[2], "--") {
 			continue
 		}
-		if _, _, ok := findCommand(commands(), strings.Fields(name)); !ok {
+		if _, _, ok := (&cli{}).program().Find(strings.Fields(name)); !ok {
 			continue
 		}
 		r := runBinary(t, dir, nil, append(strings.Fields(name), "--help")...)
@@ -455,7 +456,7 @@ func TestBackupWhileServing(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("feeds build on the restored copy: %d %s", r.code, r.stderr)
 		}
-		db, err := openSQLiteFile(filepath.Join(restored, "syndicated.db"))
+		db, err := storage.OpenSQLiteFile(filepath.Join(restored, "syndicated.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

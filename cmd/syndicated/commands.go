@@ -1,245 +1,114 @@
 package main
 
 import (
+	"cmp"
 	"context"
-	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/syndicated/syndicated/ingest"
-	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/internal/cmdline"
 )
 
-// errReported says the command already printed what went wrong in detail.
-var errReported = errors.New("see the errors above")
+// commands lists every command line syndicated takes.
+func (c *cli) commands() []cmdline.Spec {
+	spec := func(name, usage, summary string, new func() command) cmdline.Spec {
+		return cmdline.Spec{Name: name, Usage: usage, Summary: summary, New: func() cmdline.Command { return bound{new(), c} }}
+	}
+	return []cmdline.Spec{
+		spec("serve", "", "run the daemon: HTTP, feed schedule, digest schedule", func() command { return &serveCmd{} }),
+		spec("import", "PATH...", "import article files or directories (.txt pages, .md, .json)", func() command { return &importCmd{} }),
+		spec("feeds build", "", "build every feed and write them to a directory", func() command { return &feedsBuildCmd{} }),
+		spec("audience", "", "show each feed's audience: aggregators' subscribers, distinct clients a day, hub and email subscribers", func() command { return &audienceCmd{} }),
+		spec("config check", "", "load and validate the configuration, and print it", func() command { return &configCheckCmd{} }),
+		spec("config example", "", "print the annotated example configuration", func() command { return &configExampleCmd{} }),
+		spec("subscribers add", "EMAIL", "add a subscriber", func() command { return &subscribersAddCmd{} }),
+		spec("subscribers list", "", "list subscribers, one a line, tab-separated", func() command { return &subscribersListCmd{} }),
+		spec("subscribers remove", "EMAIL", "erase a subscriber's personal data and suppress the address", func() command { return &subscribersRemoveCmd{} }),
+		spec("subscribers unbounce", "[EMAIL...]", "make bounced subscribers active again (undo a wrong bounce)", func() command { return &subscribersUnbounceCmd{} }),
+		spec("subscribers events", "EMAIL", "list what came back for a subscriber: bounces, complaints, unsubscribes by mail, unbounces", func() command { return &subscribersEventsCmd{} }),
+		spec("subscribers import", "FILE.csv", "import subscribers from CSV, reporting bad rows", func() command { return &subscribersImportCmd{} }),
+		spec("subscribers export", "", "export subscribers to CSV on stdout", func() command { return &subscribersExportCmd{} }),
+		spec("digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }),
+		spec("digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }),
+		spec("digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }),
+		spec("digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }),
+		spec("backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }),
+		spec("migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }),
+		spec("version", "", "print the version", func() command { return &versionCmd{} }),
+	}
+}
 
-func runImport(ctx context.Context, c *cli, args []string) error {
+// noFlags is embedded by commands that take only --config and --data.
+type noFlags struct{}
+
+func (noFlags) flags(*flag.FlagSet) {}
+
+type importCmd struct {
+	section, format string
+	dryRun          bool
+}
+
+func (i *importCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&i.section, "section", "", "section of a file that names none (a page without breadcrumb); a configured slug, title or alias")
+	fs.BoolVar(&i.dryRun, "dry-run", false, "store nothing; print what was read of each article")
+	fs.StringVar(&i.format, "format", "text", "with --dry-run: text or json")
+}
+
+func (i *importCmd) run(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: name at least one file or directory", errUsage)
+		return fmt.Errorf("%w: name at least one file or directory", cmdline.ErrUsage)
 	}
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	if i.dryRun {
+		return ingest.RunDryRun(ctx, a.importer(nil, nil, i.section), c.stdout, i.format, args...)
+	}
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importerWith(slog.New(onlyMessage{a.log.Handler(), ingest.ParseWarning}), func(done, total int) {
-		p.total = total
+	rep, err := a.importer(slog.New(ingest.OnlyParseWarnings(a.log.Handler())), func(done, total int) {
+		p.SetTotal(total)
 		p.Set(done)
-	}).ImportPaths(ctx, args...)
+	}, i.section).ImportPaths(ctx, args...)
 	p.Done()
 	if err != nil {
 		return err
 	}
-	for _, f := range rep.Files {
-		if f.Err != nil {
-			fmt.Fprintf(c.stderr, "error: %v\n", f.Err)
-			continue
-		}
-		fmt.Fprintf(c.stdout, "%-12s %s (%s)\n", f.Outcome, f.ID, f.File)
-	}
-	fmt.Fprintln(c.stdout, rep.String())
+	rep.Write(c.stdout, c.stderr)
 	if len(rep.Failed()) > 0 {
-		return fmt.Errorf("%d of %d files rejected: %w", len(rep.Failed()), len(rep.Files), errReported)
+		return fmt.Errorf("%d of %d articles rejected: %w", len(rep.Failed()), len(rep.Files), cmdline.ErrReported)
 	}
 	return nil
 }
 
-func runFeedsBuild(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: feeds build takes no arguments", errUsage)
+type feedsBuildCmd struct{ out string }
+
+func (f *feedsBuildCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&f.out, "out", "", "output directory (default feeds.output_dir, else DATA/public)")
+}
+
+func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
+	if err := cmdline.NoArgs("feeds build", args); err != nil {
+		return err
 	}
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	out := c.opts.out
-	if out == "" {
-		out = a.cfg.Feeds.OutputDir
-	}
-	if out == "" {
-		out = filepath.Join(a.dataDir, "public")
-	}
-	if err := a.importSamples(ctx, a.importer()); err != nil {
+	if err := a.importSamples(ctx); err != nil {
 		return err
 	}
 	set, err := a.feedSet()
 	if err != nil {
 		return err
 	}
-	if _, err := set.Rebuild(ctx); err != nil {
-		return err
-	}
-	res, err := set.WriteDir(ctx, out)
-	if err != nil {
-		return err
-	}
-	arch, err := set.WriteArchives(ctx, out)
-	if err != nil {
-		return err
-	}
-	for _, f := range append(res.Written, arch.Written...) {
-		fmt.Fprintln(c.stdout, "wrote", filepath.Join(out, f))
-	}
-	fmt.Fprintf(c.stdout, "%d files written, %d unchanged, in %s\n",
-		len(res.Written)+len(arch.Written), res.Unchanged+arch.Unchanged, out)
-	return nil
-}
-
-func (a *app) subscriberLists(list string) []string {
-	if list == "" {
-		return nil
-	}
-	return strings.Split(list, ",")
-}
-
-func runSubscribersAdd(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		sub, err := svc.Add(ctx, args[0], c.opts.name, a.subscriberLists(c.opts.list), c.opts.confirmed)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(c.stdout, "%s %s\n", sub.Email, sub.Status)
-		if sub.Status == subscribers.StatusPending {
-			fmt.Fprintln(c.stdout, "a confirmation email was sent; the address becomes active when its link is followed")
-		}
-		return nil
-	})
-}
-
-func runSubscribersList(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers list takes no arguments", errUsage)
-	}
-	st := subscribers.Status(c.opts.status)
-	if st != "" && !st.Valid() {
-		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", errUsage, st)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		subs, err := svc.List(ctx, subscribers.Filter{Status: st, List: c.opts.list})
-		if err != nil {
-			return err
-		}
-		prefs, err := svc.Preferences(ctx, subs)
-		if err != nil {
-			return err
-		}
-		for _, s := range subs {
-			lists, paused := listCadences(svc, s, prefs[s.ID], svc.Now())
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s%s\n", s.Email, s.Status, lists, s.Name, paused)
-		}
-		if c.isTerminal {
-			fmt.Fprintf(c.stderr, "%d subscribers\n", len(subs))
-		}
-		return nil
-	})
-}
-
-func runSubscribersRemove(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one EMAIL", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		if err := svc.Remove(ctx, args[0]); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.stdout, "removed; the address is suppressed and will not be re-imported")
-		return nil
-	})
-}
-
-func runSubscribersImport(ctx context.Context, c *cli, args []string) error {
-	if len(args) != 1 {
-		return fmt.Errorf("%w: give exactly one FILE.csv", errUsage)
-	}
-	f, err := os.Open(args[0])
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		p := c.progress("importing rows", 0)
-		rep, err := svc.ImportCSV(ctx, f, p.Set)
-		p.Done()
-		if err != nil {
-			return fmt.Errorf("%s: %w", args[0], err)
-		}
-		for _, b := range rep.Bad {
-			fmt.Fprintf(c.stderr, "%s:%d: %v\n", args[0], b.Line, b.Err)
-		}
-		fmt.Fprintf(c.stdout, "%d rows: %d added, %d already present, %d suppressed, %d bad\n",
-			rep.Rows, rep.Inserted, rep.Existing, rep.Suppressed, len(rep.Bad))
-		if len(rep.Bad) > 0 {
-			return fmt.Errorf("%d bad rows: %w", len(rep.Bad), errReported)
-		}
-		return nil
-	})
-}
-
-func runSubscribersExport(ctx context.Context, c *cli, args []string) error {
-	if len(args) > 0 {
-		return fmt.Errorf("%w: subscribers export takes no arguments", errUsage)
-	}
-	return c.withSubscribers(ctx, func(a *app, svc *subscribers.Service) error {
-		w := c.stdout
-		if c.opts.out != "" {
-			tmp := c.opts.out + ".tmp"
-			f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-			if err != nil {
-				return err
-			}
-			if err := svc.ExportCSV(ctx, f); err != nil {
-				f.Close()
-				os.Remove(tmp)
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			return os.Rename(tmp, c.opts.out)
-		}
-		return svc.ExportCSV(ctx, w)
-	})
-}
-
-// withSubscribers opens the app and the subscriber service for one command.
-func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Service) error) error {
-	a, err := c.openApp(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	m, err := c.mailer(a)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	svc, err := a.subscriberService(m, true)
-	if err != nil {
-		return err
-	}
-	return fn(a, svc)
-}
-
-// onlyMessage passes on the records with one message.
-type onlyMessage struct {
-	slog.Handler
-	msg string
-}
-
-func (h onlyMessage) Handle(ctx context.Context, r slog.Record) error {
-	if r.Message != h.msg {
-		return nil
-	}
-	return h.Handler.Handle(ctx, r)
+	return set.WriteSite(ctx, cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public")), c.stdout)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -55,9 +56,16 @@ func signUp(t *testing.T, base, email string, hdr ...string) int {
 	return resp.StatusCode
 }
 
+// subscriberStatus is the stored subscriber's status and consent address;
+// it waits for a sign-up to be recorded (that happens after its answer).
 func subscriberStatus(t *testing.T, a *app, email string) (subscribers.Status, string) {
 	t.Helper()
-	s, err := a.store.GetSubscriber(context.Background(), email)
+	var s *subscribers.Subscriber
+	var err error
+	waitFor(t, email+" recorded", func() bool {
+		s, err = a.store.GetSubscriber(context.Background(), email)
+		return !errors.Is(err, subscribers.ErrNotFound)
+	})
 	if err != nil {
 		t.Fatalf("%s: %v", email, err)
 	}
@@ -127,14 +135,31 @@ func TestTrustedProxiesNameTheClient(t *testing.T) {
 		if code := signUp(t, base, "crowd6@example.org", "X-Forwarded-For", "198.51.100.7"); code != http.StatusTooManyRequests {
 			t.Errorf("sixth sign-up from 198.51.100.7: %d, want 429", code)
 		}
-		if code := signUp(t, base, "other@example.org", "Forwarded", `for="[2001:db8::17]:4711";proto=https, for=127.0.0.1`); code != http.StatusAccepted {
+		if code := signUp(t, base, "other@example.org", "X-Forwarded-For", "2001:db8::17"); code != http.StatusAccepted {
 			t.Errorf("another visitor behind the same proxy: %d, want 202", code)
+		}
+		// Forwarded is not the configured header: not read.
+		if code := signUp(t, base, "forged@example.org", "Forwarded", `for=192.0.2.66`); code != http.StatusAccepted {
+			t.Errorf("a sign-up with Forwarded: %d, want 202", code)
 		}
 		a := openIn(t, env, data)
 		if _, ip := subscriberStatus(t, a, "crowd0@example.org"); ip != "198.51.100.7" {
 			t.Errorf("consent IP %q, want the visitor's 198.51.100.7", ip)
 		}
 		if _, ip := subscriberStatus(t, a, "other@example.org"); ip != "2001:db8::17" {
+			t.Errorf("consent IP %q, want 2001:db8::17", ip)
+		}
+		if _, ip := subscriberStatus(t, a, "forged@example.org"); ip != "127.0.0.1" {
+			t.Errorf("consent IP from an unread Forwarded %q, want the proxy's 127.0.0.1", ip)
+		}
+	})
+	t.Run("forwarded header configured", func(t *testing.T) {
+		env := []string{"SYNDICATED_SAMPLES=false", "SYNDICATED_HTTP_TRUSTED_PROXIES=127.0.0.0/8, ::1", "SYNDICATED_HTTP_FORWARDED_HEADER=Forwarded"}
+		base, data := serving(t, env)
+		if code := signUp(t, base, "other@example.org", "Forwarded", `for="[2001:db8::17]:4711";proto=https, for=127.0.0.1`, "X-Forwarded-For", "192.0.2.66"); code != http.StatusAccepted {
+			t.Errorf("sign-up: %d, want 202", code)
+		}
+		if _, ip := subscriberStatus(t, openIn(t, env, data), "other@example.org"); ip != "2001:db8::17" {
 			t.Errorf("consent IP from Forwarded %q, want 2001:db8::17", ip)
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/syndicated/syndicated/internal/smtptest"
+	"github.com/syndicated/syndicated/internal/testkit"
 )
 
 // digestFixture is a data directory with the sample articles and n active
@@ -57,36 +58,48 @@ func TestBinaryRelayRefusal(t *testing.T) {
 	relay := smtptest.NewSwitch(smtptest.Reply(554, 5, 7, 1, "Relay access denied"))
 	srv := smtptest.Start(t, smtptest.Script{Rcpt: relay.Rcpt})
 	dir, env := digestFixture(t, srv, 20)
-	r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
-	if r.code != 1 || !strings.Contains(r.stderr, "554 5.7.1 Relay access denied") || !strings.Contains(r.stderr, "sending stopped") ||
-		!strings.Contains(r.stderr, "level=WARN") || strings.Contains(r.stdout, "finished") {
-		t.Fatalf("send: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	if strings.Contains(r.stderr, "reader0") {
-		t.Errorf("an address reached stderr:\n%s", r.stderr)
-	}
-	r = runBinary(t, dir, env, "subscribers", "list", "--status", "bounced")
-	if r.code != 0 || r.stdout != "" {
-		t.Errorf("bounced after a relay refusal: %q", r.stdout)
-	}
-	r = runBinary(t, dir, env, "digest", "status", "--week", "2019-W22")
-	if r.code != 0 || !strings.Contains(r.stdout, "shanghai-70th/2019-W22: sending") || !strings.Contains(r.stdout, "failed: mail: rcpt failed (permanent, 554 5.7.1): 554 5.7.1 Relay access denied") ||
-		!strings.Contains(r.stdout, "not tried yet") {
-		t.Fatalf("status: %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	relay.Set(false)
-	r = runBinary(t, dir, env, "digest", "retry-failed", "--week", "2019-W22")
-	if r.code != 0 || !strings.Contains(r.stdout, "failed deliveries are pending again") {
-		t.Fatalf("retry-failed: %d\n%s\n%s", r.code, r.stdout, r.stderr)
-	}
-	r = runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "sent 20,") || !strings.Contains(r.stdout, "finished") || len(srv.Received()) != 20 {
-		t.Fatalf("send after the fix: %d (%d received)\n%s\n%s", r.code, len(srv.Received()), r.stdout, r.stderr)
-	}
-	r = runBinary(t, dir, env, "digest", "status")
-	if r.code != 0 || !strings.Contains(r.stdout, "sent 20, pending 0, sending 0, failed 0") {
-		t.Errorf("status after: %s", r.stdout)
-	}
+	testkit.Step(t, "send to a refusing relay", func(t *testing.T) {
+		r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
+		if r.code != 1 || !strings.Contains(r.stderr, "554 5.7.1 Relay access denied") || !strings.Contains(r.stderr, "sending stopped") ||
+			!strings.Contains(r.stderr, "level=WARN") || strings.Contains(r.stdout, "finished") {
+			t.Fatalf("send: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stderr, "reader0") {
+			t.Errorf("an address reached stderr:\n%s", r.stderr)
+		}
+	})
+	testkit.Step(t, "nobody bounced", func(t *testing.T) {
+		r := runBinary(t, dir, env, "subscribers", "list", "--status", "bounced")
+		if r.code != 0 || r.stdout != "" {
+			t.Errorf("bounced after a relay refusal: %q", r.stdout)
+		}
+	})
+	testkit.Step(t, "status shows the reply", func(t *testing.T) {
+		r := runBinary(t, dir, env, "digest", "status", "--week", "2019-W22")
+		if r.code != 0 || !strings.Contains(r.stdout, "shanghai-70th/2019-W22: sending") || !strings.Contains(r.stdout, "failed: mail: rcpt failed (permanent, 554 5.7.1): 554 5.7.1 Relay access denied") ||
+			!strings.Contains(r.stdout, "not tried yet") {
+			t.Fatalf("status: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	testkit.Step(t, "retry-failed once the relay is fixed", func(t *testing.T) {
+		relay.Set(false)
+		r := runBinary(t, dir, env, "digest", "retry-failed", "--week", "2019-W22")
+		if r.code != 0 || !strings.Contains(r.stdout, "failed deliveries are pending again") {
+			t.Fatalf("retry-failed: %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	testkit.Step(t, "send again", func(t *testing.T) {
+		r := runBinary(t, dir, env, append([]string{"digest", "send"}, week22...)...)
+		if r.code != 0 || !strings.Contains(r.stdout, "sent 20,") || !strings.Contains(r.stdout, "finished") || len(srv.Received()) != 20 {
+			t.Fatalf("send after the fix: %d (%d received)\n%s\n%s", r.code, len(srv.Received()), r.stdout, r.stderr)
+		}
+	})
+	testkit.Step(t, "status after", func(t *testing.T) {
+		r := runBinary(t, dir, env, "digest", "status")
+		if r.code != 0 || !strings.Contains(r.stdout, "sent 20, pending 0, sending 0, failed 0") {
+			t.Errorf("status after: %s", r.stdout)
+		}
+	})
 }
 
 // TestBinaryServerDown: nothing listening, or 421/450/451 to everyone:

@@ -15,6 +15,8 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/smtptest"
+	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -34,11 +36,11 @@ func TestCadencesSurviveKills(t *testing.T) {
 		kills      = 10
 		conns      = 4
 	)
-	rec, addr := startRecorder(t)
+	srv := smtptest.Start(t, smtptest.Script{})
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	env := []string{
-		"SYNDICATED_SMTP_URL=smtp://" + addr + "?tls=none",
+		"SYNDICATED_SMTP_URL=" + srv.URL(),
 		"SYNDICATED_BASE_URL=https://news.example.com",
 		fmt.Sprintf("SYNDICATED_SMTP_CONNECTIONS=%d", conns),
 		"SYNDICATED_SMTP_RATE_PER_SECOND=120",
@@ -67,7 +69,7 @@ func TestCadencesSurviveKills(t *testing.T) {
 	}
 	// The three issues, made as their jobs would, before any process
 	// sends.
-	ids := createCadenceIssues(t, env, data)
+	ids := createCadenceIssues(t, env, data, st)
 
 	serveArgs := []string{"serve", "--data", data, "--listen", "127.0.0.1:0"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 22))
@@ -84,9 +86,9 @@ func TestCadencesSurviveKills(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		before := received(rec)
+		before := srv.Count()
 		deadline := time.Now().Add(30 * time.Second)
-		for received(rec) == before && time.Now().Before(deadline) {
+		for srv.Count() == before && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
@@ -95,7 +97,7 @@ func TestCadencesSurviveKills(t *testing.T) {
 		if ee, ok := err.(*exec.ExitError); ok && ee.Sys().(syscall.WaitStatus).Signaled() {
 			killed++
 		}
-		if received(rec) >= total {
+		if srv.Count() >= total {
 			t.Fatalf("everything was sent after %d kills; the rate is too high for the test", killed)
 		}
 	}
@@ -138,8 +140,7 @@ func TestCadencesSurviveKills(t *testing.T) {
 		emails[got.ID] = got.Email
 		want[got.Email] = ids[cadence(i)]
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	got := srv.MessageIDs()
 	extra := 0
 	for c, id := range ids {
 		ds, err := st.ListDeliveries(t.Context(), id)
@@ -159,7 +160,7 @@ func TestCadencesSurviveKills(t *testing.T) {
 			}
 		}
 	}
-	for to, msgs := range rec.got {
+	for to, msgs := range got {
 		if len(msgs) == 0 {
 			continue
 		}
@@ -174,47 +175,45 @@ func TestCadencesSurviveKills(t *testing.T) {
 		extra += len(msgs) - 1
 	}
 	for to := range want {
-		if len(rec.got[to]) == 0 {
+		if len(got[to]) == 0 {
 			t.Errorf("%s received nothing", to)
 		}
 	}
-	t.Logf("%d messages for %d readers, %d extra copies (bound %d)", received0(rec), total, extra, conns*killed)
+	t.Logf("%d messages for %d readers, %d extra copies (bound %d)", srv.Count(), total, extra, conns*killed)
 	if extra > conns*killed {
 		t.Errorf("%d extra copies after %d kills, more than %d connections × kills", extra, killed, conns)
 	}
 }
 
-// received0 is received for a caller holding the lock.
-func received0(r *recorder) int {
-	n := 0
-	for _, ids := range r.got {
-		n += len(ids)
-	}
-	return n
-}
-
 // createCadenceIssues makes, in-process, the week's and a day's issue of
 // the samples and a story issue of a story published five minutes ago,
 // each for its readers, and returns their ids by cadence.
-func createCadenceIssues(t *testing.T, env []string, data string) map[subscribers.Cadence]string {
+func createCadenceIssues(t *testing.T, env []string, data string, st storage.Storage) map[subscribers.Cadence]string {
 	t.Helper()
 	ctx := t.Context()
-	c := &cli{stdout: io.Discard, stderr: io.Discard, environ: env}
-	c.opts.dataDir = data
-	a, m, dg, err := c.openDigest(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	defer m.Close()
-	now := dg.Now()
+	now := time.Now()
 	fresh := &article.Article{ID: "kill-test-fresh-story", GUID: "urn:test:kill-test-fresh-story", Section: "society",
 		Series: []string{"shanghai-70th"}, Headline: "A story that has just come in", Deck: "Within minutes of publication.",
 		Authors: []article.Author{{Name: "Wu Qiong"}}, Published: now.Add(-5 * time.Minute), Updated: now.Add(-5 * time.Minute),
 		Body: []article.Page{{Number: 1, Paragraphs: []string{"Text."}}}, Status: article.StatusPublished}
-	if _, err := a.store.PutArticle(ctx, fresh, now); err != nil {
+	if _, err := st.PutArticle(ctx, fresh, now); err != nil {
 		t.Fatal(err)
 	}
+	c := &cli{stdout: io.Discard, stderr: io.Discard, environ: env, dataDir: data}
+	var ids map[subscribers.Cadence]string
+	if err := c.withDigest(ctx, func(con *digest.Console) error {
+		ids = makeCadenceIssues(t, con.Service)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// makeCadenceIssues is createCadenceIssues on the open service dg.
+func makeCadenceIssues(t *testing.T, dg *digest.Service) map[subscribers.Cadence]string {
+	ctx := t.Context()
+	now := dg.Now()
 	ids := map[subscribers.Cadence]string{}
 	week, err := dg.Plan(ctx, "shanghai-70th", digest.Week{Year: 2019, Num: 22}, time.Date(2019, 5, 1, 0, 0, 0, 0, dg.Zone()))
 	if err != nil {

@@ -5,79 +5,20 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log"
 	"math/rand/v2"
-	"net"
-	netmail "net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
-
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/smtptest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
-
-// recorder is an SMTP server that keeps the Message-ID of every message
-// it accepts, by recipient.
-type recorder struct {
-	mu  sync.Mutex
-	got map[string][]string
-}
-
-func (r *recorder) NewSession(*smtp.Conn) (smtp.Session, error) { return &recSession{r: r}, nil }
-
-type recSession struct {
-	r  *recorder
-	to []string
-}
-
-func (s *recSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (s *recSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	s.to = append(s.to, to)
-	return nil
-}
-func (s *recSession) Data(r io.Reader) error {
-	m, err := netmail.ReadMessage(r)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(io.Discard, m.Body); err != nil {
-		return err
-	}
-	id := strings.Trim(m.Header.Get("Message-Id"), "<>")
-	s.r.mu.Lock()
-	for _, to := range s.to {
-		s.r.got[to] = append(s.r.got[to], id)
-	}
-	s.r.mu.Unlock()
-	return nil
-}
-func (s *recSession) Reset()        { s.to = nil }
-func (s *recSession) Logout() error { return nil }
-
-func startRecorder(t *testing.T) (*recorder, string) {
-	t.Helper()
-	r := &recorder{got: map[string][]string{}}
-	srv := smtp.NewServer(r)
-	srv.Domain = "localhost"
-	srv.AllowInsecureAuth = true
-	srv.ErrorLog = log.New(io.Discard, "", 0)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return r, ln.Addr().String()
-}
 
 // TestDigestSurvivesKills sends an issue to 1,000 subscribers while the
 // sending process is SIGKILLed at random moments ten times and restarted
@@ -103,11 +44,11 @@ func killTest(t *testing.T, sender string) {
 		kills = 10
 		conns = 4
 	)
-	rec, addr := startRecorder(t)
+	srv := smtptest.Start(t, smtptest.Script{})
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	env := []string{
-		"SYNDICATED_SMTP_URL=smtp://" + addr + "?tls=none",
+		"SYNDICATED_SMTP_URL=" + srv.URL(),
 		"SYNDICATED_BASE_URL=https://news.example.com", // real mail is refused with a loopback base_url
 		fmt.Sprintf("SYNDICATED_SMTP_CONNECTIONS=%d", conns),
 		// Slow enough that the kills land mid-issue.
@@ -152,9 +93,9 @@ func killTest(t *testing.T, sender string) {
 		}()
 		// Kill once it is sending: a random moment after the first
 		// messages of this round reach the server.
-		before := received(rec)
+		before := srv.Count()
 		deadline := time.Now().Add(20 * time.Second)
-		for received(rec) == before && time.Now().Before(deadline) {
+		for srv.Count() == before && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rng.IntN(400)) * time.Millisecond)
@@ -218,12 +159,11 @@ func killTest(t *testing.T, sender string) {
 		}
 		emails[got.ID] = got.Email
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+	got := srv.MessageIDs()
 	extra := 0
 	for _, d := range ds {
 		to := emails[d.SubscriberID]
-		ids := rec.got[to]
+		ids := got[to]
 		if d.State != digest.StateSent {
 			t.Errorf("%s: delivery %s", to, d.State)
 			continue
@@ -240,7 +180,7 @@ func killTest(t *testing.T, sender string) {
 		extra += len(ids) - 1
 	}
 	total := 0
-	for _, ids := range rec.got {
+	for _, ids := range got {
 		total += len(ids)
 	}
 	if total != n+extra {
@@ -250,16 +190,6 @@ func killTest(t *testing.T, sender string) {
 	if extra > conns*killed {
 		t.Errorf("%d extra copies after %d kills, more than %d connections × kills", extra, killed, conns)
 	}
-}
-
-func received(r *recorder) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, ids := range r.got {
-		n += len(ids)
-	}
-	return n
 }
 
 // seedReaders opens the store of dbURL (or data) and adds n active

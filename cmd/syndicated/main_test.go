@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mmcdole/gofeed"
+
+	"github.com/syndicated/syndicated/internal/testkit"
 )
 
 // run runs one command line in-process and returns exit code and output.
@@ -317,44 +319,54 @@ func TestConfigCheck(t *testing.T) {
 func TestSubscribersCommands(t *testing.T) {
 	data := t.TempDir()
 	ctx := context.Background()
-	if code, out, errs := run(t, ctx, nil, "subscribers", "add", "--data", data, "--confirmed", "--name", "Li Na", "Li.Na@Example.COM"); code != 0 || !strings.Contains(out, "Li.Na@example.com active") {
-		t.Fatalf("add: %d %s %s", code, out, errs)
-	}
-	if code, out, _ := run(t, ctx, nil, "subscribers", "add", "--data", data, "pending@example.org"); code != 0 || !strings.Contains(out, "pending") {
-		t.Fatalf("add pending: %d %s", code, out)
-	}
-	// Without SMTP the confirmation went to the .eml spool.
-	if ms, _ := filepath.Glob(filepath.Join(data, "mail", "*.eml")); len(ms) != 1 {
-		t.Errorf("spooled confirmation emails: %v", ms)
-	}
 	csvPath := filepath.Join(t.TempDir(), "in.csv")
-	writeFile(t, csvPath, "Subscribers export\nemail,name\nok1@example.org,One\nnot-an-address,Two\nok2@example.org,Three\n")
-	code, out, errs := run(t, ctx, nil, "subscribers", "import", "--data", data, csvPath)
-	if code != 1 || !strings.Contains(errs, "in.csv:4") || !strings.Contains(out, "2 added") {
-		t.Errorf("import: %d\n%s\n%s", code, out, errs)
-	}
-	_, out, _ = run(t, ctx, nil, "subscribers", "list", "--data", data, "--status", "active")
-	for _, want := range []string{"Li.Na@example.com", "ok1@example.org", "ok2@example.org"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("list lacks %s:\n%s", want, out)
+	testkit.Step(t, "add", func(t *testing.T) {
+		if code, out, errs := run(t, ctx, nil, "subscribers", "add", "--data", data, "--confirmed", "--name", "Li Na", "Li.Na@Example.COM"); code != 0 || !strings.Contains(out, "Li.Na@example.com active") {
+			t.Fatalf("add: %d %s %s", code, out, errs)
 		}
-	}
-	if strings.Contains(out, "pending@example.org") {
-		t.Errorf("--status active listed a pending address")
-	}
-	if code, _, errs := run(t, ctx, nil, "subscribers", "remove", "--data", data, "ok1@example.org"); code != 0 {
-		t.Fatalf("remove: %s", errs)
-	}
-	// A removed address cannot come back through an import.
-	writeFile(t, csvPath, "email\nok1@example.org\n")
-	_, out, _ = run(t, ctx, nil, "subscribers", "import", "--data", data, csvPath)
-	if !strings.Contains(out, "1 suppressed") {
-		t.Errorf("re-import of a removed address: %s", out)
-	}
-	_, out, _ = run(t, ctx, nil, "subscribers", "export", "--data", data)
-	if strings.Contains(out, "ok1@example.org") || !strings.Contains(out, "ok2@example.org") {
-		t.Errorf("export:\n%s", out)
-	}
+		if code, out, _ := run(t, ctx, nil, "subscribers", "add", "--data", data, "pending@example.org"); code != 0 || !strings.Contains(out, "pending") {
+			t.Fatalf("add pending: %d %s", code, out)
+		}
+		// Without SMTP the confirmation went to the .eml spool.
+		if ms, _ := filepath.Glob(filepath.Join(data, "mail", "*.eml")); len(ms) != 1 {
+			t.Errorf("spooled confirmation emails: %v", ms)
+		}
+	})
+	testkit.Step(t, "import with a bad row", func(t *testing.T) {
+		writeFile(t, csvPath, "Subscribers export\nemail,name\nok1@example.org,One\nnot-an-address,Two\nok2@example.org,Three\n")
+		code, out, errs := run(t, ctx, nil, "subscribers", "import", "--data", data, csvPath)
+		if code != 1 || !strings.Contains(errs, "in.csv:4") || !strings.Contains(out, "2 added") {
+			t.Errorf("import: %d\n%s\n%s", code, out, errs)
+		}
+	})
+	testkit.Step(t, "list --status active", func(t *testing.T) {
+		_, out, _ := run(t, ctx, nil, "subscribers", "list", "--data", data, "--status", "active")
+		for _, want := range []string{"Li.Na@example.com", "ok1@example.org", "ok2@example.org"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("list lacks %s:\n%s", want, out)
+			}
+		}
+		if strings.Contains(out, "pending@example.org") {
+			t.Errorf("--status active listed a pending address")
+		}
+	})
+	testkit.Step(t, "remove suppresses", func(t *testing.T) {
+		if code, _, errs := run(t, ctx, nil, "subscribers", "remove", "--data", data, "ok1@example.org"); code != 0 {
+			t.Fatalf("remove: %s", errs)
+		}
+		// A removed address cannot come back through an import.
+		writeFile(t, csvPath, "email\nok1@example.org\n")
+		_, out, _ := run(t, ctx, nil, "subscribers", "import", "--data", data, csvPath)
+		if !strings.Contains(out, "1 suppressed") {
+			t.Errorf("re-import of a removed address: %s", out)
+		}
+	})
+	testkit.Step(t, "export", func(t *testing.T) {
+		_, out, _ := run(t, ctx, nil, "subscribers", "export", "--data", data)
+		if strings.Contains(out, "ok1@example.org") || !strings.Contains(out, "ok2@example.org") {
+			t.Errorf("export:\n%s", out)
+		}
+	})
 }
 
 // syncBuffer is a bytes.Buffer safe for the daemon's goroutines to log into.

@@ -80,8 +80,9 @@ func TestOpsMetricsMoveWithRealActions(t *testing.T) {
 	base := servingIn(t, []string{smtp, public, "SYNDICATED_HTTP_API_TOKEN=" + token}, data)
 	m0 := scrape(t, base)
 	for k, v := range map[string]float64{
-		`syndicated_subscribers{status="active"}`:            2,
-		`syndicated_subscribers{status="pending"}`:           1,
+		// Coarse: 2 and 1 rounded down to a multiple of 10.
+		`syndicated_subscribers{status="active"}`:            0,
+		`syndicated_subscribers{status="pending"}`:           0,
 		`syndicated_subscribers{status="unsubscribed"}`:      0,
 		`syndicated_digest_open_deliveries{state="pending"}`: 2,
 		`syndicated_digest_open_deliveries{state="sent"}`:    0,
@@ -127,16 +128,15 @@ func TestOpsMetricsMoveWithRealActions(t *testing.T) {
 	api(http.MethodPost, "/api/articles", story, 200)
 	api(http.MethodPost, "/api/articles", `{"id":"metrics-bad","section":"society","headline":"","body":["x"]}`, 400)
 	api(http.MethodDelete, "/api/articles/metrics-story", "", 200)
-	// A subscriber leaves (erased): the count read at scrape time follows.
+	// A subscriber leaves (erased): the coarse count shows nothing of one.
 	if code, _, errs := run(t, ctx, nil, "subscribers", "remove", "--data", data, "wang@example.com"); code != 0 {
 		t.Fatalf("remove: %s", errs)
 	}
 
 	var m1 map[string]float64
-	waitFor(t, "a rebuild after the pushes and the removal counted", func() bool {
+	waitFor(t, "a rebuild after the pushes", func() bool {
 		m1 = scrape(t, base)
-		return m1[`syndicated_feed_builds_total{result="ok"}`] > m0[`syndicated_feed_builds_total{result="ok"}`] &&
-			m1[`syndicated_subscribers{status="active"}`] == 1
+		return m1[`syndicated_feed_builds_total{result="ok"}`] > m0[`syndicated_feed_builds_total{result="ok"}`]
 	})
 	for k, d := range map[string]float64{
 		`syndicated_feed_requests_total{code="200",feed="society",format="rss"}`:               2,
@@ -148,7 +148,7 @@ func TestOpsMetricsMoveWithRealActions(t *testing.T) {
 		`syndicated_ingest_articles_total{outcome="rejected",source="api"}`:                    1,
 		`syndicated_ingest_articles_total{outcome="updated",source="api"}`:                     1,
 		`syndicated_ingest_articles_total{outcome="error",source="api"}`:                       0,
-		`syndicated_subscribers{status="active"}`:                                              -1,
+		`syndicated_subscribers{status="active"}`:                                              0,
 	} {
 		if got := m1[k] - m0[k]; got != d {
 			t.Errorf("%s moved by %v, want %v", k, got, d)

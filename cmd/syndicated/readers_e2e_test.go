@@ -29,6 +29,7 @@ const readersConfig = `
 [[sections]]
 slug = "society"
 title = "Society"
+aliases = ["China / Society", "社会"]
 
 [[series]]
 slug = "shanghai-70th"

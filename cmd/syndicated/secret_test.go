@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -22,7 +21,7 @@ func openIn(t *testing.T, environ []string, data string) *app {
 	t.Helper()
 	var errb bytes.Buffer
 	c := &cli{stdout: io.Discard, stderr: &errb, environ: append(environ[:len(environ):len(environ)], "SYNDICATED_LOG_LEVEL=debug")}
-	c.opts.dataDir = data
+	c.dataDir = data
 	a, err := c.openApp(context.Background())
 	if err != nil {
 		t.Fatalf("openApp: %v\n%s", err, errb.String())
@@ -35,47 +34,6 @@ func openIn(t *testing.T, environ []string, data string) *app {
 		t.Errorf("the secret was logged:\n%s", errb.String())
 	}
 	return a
-}
-
-// Without a configured secret, the key comes from DATA/secret when an
-// earlier version left one there, else from the store; the configured one
-// wins over both.
-func TestSecretResolutionOrder(t *testing.T) {
-	ctx := context.Background()
-	data := t.TempDir()
-	st, err := storage.Open(ctx, "", data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-
-	fromDB, src, err := loadSecret(ctx, "", data, st)
-	if err != nil || src != "database" || len(fromDB) != 64 {
-		t.Fatalf("no config, no file: %d bytes from %q, %v; want 64 hex characters from the database", len(fromDB), src, err)
-	}
-	if _, err := os.Stat(filepath.Join(data, "secret")); err == nil {
-		t.Error("a generated secret was written to DATA/secret")
-	}
-	again, _, err := loadSecret(ctx, "", t.TempDir(), st)
-	if err != nil || !bytes.Equal(again, fromDB) {
-		t.Errorf("second resolution on the same store (another data dir) differs: %v", err)
-	}
-
-	legacy := strings.Repeat("ab", 32)
-	writeFile(t, filepath.Join(data, "secret"), legacy+"\n")
-	got, src, err := loadSecret(ctx, "", data, st)
-	if err != nil || string(got) != legacy || !strings.HasPrefix(src, "file ") {
-		t.Errorf("existing DATA/secret: %q from %q, %v; want the file's key", got, src, err)
-	}
-
-	const configured = "configured-secret-0123"
-	got, src, err = loadSecret(ctx, configured, data, st)
-	if err != nil || string(got) != configured || src != "config" {
-		t.Errorf("configured: %q from %q, %v", got, src, err)
-	}
-	if _, _, err := loadSecret(ctx, "too-short", data, st); err == nil {
-		t.Error("a configured secret under 16 characters was accepted")
-	}
 }
 
 // Replicas on one database with their own, empty data directories share

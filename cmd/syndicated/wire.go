@@ -6,32 +6,45 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/config"
+	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/feeds"
+	"github.com/syndicated/syndicated/feeds/websub"
 	"github.com/syndicated/syndicated/ingest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/mail/hermes"
 	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/mail/spool"
 	"github.com/syndicated/syndicated/samples"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/subscribers"
 	"github.com/syndicated/syndicated/templates"
 )
 
-// importer returns the article importer the config describes.
-func (a *app) importer() *ingest.Importer { return a.importerWith(a.log, nil) }
-
-func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *ingest.Importer {
+// importer returns the article importer the config describes, logging to
+// log, telling progress how far an import is, and hooks what it did.
+// defaultSection is the section of a file that names none.
+func (a *app) importer(log *slog.Logger, progress func(done, total int), defaultSection string, hooks ...ingest.Hook) *ingest.Importer {
 	opts := ingest.Options{
-		Rules:         a.cfg.SeriesRules(),
-		GUIDAuthority: a.cfg.GUIDAuthority,
-		Zone:          a.zone(),
-		Logger:        log,
-		Progress:      progress,
+		Rules:          a.cfg.SeriesRules(),
+		Sections:       a.cfg.SectionRules(),
+		DefaultSection: defaultSection,
+		GUIDAuthority:  a.cfg.GUIDAuthority,
+		Zone:           a.cfg.Zone(),
+		Logger:         log,
+		Progress:       progress,
+		Hooks:          hooks,
+		Earliest:       a.cfg.Articles.EarliestDate(),
+		MaxAhead:       a.cfg.Articles.MaxAhead.Duration,
 	}
 	if a.cfg.ProbePhotos {
-		opts.PhotoProbe = ingest.HTTPPhotoProbe(nil)
+		allow, _ := config.ParsePrefixes("probe_photos_allow", a.cfg.ProbePhotosAllow) // Validate checked them
+		opts.PhotoProbe = ingest.HTTPPhotoProbe(ingest.PhotoProbeClient(allow))
 	}
 	return ingest.New(a.store, opts)
 }
@@ -40,16 +53,31 @@ func (a *app) importerWith(log *slog.Logger, progress func(done, total int)) *in
 func (a *app) feedSpecs() []feeds.Spec {
 	var specs []feeds.Spec
 	for _, s := range a.cfg.Sections {
-		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
-			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
-			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
+			Description: s.Description}, s.ArchivePeriod))
 	}
 	for _, s := range a.cfg.Series {
-		specs = append(specs, feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
-			Description: s.Description, BaseURL: a.cfg.BaseURL, Language: a.cfg.Language,
-			HubURL: a.cfg.Feeds.HubURL, Limit: a.cfg.Feeds.Items, Author: a.cfg.Brand.Name})
+		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
+			Description: s.Description}, s.ArchivePeriod))
 	}
 	return specs
+}
+
+// feedSpec fills what every feed shares from the config.
+func (a *app) feedSpec(s feeds.Spec, period string) feeds.Spec {
+	s.BaseURL, s.Language, s.HubURL, s.Limit, s.Author = a.cfg.BaseURL, a.cfg.Language, a.hubURL(), a.cfg.Feeds.Items, a.cfg.Brand.Name
+	s.PageItems = a.cfg.Feeds.PageItems
+	s.Period, _ = feeds.ParsePeriodKind(a.cfg.ArchivePeriodOf(period)) // config.Validate checked it
+	return s
+}
+
+// hubURL is the WebSub hub the feeds name: the built-in one, the external
+// feeds.hub_url, or none.
+func (a *app) hubURL() string {
+	if a.cfg.Feeds.Hub == config.HubBuiltin {
+		return strings.TrimRight(a.cfg.BaseURL, "/") + websub.HubPath
+	}
+	return a.cfg.Feeds.HubURL
 }
 
 // pages is the site's page renderer: the brand, the newsroom's zone, and
@@ -71,7 +99,7 @@ func (a *app) pages() (*templates.Renderer, error) {
 		}
 		f := templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: s.Kind == feeds.KindSeries}
 		for _, ff := range feeds.Formats {
-			f.Links = append(f.Links, templates.FeedLink{Format: formatName(ff), Path: s.FeedPath(ff), Type: ff.MediaType()})
+			f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
 		if cs, ok := a.cfg.SeriesBySlug(s.Slug); ok && f.Series {
 			f.Cadences, _ = a.cfg.SeriesCadences(cs)
@@ -84,6 +112,39 @@ func (a *app) pages() (*templates.Renderer, error) {
 	return templates.New(site)
 }
 
+// articleFeeds lists, for an article's page, the feeds it is in with
+// their links in every format.
+func articleFeeds(set *feeds.Set) func(*article.Article) []templates.Feed {
+	return func(a *article.Article) []templates.Feed {
+		var out []templates.Feed
+		for _, af := range set.ArticleFeeds(a) {
+			f := templates.Feed{Title: af.Title}
+			for _, ff := range feeds.Formats {
+				f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: af.Path + "." + ff.Ext(), Type: ff.MediaType()})
+			}
+			out = append(out, f)
+		}
+		return out
+	}
+}
+
+// builtinHub makes the built-in WebSub hub over the feed set (feeds.hub =
+// "builtin"): subscriptions in the store, content from the set.
+func (a *app) builtinHub(set *feeds.Set) (*websub.Hub, error) {
+	allow, err := a.cfg.Feeds.HubCallbackPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return websub.NewHub(websub.HubOptions{
+		Store: a.store, URL: a.hubURL(), BaseURL: a.cfg.BaseURL,
+		Content: func(ctx context.Context, path string) ([]byte, string, error) {
+			body, f, err := set.Get(ctx, path)
+			return body, f.ContentType(), err
+		},
+		Lease: a.cfg.Feeds.HubLease.Duration, MaxLease: a.cfg.Feeds.HubMaxLease.Duration, Allow: allow, Log: a.log,
+	})
+}
+
 // feedSet builds the feed Set (not yet built: call Rebuild).
 func (a *app) feedSet() (*feeds.Set, error) {
 	ttl, err := feeds.ScheduleInterval(a.cfg.Feeds.Schedule)
@@ -91,77 +152,51 @@ func (a *app) feedSet() (*feeds.Set, error) {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
 	br := a.cfg.Brand
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), feeds.Options{Version: version(), TTL: ttl, Location: a.zone(),
-		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}})
+	opts := feeds.Options{Version: version(), TTL: ttl, Location: a.cfg.Zone(), Webfeeds: a.cfg.Feeds.Webfeeds,
+		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}}
+	if a.cfg.Feeds.AuthorTagFeeds {
+		people := a.feedSpec(feeds.Spec{}, "")
+		opts.People = &people
+	}
+	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), opts)
 	if err != nil {
 		return nil, err
 	}
-	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store}), nil
+	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store,
+		CacheBytes: int64(a.cfg.Feeds.CacheMiB) << 20}), nil
 }
 
 // importSamples imports the shipped sample articles into an empty store,
 // so that a fresh checkout shows real-looking feeds at once.
-func (a *app) importSamples(ctx context.Context, im *ingest.Importer) error {
+func (a *app) importSamples(ctx context.Context) error {
 	if !a.cfg.Samples {
 		return nil
 	}
-	n, err := a.store.CountArticles(ctx, article.Query{})
-	if err != nil {
-		return fmt.Errorf("count articles: %w", err)
+	n, refused, err := samples.Seed(ctx, a.store, a.importer(a.log, nil, ""))
+	for _, f := range refused {
+		// A sample filed in a section this configuration lacks.
+		a.log.Warn("a shipped sample article was not imported", "file", f.File, "err", f.Err)
 	}
 	if n > 0 {
-		return nil
+		a.log.Info("imported the shipped sample articles", "articles", n)
 	}
-	rep, err := im.ImportFS(ctx, samples.FS, ".")
-	if err != nil {
-		return fmt.Errorf("import samples: %w", err)
-	}
-	if err := rep.Err(); err != nil {
-		return fmt.Errorf("import samples: %w", err)
-	}
-	a.log.Info("imported the shipped sample articles", "articles", len(rep.Files))
-	return nil
+	return err
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool, and says
-// at start-up where mail goes. Only commands that send mail use it.
-// Real mail (smtp.url set) is refused while base_url is loopback: its
-// unsubscribe and view links would work for nobody.
-func (a *app) mailer() (mail.Mailer, error) {
-	if strings.TrimSpace(a.cfg.SMTP.URL) != "" && a.cfg.IsLoopback() {
-		return nil, fmt.Errorf("base_url is %s, a loopback address, while smtp.url is set: set base_url (SYNDICATED_BASE_URL) to the public address readers reach before sending real mail", a.cfg.BaseURL)
+// mailer opens the transport smtp.url names, or the .eml spool under the
+// data directory when it is empty; it does not connect yet. For a command
+// that sends mail (sends), real mail is refused while base_url is loopback
+// (see config.CheckRealMail) and where mail goes is logged at info level
+// (never the password); the others (list, export…) log only warnings.
+func (a *app) mailer(sends bool) (mail.Mailer, error) {
+	log := a.log
+	if !sends {
+		log = slog.New(warnOnly{a.log.Handler()})
+	} else if err := a.cfg.CheckRealMail(); err != nil {
+		return nil, err
 	}
-	return a.mailerWith(a.log)
-}
-
-// mailer opens the transport for the running command: a.mailer when it
-// sends mail, else a.silentMailer.
-func (c *cli) mailer(a *app) (mail.Mailer, error) {
-	if c.sends != nil && c.sends(&c.opts) {
-		return a.mailer()
-	}
-	return a.silentMailer()
-}
-
-// silentMailer is mailer for commands that never send (list, export…): its
-// notes about where mail would go are left out, its warnings kept.
-func (a *app) silentMailer() (mail.Mailer, error) {
-	return a.mailerWith(slog.New(warnOnly{a.log.Handler()}))
-}
-
-// warnOnly passes on records at warning level and above.
-type warnOnly struct{ slog.Handler }
-
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-// mailerWith opens the transport smtp.url names, or the .eml spool under
-// the data directory when it is empty. It does not connect yet. It logs
-// once, at info level, where mail goes (never the password).
-func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
-		f, err := spool.New(filepath.Join(a.dataDir, "mail"), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
+		f, err := spool.New(spoolDir(a.dataDir), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -187,6 +222,16 @@ func (a *app) mailerWith(log *slog.Logger) (mail.Mailer, error) {
 	}
 	log.Info("mail goes over SMTP", "server", s.String())
 	return s, nil
+}
+
+// spoolDir is where mail goes as .eml files without smtp.url.
+func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
+
+// warnOnly passes on records at warning level and above.
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
 }
 
 // renderer renders the digest and the confirmation email with the
@@ -220,4 +265,55 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		SyncMail:        syncMail,
 		Readers:         readers,
 	})
+}
+
+// digestService builds the digest service on the subscriber service.
+func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
+	returns, err := a.returns()
+	if err != nil {
+		return nil, err
+	}
+	return digest.New(digest.Config{
+		Zone:  a.cfg.Zone(),
+		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: a.digestSeries(),
+		BaseURL:  a.cfg.BaseURL,
+		Renderer: a.renderer(),
+		From:     a.cfg.SMTP.From,
+		Log:      a.log,
+		// mailto: only when a processed mailbox is configured.
+		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
+		// VERP (bounce.address): each copy's envelope sender and mailto:.
+		Returns: returns,
+	})
+}
+
+// digestSender builds a sender with smtp.connections workers and the
+// smtp.rate_per_second limit. Both digest send and serve wait for claims
+// a killed process left until their lease runs out, and finish the issue.
+func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
+	var lim *rate.Limiter
+	if r := a.cfg.SMTP.RatePerSec; r > 0 {
+		lim = rate.NewLimiter(rate.Limit(r), 1)
+	}
+	// The transport's own timeouts (smtp.timeout, smtp.data_timeout) end
+	// a send; SendTimeout only backs them up.
+	sendTimeout := time.Minute
+	if m, ok := t.(interface{ MaxSendTime() time.Duration }); ok {
+		sendTimeout = m.MaxSendTime() + 30*time.Second
+	}
+	return digest.NewSender(digest.SenderConfig{
+		Store: a.store, Compose: dg.Compose, Transport: t,
+		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
+		SendTimeout: sendTimeout,
+		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
+	})
+}
+
+// clientResolver finds client addresses behind http.trusted_proxies.
+func (a *app) clientResolver() (*clientip.Resolver, error) {
+	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+	if err != nil {
+		return nil, err
+	}
+	return clientip.New(proxies, a.cfg.HTTP.ForwardedHeader)
 }

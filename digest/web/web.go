@@ -7,8 +7,6 @@
 package web
 
 import (
-	"bytes"
-	"encoding/xml"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/feeds"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/templates"
 )
@@ -27,24 +26,10 @@ type Handler struct {
 	svc   *digest.Service
 	log   *slog.Logger
 	pages *templates.Renderer
-	err   error
 }
 
-// New returns the handler with plain pages (no brand, the service's
-// zone); log may be nil. NewWithPages takes the site's renderer.
-func New(svc *digest.Service, log *slog.Logger) *Handler {
-	site := templates.Site{Zone: svc.Zone(), BaseURL: strings.TrimSuffix(svc.ViewURL(""), "/digests/")}
-	for _, s := range svc.AllSeries() {
-		site.Digests = append(site.Digests, templates.Feed{Slug: s.Slug, Title: s.Title, Description: s.Description, Series: true})
-	}
-	pages, err := templates.New(site)
-	h := NewWithPages(svc, log, pages)
-	h.err = err
-	return h
-}
-
-// NewWithPages returns the handler rendering with pages; log may be nil.
-func NewWithPages(svc *digest.Service, log *slog.Logger, pages *templates.Renderer) *Handler {
+// New returns the handler rendering with pages; log may be nil.
+func New(svc *digest.Service, log *slog.Logger, pages *templates.Renderer) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -53,9 +38,6 @@ func NewWithPages(svc *digest.Service, log *slog.Logger, pages *templates.Render
 
 // Register adds the routes. Use as a server.Options.Register entry.
 func (h *Handler) Register(mux *http.ServeMux) {
-	if h.err != nil { // embedded templates that do not parse: a build defect
-		panic(h.err)
-	}
 	mux.HandleFunc("GET /digests/{series}", h.serveSeries)
 	mux.HandleFunc("GET /digests/{series}/{week}", h.serveIssue)
 	mux.HandleFunc("GET /digests/{series}/story/{id}", h.serveIssue)
@@ -120,7 +102,7 @@ func (h *Handler) serveSeries(w http.ResponseWriter, r *http.Request) {
 			response.Text(w, r, h.log, err)
 			return
 		}
-		h.pages.Error(w, r, h.log, err)
+		response.Page(w, r, h.log, h.pages, err)
 		return
 	}
 	list := listPage{Series: se, FeedPath: "/digests/" + slug + ".atom"}
@@ -174,7 +156,7 @@ func (h *Handler) serveIssue(w http.ResponseWriter, r *http.Request) {
 	} else if wk, err := digest.ParseWeek(r.PathValue("week")); err == nil && wk.String() == r.PathValue("week") {
 		id = digest.IssueID(slug, wk)
 	} else if _, err := digest.ParseDay(r.PathValue("week"), time.UTC); err != nil {
-		h.pages.Error(w, r, h.log, digest.ErrNotFound)
+		response.Page(w, r, h.log, h.pages, digest.ErrNotFound)
 		return
 	}
 	se, err := h.series(slug)
@@ -183,7 +165,7 @@ func (h *Handler) serveIssue(w http.ResponseWriter, r *http.Request) {
 		p, err = h.svc.StoredIssue(r.Context(), id)
 	}
 	if err != nil {
-		h.pages.Error(w, r, h.log, err)
+		response.Page(w, r, h.log, h.pages, err)
 		return
 	}
 	page := issuePage{Series: se, Heading: h.heading(&p.Issue), Cadence: p.Issue.Cadence().Label(),
@@ -203,93 +185,46 @@ func (h *Handler) serveIssue(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// The Atom feed of a series' issues (RFC 4287).
-type atomFeed struct {
-	XMLName xml.Name    `xml:"http://www.w3.org/2005/Atom feed"`
-	Lang    string      `xml:"xml:lang,attr"`
-	ID      string      `xml:"id"`
-	Title   string      `xml:"title"`
-	Sub     string      `xml:"subtitle,omitempty"`
-	Updated string      `xml:"updated"`
-	Author  atomPerson  `xml:"author"`
-	Links   []atomLink  `xml:"link"`
-	Entries []atomEntry `xml:"entry"`
-}
-
-type atomPerson struct {
-	Name string `xml:"name"`
-}
-
-type atomLink struct {
-	Rel  string `xml:"rel,attr"`
-	Type string `xml:"type,attr,omitempty"`
-	Href string `xml:"href,attr"`
-}
-
-type atomEntry struct {
-	ID        string   `xml:"id"`
-	Title     string   `xml:"title"`
-	Published string   `xml:"published"`
-	Updated   string   `xml:"updated"`
-	Link      atomLink `xml:"link"`
-	Summary   atomText `xml:"summary"`
-}
-
-type atomText struct {
-	Type string `xml:"type,attr"`
-	Text string `xml:",chardata"`
-}
-
+// serveAtom writes the Atom feed of a series' issues through package
+// feeds, which writes every Atom document the site serves.
 func (h *Handler) serveAtom(w http.ResponseWriter, r *http.Request, page listPage) {
 	site := h.pages.Site()
 	base := site.BaseURL
-	zone := site.Zone
-	stamp := func(t time.Time) string { return t.In(zone).Format(time.RFC3339) }
-	f := atomFeed{
-		Lang:  site.Lang,
-		ID:    base + "/digests/" + page.Series.Slug,
-		Title: page.Series.Title + ": digest issues",
-		Sub:   page.Series.Description,
-		// An archive with no issue yet: the epoch is as good as any, and stable.
-		Updated: stamp(time.Unix(0, 0)),
-		Author:  atomPerson{Name: site.Brand.Name},
-		Links: []atomLink{
-			{Rel: "self", Type: "application/atom+xml", Href: base + page.FeedPath},
-			{Rel: "alternate", Type: "text/html", Href: base + "/digests/" + page.Series.Slug},
-		},
+	l := feeds.List{
+		ID:           base + "/digests/" + page.Series.Slug,
+		Title:        page.Series.Title + ": digest issues",
+		Subtitle:     page.Series.Description,
+		Lang:         site.Lang,
+		Author:       site.Brand.Name,
+		SelfURL:      base + page.FeedPath,
+		AlternateURL: base + "/digests/" + page.Series.Slug,
+		Zone:         site.Zone,
 	}
-	var newest time.Time
 	for _, iss := range page.Issues {
-		if iss.Created.After(newest) {
-			newest = iss.Created
+		if iss.Created.After(l.Updated) {
+			l.Updated = iss.Created
 		}
-		f.Entries = append(f.Entries, atomEntry{
+		l.Entries = append(l.Entries, feeds.ListEntry{
 			ID:        base + iss.Path,
 			Title:     page.Series.Title + ": " + iss.Heading,
-			Published: stamp(iss.Created),
-			Updated:   stamp(iss.Created),
-			Link:      atomLink{Rel: "alternate", Type: "text/html", Href: base + iss.Path},
-			Summary:   atomText{Type: "text", Text: atomSummary(page.Series.Title, iss, h.pages.Date(iss.Until))},
+			URL:       base + iss.Path,
+			Summary:   atomSummary(page.Series.Title, iss, h.pages.Date(iss.Until)),
+			Published: iss.Created,
+			Updated:   iss.Created,
 		})
 	}
-	if !newest.IsZero() {
-		f.Updated = stamp(newest)
-	}
-	var buf bytes.Buffer
-	buf.WriteString(xml.Header)
-	enc := xml.NewEncoder(&buf)
-	enc.Indent("", "  ")
-	if err := enc.Encode(f); err != nil {
+	body, err := l.Atom()
+	if err != nil {
 		response.Text(w, r, h.log, fmt.Errorf("digest feed %s: %w", page.Series.Slug, err))
 		return
 	}
-	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Type", feeds.Atom.ContentType())
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	if !newest.IsZero() {
-		w.Header().Set("Last-Modified", newest.UTC().Format(http.TimeFormat))
+	if !l.Updated.IsZero() {
+		w.Header().Set("Last-Modified", l.Updated.UTC().Format(http.TimeFormat))
 	}
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 }
 
 // atomSummary says what an issue of the archive's feed is.

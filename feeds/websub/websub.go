@@ -13,6 +13,10 @@ import (
 	"time"
 )
 
+// HubPath is where the daemon serves the built-in hub (feeds.hub =
+// "builtin"): BASE_URL + HubPath is the hub URL the feeds name.
+const HubPath = "/websub"
+
 // Publisher sends publish pings to one hub.
 type Publisher struct {
 	hub         string

@@ -218,6 +218,24 @@ func CheckArticle(a *article.Article) *Error {
 	return nil
 }
 
+// CheckDates refuses a published or updated time before earliest or after
+// latest, naming the field.
+func CheckDates(a *article.Article, earliest, latest time.Time) *Error {
+	for _, f := range []struct {
+		name string
+		t    time.Time
+	}{{"published", a.Published}, {"updated", a.Updated}} {
+		switch {
+		case f.t.IsZero():
+		case f.t.Before(earliest):
+			return Errorf("", 0, f.name, "%s is before %s, the earliest date accepted", f.t.Format(time.RFC3339), earliest.Format(time.DateOnly))
+		case f.t.After(latest):
+			return Errorf("", 0, f.name, "%s is after %s, the latest date accepted", f.t.Format(time.RFC3339), latest.Format(time.DateOnly))
+		}
+	}
+	return nil
+}
+
 // CleanSpace trims s and folds every run of white space (including
 // no-break and ideographic spaces) into one ASCII space.
 func CleanSpace(s string) string {

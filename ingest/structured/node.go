@@ -42,23 +42,47 @@ func (k kind) String() string {
 	return [...]string{"null", "string", "number", "boolean", "list", "object"}[k]
 }
 
-// fromYAML converts a yaml.Node; lineOffset is added to every line.
-func fromYAML(y *yaml.Node, lineOffset int, depth int) (*node, error) {
+// MaxFrontMatterValues bounds the values front matter may produce. YAML
+// aliases repeat what their anchor holds, so a few hundred bytes of
+// aliases of aliases can stand for billions of values (an "alias bomb");
+// no article has more than a few hundred.
+const MaxFrontMatterValues = 10000
+
+var errTooManyValues = fmt.Errorf("the front matter expands to more than %d values (YAML aliases repeat what they point to): refused", MaxFrontMatterValues)
+
+// yamlConverter turns yaml.Nodes into nodes within MaxFrontMatterValues.
+type yamlConverter struct {
+	lineOffset int
+	produced   int
+}
+
+// convert converts y; lineOffset is added to every line.
+func (c *yamlConverter) convert(y *yaml.Node, depth int) (*node, error) {
 	if depth > 64 {
-		return nil, fmt.Errorf("line %d: nested too deeply", y.Line+lineOffset)
+		return nil, &lineError{y.Line + c.lineOffset, errors.New("nested too deeply")}
 	}
-	n := &node{line: y.Line + lineOffset}
+	n := &node{line: y.Line + c.lineOffset}
+	c.produced++
+	if c.produced > MaxFrontMatterValues {
+		return nil, &lineError{n.line, errTooManyValues}
+	}
 	switch y.Kind {
 	case yaml.DocumentNode:
 		if len(y.Content) == 0 {
 			return &node{kind: kMap, line: n.line}, nil
 		}
-		return fromYAML(y.Content[0], lineOffset, depth+1)
+		return c.convert(y.Content[0], depth+1)
 	case yaml.AliasNode:
 		if y.Alias == nil {
-			return nil, fmt.Errorf("line %d: broken alias", n.line)
+			return nil, &lineError{n.line, errors.New("broken alias")}
 		}
-		return fromYAML(y.Alias, lineOffset, depth+1)
+		an, err := c.convert(y.Alias, depth+1)
+		if le := (*lineError)(nil); errors.As(err, &le) && le.err == errTooManyValues {
+			// Name the outermost alias that went past the bound, not a
+			// line of what it repeats.
+			le.line = n.line
+		}
+		return an, err
 	case yaml.ScalarNode:
 		n.str = y.Value
 		switch y.ShortTag() {
@@ -73,8 +97,8 @@ func fromYAML(y *yaml.Node, lineOffset int, depth int) (*node, error) {
 		}
 	case yaml.SequenceNode:
 		n.kind = kSeq
-		for _, c := range y.Content {
-			cn, err := fromYAML(c, lineOffset, depth+1)
+		for _, ch := range y.Content {
+			cn, err := c.convert(ch, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -85,21 +109,21 @@ func fromYAML(y *yaml.Node, lineOffset int, depth int) (*node, error) {
 		for i := 0; i+1 < len(y.Content); i += 2 {
 			k, v := y.Content[i], y.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
-				return nil, fmt.Errorf("line %d: a key must be a plain name", k.Line+lineOffset)
+				return nil, &lineError{k.Line + c.lineOffset, errors.New("a key must be a plain name")}
 			}
 			if k.Value == "<<" {
-				return nil, fmt.Errorf("line %d: merge keys (<<) are not supported", k.Line+lineOffset)
+				return nil, &lineError{k.Line + c.lineOffset, errors.New("merge keys (<<) are not supported")}
 			}
-			vn, err := fromYAML(v, lineOffset, depth+1)
+			vn, err := c.convert(v, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			vn.line = k.Line + lineOffset
+			vn.line = k.Line + c.lineOffset
 			n.keys = append(n.keys, k.Value)
 			n.vals = append(n.vals, vn)
 		}
 	default:
-		return nil, fmt.Errorf("line %d: unsupported YAML node", n.line)
+		return nil, &lineError{n.line, errors.New("unsupported YAML node")}
 	}
 	return n, nil
 }
@@ -121,8 +145,11 @@ func parseYAML(text string, firstLine int) (*node, int, error) {
 		}
 		return nil, firstLine, fmt.Errorf("YAML: %s", strings.TrimPrefix(msg, "yaml: "))
 	}
-	n, err := fromYAML(&doc, firstLine-1, 0)
-	if err != nil {
+	c := &yamlConverter{lineOffset: firstLine - 1}
+	n, err := c.convert(&doc, 0)
+	if le := (*lineError)(nil); errors.As(err, &le) {
+		return nil, le.line, le.err
+	} else if err != nil {
 		return nil, firstLine, err
 	}
 	return n, 0, nil
@@ -215,7 +242,7 @@ func parseJSON(data []byte) (*node, int, error) {
 	var value func(depth int) (*node, error)
 	value = func(depth int) (*node, error) {
 		if depth > 64 {
-			return nil, fmt.Errorf("nested too deeply")
+			return nil, errors.New("nested too deeply")
 		}
 		start := dec.InputOffset()
 		tok, err := dec.Token()

@@ -33,6 +33,11 @@ type Document struct {
 	Article article.Article
 	// Line is where the metadata starts, for errors about the whole article.
 	Line int
+	// Section is the section as the source names it ("Society", "社会",
+	// "China / Society"), and SectionLine its line: the importer resolves
+	// it through the configured sections. Article.Section holds its slug.
+	Section     string
+	SectionLine int
 	// Warnings are what the import changed on the way without refusing the
 	// file (a Markdown link of an unsafe scheme dropped, an image left out),
 	// with file and line; the importer logs them.
@@ -154,7 +159,7 @@ var (
 
 // build reads the schema's fields from root, one field setter per key.
 func build(name string, root *node, allowBody bool, zone *time.Location) (*Document, error) {
-	b := &builder{name: name, zone: zone, allowBody: allowBody, doc: &Document{Line: root.line}}
+	b := &builder{name: name, zone: zone, allowBody: allowBody, json: allowBody, doc: &Document{Line: root.line}}
 	for i, key := range root.keys {
 		v := root.vals[i]
 		set, ok := fieldSetters[key]
@@ -176,7 +181,9 @@ type builder struct {
 	name      string
 	zone      *time.Location
 	allowBody bool
-	doc       *Document
+	// json: the document is JSON, whose values are typed.
+	json bool
+	doc  *Document
 	// publishedNode and updatedNode locate the times for errors.
 	publishedNode, updatedNode *node
 }
@@ -209,15 +216,28 @@ func (b *builder) ferr(n *node, field, format string, args ...any) error {
 	return source.Errorf(b.name, n.line, field, format, args...)
 }
 
-// str reads a string (a number is taken as written; null is "").
+// str reads a string; null is "". In JSON, which types its values, a
+// number is refused (write it in quotes); in front matter, where a bare
+// 2019 is text to whoever wrote it, it is taken as written.
 func (b *builder) str(n *node, field string) (string, error) {
-	switch n.kind {
-	case kString, kNumber:
+	switch {
+	case n.kind == kString, n.kind == kNumber && !b.json:
 		return strings.TrimSpace(n.str), nil
-	case kNull:
+	case n.kind == kNull:
 		return "", nil
+	case n.kind == kNumber:
+		return "", b.ferr(n, field, "want a string, not a number (write %q in quotes)", n.str)
 	}
 	return "", b.ferr(n, field, "want a string, not a %s", n.kind)
+}
+
+// scalar reads a string or a number as written (a count given either
+// way); null is "".
+func (b *builder) scalar(n *node, field string) (string, error) {
+	if n.kind == kNumber {
+		return strings.TrimSpace(n.str), nil
+	}
+	return b.str(n, field)
 }
 
 // listItems is a value that may be one item or a list: null gives none,
@@ -283,10 +303,10 @@ func (b *builder) setSection(v *node, key string) error {
 	if err != nil {
 		return err
 	}
+	// A name without a usable slug ("社会") may still be a configured
+	// section's alias: the importer decides.
 	b.doc.Article.Section = source.Slugify(s)
-	if s != "" && b.doc.Article.Section == "" {
-		return b.ferr(v, key, "%q gives no usable section slug", s)
-	}
+	b.doc.Section, b.doc.SectionLine = s, v.line
 	return nil
 }
 
@@ -387,7 +407,7 @@ func (b *builder) setStatus(v *node, key string) error {
 }
 
 func (b *builder) setTotalPages(v *node, key string) error {
-	s, err := b.str(v, key)
+	s, err := b.scalar(v, key)
 	if err != nil || s == "" {
 		return err
 	}

@@ -2,9 +2,11 @@ package structured
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -150,6 +152,10 @@ func TestErrors(t *testing.T) {
 		{name: "array.json", text: "[1]", json: true, line: 1, contains: "want a JSON object"},
 		{name: "ctl.json", text: "{\n\"headline\": \"a\u0001\"}", json: true, line: 2, contains: "control character"},
 		{name: "trailing.json", text: "{}\n{}", json: true, line: 2, contains: "after the top-level value"},
+		{name: "number.json", text: "{\n\"section\": \"society\",\n\"headline\": 123\n}", json: true, line: 3, field: "headline", contains: "want a string, not a number"},
+		{name: "numtag.json", text: "{\"tags\": [\"a\",\n 7]}", json: true, line: 2, field: "tags", contains: "not a number"},
+		{name: "numtime.json", text: "{\"published\": 1556107920}", json: true, line: 1, field: "published", contains: "not a number"},
+		{name: "numid.json", text: "{\"id\": 42}", json: true, line: 1, field: "id", contains: "not a number"},
 	}
 	for _, tt := range tests {
 		name, data := tt.name, []byte(tt.text)
@@ -257,5 +263,55 @@ func TestMarkdownLinks(t *testing.T) {
 	}
 	if !reflect.DeepEqual(warnings, wantW) {
 		t.Errorf("warnings:\n got %q\nwant %q", warnings, wantW)
+	}
+}
+
+// aliasBomb is front matter whose anchors each repeat the one before,
+// wide times, depth deep: wide^depth values from a few hundred bytes. It
+// hangs under tags, a known field, so that only the expansion can refuse
+// it before the fields are read.
+func aliasBomb(wide, depth int) string {
+	var b strings.Builder
+	b.WriteString("---\nsection: society\nheadline: Bomb\ntags:\n")
+	for d := 0; d < depth; d++ {
+		fmt.Fprintf(&b, "  - &l%d [", d)
+		for w := 0; w < wide; w++ {
+			if w > 0 {
+				b.WriteString(", ")
+			}
+			if d == 0 {
+				b.WriteString("lol")
+			} else {
+				fmt.Fprintf(&b, "*l%d", d-1)
+			}
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("---\nBody.\n")
+	return b.String()
+}
+
+// YAML aliases cannot make front matter expand without bound: the file is
+// refused, naming file and line, before the values are built.
+func TestYAMLAliasBomb(t *testing.T) {
+	src := aliasBomb(9, 6) // 531,441 values from 300 bytes
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ParseMarkdown("bomb.md", []byte(src), newsroom)
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	var se *source.Error
+	if !errors.As(err, &se) || se.File != "bomb.md" || se.Line < 5 || se.Line > 10 ||
+		!strings.Contains(err.Error(), "expands to more than 10000 values") {
+		t.Fatalf("alias bomb: err = %v, want bomb.md:LINE: … expands to more than 10000 values", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+		t.Errorf("refusing the bomb allocated %d MB", grew>>20)
+	}
+	// Aliases within the bound are still read.
+	ok := "---\nsection: society\nheadline: Aliases\nauthors: &who [Lin Hui]\ntags: *who\n---\nBody.\n"
+	d, err := ParseMarkdown("ok.md", []byte(ok), newsroom)
+	if err != nil || len(d.Article.Tags) != 1 || d.Article.Tags[0] != "Lin Hui" {
+		t.Errorf("a small alias: %v %+v", err, d)
 	}
 }

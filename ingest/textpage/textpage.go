@@ -1,28 +1,29 @@
 // Package textpage parses the publisher's plain-text article page: the text
-// a browser gives when one copies a whole article page, site chrome and all.
+// a browser gives when one copies a whole article page, site chrome and all,
+// or a copy of it made by a reader mode, a text extractor or a mirror site
+// (no menu, no breadcrumb, a line of the mirror's own, cut short).
 //
-//	Global Edition ASIA 中文 …                    ← chrome, ignored
-//	Home / China / Society                         ← breadcrumb: section
+//	Global Edition ASIA 中文 …                    ← chrome, dropped
+//	Home / China / Society                         ← breadcrumb: section path
 //	Powerhouse in the making                       ← headline
 //	By HE WEI in Shanghai | China Daily | Updated: 2019-04-24 20:12
 //	Share                                          ← chrome
-//	Share - WeChat                                 ← chrome
 //	Caption text. PROVIDED TO CHINA DAILY          ← caption + credit
 //	Deck without a final full stop                 ← deck
 //	Editor's note: …                               ← editor's note
 //	Body paragraph, one a line …                   ← (a short line without a
 //	                                                  full stop: a sub-head)
 //	1 2 Next >>|                                   ← pagination: page 1 of 2
-//	Copyright 1995 - … / Related Stories / - …      ← chrome, ignored
+//	Copyright 1995 - … / Related Stories / - …      ← chrome, dropped
 //
-// docs/formats.md describes the format, its variants (the 2015 layout,
-// bylines over several lines, credits, chrome) and the multi-page
-// conventions in full.
+// The header is found from the byline, not from the top (see header.go).
+// docs/formats.md describes the layouts from 2007 to today and the
+// multi-page conventions in full. The parser knows no configuration: the
+// importer resolves the breadcrumb to a configured section.
 package textpage
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -37,11 +38,11 @@ import (
 
 // Document is one parsed file.
 type Document struct {
-	// Article holds everything the page gives. ID, GUID and Published are
-	// left empty: the importer sets the ID and GUID, and article.Merge sets
+	// Article holds everything the page gives. ID, GUID, Section and
+	// Published are left empty: the importer sets the ID and GUID, resolves
+	// the section from Breadcrumb (or Label), and article.Merge sets
 	// Published to Updated when the article is first stored. For a
-	// Continuation only Body, TotalPages and what the page shows (section,
-	// editor's note) are set.
+	// Continuation only Body, TotalPages and the editor's note are set.
 	Article article.Article
 	// Caption and Credit are the lead photo's caption and credit (the
 	// first caption of the file's first page) as the page shows them, even
@@ -49,7 +50,8 @@ type Document struct {
 	// the URL of an "Image: URL" line when there is one.
 	Caption, Credit string
 	// Captions lists every photo caption the file holds, page by page;
-	// none of them is body text.
+	// none of them is body text. The first is the lead photo
+	// (Article.Photo); the others are in their page's Photos.
 	Captions []Caption
 	// PhotoURL comes from an "Image: https://…" (or "Photo: …") line.
 	PhotoURL string
@@ -62,6 +64,32 @@ type Document struct {
 	// has no byline: it has no header of its own and must be imported with
 	// the file holding page 1 (FirstPageName).
 	Continuation bool
+	// Breadcrumb is the section path the page prints, without "Home"
+	// ("Home / China / Society" → China, Society), on line BreadcrumbLine;
+	// nil when the copy has none.
+	Breadcrumb     []string
+	BreadcrumbLine int
+	// Label is, when there is no breadcrumb, a short line above the
+	// headline that may name the section ("From the Readers"), on line
+	// LabelLine. It names one only when configured so.
+	Label     string
+	LabelLine int
+	// Dropped lists every non-blank line left out as chrome (menus,
+	// toolbars, side columns, page feet, a headline repeated as a photo's
+	// alternative text, a mirror's own lines), with the reason.
+	Dropped []Dropped
+	// TruncatedLine, when not 0, is the line of the last paragraph of a
+	// copy that stops in the middle of it: the copy looks cut short.
+	TruncatedLine int
+	// LeadPage is the page the lead photo stands on (0: none).
+	LeadPage int
+}
+
+// Dropped is a line the parser left out, and why.
+type Dropped struct {
+	Line int    `json:"line"`
+	Text string `json:"text"`
+	Why  string `json:"why"`
 }
 
 // Caption is one photo caption and its credit on page Page.
@@ -112,71 +140,6 @@ type line struct {
 	text string
 }
 
-var (
-	breadcrumbRe = regexp.MustCompile(`^(?i:home)\s*[/>›»]\s*\S|^首页\s*[/>›»]`)
-	crumbSplitRe = regexp.MustCompile(`\s*[/>›»]\s*`)
-	updatedRe    = regexp.MustCompile(`^(?i:updated|published)\s*[:：]\s*(.*)$|^(?:更新时间|更新|发布时间)\s*[:：]\s*(.*)$`)
-	bareTimeRe   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?::\d{2})?$`)
-	byRe         = regexp.MustCompile(`^(?i:by)\s+|^(?:作者|记者)\s*[:：]?\s*`)
-	sourceRe     = regexp.MustCompile(`^(?:来源|Source)\s*[:：]\s*`)
-	authorSplit  = regexp.MustCompile(`\s*,\s*(?i:and\s+)?|\s+(?i:and)\s+|\s*&\s*|\s*、\s*`)
-	inRe         = regexp.MustCompile(`\s+(?i:in)\s+`)
-	forRe        = regexp.MustCompile(`\s+(?i:for)\s+.*$`)
-	// pubInBracketsRe is the 2015 layout's publication glued to the place:
-	// "By NAME in New York(China Daily USA)".
-	pubInBracketsRe = regexp.MustCompile(`\s*[(（]([^()（）]+)[)）]\s*$`)
-	barLineRe       = regexp.MustCompile(`^[|\s]+$`)
-	// chromeRe is site chrome wherever it stands.
-	chromeRe = regexp.MustCompile(`^Share(\s*-\s*(WeChat)?)?$|^(?i:global\s*edition)|^(?i:copyright)\b.*(?i:all rights reserved|\b1995\b)|` +
-		`^(?i:license for publishing multimedia)|^(?i:registration number)|^(?i:note: browsers with)|^版权所有|` +
-		`^(?i:back to the top|follow us)$`)
-	// relatedRe opens a list of related links (lines starting "- ").
-	relatedRe = regexp.MustCompile(`^(?i:related (stories|news|articles))$|^相关(新闻|阅读)$`)
-	// trailerRe is chrome after a pagination line: a page's foot.
-	trailerRe        = regexp.MustCompile(`^(?i:top|english)$|^中文$|^- `)
-	paginationRe     = regexp.MustCompile(`^(?:\|?\s*<<\s*)?(Previous|上一页)?\s*((?:\d+\s+)*\d+)\s*(Next|下一页)?(?:\s*>>\s*\|?)?$`)
-	imageRe          = regexp.MustCompile(`^(?i:image|photo)\s*[:：]\s*(https?://\S+)$`)
-	noteRe           = regexp.MustCompile(`^(?i:editor['’‘` + "`" + `]?s\s*note)\s*(?:[:：]\s*(.*)|$)|^编者按\s*[:：]?\s*(.*)$`)
-	bracketCapRe     = regexp.MustCompile(`^(.*?)\s*[\[【]\s*((?i:photos?|images?|video|图|图片|摄影|视频)[^\]】]*?)\s*[\]】]$`)
-	capsCreditRe     = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+(\p{Lu}[\p{Lu}\d .,'’&/-]*\p{Lu})$`)
-	tailCreditRe     = regexp.MustCompile(`^(.*[.!?。！？"”)）])\s+((?i:photos?\s+(?:by|provided|courtesy|from)|provided\s+to|courtesy\s+of)\s[^.!?。]{2,80}?)\s*\|?$`)
-	agencyDatelineRe = regexp.MustCompile(`^(\p{Lu}[\p{Lu} .'-]*\p{Lu})\s*(?:--|—|–)\s`)
-	terminalRe       = regexp.MustCompile(`[.!?。！？…"”'’)）:：;；]$`)
-)
-
-// zhSection maps a Chinese section name in a breadcrumb to its slug.
-func zhSection(name string) (string, bool) {
-	switch name {
-	case "社会":
-		return "society", true
-	case "中国":
-		return "china", true
-	case "国际":
-		return "world", true
-	case "财经":
-		return "business", true
-	case "文化":
-		return "culture", true
-	case "体育":
-		return "sports", true
-	case "科技":
-		return "tech", true
-	case "观点":
-		return "opinion", true
-	}
-	return "", false
-}
-
-// siteName maps a publication given as the publisher's web address to
-// its name.
-func siteName(pub string) string {
-	switch strings.ToLower(strings.TrimPrefix(strings.ToLower(pub), "www.")) {
-	case "chinadaily.com.cn", "chinadaily.com":
-		return "China Daily"
-	}
-	return pub
-}
-
 // Parse reads one file. name is used in errors and, through PageOfName,
 // as a hint for which page the file holds when its pagination cannot say.
 // Times are read in zone (the newsroom's, from configuration; UTC when
@@ -225,275 +188,8 @@ func (p *parser) errf(n int, field, format string, args ...any) error {
 	return source.Errorf(p.name, n, field, format, args...)
 }
 
-type header struct {
-	section     string
-	headline    string
-	authors     []article.Author
-	publication string
-	updated     time.Time
-	bylineLine  int
-}
-
-// errNoByline marks a header without a byline: on a later page file, the
-// page is a continuation.
-type errNoByline struct{ error }
-
-func (e errNoByline) Unwrap() error { return e.error }
-
-// findBreadcrumb returns the index of the first breadcrumb line at or
-// after p.pos, or -1.
-func (p *parser) findBreadcrumb() int {
-	for i := p.pos; i < len(p.lines); i++ {
-		if breadcrumbRe.MatchString(p.lines[i].text) {
-			return i
-		}
-	}
-	return -1
-}
-
-func sectionOf(crumb string) string {
-	parts := crumbSplitRe.Split(crumb, -1)
-	last := parts[len(parts)-1]
-	if s, ok := zhSection(last); ok {
-		return s
-	}
-	return source.Slugify(last)
-}
-
-// readHeader reads breadcrumb, headline and byline starting at p.pos, after
-// skipping chrome. It leaves p.pos after the byline.
-func (p *parser) readHeader() (*header, error) {
-	crumb := p.findBreadcrumb()
-	if crumb < 0 {
-		return nil, errNoByline{p.errf(1, "breadcrumb", "no 'Home / … / Section' line")}
-	}
-	h := &header{section: sectionOf(p.lines[crumb].text)}
-	if h.section == "" {
-		return nil, p.errf(p.lines[crumb].n, "section", "no section name at the end of breadcrumb %q", p.lines[crumb].text)
-	}
-	head, byline := p.headlineLines(crumb + 1)
-	if byline < 0 {
-		return nil, errNoByline{p.errf(p.lines[crumb].n, "byline", "no byline ('By NAME in PLACE | Publication | Updated: YYYY-MM-DD HH:MM') in the lines after the breadcrumb")}
-	}
-	bl := p.lines[byline]
-	if len(head) == 0 {
-		return nil, p.errf(bl.n, "headline", "missing between breadcrumb (line %d) and byline", p.lines[crumb].n)
-	}
-	h.headline = strings.Join(head, " ")
-	h.bylineLine = bl.n
-	text, end := p.bylineBlock(byline)
-	if err := p.parseByline(line{n: bl.n, text: text}, h); err != nil {
-		return nil, err
-	}
-	p.pos = end
-	return h, nil
-}
-
-// headlineLines returns the (at most three) headline lines from index from
-// and the index of the byline after them, -1 when none follows.
-func (p *parser) headlineLines(from int) ([]string, int) {
-	var head []string
-	for i := from; i < len(p.lines); i++ {
-		t := p.lines[i].text
-		if t == "" {
-			continue
-		}
-		if looksLikeByline(t) {
-			return head, i
-		}
-		if len(head) == 3 {
-			break
-		}
-		head = append(head, t)
-	}
-	return head, -1
-}
-
-// looksLikeByline: a line starting "By …" or "Updated: …", or fields
-// separated by "|" of which one is a time or a "By" field (a caption
-// ending "… for China Daily |" is not a byline).
-func looksLikeByline(t string) bool {
-	if byRe.MatchString(t) || updatedRe.MatchString(t) {
-		return true
-	}
-	if !strings.Contains(t, "|") {
-		return false
-	}
-	if _, _, ok := splitCaption(t, false); ok {
-		return false
-	}
-	for _, f := range strings.Split(t, "|") {
-		f = strings.TrimSpace(f)
-		if updatedRe.MatchString(f) || bareTimeRe.MatchString(f) || byRe.MatchString(f) {
-			return true
-		}
-	}
-	return false
-}
-
-// bylineBlock joins the lines of a byline that spans several: a line
-// ending with "|" continues on the next ("By A, B and C |" /
-// "chinadaily.com.cn |" / "Updated: …"); the 2015 layout's "Updated: …"
-// line is followed by "By NAME in PLACE(Publication)" and lines of "|".
-// It returns the joined fields and the index after the block.
-func (p *parser) bylineBlock(start int) (string, int) {
-	text := p.lines[start].text
-	open := strings.HasSuffix(text, "|") // the line goes on on the next
-	onlyUpdated := updatedRe.MatchString(text)
-	updated := hasUpdated(text)
-	i := start + 1
-	for {
-		j := i
-		for j < len(p.lines) && p.lines[j].text == "" {
-			j++
-		}
-		if j == len(p.lines) {
-			return text, i
-		}
-		next := p.lines[j].text
-		switch {
-		case barLineRe.MatchString(next):
-			// separator lines of "|" (2015 layout): nothing to add
-		case open && parsePagination(next) == nil,
-			onlyUpdated && byRe.MatchString(next),
-			!updated && updatedRe.MatchString(next):
-			text += " | " + next
-			open = strings.HasSuffix(next, "|")
-			onlyUpdated = false
-			updated = updated || hasUpdated(next)
-		default:
-			return text, i
-		}
-		i = j + 1
-	}
-}
-
-func hasUpdated(byline string) bool {
-	for _, f := range strings.Split(byline, "|") {
-		f = strings.TrimSpace(f)
-		if updatedRe.MatchString(f) || bareTimeRe.MatchString(f) {
-			return true
-		}
-	}
-	return false
-}
-
-func (p *parser) parseByline(bl line, h *header) error {
-	var rest []string
-	var byField string
-	for _, f := range strings.Split(bl.text, "|") {
-		f = strings.TrimSpace(f)
-		if f == "" {
-			continue
-		}
-		if t, ok, err := p.stamp(f); err != nil {
-			return p.errf(bl.n, "byline", "%v", err)
-		} else if ok {
-			if h.updated.IsZero() || t.After(h.updated) {
-				h.updated = t
-			}
-			continue
-		}
-		if byField == "" && byRe.MatchString(f) {
-			byField = f
-			continue
-		}
-		rest = append(rest, sourceRe.ReplaceAllString(f, ""))
-	}
-	if h.updated.IsZero() {
-		return p.errf(bl.n, "byline", "no 'Updated:' time in %q", bl.text)
-	}
-	if m := pubInBracketsRe.FindStringSubmatchIndex(byField); m != nil {
-		// "By NAME in PLACE(China Daily USA)": the publication in brackets.
-		rest = append(rest, byField[m[2]:m[3]])
-		byField = byField[:m[0]]
-	}
-	if len(rest) > 0 {
-		h.publication = siteName(publicationCase(rest[0]))
-	}
-	if byField != "" {
-		h.authors = parseAuthors(byRe.ReplaceAllString(byField, ""))
-	}
-	if len(h.authors) == 0 {
-		if h.publication == "" {
-			return p.errf(bl.n, "byline", "no author ('By NAME') nor publication in %q", bl.text)
-		}
-		// An agency byline ("Xinhua | Updated: …") credits the agency.
-		h.authors = []article.Author{{Name: h.publication}}
-	}
-	return nil
-}
-
-// stamp reads a byline field that gives the time: "Updated: 2019-04-24
-// 20:12" or a bare "2019-04-24 20:12". ok is false for other fields.
-func (p *parser) stamp(f string) (t time.Time, ok bool, err error) {
-	if m := updatedRe.FindStringSubmatch(f); m != nil {
-		ts := m[1] + m[2]
-		t, err := p.parseStamp(ts)
-		if err != nil {
-			return t, false, fmt.Errorf("bad 'Updated:' time %q: want YYYY-MM-DD HH:MM", ts)
-		}
-		return t, true, nil
-	}
-	if bareTimeRe.MatchString(f) {
-		if t, err := p.parseStamp(f); err == nil {
-			return t, true, nil
-		}
-	}
-	return time.Time{}, false, nil
-}
-
-func (p *parser) parseStamp(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	for _, layout := range []string{"2006-01-02 15:04", "2006-01-02 15:04:05"} {
-		if t, err := time.ParseInLocation(layout, s, p.zone); err == nil {
-			return t, nil
-		}
-	}
-	return source.ParseTime(s, p.zone)
-}
-
-// publicationCase title-cases an all-capitals publication ("CHINA DAILY",
-// "XINHUA") but keeps short acronyms ("AFP", "CGTN").
-func publicationCase(s string) string {
-	for _, w := range strings.Fields(s) {
-		if utf8.RuneCountInString(w) >= 5 {
-			return source.TitleCase(s)
-		}
-	}
-	return s
-}
-
-func parseAuthors(s string) []article.Author {
-	var out []article.Author
-	for _, part := range authorSplit.Split(s, -1) {
-		part = strings.TrimSpace(part)
-		var place string
-		if loc := inRe.FindAllStringIndex(part, -1); loc != nil {
-			l := loc[len(loc)-1]
-			part, place = part[:l[0]], part[l[1]:]
-		}
-		part = forRe.ReplaceAllString(part, "")
-		place = forRe.ReplaceAllString(place, "")
-		name := source.TitleCase(strings.TrimSpace(part))
-		if name == "" {
-			continue
-		}
-		out = append(out, article.Author{Name: name, Place: source.TitleCase(strings.TrimSpace(place))})
-	}
-	// "By A and B in Shanghai": both filed from Shanghai.
-	if n := len(out); n > 1 && out[n-1].Place != "" {
-		shared := true
-		for _, a := range out[:n-1] {
-			shared = shared && a.Place == ""
-		}
-		if shared {
-			for i := range out {
-				out[i].Place = out[n-1].Place
-			}
-		}
-	}
-	return out
+func (d *Document) drop(l line, why string) {
+	d.Dropped = append(d.Dropped, Dropped{Line: l.n, Text: l.text, Why: why})
 }
 
 type segment struct {
@@ -505,17 +201,50 @@ type segment struct {
 type pagination struct {
 	numbers    []int
 	prev, next bool
+	// bare: the line shows neither Previous nor Next ("1 2 3 4 5 6 7",
+	// "1234"), so it does not say which page this is.
+	bare bool
 }
 
 func parsePagination(t string) *pagination {
-	m := paginationRe.FindStringSubmatch(t)
-	if m == nil || (m[1] == "" && m[3] == "") {
+	if m := arrowsPageRe.FindStringSubmatch(t); m != nil {
+		return numbersPagination(m[1])
+	}
+	if m := paginationRe.FindStringSubmatch(t); m != nil {
+		if m[1] == "" && m[3] == "" {
+			return numbersPagination(m[2])
+		}
+		pg := &pagination{prev: m[1] != "", next: m[3] != ""}
+		// The older site printed "Previous Page … Next Page" on every
+		// page, first and last too: it does not say which page this is.
+		pg.bare = pg.prev && pg.next && strings.Contains(strings.ToLower(t), "next page")
+		for _, f := range strings.Fields(m[2]) {
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 || n > 999 {
+				return nil
+			}
+			pg.numbers = append(pg.numbers, n)
+		}
+		return pg
+	}
+	return nil
+}
+
+// numbersPagination reads the pagination of the older and regional pages,
+// numbers only: "1 2 3 4 5 6 7", or run together, "1234". They must count
+// up from 1, so that no paragraph of digits passes for one.
+func numbersPagination(s string) *pagination {
+	f := strings.Fields(s)
+	if len(f) == 1 && len(f[0]) >= 2 && len(f[0]) <= 9 {
+		f = strings.Split(f[0], "")
+	}
+	if len(f) < 2 {
 		return nil
 	}
-	pg := &pagination{prev: m[1] != "", next: m[3] != ""}
-	for _, f := range strings.Fields(m[2]) {
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 || n > 999 {
+	pg := &pagination{bare: true}
+	for i, x := range f {
+		n, err := strconv.Atoi(x)
+		if err != nil || n != i+1 {
 			return nil
 		}
 		pg.numbers = append(pg.numbers, n)
@@ -538,7 +267,7 @@ func (p *parser) parse(hint int) (*Document, error) {
 	if err := p.header(doc, hint); err != nil {
 		return nil, err
 	}
-	segs := p.splitPages(doc)
+	segs, last := p.splitPages(doc)
 	numbers, err := p.numberPages(segs, hint, &doc.Article)
 	if err != nil {
 		return nil, err
@@ -546,9 +275,13 @@ func (p *parser) parse(hint int) (*Document, error) {
 	for i, s := range segs {
 		doc.addPage(numbers[i], s.paras)
 	}
+	if hint > 0 && len(doc.Pages) > 0 && doc.Pages[0] != hint {
+		return nil, p.errf(segs[0].pagLine, "pagination", "file name says page %d but the file holds no text of it (its text starts on page %d)", hint, doc.Pages[0])
+	}
 	if !doc.Continuation && doc.Article.TotalPages <= 1 && len(doc.Article.Body) <= 1 {
 		doc.Article.TotalPages = 1
 	}
+	doc.cutShort(segs, last)
 	doc.finish()
 	return doc, nil
 }
@@ -557,22 +290,28 @@ func (p *parser) parse(hint int) (*Document, error) {
 // (STEM.pN.txt, N ≥ 2) without a byline is a continuation: its breadcrumb
 // and repeated headline, if any, are skipped.
 func (p *parser) header(doc *Document, hint int) error {
-	h, err := p.readHeader()
-	var nb errNoByline
-	if errors.As(err, &nb) {
+	k := p.findByline(0)
+	if k < 0 {
 		if hint >= 2 {
 			doc.Continuation = true
-			p.skipContinuationHeader(&doc.Article)
+			p.skipContinuationHeader(doc)
 			return nil
 		}
-		return nb.error
+		first := 1
+		for _, l := range p.lines {
+			if l.text != "" {
+				first = l.n
+				break
+			}
+		}
+		return p.errf(first, "byline", "no byline and no 'Updated:' time on the page: want 'By NAME | Publication | Updated: YYYY-MM-DD HH:MM' (or 'Updated: …' alone) under the headline")
 	}
+	h, err := p.readHeader(doc, k)
 	if err != nil {
 		return err
 	}
 	doc.HeaderLine = h.bylineLine
 	a := &doc.Article
-	a.Section = h.section
 	a.Headline = h.headline
 	a.Authors = h.authors
 	a.Publication = h.publication
@@ -587,46 +326,81 @@ func (p *parser) header(doc *Document, hint int) error {
 	return nil
 }
 
-// skipContinuationHeader skips, on a later page without byline, the
-// breadcrumb and the headline lines the page repeats under it (up to
-// three lines that neither end like a sentence nor are a caption or note).
-func (p *parser) skipContinuationHeader(a *article.Article) {
-	crumb := p.findBreadcrumb()
-	if crumb < 0 {
-		return
-	}
-	a.Section = sectionOf(p.lines[crumb].text)
-	p.pos = crumb + 1
-	for taken := 0; p.pos < len(p.lines) && taken < 3; p.pos++ {
-		t := p.lines[p.pos].text
-		if t == "" || chromeRe.MatchString(t) {
-			continue
-		}
-		if _, _, ok := splitCaption(t, true); ok || terminalRe.MatchString(t) || noteRe.MatchString(t) || parsePagination(t) != nil {
-			return
-		}
-		taken++
-	}
-}
-
 // splitPages cuts the lines after the header into pages at pagination
-// lines, dropping chrome, the header a later page repeats, and the foot
-// after a pagination line (related stories, "Top", language links…).
-func (p *parser) splitPages(doc *Document) []*segment {
-	var segs []*segment
+// lines, dropping chrome wherever it stands: toolbars, side columns (a
+// heading such as "Today's Top News", its list, a teaser right under it),
+// the headline repeated as a photo's alternative text, the header a later
+// page repeats, and a page's foot (after a pagination line, the print
+// edition's source line or a share counter). last is the index of the
+// last line that is a paragraph, -1 when there is none.
+func (p *parser) splitPages(doc *Document) (segs []*segment, last int) {
 	cur := &segment{}
 	var after *pagination // the last pagination line while in its page foot
-	related := false
+	side, underHeading, foot := false, false, false
+	headline := doc.Article.Headline
+	last = -1
 	for ; p.pos < len(p.lines); p.pos++ {
 		l := p.lines[p.pos]
 		t := l.text
+		if t == "" {
+			underHeading = false
+			continue
+		}
+		if pg := parsePagination(t); pg != nil {
+			cur.pag, cur.pagLine = pg, l.n
+			segs = append(segs, cur)
+			cur, after, side, foot = &segment{}, pg, false, false
+			continue
+		}
+		if _, ok := isBreadcrumb(t); ok && homeCrumbRe.MatchString(t) && (len(segs) > 0 || foot) {
+			// A later page repeats breadcrumb, headline and byline.
+			doc.drop(l, "header repeated on a later page")
+			p.skipRepeatedHeader(doc)
+			after, side, foot = nil, false, false
+			continue
+		}
+		if foot {
+			if sameText(t, headline) || headline != "" && p.isAnchor(p.pos) {
+				// A later page copied after this one's foot.
+				foot = false
+			} else {
+				doc.drop(l, "page foot")
+				continue
+			}
+		}
+		if copyrightRe.MatchString(t) {
+			doc.drop(l, "site footer")
+			foot = true
+			continue
+		}
+		if why, chrome := isChrome(t); chrome {
+			doc.drop(l, why)
+			continue
+		}
 		switch {
-		case t == "", chromeRe.MatchString(t), barLineRe.MatchString(t):
+		case footRe.MatchString(t):
+			doc.drop(l, "end of the article's text (print source or share counter)")
+			foot = true
 			continue
-		case relatedRe.MatchString(t):
-			related = true
+		case sideRe.MatchString(t):
+			doc.drop(l, "side column or related links")
+			side, underHeading = true, true
 			continue
-		case related && strings.HasPrefix(t, "- "):
+		case side && listItemRe.MatchString(t):
+			doc.drop(l, "side column or related links")
+			underHeading = false
+			continue
+		case underHeading:
+			doc.drop(l, "side column teaser")
+			underHeading = false
+			continue
+		case sameText(t, headline):
+			doc.drop(l, "headline repeated (a photo's alternative text)")
+			if after != nil && after.bare {
+				// An older page copied after one whose pagination did
+				// not say whether more follow: its header starts a page.
+				after = nil
+			}
 			continue
 		case imageRe.MatchString(t):
 			if doc.PhotoURL == "" {
@@ -634,30 +408,75 @@ func (p *parser) splitPages(doc *Document) []*segment {
 			}
 			continue
 		}
-		related = false
-		if pg := parsePagination(t); pg != nil {
-			cur.pag, cur.pagLine = pg, l.n
-			segs = append(segs, cur)
-			cur, after = &segment{}, pg
+		side = false
+		if headline != "" && (len(segs) > 0 || len(cur.paras) > 0) && p.isAnchor(p.pos) {
+			// A later page run together without its breadcrumb repeats
+			// the byline.
+			_, end, _ := p.bylineBlock(p.pos)
+			for i := p.pos; i < end; i++ {
+				if p.lines[i].text != "" {
+					doc.drop(p.lines[i], "byline repeated on a later page")
+				}
+			}
+			p.pos, after = end-1, nil
 			continue
 		}
-		if breadcrumbRe.MatchString(t) && len(segs) > 0 {
-			// A later page repeats breadcrumb, headline and byline.
-			p.skipRepeatedHeader()
-			after = nil
-			continue
-		}
-		if after != nil && (!after.next || trailerRe.MatchString(t)) {
-			// The foot of a page; after the last page, everything.
+		if after != nil && (!after.next || after.bare || trailerRe.MatchString(t)) {
+			// The foot of a page; after the last page (or a pagination
+			// line that does not say), everything up to a repeated header.
+			doc.drop(l, "page foot")
 			continue
 		}
 		after = nil
 		cur.paras = append(cur.paras, l)
+		last = p.pos
 	}
 	if len(cur.paras) > 0 || len(segs) == 0 {
 		segs = append(segs, cur)
 	}
-	return segs
+	for _, s := range segs {
+		s.paras = dropTrailingLinks(doc, s.paras)
+	}
+	return segs, last
+}
+
+// dropTrailingLinks drops a run of three or more "- " lines ending a page:
+// the related links a mirror copies without their heading.
+func dropTrailingLinks(doc *Document, paras []line) []line {
+	i := len(paras)
+	for i > 0 && strings.HasPrefix(paras[i-1].text, "- ") {
+		i--
+	}
+	if len(paras)-i < 3 {
+		return paras
+	}
+	for _, l := range paras[i:] {
+		doc.drop(l, "related links")
+	}
+	return paras[:i]
+}
+
+// skipRepeatedHeader skips the headline and byline a later page repeats
+// after its breadcrumb (p.pos is at the breadcrumb). When no byline
+// follows within a few lines, nothing is skipped.
+func (p *parser) skipRepeatedHeader(doc *Document) {
+	seen := 0
+	for i := p.pos + 1; i < len(p.lines) && seen < 5; i++ {
+		if p.lines[i].text == "" {
+			continue
+		}
+		seen++
+		if p.isAnchor(i) {
+			_, end, _ := p.bylineBlock(i)
+			for j := p.pos + 1; j < end; j++ {
+				if p.lines[j].text != "" {
+					doc.drop(p.lines[j], "header repeated on a later page")
+				}
+			}
+			p.pos = end - 1
+			return
+		}
+	}
 }
 
 // numberPages gives each segment its page number, from its pagination
@@ -687,7 +506,7 @@ func (p *parser) numberPages(segs []*segment, hint int, a *article.Article) ([]i
 
 func (p *parser) pageNumber(s *segment, i, prev, hint int) (int, error) {
 	switch {
-	case s.pag == nil:
+	case s.pag == nil, s.pag.bare:
 		if i == 0 && hint > 0 {
 			return hint, nil
 		}
@@ -708,10 +527,10 @@ func (p *parser) pageNumber(s *segment, i, prev, hint int) (int, error) {
 }
 
 // addPage reads page n's lead (captions, editor's note, and on page 1 the
-// deck) and body, and appends it when it has any body.
+// deck) and body, and appends it when it has a paragraph or a photo.
 func (d *Document) addPage(n int, paras []line) {
-	body := d.readLead(n, paras)
 	pg := article.Page{Number: n}
+	body := d.readLead(n, paras, &pg)
 	for i := 0; i < len(body); i++ {
 		t := body[i].text
 		if note, skip, ok := noteAt(body, i); ok {
@@ -720,7 +539,7 @@ func (d *Document) addPage(n int, paras []line) {
 			continue
 		}
 		if caption, credit, ok := splitCaption(t, false); ok {
-			d.addCaption(n, caption, credit)
+			d.addCaption(&pg, caption, credit)
 			continue
 		}
 		if isSubhead(t) && i+1 < len(body) {
@@ -728,24 +547,24 @@ func (d *Document) addPage(n int, paras []line) {
 		}
 		pg.Paragraphs = append(pg.Paragraphs, t)
 	}
-	if len(pg.Paragraphs) == 0 {
+	if len(pg.Paragraphs) == 0 && len(pg.Photos) == 0 {
 		return
 	}
 	d.Article.Body = append(d.Article.Body, pg)
 	d.Pages = append(d.Pages, n)
 }
 
-// readLead takes the caption, editor's note and (page 1 only) the deck off
-// the front of a page's paragraphs, in any order, and returns the rest.
-func (d *Document) readLead(n int, paras []line) []line {
+// readLead takes the captions, editor's note and (page 1 only) the deck
+// off the front of a page's paragraphs, in any order, and returns the
+// rest. A later page repeating the deck repeats nothing.
+func (d *Document) readLead(n int, paras []line, pg *article.Page) []line {
 	a := &d.Article
-	var caption, note, deck bool
+	var note, deck bool
 	i := 0
 	for i < len(paras) {
 		t := paras[i].text
-		if c, cr, ok := splitCaption(t, true); ok && !caption {
-			d.addCaption(n, c, cr)
-			caption = true
+		if c, cr, ok := splitCaption(t, true); ok {
+			d.addCaption(pg, c, cr)
 			i++
 			continue
 		}
@@ -753,6 +572,11 @@ func (d *Document) readLead(n int, paras []line) []line {
 			d.setNote(text)
 			note = true
 			i += skip + 1
+			continue
+		}
+		if n > 1 && a.Deck != "" && sameText(t, a.Deck) {
+			d.drop(paras[i], "deck repeated on a later page")
+			i++
 			continue
 		}
 		if n == 1 && !deck && a.Deck == "" && i+1 < len(paras) && isDeck(t, paras[i+1].text, note || a.EditorsNote != "") {
@@ -766,13 +590,21 @@ func (d *Document) readLead(n int, paras []line) []line {
 	return paras[i:]
 }
 
-// isDeck: the deck is followed by the editor's note, or does not end like
-// a sentence and is under 300 characters.
+// isDeck: the deck is followed by the editor's note, or is under 300
+// characters and either does not end like a sentence (nor with a comma:
+// "Dear readers,") or ends like a reporter's deck ("… Wang Qian
+// reports.").
 func isDeck(t, next string, haveNote bool) bool {
-	if noteRe.MatchString(t) {
+	if noteRe.MatchString(t) || strings.HasSuffix(t, ",") || strings.HasSuffix(t, "，") {
 		return false
 	}
-	return (noteRe.MatchString(next) && !haveNote) || (!terminalRe.MatchString(t) && utf8.RuneCountInString(t) < 300)
+	if noteRe.MatchString(next) && !haveNote {
+		return true
+	}
+	// A short line (fewer than six words: "Ready for the rains") opening
+	// the body is a sub-head, not a deck.
+	short := utf8.RuneCountInString(t) < 300 && words(t) >= 6
+	return short && (!terminalRe.MatchString(t) || reportsDeckRe.MatchString(t))
 }
 
 // noteAt reads an editor's note at paras[i]; when the line holds only
@@ -806,11 +638,14 @@ func JoinNotes(a, b string) string {
 	return a + " " + b
 }
 
-func (d *Document) addCaption(page int, caption, credit string) {
+// addCaption adds a photo to page pg, standing before the paragraph that
+// comes next.
+func (d *Document) addCaption(pg *article.Page, caption, credit string) {
 	if len(d.Captions) == 0 {
 		d.Caption, d.Credit = caption, credit
 	}
-	d.Captions = append(d.Captions, Caption{Page: page, Caption: caption, Credit: credit})
+	d.Captions = append(d.Captions, Caption{Page: pg.Number, Caption: caption, Credit: credit})
+	pg.Photos = append(pg.Photos, article.PagePhoto{Photo: article.Photo{Caption: caption, Credit: credit}, At: len(pg.Paragraphs)})
 }
 
 // isSubhead: a short line (at most 10 words, 60 characters) that does not
@@ -829,18 +664,59 @@ func isSubhead(t string) bool {
 	return letters && utf8.RuneCountInString(t) <= 60 && len(strings.Fields(t)) <= 10
 }
 
+// cutShort flags a copy that ends inside a paragraph: the last line of the
+// file with text is a paragraph of eight words or more of the last page,
+// and does not end like a sentence.
+func (d *Document) cutShort(segs []*segment, last int) {
+	if last < 0 || len(segs) == 0 {
+		return
+	}
+	s := segs[len(segs)-1]
+	if s.pag != nil || len(s.paras) == 0 {
+		return
+	}
+	l := s.paras[len(s.paras)-1]
+	if l.text == "" || terminalRe.MatchString(l.text) || words(l.text) < 8 {
+		return
+	}
+	if _, _, ok := splitCaption(l.text, false); ok {
+		return
+	}
+	for _, dr := range d.Dropped {
+		if dr.Line > l.n {
+			return // chrome after it: the copy goes on past the text
+		}
+	}
+	d.TruncatedLine = l.n
+}
+
 // finish sets what follows from the whole document: the agency dateline,
-// the photo, the language.
+// the lead photo (the first caption, taken off its page), the language.
 func (d *Document) finish() {
 	a := &d.Article
-	if a.Dateline == "" && len(a.Body) > 0 && !d.Continuation {
+	if a.Dateline == "" && len(a.Body) > 0 && len(a.Body[0].Paragraphs) > 0 && !d.Continuation {
 		// Agency copy opens with its dateline: "NANJING -- Passenger ferries…".
 		if m := agencyDatelineRe.FindStringSubmatch(a.Body[0].Paragraphs[0]); m != nil {
 			a.Dateline = source.TitleCase(m[1])
 		}
 	}
-	if (d.PhotoURL != "" || d.Caption != "" || d.Credit != "") && !d.Continuation {
-		a.Photo = &article.Photo{URL: d.PhotoURL, Caption: d.Caption, Credit: d.Credit}
+	if !d.Continuation {
+		for i := range a.Body {
+			if len(a.Body[i].Photos) > 0 {
+				lead := a.Body[i].Photos[0].Photo
+				a.Body[i].Photos = a.Body[i].Photos[1:]
+				if len(a.Body[i].Photos) == 0 {
+					a.Body[i].Photos = nil
+				}
+				lead.URL = d.PhotoURL
+				a.Photo = &lead
+				d.LeadPage = a.Body[i].Number
+				break
+			}
+		}
+		if a.Photo == nil && d.PhotoURL != "" {
+			a.Photo = &article.Photo{URL: d.PhotoURL}
+		}
 	}
 	text := []string{a.Headline, a.Deck}
 	for _, pg := range a.Body {
@@ -849,34 +725,27 @@ func (d *Document) finish() {
 	a.Language = source.DetectLanguage(text...)
 }
 
-// skipRepeatedHeader skips the headline and byline a later page repeats
-// after its breadcrumb (p.pos is at the breadcrumb). When no byline
-// follows within a few lines, nothing is skipped.
-func (p *parser) skipRepeatedHeader() {
-	seen := 0
-	for i := p.pos + 1; i < len(p.lines) && seen < 5; i++ {
-		t := p.lines[i].text
-		if t == "" {
-			continue
-		}
-		seen++
-		if looksLikeByline(t) {
-			_, end := p.bylineBlock(i)
-			p.pos = end - 1
-			return
-		}
-	}
-}
-
 // splitCaption recognises a photo caption with its credit: "Text [Photo by
-// NAME/for China Daily]" (any case), "Text. Photo provided to CHINA DAILY",
-// "Text. Photos by NAME for China Daily |", and, when lead is set (the
-// first lines of a page), "Text. CREDIT IN CAPITALS".
+// NAME/for China Daily]" (any case), "Text.[Huang Zhiling / China Daily]",
+// "Text [Xinhua]", "Text. Photo provided to CHINA DAILY", "Text. Photos by
+// NAME for China Daily |", "Text. May Zhou / China Daily", and, when lead
+// is set (the first lines of a page), "Text. CREDIT IN CAPITALS".
 func splitCaption(t string, lead bool) (caption, credit string, ok bool) {
-	if m := bracketCapRe.FindStringSubmatch(t); m != nil {
-		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
+	if m := bracketCapRe.FindStringSubmatch(t); m != nil && creditWordRe.MatchString(strings.TrimSpace(m[2])) {
+		if c := strings.TrimSpace(m[1]); c != "" && terminalRe.MatchString(c) || c == "" && lead {
+			return c, strings.TrimSpace(m[2]), true
+		}
+		if c := strings.TrimSpace(m[1]); c != "" && strings.HasPrefix(strings.ToLower(strings.TrimSpace(m[2])), "photo") {
+			return c, strings.TrimSpace(m[2]), true
+		}
 	}
 	if m := tailCreditRe.FindStringSubmatch(t); m != nil {
+		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
+	}
+	if m := parenCreditRe.FindStringSubmatch(t); m != nil {
+		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
+	}
+	if m := slashCapRe.FindStringSubmatch(t); m != nil {
 		return strings.TrimSpace(m[1]), strings.TrimSpace(m[2]), true
 	}
 	if !lead {
@@ -898,5 +767,5 @@ func splitCaption(t string, lead bool) (caption, credit string, ok bool) {
 
 // String summarises a document for debugging.
 func (d *Document) String() string {
-	return fmt.Sprintf("%s [%s] pages %v of %d", d.Article.Headline, d.Article.Section, d.Pages, d.Article.TotalPages)
+	return fmt.Sprintf("%s %v pages %v of %d", d.Article.Headline, d.Breadcrumb, d.Pages, d.Article.TotalPages)
 }

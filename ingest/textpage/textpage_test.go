@@ -1,6 +1,7 @@
 package textpage
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,18 +13,14 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/ingest/source"
+	"github.com/syndicated/syndicated/internal/testkit"
 )
 
 // seedPath finds the publisher's real page in ../shared/seeds relative to
 // the repository root (it is copyrighted, so it is never copied here).
 func seedPath(t *testing.T) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "seeds", "society-2019-04-24-powerhouse-in-the-making.txt")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("seed page not available: %v", err)
-	}
-	return p
+	return testkit.Shared(t, "seeds/society-2019-04-24-powerhouse-in-the-making.txt")
 }
 
 func shanghai(t *testing.T, s string) time.Time {
@@ -57,7 +54,7 @@ func TestSeedPage(t *testing.T) {
 			t.Errorf("%s = %#v, want %#v", field, got, want)
 		}
 	}
-	check("section", a.Section, "society")
+	check("breadcrumb", d.Breadcrumb, []string{"China", "Society"})
 	check("headline", a.Headline, "Powerhouse in the making")
 	check("authors", a.Authors, []article.Author{{Name: "He Wei", Place: "Shanghai"}})
 	check("dateline", a.Dateline, "Shanghai")
@@ -104,7 +101,7 @@ func TestSeedPage(t *testing.T) {
 	}
 	check("language", a.Language, "en")
 	check("status", a.Status, article.StatusPublished)
-	a.ID = "seed"
+	a.ID, a.Section = "seed", "society"
 	merged, _ := article.Merge(nil, &a, time.Now())
 	if err := merged.Validate(); err != nil {
 		t.Errorf("Validate: %v", err)
@@ -116,20 +113,20 @@ func TestSeedPage(t *testing.T) {
 
 func TestVariants(t *testing.T) {
 	type want struct {
-		section, headline, deck, note, caption, credit, publication, dateline, language string
-		authors                                                                         []article.Author
-		updated                                                                         string
-		pages                                                                           []int
-		total                                                                           int
-		paragraphs                                                                      int
-		firstPara                                                                       string
+		crumb, headline, deck, note, caption, credit, publication, dateline, language string
+		authors                                                                       []article.Author
+		updated                                                                       string
+		pages                                                                         []int
+		total                                                                         int
+		paragraphs                                                                    int
+		firstPara                                                                     string
 	}
 	tests := []struct {
 		file string
 		want want
 	}{
 		{"caps-two-authors.txt", want{
-			section: "society", headline: "Night markets return to riverside districts",
+			crumb: "China / Society", headline: "Night markets return to riverside districts",
 			deck:    "Cities relax rules on street vending as residents seek cheap eats after dark",
 			note:    "This is the first of three reports on how evening trade is changing city life.",
 			caption: "Stallholders set up under the lights of a riverside street in Wuhan on Saturday.",
@@ -139,21 +136,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "Food stalls, bookstands",
 		}},
 		{"two-places.txt", want{
-			section: "society", headline: "Volunteers map the city's oldest lanes",
+			crumb: "China / Society", headline: "Volunteers map the city's oldest lanes",
 			publication: "China Daily", dateline: "Beijing", language: "en",
 			authors: []article.Author{{Name: "Zhang Lei", Place: "Beijing"}, {Name: "Chen Xiao", Place: "Shanghai"}},
 			updated: "2019-05-12 16:05", pages: []int{1}, total: 1, paragraphs: 3,
 			firstPara: "Retired teachers in two cities",
 		}},
 		{"xinhua.txt", want{
-			section: "society", headline: "Ferry service resumes after river dredging",
+			crumb: "China / Society", headline: "Ferry service resumes after river dredging",
 			caption: "A ferry leaves the pier on the first day of restored service.", credit: "Photo/Xinhua",
-			publication: "Xinhua", dateline: "Nanjing", language: "en", authors: []article.Author{{Name: "Xinhua"}},
+			publication: "Xinhua", dateline: "Nanjing", language: "en", // an agency's byline names no author
 			updated: "2019-07-08 11:20", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "NANJING -- Passenger ferries",
 		}},
 		{"editors-note-space.txt", want{
-			section: "society", headline: "Library opens its doors through the night",
+			crumb: "China / Society", headline: "Library opens its doors through the night",
 			note:        "This year marks the 70th anniversary of the liberation of Shanghai. This series looks at the cities of the Yangtze River Delta.",
 			publication: "China Daily", dateline: "Hangzhou", language: "en",
 			authors: []article.Author{{Name: "Sun Qian", Place: "Hangzhou"}},
@@ -161,21 +158,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "A district library",
 		}},
 		{"no-deck-no-caption.txt", want{
-			section: "society", headline: "Bus routes redrawn around new metro line",
+			crumb: "China / Society", headline: "Bus routes redrawn around new metro line",
 			publication: "China Daily", dateline: "Chengdu", language: "en",
 			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
 			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "Seventeen bus routes",
 		}},
 		{"crlf-bom.txt", want{
-			section: "society", headline: "Bus routes redrawn around new metro line",
+			crumb: "China / Society", headline: "Bus routes redrawn around new metro line",
 			publication: "China Daily", dateline: "Chengdu", language: "en",
 			authors: []article.Author{{Name: "Wu Hao", Place: "Chengdu"}},
 			updated: "2019-08-19 08:00", pages: []int{1}, total: 1, paragraphs: 2,
 			firstPara: "Seventeen bus routes",
 		}},
 		{"runtogether.txt", want{
-			section: "society", headline: "Rooftop gardens cool crowded blocks",
+			crumb: "China / Society", headline: "Rooftop gardens cool crowded blocks",
 			deck:    "Residents turn bare concrete into green space",
 			caption: "Residents tend vegetables on the roof of an apartment block in Yuzhong district.", credit: "MA LIN / CHINA DAILY",
 			publication: "China Daily", dateline: "Chongqing", language: "en",
@@ -184,7 +181,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Building managers",
 		}},
 		{"garden.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			deck:        "A network of canteens serves hot lunches to residents over 70",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
@@ -192,21 +189,21 @@ func TestVariants(t *testing.T) {
 			firstPara: "Volunteers at a canteen",
 		}},
 		{"garden.p2.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
 			updated: "2019-09-02 12:00", pages: []int{2}, total: 3, paragraphs: 1,
 			firstPara: "Meals cost residents",
 		}},
 		{"garden.p3.txt", want{
-			section: "society", headline: "Community kitchens feed older residents",
+			crumb: "China / Society", headline: "Community kitchens feed older residents",
 			publication: "China Daily", dateline: "Guangzhou", language: "en",
 			authors: []article.Author{{Name: "Huang Yi", Place: "Guangzhou"}},
 			updated: "2019-09-02 12:00", pages: []int{3}, total: 3, paragraphs: 1,
 			firstPara: "The district plans",
 		}},
 		{"share-lone.txt", want{
-			section: "society", headline: "Tea pickers trade baskets for drones",
+			crumb: "China / Society", headline: "Tea pickers trade baskets for drones",
 			deck:    "Growers on the hills west of the city turn to machines as the pickers age",
 			caption: "A pilot steers a spraying drone over terraced tea bushes near West Lake on Monday.", credit: "PHOTO BY QIN SHU/CHINA DAILY",
 			publication: "China Daily", dateline: "Hangzhou", language: "en",
@@ -215,7 +212,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Cooperatives in the hills",
 		}},
 		{"note-first.txt", want{
-			section: "heritage", headline: "Shadow puppeteers find a new stage online",
+			crumb: "Culture / Heritage", headline: "Shadow puppeteers find a new stage online",
 			deck:    "Livestreams bring a village troupe audiences it never had in theaters",
 			note:    "This series visits craftspeople keeping folk arts alive.",
 			caption: "A puppeteer rehearses a scene behind a lit screen in a studio in the city's old quarter.", credit: "Photo provided to CHINA DAILY",
@@ -225,7 +222,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "The troupe of seven",
 		}},
 		{"three-line-byline.txt", want{
-			section: "society", headline: "Night buses extend service to new suburbs",
+			crumb: "China / Society", headline: "Night buses extend service to new suburbs",
 			deck:        "Twelve new routes link outlying estates with metro stations after midnight",
 			publication: "China Daily", language: "en",
 			authors: []article.Author{{Name: "Zhao Lin"}, {Name: "Qian Yu"}, {Name: "Feng Tao"}, {Name: "Hu Jie"}, {Name: "Mo Xin"}},
@@ -233,14 +230,14 @@ func TestVariants(t *testing.T) {
 			firstPara: "Transport officials said",
 		}},
 		{"layout-2015.txt", want{
-			section: "america", headline: "Students from two continents build a solar boat",
+			crumb: "World / America", headline: "Students from two continents build a solar boat",
 			publication: "China Daily USA", dateline: "Boston", language: "en",
 			authors: []article.Author{{Name: "Wen Jia", Place: "Boston"}},
 			updated: "2015-07-03 10:55", pages: []int{1}, total: 1, paragraphs: 3,
 			firstPara: "Engineering students from Boston",
 		}},
 		{"indented.txt", want{
-			section: "society", headline: "Allotments return to factory land",
+			crumb: "China / Society", headline: "Allotments return to factory land",
 			deck:        "A former tractor plant hands its yards to gardeners",
 			publication: "China Daily", dateline: "Shenyang", language: "en",
 			authors: []article.Author{{Name: "Liang Shan", Place: "Shenyang"}},
@@ -248,7 +245,7 @@ func TestVariants(t *testing.T) {
 			firstPara: "Two hundred plots",
 		}},
 		{"chinese.txt", want{
-			section: "society", headline: "老城区加装电梯进展顺利",
+			crumb: "中国 / 社会", headline: "老城区加装电梯进展顺利",
 			note:    "今年是上海解放70周年，本报推出系列报道。",
 			caption: "居民在新装的电梯前合影。", credit: "图/新华社",
 			publication: "中国日报", language: "zh", authors: []article.Author{{Name: "李明"}},
@@ -261,7 +258,7 @@ func TestVariants(t *testing.T) {
 			d := parseFile(t, filepath.Join("testdata", tt.file))
 			a, w := d.Article, tt.want
 			got := want{
-				section: a.Section, headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
+				crumb: strings.Join(d.Breadcrumb, " / "), headline: a.Headline, deck: a.Deck, note: a.EditorsNote,
 				caption: d.Caption, credit: d.Credit, publication: a.Publication, dateline: a.Dateline,
 				language: a.Language, authors: a.Authors, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"),
 				pages: d.Pages, total: a.TotalPages, paragraphs: len(a.Paragraphs()),
@@ -284,7 +281,7 @@ func TestVariants(t *testing.T) {
 			if a.Deck == "Share" || a.Deck == "Share - WeChat" {
 				t.Errorf("deck = %q: chrome", a.Deck)
 			}
-			a.ID = "x"
+			a.ID, a.Section = "x", "society"
 			merged, _ := article.Merge(nil, &a, time.Now())
 			if err := merged.Validate(); err != nil {
 				t.Errorf("Validate: %v", err)
@@ -424,7 +421,7 @@ func TestErrors(t *testing.T) {
 		field, contains  string
 	}{
 		{file: "no-updated.txt", line: 5, field: "byline", contains: "no 'Updated:' time in"},
-		{file: "no-breadcrumb.txt", line: 1, field: "breadcrumb", contains: "Home / … / Section"},
+		{name: "video.txt", text: "\nA video page\nShare - WeChat\nText of the video.\n", line: 2, field: "byline", contains: "no byline and no 'Updated:' time"},
 		{name: "nohead.txt", text: "Home / China / Society\n\nBy X | China Daily | Updated: 2019-01-01 10:00\n", line: 3, field: "headline", contains: "missing"},
 		{name: "badtime.txt", text: "Home / China / Society\nH\nBy X | China Daily | Updated: 2019-13-01 10:00\n", line: 3, field: "byline", contains: "bad 'Updated:' time"},
 		{name: "nobyline.txt", text: "Home / China / Society\nH\n\nBody one.\nBody two.\nBody three.\nBody four.\n", line: 1, field: "byline", contains: "no byline"},
@@ -519,7 +516,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		a := d.Article
-		a.ID = "fuzz"
+		a.ID, a.Section = "fuzz", "fuzz" // the importer resolves the section
 		if e := source.CheckArticle(&a); e != nil {
 			t.Fatalf("parsed text fails CheckArticle: %v", e)
 		}
@@ -527,13 +524,44 @@ func FuzzParse(f *testing.F) {
 		if err := merged.Validate(); err != nil {
 			t.Fatalf("parsed article fails Validate: %v\n%+v", err, a)
 		}
-		for _, p := range a.Body {
-			if len(p.Paragraphs) == 0 {
+		for i, p := range a.Body {
+			if len(p.Paragraphs) == 0 && len(p.Photos) == 0 && p.Number != d.LeadPage {
 				t.Fatalf("empty page %d", p.Number)
+			}
+			if i > 0 && p.Number <= a.Body[i-1].Number {
+				t.Fatalf("pages out of order: %d after %d", p.Number, a.Body[i-1].Number)
 			}
 			for i, s := range p.Subheads {
 				if s < 0 || s >= len(p.Paragraphs) || i > 0 && s <= p.Subheads[i-1] {
 					t.Fatalf("page %d: sub-heads %v out of order or range (%d paragraphs)", p.Number, p.Subheads, len(p.Paragraphs))
+				}
+			}
+			for i, ph := range p.Photos {
+				if ph.At < 0 || ph.At > len(p.Paragraphs) || i > 0 && ph.At < p.Photos[i-1].At || ph.Caption == "" && ph.Credit == "" {
+					t.Fatalf("page %d: photo %d at %d of %d paragraphs: %+v", p.Number, i, ph.At, len(p.Paragraphs), p.Photos)
+				}
+			}
+			if len(p.Blocks()) != len(p.Paragraphs)+len(p.Photos) {
+				t.Fatalf("page %d: %d blocks for %d paragraphs and %d photos", p.Number, len(p.Blocks()), len(p.Paragraphs), len(p.Photos))
+			}
+		}
+		lines := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte("\r")) + 1
+		for _, dr := range d.Dropped {
+			if dr.Line < 1 || dr.Line > lines || dr.Why == "" || strings.TrimSpace(dr.Text) == "" {
+				t.Fatalf("dropped line %+v (the file has %d lines)", dr, lines)
+			}
+		}
+		if d.TruncatedLine < 0 || d.TruncatedLine > lines {
+			t.Fatalf("truncated at line %d of %d", d.TruncatedLine, lines)
+		}
+		// The merge of pages keeps them valid too.
+		b := a
+		b.Body = append([]article.Page(nil), a.Body...)
+		Settle(&b)
+		for _, p := range b.Body {
+			for _, s := range p.Subheads {
+				if s < 0 || s >= len(p.Paragraphs) {
+					t.Fatalf("after Settle, page %d: sub-heads %v of %d paragraphs", p.Number, p.Subheads, len(p.Paragraphs))
 				}
 			}
 		}
@@ -553,3 +581,161 @@ var newsroom = func() *time.Location {
 	}
 	return loc
 }()
+
+// TestLayouts reads the fixtures imitating every layout the publisher's
+// pages came in from 2007 to today, and the copies other tools make of
+// them (testdata/layouts, original text): each is read as an editor reads
+// it, and every line left out is listed with its reason.
+func TestLayouts(t *testing.T) {
+	type want struct {
+		crumb, label, headline, deck, dateline, publication, updated string
+		authors                                                      []article.Author
+		pages                                                        []int
+		total                                                        int
+		captions                                                     []string // caption, credit, …
+		paragraphs                                                   int
+		first, last                                                  string
+		truncated                                                    int
+		dropped                                                      []string // each a part of a dropped line
+	}
+	tests := map[string]want{
+		"no-crumb.txt": {headline: "Orchard town bets on late-ripening pears", dateline: "Taoxi", publication: "China Daily",
+			updated: "2022-09-14 16:40", authors: []article.Author{{Name: "Ren Haoyu", Place: "Taoxi"}}, pages: []int{1}, total: 2,
+			captions:   []string{"Growers sort pears by size in a packing shed in Taoxi on Tuesday.", "Photo by Guo Lanting/For China Daily"},
+			paragraphs: 2, first: "Growers in the hills", last: "The late harvest", dropped: []string{"Share - WeChat", "Copyright 1995", "Registration Number"}},
+		"crumb-slashes.txt": {crumb: "Culture / News and Feature", headline: "Paper-cut artists fill a village hall", publication: "China Daily",
+			updated: "2021-03-02 09:15", authors: []article.Author{{Name: "Guo Lanting"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Forty paper-cut", last: "Most of the pieces"},
+		"crumb-backslash.txt": {crumb: "Opinion / From the Readers", headline: "Night buses deserve a second look", publication: "China Daily",
+			updated: "2018-07-11 08:05", pages: []int{1}, total: 1, paragraphs: 3, first: "Comment on", last: "Meng Xiaodan, a reader in Lanxi",
+			dropped: []string{"Readers' comments are welcome", "(China Daily 07/11/2018 page8)", "Spring in the hills", "A look at the orchards"}},
+		"crumb-angle.txt": {crumb: "Services / Updates", headline: "Library card now opens the city's bicycle racks", publication: "China Daily",
+			updated: "2023-05-30 14:20", pages: []int{1}, total: 1, paragraphs: 2, first: "Holders of a city library card", last: "The first half hour"},
+		"crumb-pipe.txt": {crumb: "Society", headline: "Ferry crews train for the flood season", dateline: "Heshan, Guangxi", publication: "China Daily Global",
+			updated: "2020-06-08 10:30", authors: []article.Author{{Name: "Pan Yuehan", Place: "Heshan, Guangxi"}}, pages: []int{1}, total: 1,
+			captions:   []string{"Crew members practise a rescue drill on the river at Heshan on Friday.", "Photo provided to China Daily"},
+			paragraphs: 3, first: "Ready for the rains", last: "The county has added", dropped: []string{"stories from our towns"}},
+		"crumb-no-home.txt": {crumb: "CHINA / National", headline: "Premier visits a rebuilt school library", publication: "Xinhua", updated: "2010-05-06 11:42",
+			pages: []int{1}, total: 1, captions: []string{"Pupils read in the rebuilt library of a primary school in Meiling, May 5, 2010.", "Xinhua"},
+			dropped: []string{"Premier visits a rebuilt school library"}},
+		"updated-agency-2014.txt": {headline: "Lantern show opens on the lake shore", publication: "Xinhua", updated: "2014-02-15 11:19", pages: []int{1}, total: 1,
+			captions: []string{"Visitors walk under lanterns on the lake shore in Meiling on Friday evening.", "Photo/Xinhua"},
+			dropped:  []string{"Comments", "Lantern show opens on the lake shore", "Related Stories", "Most Popular", "..."}},
+		"updated-site-2016.txt": {headline: "Dragon boats race on a quiet river", publication: "China Daily", updated: "2016-06-04 08:21", pages: []int{1}, total: 1,
+			paragraphs: 2, first: "Twelve crews raced", last: "The winning crew", dropped: []string{"Make me your Homepage", "left corner", "China Daily Website", "Hot Topics", "A teaser for another story"}},
+		"updated-month.txt": {crumb: "China / Society", headline: "Reading rooms stay open until midnight", publication: "China Daily", updated: "2019-08-28 00:00",
+			authors: []article.Author{{Name: "Deng Hua"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Twelve reading rooms", last: "Students asked"},
+		"bare-updated.p3.txt": {headline: "Morning papers: June 3", updated: "2012-06-03 21:15", pages: []int{3}, total: 3, paragraphs: 1,
+			first: "The Meiling Evening Post", last: "The Meiling Evening Post", dropped: []string{"Morning papers: June 3", "Hot Topics", "A teaser for another story"}},
+		"date-line-by-site.txt": {crumb: "China", headline: "Snow closes the mountain road to Fengcun", publication: "China Daily", updated: "2016-02-22 16:35",
+			pages: []int{1}, total: 1, paragraphs: 2, first: "Heavy snow closed", last: "The county sent two ploughs"},
+		"houston-usa.txt": {crumb: "World / America", headline: "Students build a kite that flies in the rain", dateline: "Houston", publication: "China Daily USA",
+			updated: "2015-05-19 07:40", authors: []article.Author{{Name: "Lin Qiao", Place: "Houston"}, {Name: "Rosa Mendez", Place: "Houston"}},
+			pages: []int{1}, total: 1, paragraphs: 2, first: "High school students", last: "The two schools"},
+		"under-updated-2013.txt": {headline: "Orchards reopen to visitors after the frost", dateline: "Taoxi", publication: "China Daily", updated: "2013-04-09 00:52",
+			authors: []article.Author{{Name: "Guo Lanting", Place: "Taoxi"}}, pages: []int{1}, total: 1,
+			captions:   []string{"Visitors photograph the pear blossom in an orchard in Taoxi on Monday.", "Guo Lanting / China Daily"},
+			paragraphs: 2, first: "Orchards in Taoxi opened", last: "Growers had lit fires", dropped: []string{"Comments() Print Mail Large Medium Small 分享按钮 0", "Orchards reopen to visitors after the frost"}},
+		"publication-only.txt": {crumb: "China / Society", headline: "River clean-up draws a thousand volunteers", publication: "China Daily Global", updated: "2021-11-20 18:02",
+			pages: []int{1}, total: 1, paragraphs: 1, first: "A thousand volunteers", last: "A thousand volunteers"},
+		"comma-place.txt": {crumb: "China / Society", headline: "A valley school gets its first library", dateline: "Fugou, Yunnan", publication: "China Daily",
+			updated: "2022-04-10 07:34", authors: []article.Author{{Name: "Lin Qiao", Place: "Fugou, Yunnan"}, {Name: "Deng Hua"}},
+			pages: []int{1}, total: 1, paragraphs: 2, first: "Pupils in the valley school", last: "The county gave 2,000 books"},
+		"side-columns.txt": {crumb: "China / Society", headline: "Market hall gets a new roof before the rains", dateline: "Lanxi", publication: "China Daily",
+			updated: "2022-05-16 09:10", authors: []article.Author{{Name: "Meng Xiaodan", Place: "Lanxi"}}, pages: []int{1}, total: 1, paragraphs: 2,
+			first: "Builders finished the new roof", last: "The stallholders moved back",
+			dropped: []string{"Today's Top News", "- A story in the side column", "- A third story", "Editor's picks", "Market hall gets a new roof before the rains",
+				"Most Viewed", "Most Popular", "You are welcome to submit your story", "Comments() Print Mail"}},
+		"old-pagination.txt": {crumb: "China / Society", headline: "A century of the town's tea houses", publication: "China Daily", updated: "2017-10-02 10:00",
+			authors: []article.Author{{Name: "Pan Yuehan"}}, pages: []int{1}, total: 3, paragraphs: 1, first: "The oldest tea house", last: "The oldest tea house"},
+		"numbers-pagination.txt": {crumb: "Latest", headline: "Village clinic adds a dentist's chair", publication: "China Daily", updated: "2020-11-03 00:00",
+			pages: []int{1}, total: 4, paragraphs: 1, first: "The clinic in Fengcun", last: "The clinic in Fengcun"},
+		"mirror-line.txt": {headline: "Hill farmers switch to mushrooms", dateline: "Taoxi", publication: "China Daily", updated: "2023-09-05 08:15",
+			authors: []article.Author{{Name: "Ren Haoyu", Place: "Taoxi"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "Farmers on the upper slopes", last: "The cooperative sells",
+			dropped: []string{`<div class="ad"></div>`, "latest-news-mirror.example"}},
+		"cut-short.txt": {headline: "Bridge repairs finish a month early", dateline: "Lanxi", publication: "China Daily", updated: "2024-01-18 07:20",
+			authors: []article.Author{{Name: "Deng Hua", Place: "Lanxi"}}, pages: []int{1}, total: 1, paragraphs: 2, first: "The old stone bridge", last: "Engineers replaced the worn steps",
+			truncated: 7},
+		"share-counter.txt": {headline: "Lanterns for the autumn festival", publication: "China Daily USA", updated: "2014-09-07 20:30", pages: []int{1}, total: 1,
+			captions: []string{"Children carry paper lanterns along the river in Heshan on Saturday night.", "MENG XIAODAN / China Daily"},
+			dropped:  []string{"Print Mail Large Medium", "8.03K", "...", "• Another story in the old side column", "A teaser that belongs to that other story."}},
+		"label-above.txt": {label: "From the Readers", headline: "Keep the old ferry running", publication: "China Daily", updated: "2011-03-04 07:50",
+			pages: []int{1}, total: 1, paragraphs: 2, first: "The ferry is slower", last: "Zhou Ping, on China Daily website", dropped: []string{"Twitter Facebook", "Photo"}},
+		"regional-minisite.p7.txt": {crumb: "News", headline: "Lanxi county opens its river museum", publication: "China Daily", updated: "2015-03-10 00:00",
+			pages: []int{7}, total: 7, captions: []string{"Visitors look at old fishing boats in the new river museum of Lanxi.", "Photo by Meng Xiaodan/China Daily"},
+			dropped: []string{"Copyright © 2013 - China Daily", "All Rights Reserved", "Sponsored by Lanxi County Government", "Powered by China Daily"}},
+		"inline-updated.txt": {crumb: "China / Society", headline: "Students map the county's old wells", dateline: "Lanxi", publication: "China Daily",
+			updated: "2014-10-02 08:05", authors: []article.Author{{Name: "Ren Haoyu", Place: "Lanxi"}, {Name: "Deng Hua", Place: "Lanxi"}},
+			pages: []int{1}, total: 1, paragraphs: 2, first: "Students from two middle schools", last: "Many of the wells"},
+		"table-captions.txt": {headline: "Lantern makers show their work", publication: "China Daily", updated: "2013-11-09 00:00", pages: []int{1}, total: 1,
+			captions:   []string{"A craftsman paints a carp lantern in Heshan on Friday.", "Photo by Guo Lanting", "Children try on lantern masks at the show in Heshan on Friday.", "Photo by Guo Lanting"},
+			paragraphs: 1, first: "The last lantern of the show", last: "The last lantern of the show", truncated: 11, dropped: []string{"![]() |", "|||||||||"}},
+		"old-runtogether.txt": {headline: "Kite makers of the river town", publication: "China Daily", updated: "2014-04-02 10:20", pages: []int{1, 2}, total: 2,
+			captions: []string{"Old Ma has made kites in Heshan for forty years.", "Photo by Deng Hua/China Daily", "His grandson sells the kites online.", "Photo by Deng Hua/China Daily"},
+			dropped:  []string{"Highlights", "Hot Topics", "A teaser for another story", "Make me your Homepage", "..."}},
+		"updated-words-print.txt": {label: "Specials", headline: "Tea terraces of the eastern hills", publication: "Culture.example", updated: "2021-06-03 00:00",
+			pages: []int{1}, total: 1, paragraphs: 2, first: "The eastern hills", last: "Visitors can walk",
+			dropped: []string{"regional.example.com", "Share - WeChat", "Copyright©2024", "京ICP备", "公网安备"}},
+		"repeated-deck.txt": {crumb: "China / Society", headline: "A quiet street becomes a night market", publication: "China Daily", updated: "2022-08-12 21:00",
+			authors: []article.Author{{Name: "Deng Hua"}}, pages: []int{1, 2}, total: 2, paragraphs: 4, first: "On Friday nights", last: "The market closes at midnight",
+			dropped: []string{"Home / China / Society", "By Deng Hua | China Daily | Updated: 2022-08-12 21:00"}},
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "layouts", "*.txt"))
+	if len(files) != len(tests) {
+		t.Errorf("%d fixtures in testdata/layouts, %d in the test", len(files), len(tests))
+	}
+	for file, w := range tests {
+		t.Run(file, func(t *testing.T) {
+			d := parseFile(t, filepath.Join("testdata", "layouts", file))
+			a := d.Article
+			var caps []string
+			for _, c := range d.Captions {
+				caps = append(caps, c.Caption, c.Credit)
+			}
+			got := want{crumb: strings.Join(d.Breadcrumb, " / "), label: d.Label, headline: a.Headline, deck: a.Deck, dateline: a.Dateline,
+				publication: a.Publication, updated: a.Updated.In(newsroom).Format("2006-01-02 15:04"), authors: a.Authors, pages: d.Pages,
+				total: a.TotalPages, captions: caps, paragraphs: len(a.Paragraphs()), truncated: d.TruncatedLine, dropped: w.dropped}
+			if ps := a.Paragraphs(); len(ps) > 0 {
+				got.first, got.last = prefix(ps[0], w.first), prefix(ps[len(ps)-1], w.last)
+			}
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("got  %+v\nwant %+v", got, w)
+			}
+			for _, part := range w.dropped {
+				found := false
+				for _, dr := range d.Dropped {
+					found = found || strings.Contains(dr.Text, part) && dr.Why != "" && dr.Line > 0
+				}
+				if !found {
+					t.Errorf("%q is not among the dropped lines %+v", part, d.Dropped)
+				}
+			}
+			for _, p := range append(a.Paragraphs(), a.Deck) {
+				for _, dr := range d.Dropped {
+					if p == dr.Text {
+						t.Errorf("dropped line %q is in the article too", p)
+					}
+				}
+			}
+			// Every photo of the file is kept: the lead photo, then each
+			// page's in order.
+			n := 0
+			if a.Photo != nil {
+				n++
+			}
+			for _, pg := range a.Body {
+				n += len(pg.Photos)
+			}
+			if n != len(d.Captions) {
+				t.Errorf("%d photos kept of %d captions", n, len(d.Captions))
+			}
+		})
+	}
+}
+
+// prefix returns want when s starts with it, else s.
+func prefix(s, want string) string {
+	if want != "" && strings.HasPrefix(s, want) {
+		return want
+	}
+	return s
+}

@@ -1,17 +1,29 @@
-// Package smtptest is an in-process SMTP server (github.com/emersion/go-smtp)
-// for tests, answering RCPT TO and the end of DATA as a test script says:
-// relay refusals, unknown mailboxes, 4xx, stalls and dropped connections.
+// Package smtptest is the tests' in-process SMTP server
+// (github.com/emersion/go-smtp): it records every message it accepts and
+// answers RCPT TO and the end of DATA as a test script says (relay
+// refusals, unknown mailboxes, 4xx, stalls and dropped connections), with
+// STARTTLS and AUTH PLAIN when asked.
 package smtptest
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log"
+	"math/big"
 	"net"
+	netmail "net/mail"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -24,6 +36,11 @@ type Script struct {
 	Data func(to []string, msg []byte) error
 	// Discard accepts messages without keeping them (for benchmarks).
 	Discard bool
+	// Users, when not empty, are the user names and passwords AUTH PLAIN
+	// accepts; the server offers AUTH only then (and does not require it).
+	Users map[string]string
+	// TLS, when set, makes the server offer STARTTLS with it (SelfSigned).
+	TLS *tls.Config
 }
 
 // ErrDrop makes the server close the connection instead of replying.
@@ -89,6 +106,7 @@ func Start(t testing.TB, script Script) *Server {
 	srv.AllowInsecureAuth = true
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	srv.ReadTimeout, srv.WriteTimeout = time.Minute, time.Minute
+	srv.TLSConfig = script.TLS
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,6 +127,31 @@ func (s *Server) Received() []Message {
 	return append([]Message(nil), s.got...)
 }
 
+// Count is how many messages were accepted.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.got)
+}
+
+// MessageIDs returns, by recipient, the Message-ID (without its angle
+// brackets) of every accepted message, in the order they came.
+func (s *Server) MessageIDs() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string][]string{}
+	for _, m := range s.got {
+		id := ""
+		if pm, err := netmail.ReadMessage(strings.NewReader(string(m.Raw))); err == nil {
+			id = strings.Trim(pm.Header.Get("Message-Id"), "<>")
+		}
+		for _, to := range m.To {
+			out[to] = append(out[to], id)
+		}
+	}
+	return out
+}
+
 // RcptAttempts counts the RCPT TO commands for addr.
 func (s *Server) RcptAttempts(addr string) int {
 	s.mu.Lock()
@@ -124,6 +167,22 @@ type session struct {
 	s  *Server
 	c  *smtp.Conn
 	to []string
+}
+
+func (x *session) AuthMechanisms() []string {
+	if len(x.s.script.Users) == 0 {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (x *session) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if want, ok := x.s.script.Users[user]; !ok || pass != want {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
+		}
+		return nil
+	}), nil
 }
 
 func (x *session) Mail(string, *smtp.MailOptions) error { return nil }
@@ -142,6 +201,10 @@ func (x *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (x *session) Data(r io.Reader) error {
+	if x.s.script.Discard && x.s.script.Data == nil {
+		_, err := io.Copy(io.Discard, r)
+		return err
+	}
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
@@ -165,3 +228,20 @@ func (x *session) Data(r io.Reader) error {
 
 func (x *session) Reset()        { x.to = nil }
 func (x *session) Logout() error { return nil }
+
+// SelfSigned is a TLS configuration with a certificate for 127.0.0.1
+// that no client trusts: clients need insecure_skip_verify.
+func SelfSigned(t testing.TB) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}

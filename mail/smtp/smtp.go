@@ -415,11 +415,11 @@ func (s *SMTP) render(dst []byte, m *mail.Message) ([]byte, compose.Envelope, er
 			return dst, env, err
 		}
 	} else {
-		msg, err := compose.Build(m, s.from, s.replyTo, s.now())
+		msg, menv, err := compose.Build(m, s.from, s.replyTo, s.now())
 		if err != nil {
 			return dst, env, err
 		}
-		env = compose.Envelope{From: msg.GetFrom()[0].Address, To: msg.GetTo()[0].Address}
+		env = menv
 		b := bytes.NewBuffer(dst)
 		if _, err := msg.WriteTo(b); err != nil {
 			return dst, env, mail.BadMessage("%v", err)

@@ -212,8 +212,8 @@ func TestSMTPFaults(t *testing.T) {
 			if temporary(err) != c.temporary || mail.IsPermanent(err) == c.temporary {
 				t.Errorf("%v: temporary=%v mail.IsPermanent=%v", err, temporary(err), mail.IsPermanent(err))
 			}
-			if mail.IsRecipientRejected(err) != c.recipient {
-				t.Errorf("mail.IsRecipientRejected = %v", mail.IsRecipientRejected(err))
+			if bounce := mail.ClassOf(err) == mail.ClassBounce; bounce != c.recipient {
+				t.Errorf("%v: a bounce: %v, want %v", err, bounce, c.recipient)
 			}
 			var e *mail.Error
 			if !errors.As(err, &e) || e.Op != c.op || e.Code != c.code {

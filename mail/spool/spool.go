@@ -55,7 +55,7 @@ func (f *Spool) Send(ctx context.Context, m *mail.Message) error {
 		return &mail.Error{Op: "write", Temporary: true, Err: err}
 	}
 	now := f.now()
-	msg, err := compose.Build(m, f.from, f.replyTo, now)
+	msg, env, err := compose.Build(m, f.from, f.replyTo, now)
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,13 @@ func (f *Spool) Send(ctx context.Context, m *mail.Message) error {
 		_ = tmp.Close()
 		_ = os.Remove(tmp.Name())
 		return &mail.Error{Op: "write", Temporary: true, Err: err}
+	}
+	// A copy with an envelope sender of its own (VERP) starts with it, as
+	// a delivering server writes it: where a bounce of it would go.
+	if m.EnvelopeFrom != "" {
+		if _, err := fmt.Fprintf(tmp, "Return-Path: <%s>\r\n", env.From); err != nil {
+			return fail(err)
+		}
 	}
 	if _, err := msg.WriteTo(tmp); err != nil {
 		return fail(err)

@@ -4,7 +4,7 @@
 // floor under one that sends as syndicated does, and a bulk seeder of
 // subscribers.
 //
-//	digestbench sink -listen 127.0.0.1:2525
+//	digestbench sink -listen 127.0.0.1:2525 [-record FILE]
 //	digestbench raw -smtp 127.0.0.1:2525 -n 20000 -conns 4 -body FILE.html
 //	digestbench floor -smtp 127.0.0.1:2525 -n 20000 -conns 4 -body FILE.html
 //	digestbench seed -db URL -data DIR -n 20000 -list shanghai-70th
@@ -59,13 +59,24 @@ func main() {
 	}
 }
 
-// sink accepts every message and throws it away, counting them.
+// sink accepts every message and throws it away, counting them; with
+// -record it appends each accepted message's recipients to FILE, one a
+// line, so that a check can count the copies each recipient got.
 func sink(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("sink", flag.ExitOnError)
 	listen := fs.String("listen", "127.0.0.1:2525", "address")
+	record := fs.String("record", "", "append the recipients of every accepted message to this file")
 	_ = fs.Parse(args)
-	var n atomic.Int64
-	s := smtp.NewServer(backend{&n})
+	b := backend{n: new(atomic.Int64)}
+	if *record != "" {
+		f, err := os.OpenFile(*record, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		b.rec = &recorder{f: f}
+	}
+	s := smtp.NewServer(b)
 	s.Addr = *listen
 	s.Domain = "sink.local"
 	s.AllowInsecureAuth = true
@@ -74,28 +85,64 @@ func sink(ctx context.Context, args []string) error {
 	go func() { <-ctx.Done(); s.Close() }()
 	fmt.Println("sink listening on", *listen)
 	err := s.ListenAndServe()
-	fmt.Println("sink received", n.Load())
+	fmt.Println("sink received", b.n.Load())
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
 }
 
-type backend struct{ n *atomic.Int64 }
+type backend struct {
+	n   *atomic.Int64
+	rec *recorder // nil without -record
+}
 
-func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return session(b), nil }
+func (b backend) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{backend: b}, nil }
 
-type session struct{ n *atomic.Int64 }
+type session struct {
+	backend
+	rcpts []string
+}
 
-func (session) Mail(string, *smtp.MailOptions) error { return nil }
-func (session) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (s session) Data(r io.Reader) error {
-	_, err := io.Copy(io.Discard, r)
+func (*session) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	if s.rec != nil {
+		s.rcpts = append(s.rcpts, to)
+	}
+	return nil
+}
+func (s *session) Data(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
 	s.n.Add(1)
+	// A message is accepted (250) only once it is recorded.
+	return s.rec.record(s.rcpts)
+}
+func (s *session) Reset()      { s.rcpts = s.rcpts[:0] }
+func (*session) Logout() error { return nil }
+
+// recorder appends recipients to a file, one a line, a whole message's
+// recipients in one write.
+type recorder struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (r *recorder) record(rcpts []string) error {
+	if r == nil {
+		return nil
+	}
+	var b strings.Builder
+	for _, to := range rcpts {
+		b.WriteString(to)
+		b.WriteByte('\n')
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, err := r.f.WriteString(b.String())
 	return err
 }
-func (session) Reset()        {}
-func (session) Logout() error { return nil }
 
 // raw sends n messages with go-mail over conns connections, each built from
 // the same HTML and text (as a sender that renders nothing would), and

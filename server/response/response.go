@@ -14,6 +14,7 @@ import (
 	"net/http"
 
 	"github.com/syndicated/syndicated/article"
+	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -55,6 +56,9 @@ var codes = []struct {
 	{subscribers.ErrInvalidPause, http.StatusBadRequest, "", "weeks"},
 	{subscribers.ErrInvalidToken, http.StatusBadRequest, "", "token"}, // ErrTokenExpired too
 	{subscribers.ErrNotFound, http.StatusNotFound, "no such subscriber", ""},
+	{bounce.ErrUnauthenticated, http.StatusUnauthorized, "", ""},
+	{bounce.ErrMalformed, http.StatusBadRequest, "", ""},
+	{bounce.ErrTemporary, http.StatusServiceUnavailable, "temporary failure, retry later", ""},
 }
 
 // ErrorBody is the JSON shape of every error answer.
@@ -125,6 +129,19 @@ func Text(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	http.Error(w, body.Error, status)
 }
 
+// ErrorPager renders an HTML error page with a status (templates.Renderer).
+type ErrorPager interface {
+	ErrorPage(w http.ResponseWriter, status int, heading, message string)
+}
+
+// Page answers err as an HTML error page with its status from the table;
+// a server error is logged and its text not shown.
+func Page(w http.ResponseWriter, r *http.Request, log *slog.Logger, pages ErrorPager, err error) {
+	status, _ := describe(err)
+	LogServerError(r, log, status, err)
+	pages.ErrorPage(w, status, "", "")
+}
+
 // LogServerError logs err at error level when status is a server error,
 // for handlers that render their own error pages. A request the client
 // gave up on (its context cancelled, the error one of the context's) is no
@@ -145,3 +162,41 @@ func LogServerError(r *http.Request, log *slog.Logger, status int, err error) {
 func cancelled(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }
+
+// Recorder is an http.ResponseWriter that remembers the status the client
+// gets: the first final status written, as net/http sends only that one
+// (200 when the handler writes a body without one, or writes nothing);
+// 1xx informational answers go through without counting. Reset readies a
+// Recorder for reuse (a sync.Pool).
+type Recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+// Reset makes r record an answer on w.
+func (r *Recorder) Reset(w http.ResponseWriter) { r.ResponseWriter, r.status = w, 0 }
+
+// Status is the status sent, or 200 when none was written yet.
+func (r *Recorder) Status() int {
+	if r.status == 0 {
+		return http.StatusOK
+	}
+	return r.status
+}
+
+func (r *Recorder) WriteHeader(code int) {
+	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *Recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -15,6 +15,7 @@ import (
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/server/response"
 	"github.com/syndicated/syndicated/subscribers"
+	"github.com/syndicated/syndicated/templates"
 )
 
 func TestErrorTable(t *testing.T) {
@@ -64,5 +65,73 @@ func TestErrorAnswers(t *testing.T) {
 	response.Text(w, r, log, errors.New("disk on fire"))
 	if w.Code != 500 || strings.Contains(w.Body.String(), "disk") || !strings.Contains(logs.String(), "disk on fire") {
 		t.Errorf("500: %d %q, log %q", w.Code, w.Body, logs.String())
+	}
+}
+
+// The recorded status is the one the client gets: net/http sends the
+// first final WriteHeader (later ones are ignored), 200 when the handler
+// only writes or writes nothing, and 1xx answers are not final.
+func TestRecorderKeepsTheStatusSent(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		handler func(w http.ResponseWriter)
+	}{
+		{"first of two", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusNotModified)
+			w.WriteHeader(http.StatusInternalServerError)
+		}},
+		{"write, then a header", func(w http.ResponseWriter) { _, _ = w.Write([]byte("x")); w.WriteHeader(http.StatusNotFound) }},
+		{"nothing", func(http.ResponseWriter) {}},
+		{"informational first", func(w http.ResponseWriter) { w.WriteHeader(http.StatusEarlyHints); w.WriteHeader(http.StatusTeapot) }},
+		{"error after a header", func(w http.ResponseWriter) {
+			w.WriteHeader(http.StatusCreated)
+			http.Error(w, "late", http.StatusBadGateway)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var rec response.Recorder
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				rec.Reset(w)
+				c.handler(&rec)
+			}))
+			defer srv.Close()
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if rec.Status() != resp.StatusCode {
+				t.Errorf("recorded %d, the client got %d", rec.Status(), resp.StatusCode)
+			}
+		})
+	}
+}
+
+// Page answers an error as the HTML error page, with the table's status;
+// only a server error is logged.
+func TestPage(t *testing.T) {
+	pages, err := templates.New(templates.Site{Brand: templates.Brand{Name: "Daily"}, Lang: "en"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	for _, c := range []struct {
+		err    error
+		status int
+		logged bool
+	}{
+		{fmt.Errorf("story x: %w", article.ErrNotFound), http.StatusNotFound, false},
+		{errors.New("disk on fire"), http.StatusInternalServerError, true},
+	} {
+		logs.Reset()
+		w := httptest.NewRecorder()
+		response.Page(w, httptest.NewRequest(http.MethodGet, "/x", nil), log, pages, c.err)
+		if w.Code != c.status || !strings.Contains(w.Header().Get("Content-Type"), "text/html") || strings.Contains(w.Body.String(), "disk on fire") {
+			t.Errorf("%v: %d %q\n%s", c.err, w.Code, w.Header().Get("Content-Type"), w.Body.String())
+		}
+		if logged := strings.Contains(logs.String(), "disk on fire"); logged != c.logged {
+			t.Errorf("%v: logged %v, want %v", c.err, logged, c.logged)
+		}
 	}
 }

@@ -71,17 +71,23 @@ func dsn(path string, write bool) string {
 // Open opens (creating if needed) the database file at path and applies any
 // pending migrations. The directory must exist.
 func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenAt(ctx, path, 0)
+}
+
+// OpenAt is Open migrating only up to schema version (0: every version),
+// for tests of a migration on data written before it.
+func OpenAt(ctx context.Context, path string, version int) (*Store, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("open sqlite %q: path must not contain '?' or '#'", path)
 	}
-	s, err := open(ctx, path)
+	s, err := open(ctx, path, version)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
 	return s, nil
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, version int) (*Store, error) {
 	w, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, err
@@ -91,7 +97,7 @@ func open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	// Migrate before opening readers, so WAL mode is set by the one writer.
-	if err := sqlstore.New(dialect, w, w).Migrate(ctx); err != nil {
+	if err := sqlstore.New(dialect, w, w).MigrateTo(ctx, version); err != nil {
 		w.Close()
 		return nil, err
 	}

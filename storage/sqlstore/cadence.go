@@ -160,11 +160,12 @@ func (s *Store) SetImportedPreferences(ctx context.Context, prefs map[string]sub
 	}
 	groups := map[key][]any{}
 	for email, p := range prefs {
+		k := subscribers.Key(email) // as the subscriber is found, whatever its case
 		for list, c := range p.Cadences {
-			groups[key{list: list, cadence: c}] = append(groups[key{list: list, cadence: c}], email)
+			groups[key{list: list, cadence: c}] = append(groups[key{list: list, cadence: c}], k)
 		}
 		if !p.PausedUntil.IsZero() {
-			groups[key{paused: p.PausedUntil}] = append(groups[key{paused: p.PausedUntil}], email)
+			groups[key{paused: p.PausedUntil}] = append(groups[key{paused: p.PausedUntil}], k)
 		}
 	}
 	err := s.tx(ctx, func(q db) error {
@@ -177,12 +178,12 @@ func (s *Store) SetImportedPreferences(ctx context.Context, prefs map[string]sub
 				)
 				if k.paused.IsZero() {
 					query = `INSERT INTO subscription_cadences (subscriber_id, list, cadence, changed_at)
-						SELECT id, ?, ?, ? FROM subscribers WHERE created_at = ? AND email IN ` + values(1, len(chunk)) + `
+						SELECT id, ?, ?, ? FROM subscribers WHERE created_at = ? AND email_key IN ` + values(1, len(chunk)) + `
 						ON CONFLICT (subscriber_id, list) DO NOTHING`
 					args = []any{k.list, string(k.cadence), q.t(created), q.t(created)}
 				} else {
 					query = `INSERT INTO subscriber_pauses (subscriber_id, paused_until, paused_at)
-						SELECT id, ?, ? FROM subscribers WHERE created_at = ? AND email IN ` + values(1, len(chunk)) + `
+						SELECT id, ?, ? FROM subscribers WHERE created_at = ? AND email_key IN ` + values(1, len(chunk)) + `
 						ON CONFLICT (subscriber_id) DO NOTHING`
 					args = []any{q.t(k.paused), q.t(created), q.t(created)}
 				}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -15,13 +16,14 @@ import (
 // The confirmation emails' outbox: claimed like the digest's deliveries,
 // with a lease another sender may take over once it runs out.
 
-const confirmationColumns = `id, subscriber_id, lists, issued_at, state, attempts, next_attempt_at, last_error, sent_at`
+const confirmationColumns = `id, subscriber_id, lists, issued_at, state, attempts, next_attempt_at, last_error, sent_at,
+	seq, name, consent_at, consent_ip, consent_user_agent, consent_source`
 
-func scanConfirmation(r *sql.Rows) (subscribers.Confirmation, error) {
+func scanConfirmation(r rowScanner) (subscribers.Confirmation, error) {
 	var c subscribers.Confirmation
 	var lists string
 	err := r.Scan(&c.ID, &c.SubscriberID, &lists, tm{&c.IssuedAt}, &c.State, &c.Attempts, tm{&c.NextAttemptAt},
-		&c.LastError, tm{&c.SentAt})
+		&c.LastError, tm{&c.SentAt}, &c.Seq, &c.Name, tm{&c.Consent.At}, &c.Consent.IP, &c.Consent.UserAgent, &c.Consent.Source)
 	if lists != "" {
 		c.Lists = strings.Split(lists, ",")
 	}
@@ -37,9 +39,11 @@ func (s *Store) EnqueueConfirmation(ctx context.Context, c subscribers.Confirmat
 	}
 	var id int64
 	err := s.tx(ctx, func(q db) error {
-		return q.row(ctx, `INSERT INTO confirmation_outbox (subscriber_id, lists, issued_at, state, attempts, next_attempt_at)
-			VALUES (?, ?, ?, 'pending', 0, ?) RETURNING id`,
-			c.SubscriberID, strings.Join(c.Lists, ","), q.t(c.IssuedAt), q.t(orNow(c.NextAttemptAt, c.IssuedAt))).Scan(&id)
+		return q.row(ctx, `INSERT INTO confirmation_outbox (subscriber_id, lists, issued_at, state, attempts, next_attempt_at,
+			seq, name, consent_at, consent_ip, consent_user_agent, consent_source)
+			VALUES (?, ?, ?, 'pending', 0, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			c.SubscriberID, strings.Join(c.Lists, ","), q.t(c.IssuedAt), q.t(orNow(c.NextAttemptAt, c.IssuedAt)),
+			c.Seq, c.Name, q.n(c.Consent.At), c.Consent.IP, c.Consent.UserAgent, c.Consent.Source).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("enqueue confirmation for subscriber %d: %w", c.SubscriberID, err)
@@ -72,7 +76,7 @@ func (s *Store) ClaimConfirmations(ctx context.Context, limit int, now time.Time
 			return nil
 		}
 		var err error
-		out, err = collect(scanConfirmation)(q.query(ctx, `UPDATE confirmation_outbox
+		out, err = collect(func(r *sql.Rows) (subscribers.Confirmation, error) { return scanConfirmation(r) })(q.query(ctx, `UPDATE confirmation_outbox
 			SET state = 'sending', claimed_until = ?, attempts = attempts + 1
 			WHERE id IN `+values(1, len(ids))+` RETURNING `+confirmationColumns,
 			append([]any{q.t(now.Add(lease))}, ids...)...))
@@ -109,10 +113,22 @@ func (s *Store) FinishConfirmation(ctx context.Context, id int64, state subscrib
 
 // ListConfirmations implements subscribers.ConfirmationOutbox.
 func (s *Store) ListConfirmations(ctx context.Context, state subscribers.ConfirmationState) ([]subscribers.Confirmation, error) {
-	out, err := collect(scanConfirmation)(s.read().query(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox
+	out, err := collect(func(r *sql.Rows) (subscribers.Confirmation, error) { return scanConfirmation(r) })(s.read().query(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox
 		WHERE ? = '' OR state = ? ORDER BY id`, string(state), string(state)))
 	if err != nil {
 		return nil, fmt.Errorf("list confirmations: %w", err)
 	}
 	return out, nil
+}
+
+// GetConfirmation implements subscribers.ConfirmationOutbox.
+func (s *Store) GetConfirmation(ctx context.Context, id int64) (subscribers.Confirmation, error) {
+	c, err := scanConfirmation(s.read().row(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("confirmation %d: %w", id, subscribers.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("confirmation %d: %w", id, err)
+	}
+	return c, nil
 }

@@ -5,29 +5,39 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // UnbounceSubscribers implements subscribers.Store: bounced subscribers
 // with these addresses (or, when emails is empty, every one the digest
-// sender bounced at or after since) become active again, one bounce fewer.
+// sender or MarkBounced bounced at or after since) become active again,
+// one bounce fewer, each with an unbounce event.
 func (s *Store) UnbounceSubscribers(ctx context.Context, emails []string, since time.Time) ([]string, error) {
 	var out []string
 	err := s.tx(ctx, func(q db) error {
 		where, args := `bounced_at >= ?`, []any{q.t(since)}
 		if len(emails) > 0 {
-			where, args = `email IN `+values(1, len(emails)), nil
+			where, args = `email_key IN `+values(1, len(emails)), nil
 			for _, e := range emails {
-				args = append(args, e)
+				args = append(args, subscribers.Key(e))
 			}
 		}
+		var ids []int64
 		var err error
 		out, err = collect(func(r *sql.Rows) (string, error) {
 			var e string
-			return e, r.Scan(&e)
+			var id int64
+			err := r.Scan(&id, &e)
+			ids = append(ids, id)
+			return e, err
 		})(q.query(ctx, `UPDATE subscribers SET status = 'active', bounced_at = NULL,
 			bounce_count = CASE WHEN bounce_count > 0 THEN bounce_count - 1 ELSE 0 END
-			WHERE status = 'bounced' AND `+where+` RETURNING email`, args...))
-		return err
+			WHERE status = 'bounced' AND `+where+` RETURNING id, email`, args...))
+		if err != nil {
+			return err
+		}
+		return recordUnbounces(ctx, q, ids, time.Now().UTC())
 	})
 	if err != nil {
 		return nil, fmt.Errorf("unbounce subscribers: %w", err)

@@ -50,6 +50,19 @@ func Migrations(d *Dialect) ([]migrate.Migration, error) {
 // migrated by a newer binary, with versions this one does not know, is
 // refused.
 func (s *Store) Migrate(ctx context.Context) error {
+	return s.MigrateTo(ctx, 0)
+}
+
+// dataSteps are what a migration cannot say in SQL: each runs in the
+// migration transaction right after the SQL file of its version.
+var dataSteps = map[int]func(ctx context.Context, q db) error{
+	11: mergeCaseDuplicates,
+	40: backfillArticleKeys,
+}
+
+// MigrateTo is Migrate up to version upTo only (0: every version), for
+// tests of a migration on data written before it.
+func (s *Store) MigrateTo(ctx context.Context, upTo int) error {
 	ms, err := Migrations(s.d)
 	if err != nil {
 		return err
@@ -80,12 +93,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 			applied[v] = true
 		}
 		for _, m := range ms {
-			if applied[m.Version] {
+			if applied[m.Version] || (upTo > 0 && m.Version > upTo) {
 				continue
 			}
 			// No arguments: both drivers then run every statement of the file.
 			if _, err := q.c.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migration %s: %w", m.Name, err)
+			}
+			if step := dataSteps[m.Version]; step != nil {
+				if err := step(ctx, q); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
 			}
 			if _, err := q.exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				m.Version, m.Name, q.t(time.Now())); err != nil {
@@ -94,6 +112,43 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// backfillArticleKeys fills article_authors and article_tags (migration
+// 0040) for the articles stored before them, a batch of documents at a time.
+func backfillArticleKeys(ctx context.Context, q db) error {
+	const batch = 1000
+	after := ""
+	for {
+		type row struct {
+			id  string
+			doc []byte
+		}
+		rows, err := collect(func(r *sql.Rows) (row, error) {
+			var x row
+			return x, r.Scan(&x.id, &x.doc)
+		})(q.query(ctx, fmt.Sprintf(`SELECT id, doc FROM articles WHERE id > ? ORDER BY id LIMIT %d`, batch), after))
+		if err != nil {
+			return fmt.Errorf("backfill author and tag feeds: %w", err)
+		}
+		for _, r := range rows {
+			a, err := decodeArticle(r.doc)
+			if err != nil {
+				return fmt.Errorf("backfill author and tag feeds: article %s: %w", r.id, err)
+			}
+			pub := q.t(a.Published)
+			if err := putKeyRows(ctx, q, "article_authors", "slug", r.id, a.AuthorSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill author feeds: article %s: %w", r.id, err)
+			}
+			if err := putKeyRows(ctx, q, "article_tags", "slug", r.id, a.TagSlugs(), pub, a.Status); err != nil {
+				return fmt.Errorf("backfill tag feeds: article %s: %w", r.id, err)
+			}
+		}
+		if len(rows) < batch {
+			return nil
+		}
+		after = rows[len(rows)-1].id
+	}
 }
 
 func maxOf(vs []int) int {

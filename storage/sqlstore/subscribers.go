@@ -26,14 +26,24 @@ func scanSubscriber(r rowScanner) (*subscribers.Subscriber, error) {
 	return &sub, nil
 }
 
-// getSubscriber loads one subscriber (by "email" or "id") with its lists;
-// lock adds the dialect's row lock.
+// getSubscriber loads one subscriber (by "email", which finds it by
+// subscribers.Key, or "id") with its lists and event numbers; lock adds the
+// dialect's row lock.
 func getSubscriber(ctx context.Context, q db, by string, key any, lock bool) (*subscribers.Subscriber, error) {
-	query := "SELECT " + sqlq.SubscriberColumns + " FROM subscribers s WHERE s." + by + " = ?"
+	if by == "email" {
+		by, key = "email_key", subscribers.Key(key.(string))
+	}
+	query := "SELECT " + sqlq.SubscriberColumns + ", s.event_seq, s.unsubscribed_seq, s.confirmed_seq FROM subscribers s WHERE s." + by + " = ?"
 	if lock {
 		query += q.d.ForUpdate
 	}
-	sub, err := scanSubscriber(q.row(ctx, query, key))
+	var seqs [3]int64
+	sub, err := scanSubscriber(rowScannerFunc(func(dest ...any) error {
+		return q.row(ctx, query, key).Scan(append(dest, &seqs[0], &seqs[1], &seqs[2])...)
+	}))
+	if err == nil {
+		sub.EventSeq, sub.UnsubscribedSeq, sub.ConfirmedSeq = seqs[0], seqs[1], seqs[2]
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, subscribers.ErrNotFound
 	}
@@ -81,33 +91,67 @@ func loadLists(ctx context.Context, q db, subs []*subscribers.Subscriber) error 
 // subscriberColumns are written by UpdateSubscriber and InsertSubscribers,
 // in the order of subscriberArgs.
 const subscriberColumns = `name, status, consent_at, consent_ip, consent_user_agent, consent_source, created_at,
-	confirmed_at, unsubscribed_at, bounce_count, confirmation_sent_at, email`
+	confirmed_at, unsubscribed_at, bounce_count, confirmation_sent_at, event_seq, unsubscribed_seq, confirmed_seq,
+	email, email_key`
 
 // subscriberTypes and subscriptionTypes are the column types of the bulk
 // inserts (see db.rows).
 var (
-	subscriberTypes   = []string{"text", "text", "TIME", "text", "text", "text", "TIME", "TIME", "TIME", "integer", "TIME", "text"}
+	subscriberTypes = []string{"text", "text", "TIME", "text", "text", "text", "TIME", "TIME", "TIME", "integer", "TIME",
+		"BIGINT", "BIGINT", "BIGINT", "text", "text"}
 	subscriptionTypes = []string{"BIGINT", "text", "BOOL", "TIME"}
 )
 
 func subscriberArgs(q db, sub *subscribers.Subscriber, status subscribers.Status, created time.Time) []any {
 	return []any{sub.Name, string(status), q.n(sub.Consent.At), sub.Consent.IP, sub.Consent.UserAgent,
 		sub.Consent.Source, q.t(created), q.n(sub.ConfirmedAt), q.n(sub.UnsubscribedAt),
-		sub.BounceCount, q.n(sub.ConfirmationSentAt), sub.Email}
+		sub.BounceCount, q.n(sub.ConfirmationSentAt), sub.EventSeq, sub.UnsubscribedSeq, sub.ConfirmedSeq,
+		sub.Email, subscribers.Key(sub.Email)}
+}
+
+// updateSubscriber writes sub's columns (not its address) and its lists.
+func updateSubscriber(ctx context.Context, q db, sub *subscribers.Subscriber) error {
+	args := subscriberArgs(q, sub, sub.Status, sub.CreatedAt)
+	_, err := q.exec(ctx, `UPDATE subscribers SET name = ?, status = ?, consent_at = ?, consent_ip = ?,
+		consent_user_agent = ?, consent_source = ?, created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
+		bounce_count = ?, confirmation_sent_at = ?, event_seq = ?, unsubscribed_seq = ?, confirmed_seq = ?
+		WHERE id = ?`, append(args[:14:14], sub.ID)...)
+	if err != nil {
+		return err
+	}
+	return replaceLists(ctx, q, sub)
+}
+
+// replaceLists writes sub's lists in place of those stored.
+func replaceLists(ctx context.Context, q db, sub *subscribers.Subscriber) error {
+	if _, err := q.exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, sub.ID); err != nil {
+		return err
+	}
+	var lists []any
+	seen := map[string]bool{}
+	for _, l := range sub.Lists {
+		if l.List == "" || seen[l.List] {
+			continue
+		}
+		seen[l.List] = true
+		lists = append(lists, sub.ID, l.List, l.Active, q.t(orNow(l.ChangedAt, time.Now())))
+	}
+	return insertSubscriptions(ctx, q, lists)
 }
 
 // UpdateSubscriber loads, lets fn change, and writes one subscriber in a
 // single write transaction (on PostgreSQL behind an advisory lock on the
-// address, so fn runs once per call even for a row that does not exist
-// yet). When fn leaves a new subscriber with an empty Status nothing is
-// written and the unsaved subscriber (ID 0) is returned. The email is the
-// key: a change fn makes to Email is ignored.
+// address's key, so fn runs once per call even for a row that does not
+// exist yet). When fn leaves a new subscriber with an empty Status nothing
+// is written and the unsaved subscriber (ID 0) is returned. The address is
+// the key, found whatever its letter case; a new subscriber's is stored as
+// given, an existing one's is kept; a change fn makes to Email is ignored.
 func (s *Store) UpdateSubscriber(ctx context.Context, email string, fn func(*subscribers.Subscriber) error) (*subscribers.Subscriber, error) {
 	var out *subscribers.Subscriber
 	var fnErr error
 	err := s.tx(ctx, func(q db) error {
 		if s.d.LockKey != "" {
-			if _, err := q.exec(ctx, s.d.LockKey, email); err != nil {
+			if _, err := q.exec(ctx, s.d.LockKey, subscribers.Key(email)); err != nil {
 				return err
 			}
 		}
@@ -119,11 +163,12 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, fn func(*sub
 		if isNew {
 			sub = &subscribers.Subscriber{Email: email}
 		}
+		stored := sub.Email
 		if err := fn(sub); err != nil {
 			fnErr = err
 			return err
 		}
-		sub.Email = email
+		sub.Email = stored
 		out = sub
 		if isNew && sub.Status == "" {
 			sub.ID = 0
@@ -135,36 +180,20 @@ func (s *Store) UpdateSubscriber(ctx context.Context, email string, fn func(*sub
 		if sub.CreatedAt.IsZero() {
 			sub.CreatedAt = time.Now().UTC()
 		}
-		args := subscriberArgs(q, sub, sub.Status, sub.CreatedAt)
-		if isNew {
-			// InsertSubscribers takes no lock, so it can still win the
-			// race; ON CONFLICT turns that into a clear error.
-			err = q.row(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) VALUES `+values(1, 12)+`
-				ON CONFLICT (email) DO NOTHING RETURNING id`, args...).Scan(&sub.ID)
-			if errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("%s was added concurrently", email)
-			}
-		} else {
-			_, err = q.exec(ctx, `UPDATE subscribers SET name = ?, status = ?, consent_at = ?, consent_ip = ?,
-				consent_user_agent = ?, consent_source = ?, created_at = ?, confirmed_at = ?, unsubscribed_at = ?,
-				bounce_count = ?, confirmation_sent_at = ? WHERE email = ?`, args...)
+		if !isNew {
+			return updateSubscriber(ctx, q, sub)
+		}
+		// InsertSubscribers takes no lock, so it can still win the race;
+		// ON CONFLICT turns that into a clear error.
+		err = q.row(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) VALUES `+values(1, len(subscriberTypes))+`
+			ON CONFLICT (email_key) DO NOTHING RETURNING id`, subscriberArgs(q, sub, sub.Status, sub.CreatedAt)...).Scan(&sub.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errors.New("the address was added concurrently")
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, sub.ID); err != nil {
-			return err
-		}
-		var lists []any
-		seen := map[string]bool{}
-		for _, l := range sub.Lists {
-			if l.List == "" || seen[l.List] {
-				continue
-			}
-			seen[l.List] = true
-			lists = append(lists, sub.ID, l.List, l.Active, q.t(orNow(l.ChangedAt, time.Now())))
-		}
-		return insertSubscriptions(ctx, q, lists)
+		return replaceLists(ctx, q, sub)
 	})
 	if fnErr != nil {
 		return nil, fnErr
@@ -239,24 +268,25 @@ func (s *Store) CountSubscribers(ctx context.Context, f subscribers.Filter) (int
 func (s *Store) DeleteSubscriber(ctx context.Context, email, suppressionHash string) error {
 	err := s.tx(ctx, func(q db) error {
 		var id int64
-		err := q.row(ctx, `SELECT id FROM subscribers WHERE email = ?`+s.d.ForUpdate, email).Scan(&id)
+		err := q.row(ctx, `SELECT id FROM subscribers WHERE email_key = ?`+s.d.ForUpdate, subscribers.Key(email)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return subscribers.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `DELETE FROM subscriptions WHERE subscriber_id = ?`, id); err != nil {
-			return err
-		}
-		if _, err := q.exec(ctx, `DELETE FROM subscribers WHERE id = ?`, id); err != nil {
-			return err
-		}
-		if suppressionHash != "" {
-			if _, err := q.exec(ctx, `INSERT INTO suppressions (hash, created_at) VALUES (?, ?)
-				ON CONFLICT (hash) DO NOTHING`, suppressionHash, q.t(time.Now())); err != nil {
+		for _, del := range []string{
+			`DELETE FROM subscriptions WHERE subscriber_id = ?`,
+			`DELETE FROM confirmation_outbox WHERE subscriber_id = ?`,
+			`DELETE FROM subscriber_merges WHERE kept_id = ?`,
+			`DELETE FROM subscribers WHERE id = ?`,
+		} {
+			if _, err := q.exec(ctx, del, id); err != nil {
 				return err
 			}
+		}
+		if suppressionHash != "" {
+			return suppress(ctx, q, suppressionHash, "removed", time.Now())
 		}
 		return nil
 	})
@@ -266,7 +296,37 @@ func (s *Store) DeleteSubscriber(ctx context.Context, email, suppressionHash str
 	return nil
 }
 
-// IsSuppressed reports whether the hash was recorded by DeleteSubscriber.
+func suppress(ctx context.Context, q db, hash, reason string, at time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO suppressions (hash, created_at, reason) VALUES (?, ?, ?)
+		ON CONFLICT (hash) DO NOTHING`, hash, q.t(at), reason)
+	return err
+}
+
+// Suppress implements subscribers.Store.
+func (s *Store) Suppress(ctx context.Context, suppressionHash, reason string, at time.Time) error {
+	if suppressionHash == "" {
+		return errors.New("suppress: empty hash")
+	}
+	if err := s.tx(ctx, func(q db) error { return suppress(ctx, q, suppressionHash, reason, at) }); err != nil {
+		return fmt.Errorf("suppress: %w", err)
+	}
+	return nil
+}
+
+// SubscriberMerges implements subscribers.Store.
+func (s *Store) SubscriberMerges(ctx context.Context) ([]subscribers.Merge, error) {
+	out, err := collect(func(r *sql.Rows) (subscribers.Merge, error) {
+		var m subscribers.Merge
+		return m, r.Scan(tm{&m.At}, &m.KeptID, &m.KeptEmail, &m.MergedID, &m.MergedEmail)
+	})(s.read().query(ctx, `SELECT merged_at, kept_id, kept_email, merged_id, merged_email FROM subscriber_merges ORDER BY id`))
+	if err != nil {
+		return nil, fmt.Errorf("subscriber merges: %w", err)
+	}
+	return out, nil
+}
+
+// IsSuppressed reports whether the hash was recorded by DeleteSubscriber
+// or Suppress.
 func (s *Store) IsSuppressed(ctx context.Context, suppressionHash string) (bool, error) {
 	var found bool
 	err := s.read().row(ctx, `SELECT EXISTS (SELECT 1 FROM suppressions WHERE hash = ?)`, suppressionHash).Scan(&found)
@@ -312,7 +372,7 @@ func (s *Store) InsertSubscribers(ctx context.Context, subs []*subscribers.Subsc
 				}
 				return id, nil
 			})(q.query(ctx, `INSERT INTO subscribers (`+subscriberColumns+`) `+rows+`
-				ON CONFLICT (email) DO NOTHING RETURNING id, email`, rowArgs...))
+				ON CONFLICT (email_key) DO NOTHING RETURNING id, email`, rowArgs...))
 			if err != nil {
 				return err
 			}
@@ -342,16 +402,20 @@ func orNow(t, now time.Time) time.Time {
 	return t
 }
 
-// dedupe drops nil entries and repeats of an address within subs, keeping
-// the first; they count as skipped.
+// dedupe drops nil entries and repeats of an address (in any letter case)
+// within subs, keeping the first; they count as skipped.
 func dedupe(subs []*subscribers.Subscriber) ([]*subscribers.Subscriber, int) {
 	seen := make(map[string]bool, len(subs))
 	out := make([]*subscribers.Subscriber, 0, len(subs))
 	for _, s := range subs {
-		if s == nil || s.Email == "" || seen[s.Email] {
+		if s == nil || s.Email == "" {
 			continue
 		}
-		seen[s.Email] = true
+		k := subscribers.Key(s.Email)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		out = append(out, s)
 	}
 	return out, len(subs) - len(out)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/syndicated/syndicated/internal/testkit"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
@@ -106,10 +107,7 @@ func PostgresURL(tb testing.TB) string {
 	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("storagetest: CI is set but %s is not: PostgreSQL tests must run in CI", PostgresURLEnv)
-		}
-		tb.Skipf("storagetest: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run against PostgreSQL", PostgresURLEnv)
+		testkit.Missing(tb, "storagetest: set %s=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run against PostgreSQL", PostgresURLEnv)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -6,8 +6,8 @@
 //
 // Client IPs for the per-client rate limit and the consent record come
 // from the connection's RemoteAddr. Behind a reverse proxy, set
-// Options.ClientIP to TrustedProxyClientIP(http.trusted_proxies), which
-// then reads Forwarded / X-Forwarded-For from those proxies only.
+// Options.ClientIP to a clientip.Resolver's String (http.trusted_proxies),
+// which then reads the one header those proxies set, from them only.
 package web
 
 import (
@@ -18,7 +18,6 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -117,78 +116,6 @@ func RemoteIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-// TrustedProxyClientIP returns a ClientIP function for a server behind
-// reverse proxies (http.trusted_proxies). When the connection comes from
-// one of proxies, the client is the rightmost hop of the Forwarded header
-// (RFC 7239; X-Forwarded-For when there is none) that is not itself a
-// proxy; otherwise it is RemoteAddr, so nobody else can spoof the header.
-// A hop that is no IP address ("unknown", an obfuscated name) ends the
-// walk: the last trusted address is the answer.
-func TrustedProxyClientIP(proxies []netip.Prefix) func(*http.Request) string {
-	trusted := func(a netip.Addr) bool {
-		for _, p := range proxies {
-			if p.Contains(a.Unmap()) {
-				return true
-			}
-		}
-		return false
-	}
-	return func(r *http.Request) string {
-		ip := RemoteIP(r)
-		a, err := netip.ParseAddr(ip)
-		if err != nil || !trusted(a) {
-			return ip
-		}
-		hops := forwardedHops(r.Header)
-		for i := len(hops) - 1; i >= 0; i-- {
-			hop, err := netip.ParseAddr(hops[i])
-			if err != nil {
-				return ip
-			}
-			ip = hop.Unmap().String()
-			if !trusted(hop) {
-				return ip
-			}
-		}
-		return ip
-	}
-}
-
-// forwardedHops lists the client addresses proxies recorded, first hop
-// first: the for= parameters of Forwarded, or X-Forwarded-For. Ports and
-// IPv6 brackets are taken off.
-func forwardedHops(h http.Header) []string {
-	var hops []string
-	if fw := h.Values("Forwarded"); len(fw) > 0 {
-		for _, v := range fw {
-			for elem := range strings.SplitSeq(v, ",") {
-				for pair := range strings.SplitSeq(elem, ";") {
-					k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-					if ok && strings.EqualFold(k, "for") {
-						hops = append(hops, hostOnly(strings.Trim(val, `"`)))
-					}
-				}
-			}
-		}
-		return hops
-	}
-	for _, v := range h.Values("X-Forwarded-For") {
-		for hop := range strings.SplitSeq(v, ",") {
-			hops = append(hops, hostOnly(strings.TrimSpace(hop)))
-		}
-	}
-	return hops
-}
-
-// hostOnly takes the port and brackets off "[2001:db8::1]:4711" or
-// "192.0.2.1:80"; a bare address is returned as it is.
-func hostOnly(s string) string {
-	if host, _, err := net.SplitHostPort(s); err == nil {
-		return host
-	}
-	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 }
 
 type listOption struct {

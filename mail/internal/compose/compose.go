@@ -40,11 +40,12 @@ func noBreak(s string) bool { return !strings.ContainsAny(s, "\r\n\x00") }
 
 // envelope is m checked, with the transport's defaults applied.
 type envelope struct {
-	from    *mail.Address
-	replyTo string
-	to      *mail.Address // with m.ToName
-	date    time.Time
-	headers []string // names of m.Headers, sorted
+	from     *mail.Address
+	mailFrom string // the envelope sender: m.EnvelopeFrom or from's address
+	replyTo  string
+	to       *mail.Address // with m.ToName
+	date     time.Time
+	headers  []string // names of m.Headers, sorted
 }
 
 // check applies the defaults to m, refuses what cannot be sent safely,
@@ -61,7 +62,7 @@ func check(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*envelo
 	if replyTo == "" {
 		replyTo = defReplyTo
 	}
-	for _, f := range [...]struct{ name, v string }{{"From", from}, {"Reply-To", replyTo}, {"To", m.To},
+	for _, f := range [...]struct{ name, v string }{{"From", from}, {"Reply-To", replyTo}, {"To", m.To}, {"envelope sender", m.EnvelopeFrom},
 		{"recipient name", m.ToName}, {"Subject", m.Subject}, {"Message-ID", m.MessageID}} {
 		if !noBreak(f.v) {
 			return nil, smail.BadMessage("%s contains a line break", f.name)
@@ -99,7 +100,14 @@ func check(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*envelo
 		}
 		m.MessageID = hex.EncodeToString(b[:]) + "@" + domain
 	}
-	env := &envelope{from: fromAddr, replyTo: replyTo, to: to, date: m.Date}
+	env := &envelope{from: fromAddr, mailFrom: fromAddr.Address, replyTo: replyTo, to: to, date: m.Date}
+	if m.EnvelopeFrom != "" {
+		a, err := mail.ParseAddress(m.EnvelopeFrom)
+		if err != nil || a.Name != "" || strings.Contains(m.EnvelopeFrom, "<") {
+			return nil, smail.BadMessage("envelope sender: not a bare address")
+		}
+		env.mailFrom = a.Address
+	}
 	if env.date.IsZero() {
 		env.date = now
 	}
@@ -116,12 +124,18 @@ func check(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*envelo
 	return env, nil
 }
 
-// Build turns m into a go-mail message, applying the defaults.
-func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail.Msg, error) {
+// Build turns m into a go-mail message, applying the defaults, and gives
+// its SMTP envelope.
+func Build(m *smail.Message, defFrom, defReplyTo string, now time.Time) (*gomail.Msg, Envelope, error) {
 	env, err := check(m, defFrom, defReplyTo, now)
 	if err != nil {
-		return nil, err
+		return nil, Envelope{}, err
 	}
+	msg, err := build(m, env)
+	return msg, Envelope{From: env.mailFrom, To: env.to.Address}, err
+}
+
+func build(m *smail.Message, env *envelope) (*gomail.Msg, error) {
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
 	msg.FromMailAddress(env.from)
 	if env.replyTo != "" {

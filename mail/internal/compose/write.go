@@ -14,7 +14,7 @@ import (
 
 // Envelope is the SMTP envelope of a written message.
 type Envelope struct {
-	From string // MAIL FROM: the From address
+	From string // MAIL FROM: the envelope sender, else the From address
 	To   string // RCPT TO
 }
 
@@ -53,7 +53,7 @@ func Write(dst []byte, m *smail.Message, defFrom, defReplyTo string, now time.Ti
 	if _, err := m.Body.WriteTo(b); err != nil {
 		return dst, env, 0, smail.BadMessage("body: %v", err)
 	}
-	return b.Bytes(), Envelope{From: e.from.Address, To: e.to.Address}, headerLen, nil
+	return b.Bytes(), Envelope{From: e.mailFrom, To: e.to.Address}, headerLen, nil
 }
 
 // encodeText is an unstructured header value (Subject) as RFC 2047 words

@@ -60,7 +60,7 @@ func TestWriteMatchesBuild(t *testing.T) {
 					t.Errorf("line of %d characters could have been folded: %q", len(line), line)
 				}
 			}
-			msg, err := Build(m, "Syndicated News <news@example.com>", "", now) // same Message-ID, now set
+			msg, _, err := Build(m, "Syndicated News <news@example.com>", "", now) // same Message-ID, now set
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -61,7 +61,8 @@ func (b *builder) page(limit, offset int) string {
 }
 
 // Articles returns the SELECT of the doc column (or of COUNT(*) when count)
-// for q. With a series it walks article_series, which carries each
+// for q. With a series it walks article_series (an author article_authors,
+// a tag article_tags), which carries each
 // article's published and status, so that (series, status, published,
 // article_id) gives a feed's rows in order; otherwise the articles indexes
 // do, (section, status, published, id) for a feed. A series count without a
@@ -70,13 +71,24 @@ func Articles(d Dialect, q article.Query, count bool) (string, []any) {
 	b := &builder{d: d}
 	from := "articles a"
 	pub, id, status := "a.published", "a.id", "a.status"
-	if q.Series != "" {
-		from = "article_series s JOIN articles a ON a.id = s.article_id"
+	// A series, author or tag feed walks its own table (only one of them
+	// filters: Series, then Author, then Tag).
+	table, col, key := "", "", ""
+	switch {
+	case q.Series != "":
+		table, col, key = "article_series", "series", q.Series
+	case q.Author != "":
+		table, col, key = "article_authors", "slug", q.Author
+	case q.Tag != "":
+		table, col, key = "article_tags", "slug", q.Tag
+	}
+	if table != "" {
+		from = table + " s JOIN articles a ON a.id = s.article_id"
 		if count && q.Section == "" {
-			from = "article_series s"
+			from = table + " s"
 		}
 		pub, id, status = "s.published", "s.article_id", "s.status"
-		b.cond("s.series = %s", q.Series)
+		b.cond("s."+col+" = %s", key)
 	}
 	if q.Section != "" {
 		b.cond("a.section = %s", q.Section)
