@@ -17,6 +17,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -464,6 +465,12 @@ func (b Bounce) validate(bad func(key, format string, args ...any)) {
 }
 
 type Subscribe struct {
+	// Welcome sends a welcome email once a sign-up is confirmed: the
+	// series chosen, a link to the latest issue of each and the reader's
+	// preferences link.
+	Welcome bool `toml:"welcome"`
+	// PreferencesTTL is how long the preferences link in an email works.
+	PreferencesTTL     Duration `toml:"preferences_ttl"`
 	ConfirmTTL         Duration `toml:"confirm_ttl"`
 	PerAddressInterval Duration `toml:"per_address_interval"`
 	// Per client IP: PerClientBurst sign-ups at once, then one more every PerClientEvery.
@@ -508,8 +515,61 @@ type Series struct {
 	// .Series (the title), .Range (the stories' dates in words), .From, .To,
 	// .Week and .Stories; empty: "{{.Series}}: {{.Range}}".
 	DigestSubject string `toml:"digest_subject"`
+
+	// Cadences the series offers its readers: "weekly" (the digest),
+	// "daily", "story" (one email per new story); empty: weekly only.
+	// DefaultCadence is what a reader who chooses none gets (empty: the
+	// first of Cadences). DailySchedule and StorySchedule are the cron
+	// specs of the daily and story issues (empty: DefaultDailyTime and
+	// DefaultStoryTime in newsroom.zone).
+	Cadences       []string `toml:"cadences"`
+	DefaultCadence string   `toml:"default_cadence"`
+	DailySchedule  string   `toml:"daily_schedule"`
+	StorySchedule  string   `toml:"story_schedule"`
 	// ArchivePeriod overrides feeds.archive_period for this series.
 	ArchivePeriod string `toml:"archive_period"`
+}
+
+// Cadence names (subscribers.Cadence).
+var cadenceNames = []string{"weekly", "daily", "story"}
+
+// Default times of the daily and story issues, in newsroom.zone: the day's
+// stories at 18:00; new stories looked for every minute.
+const (
+	DefaultDailyTime = "0 18 * * *"
+	DefaultStoryTime = "* * * * *"
+)
+
+// SeriesCadences is what series s offers: its cadences (weekly when none
+// is configured) and its default.
+func (c *Config) SeriesCadences(s Series) (offered []string, def string) {
+	offered = s.Cadences
+	if len(offered) == 0 {
+		offered = []string{"weekly"}
+	}
+	def = s.DefaultCadence
+	if def == "" {
+		def = offered[0]
+	}
+	return offered, def
+}
+
+// CadenceSchedule is the cron spec of series s's issues of cadence
+// (weekly: DigestSchedule).
+func (c *Config) CadenceSchedule(s Series, cadence string) string {
+	zoned := func(spec, def string) string {
+		if spec != "" {
+			return spec
+		}
+		return "CRON_TZ=" + c.Newsroom.Zone + " " + def
+	}
+	switch cadence {
+	case "daily":
+		return zoned(s.DailySchedule, DefaultDailyTime)
+	case "story":
+		return zoned(s.StorySchedule, DefaultStoryTime)
+	}
+	return c.DigestSchedule(s)
 }
 
 // DefaultNotePattern catches the series' editor's note ("…70th anniversary
@@ -553,6 +613,8 @@ func Default() Config {
 		Log:    Log{Format: "text", Level: "info"},
 		Digest: Digest{CatchUp: Duration{Duration: 24 * time.Hour}, MaxRetryAge: Duration{Duration: 24 * time.Hour}},
 		Subscribe: Subscribe{
+			Welcome:            true,
+			PreferencesTTL:     Duration{Duration: 365 * 24 * time.Hour},
 			ConfirmTTL:         Duration{Duration: 72 * time.Hour},
 			PerAddressInterval: Duration{Duration: 10 * time.Minute},
 			PerClientBurst:     5,
@@ -928,8 +990,38 @@ func (c *Config) Validate() error {
 		if _, err := texttemplate.New("subject").Parse(s.DigestSubject); err != nil {
 			bad(key+"digest_subject", "%q: %v", s.DigestSubject, err)
 		}
+		errs = append(errs, c.validateCadences(key, s)...)
 	}
 	return errors.Join(errs...)
+}
+
+// validateCadences checks series s's cadences, default and schedules;
+// key is "series.N.".
+func (c *Config) validateCadences(key string, s Series) []error {
+	var errs []error
+	seen := map[string]bool{}
+	for i, name := range s.Cadences {
+		switch {
+		case !slices.Contains(cadenceNames, name):
+			errs = append(errs, fmt.Errorf("%scadences.%d: %q is not a cadence (want weekly, daily or story)", key, i, name))
+		case seen[name]:
+			errs = append(errs, fmt.Errorf("%scadences.%d: %q is listed twice", key, i, name))
+		}
+		seen[name] = true
+	}
+	offered, _ := c.SeriesCadences(s)
+	if s.DefaultCadence != "" && !slices.Contains(offered, s.DefaultCadence) {
+		errs = append(errs, fmt.Errorf("%sdefault_cadence: %q is not one of the series' cadences %v", key, s.DefaultCadence, offered))
+	}
+	for _, sc := range []struct{ name, spec string }{{"daily_schedule", s.DailySchedule}, {"story_schedule", s.StorySchedule}} {
+		if sc.spec == "" {
+			continue
+		}
+		if _, err := ParseSchedule(sc.spec); err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %q: %v", key, sc.name, sc.spec, err))
+		}
+	}
+	return errs
 }
 
 // tomlKey is the TOML key of a config struct field, if it has one.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,12 @@ func TestBadInputNamesTheKey(t *testing.T) {
 		{"content dir missing", "content_dir = \"/nonexistent/syndicated\"\n", nil, "content_dir"},
 		{"output dir is a file", "[feeds]\noutput_dir = \"/etc/hostname\"\n", nil, "feeds.output_dir"},
 		{"database scheme", "[database]\nurl = \"mysql://x\"\n", nil, "database.url"},
+		{"unknown cadence", "[[series]]\nslug = \"s\"\ncadences = [\"weekly\", \"hourly\"]\n", nil, `series.0.cadences.1: "hourly" is not a cadence`},
+		{"cadence twice", "[[series]]\nslug = \"s\"\ncadences = [\"daily\", \"daily\"]\n", nil, `series.0.cadences.1: "daily" is listed twice`},
+		{"default not offered", "[[series]]\nslug = \"s\"\ncadences = [\"weekly\", \"daily\"]\ndefault_cadence = \"story\"\n", nil, "series.0.default_cadence"},
+		{"default without cadences", "", []string{"SYNDICATED_SERIES_0_DEFAULT_CADENCE=daily"}, "series.0.default_cadence"},
+		{"bad daily schedule", "[[series]]\nslug = \"s\"\ncadences = [\"daily\"]\ndaily_schedule = \"at six\"\n", nil, "series.0.daily_schedule"},
+		{"bad story schedule", "", []string{"SYNDICATED_SERIES_0_STORY_SCHEDULE=CRON_TZ=Mars/Olympus * * * * *"}, "series.0.story_schedule"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,6 +172,37 @@ from = "nobody"
 	for _, k := range keys {
 		if !strings.Contains(err.Error(), k) {
 			t.Errorf("no problem names %s:\n%v", k, err)
+		}
+	}
+}
+
+// Cadences come from the file or the environment; with none configured a
+// series offers the weekly digest only, on its digest_schedule, and daily
+// and story issues have schedules in newsroom.zone.
+func TestSeriesCadences(t *testing.T) {
+	c, err := Load("", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered, def := c.SeriesCadences(c.Series[0])
+	if !slices.Equal(offered, []string{"weekly"}) || def != "weekly" {
+		t.Errorf("default offer = %v, %q; want weekly only", offered, def)
+	}
+	if got := c.CadenceSchedule(c.Series[0], "weekly"); got != "CRON_TZ=Asia/Shanghai 0 9 * * MON" {
+		t.Errorf("weekly schedule = %q", got)
+	}
+	c, err = Load("", []string{"SYNDICATED_SERIES_0_CADENCES=daily,weekly,story", "SYNDICATED_NEWSROOM_ZONE=Europe/Paris",
+		"SYNDICATED_SERIES_0_STORY_SCHEDULE=*/2 * * * *"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	offered, def = c.SeriesCadences(c.Series[0])
+	if !slices.Equal(offered, []string{"daily", "weekly", "story"}) || def != "daily" {
+		t.Errorf("offer = %v, %q; want the three, daily by default (the first)", offered, def)
+	}
+	for cadence, want := range map[string]string{"daily": "CRON_TZ=Europe/Paris 0 18 * * *", "story": "*/2 * * * *"} {
+		if got := c.CadenceSchedule(c.Series[0], cadence); got != want {
+			t.Errorf("%s schedule = %q, want %q", cadence, got, want)
 		}
 	}
 }

@@ -40,6 +40,13 @@ type Selection struct {
 	// Week is the issues' week; nil: the current week for preview and
 	// send, each series' latest issue for status and retry-failed.
 	Week *Week
+	// Day, when set, picks each series' daily issue of that day (its
+	// start in the newsroom's zone, see ParseDay) instead of a week's.
+	Day *time.Time
+	// Issues, when set, are stored issues by id, of any cadence
+	// ("shanghai-70th/story/ID"): send resumes them, status and
+	// retry-failed work on them; Series, Week and Day then play no part.
+	Issues []string
 	// Since, for a first issue, takes the articles published after it
 	// instead of those of the past 7 days (preview, send).
 	Since time.Time
@@ -73,6 +80,30 @@ func (s *Service) Select(series, week string) (Selection, error) {
 	return sel, nil
 }
 
+// SelectDay narrows sel to the daily issues of day (YYYY-MM-DD in the
+// newsroom's zone, a daily issue's --day). A bad day, or a week chosen
+// too, is a usage error.
+func (s *Service) SelectDay(sel Selection, day string) (Selection, error) {
+	if sel.Week != nil {
+		return sel, fmt.Errorf("%w: give --week or --day, not both", cmdline.ErrUsage)
+	}
+	d, err := ParseDay(day, s.Zone())
+	if err != nil {
+		return sel, fmt.Errorf("%w: --day: %w", cmdline.ErrUsage, err)
+	}
+	sel.Day = &d
+	return sel, nil
+}
+
+// plan is the issue of series sel picks: the day's daily issue, or the
+// week's.
+func (c *Console) plan(ctx context.Context, series string, sel Selection) (*Plan, error) {
+	if sel.Day != nil {
+		return c.Service.PlanDay(ctx, series, *sel.Day, sel.Since, c.Service.Now())
+	}
+	return c.Service.Plan(ctx, series, c.week(sel), sel.Since)
+}
+
 // week is sel's week, else the current one.
 func (c *Console) week(sel Selection) Week {
 	if sel.Week != nil {
@@ -96,9 +127,8 @@ func sampleReader(email string) *subscribers.Subscriber {
 // with text the Subject line and the plain text. A series without new
 // articles is said so on Stderr.
 func (c *Console) Preview(ctx context.Context, w io.Writer, sel Selection, text bool) error {
-	week := c.week(sel)
 	for _, s := range sel.Series {
-		plan, err := c.Service.Plan(ctx, s, week, sel.Since)
+		plan, err := c.plan(ctx, s, sel)
 		if err != nil {
 			return err
 		}
@@ -128,11 +158,19 @@ type SendOptions struct {
 	To string
 }
 
-// Send creates the issue of each selected series and sends it to the
-// series' active subscribers, or resumes one created already; a series
-// without new articles or subscribers gets a line saying so. A failing
-// series is reported on Stderr and the others still go.
+// Send creates the issue of each selected series and sends it to its
+// readers (the series' active subscribers who take that cadence), or
+// resumes one created already; a series without new articles or
+// subscribers gets a line saying so. With sel.Issues it sends what is due
+// of those stored issues instead. A failing series or issue is reported
+// on Stderr and the others still go.
 func (c *Console) Send(ctx context.Context, sel Selection, opts SendOptions) error {
+	if len(sel.Issues) > 0 {
+		if opts.To != "" || opts.DryRun {
+			return fmt.Errorf("%w: --issue resumes stored issues: not with --to or --dry-run", cmdline.ErrUsage)
+		}
+		return c.each(ctx, "issues", sel.Issues, c.sendStored)
+	}
 	if opts.To != "" {
 		to, err := subscribers.Normalize(opts.To)
 		if err != nil {
@@ -140,26 +178,31 @@ func (c *Console) Send(ctx context.Context, sel Selection, opts SendOptions) err
 		}
 		opts.To = to
 	}
+	return c.each(ctx, "series", sel.Series, func(ctx context.Context, s string) error { return c.sendOne(ctx, s, sel, opts) })
+}
+
+// each runs send on each of names (series or issue ids, what says
+// which); one that fails is reported on Stderr and the others still go.
+func (c *Console) each(ctx context.Context, what string, names []string, send func(ctx context.Context, name string) error) error {
 	var failed int
-	week := c.week(sel)
-	for _, s := range sel.Series {
-		if err := c.sendOne(ctx, s, week, sel.Since, opts); err != nil {
+	for _, n := range names {
+		if err := send(ctx, n); err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
-			fmt.Fprintf(c.Stderr, "%s: %v\n", s, err)
+			fmt.Fprintf(c.Stderr, "%s: %v\n", n, err)
 			failed++
 		}
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d series failed: %w", failed, len(sel.Series), cmdline.ErrReported)
+		return fmt.Errorf("%d of %d %s failed: %w", failed, len(names), what, cmdline.ErrReported)
 	}
 	return nil
 }
 
-func (c *Console) sendOne(ctx context.Context, series string, w Week, since time.Time, opts SendOptions) error {
+func (c *Console) sendOne(ctx context.Context, series string, sel Selection, opts SendOptions) error {
 	dg := c.Service
-	p, err := dg.Plan(ctx, series, w, since)
+	p, err := c.plan(ctx, series, sel)
 	if err != nil {
 		return err
 	}
@@ -187,7 +230,31 @@ func (c *Console) sendOne(ctx context.Context, series string, w Week, since time
 	if iss.Content != nil {
 		articles = len(iss.Content.Email.Articles)
 	}
-	counts, err := dg.DeliveryCounts(ctx, iss.ID)
+	return c.sendIssue(ctx, iss, func(total int) {
+		fmt.Fprintf(c.Stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, map[bool]string{true: "created", false: "resumed"}[created], articles, total)
+	})
+}
+
+// sendStored sends what is due of the stored issue id (digest send
+// --issue), whatever its cadence.
+func (c *Console) sendStored(ctx context.Context, id string) error {
+	iss, err := c.Service.cfg.Store.GetIssue(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("no issue %s", id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.sendIssue(ctx, iss, func(total int) {
+		fmt.Fprintf(c.Stdout, "%s: resumed, %d recipients\n", iss.ID, total)
+	})
+}
+
+// sendIssue sends what is due of iss, with its progress drawn on a
+// terminal, after head has written its first line (given its number of
+// recipients).
+func (c *Console) sendIssue(ctx context.Context, iss *Issue, head func(total int)) error {
+	counts, err := c.Service.DeliveryCounts(ctx, iss.ID)
 	if err != nil {
 		return err
 	}
@@ -195,7 +262,7 @@ func (c *Console) sendOne(ctx context.Context, series string, w Week, since time
 	for _, n := range counts {
 		total += n
 	}
-	fmt.Fprintf(c.Stdout, "%s: %s, %d articles, %d recipients\n", iss.ID, map[bool]string{true: "created", false: "resumed"}[created], articles, total)
+	head(total)
 	prog := cmdline.NewProgress(c.Stderr, c.Terminal, "sending "+iss.ID, total)
 	done := counts[StateSent] + counts[StateFailed] + counts[StateSkipped]
 	rep, err := c.Sender.SendIssue(ctx, iss, func(r Report) {
@@ -237,7 +304,7 @@ func (c *Console) dryRun(ctx context.Context, p *Plan) error {
 		fmt.Fprintf(c.Stdout, "  issue exists (%s): deliveries %v\n", p.Issue.Status, counts)
 		return nil
 	}
-	subs, err := dg.Recipients(ctx, p.Issue.Series)
+	subs, err := dg.Recipients(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -274,11 +341,27 @@ func (c *Console) afterSend(ctx context.Context, iss *Issue, rep Report, sendErr
 	return nil
 }
 
-// forIssues runs fn on the selected week's issue of each series, or on
-// each series' latest; a series without one gets a line saying so.
+// forIssues runs fn on the selected issues by id, or on the selected
+// week's (or day's) issue of each series, or on each series' latest; a
+// series or id without one gets a line saying so.
 func (c *Console) forIssues(ctx context.Context, sel Selection, fn func(iss *Issue) error) error {
-	for _, s := range sel.Series {
-		iss, err := c.Service.Issue(ctx, s, sel.Week)
+	names := sel.Series
+	if len(sel.Issues) > 0 {
+		names = sel.Issues
+	}
+	for _, s := range names {
+		var (
+			iss *Issue
+			err error
+		)
+		switch {
+		case len(sel.Issues) > 0:
+			iss, err = c.Service.cfg.Store.GetIssue(ctx, s)
+		case sel.Day != nil:
+			iss, err = c.Service.cfg.Store.GetIssue(ctx, DayID(s, *sel.Day, c.Service.Zone()))
+		default:
+			iss, err = c.Service.Issue(ctx, s, sel.Week)
+		}
 		if errors.Is(err, ErrNotFound) {
 			fmt.Fprintf(c.Stdout, "%s: no issue\n", s)
 			continue
@@ -317,8 +400,12 @@ func (c *Console) RetryFailed(ctx context.Context, sel Selection) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.Stdout, "%s: %d failed deliveries are pending again (sent by \"syndicated serve\" or \"syndicated digest send --week %s\"; bounced subscribers are skipped: unbounce them first)\n",
-			iss.ID, n, iss.Week)
+		resend := "--week " + iss.Week.String()
+		if iss.Cadence() != subscribers.CadenceWeekly {
+			resend = "--issue " + iss.ID
+		}
+		fmt.Fprintf(c.Stdout, "%s: %d failed deliveries are pending again (sent by \"syndicated serve\" or \"syndicated digest send %s\"; bounced subscribers are skipped: unbounce them first)\n",
+			iss.ID, n, resend)
 		return nil
 	})
 }

@@ -2,6 +2,8 @@ package digest
 
 import (
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,15 +23,17 @@ import (
 // rather than "Hello ,"), so the issue is also rendered once without a
 // name, with only the unsubscribe URL to splice.
 //
-// Only the unsubscribe URL's token is a slot: the rest (base_url, path,
-// "token=") is the same for every reader and rendered as the layout
-// renders it, so a base_url that markdown's typography rewrites in the
-// plain text (an IDN host's "xn--") is no reason to render every copy.
+// Only the tokens of the unsubscribe and preferences URLs are slots: the
+// rest (base_url, path, "token=") is the same for every reader and
+// rendered as the layout renders it, so a base_url that markdown's
+// typography rewrites in the plain text (an IDN host's "xn--") is no
+// reason to render every copy.
 
 var (
-	slots1 = [2]string{"Zq7ReaderNameSlotA", "Zq7UnsubscribeSlotA"}
-	slots2 = [2]string{`Zq7ReaderNameSlotB & O'Brien "+" <Co> bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`,
-		"Zq7UnsubscribeSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
+	slots1 = [3]string{"Zq7ReaderNameSlotA", "Zq7UnsubscribeSlotA", "Zq7PreferencesSlotA"}
+	slots2 = [3]string{`Zq7ReaderNameSlotB & O'Brien "+" <Co> bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb`,
+		"Zq7UnsubscribeSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"Zq7PreferencesSlotBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"}
 )
 
 // unsubscribePrefix is the part of an unsubscribe URL before its token
@@ -44,27 +48,57 @@ var htmlText = strings.NewReplacer(`&`, "&amp;", `'`, "&#39;", `<`, "&lt;", `>`,
 
 // issueMail is an issue's content rendered once for sending.
 type issueMail struct {
-	content *Content
+	content *Content       // as the issue's own readers get it
+	full    *Content       // with the older stories readers catching up get
 	prefix  string         // what every unsubscribe URL has before its token
-	named   *mail.Template // slots: name, unsubscribe token; nil: rendered in full
-	anon    *mail.Template // for readers without a name; slot: unsubscribe token
+	prefs   string         // what every preferences URL has before its token
+	named   *mail.Template // slots: name, unsubscribe and preferences tokens; nil: rendered in full
+	anon    *mail.Template // for readers without a name; slots: the tokens
+
+	// cutoffs are the recipients whose copy starts elsewhere than the
+	// issue's Since (readers catching up, see CadenceStore); each such
+	// start is rendered once too, as a variant.
+	cutoffs  map[int64]time.Time
+	mu       sync.Mutex
+	variants map[time.Time]*issueMail
 }
 
-// prepare renders c for the placeholders and checks that splicing holds;
-// prefix is every reader's unsubscribe URL up to its token.
-func (s *Service) prepare(issueID string, c *Content, prefix string) (*issueMail, error) {
-	im := &issueMail{content: c, prefix: prefix}
-	if prefix == "" { // not a URL that ends in a token: every copy is rendered
+// prepare renders c (as its readers get it) for the placeholders and
+// checks that splicing holds; prefix and prefs are every reader's
+// unsubscribe and preferences URLs up to their tokens.
+func (s *Service) prepare(issueID string, c *Content, prefix, prefs string) (*issueMail, error) {
+	im := &issueMail{content: c, full: c, prefix: prefix, prefs: prefs}
+	if prefix == "" || prefs == "" { // not URLs that end in a token: every copy is rendered
 		return im, nil
 	}
 	var err error
-	if im.named, err = s.template(issueID, c, prefix, slots1[0], slots2[0]); err != nil {
+	if im.named, err = s.template(issueID, im.content, prefix, prefs, slots1[0], slots2[0]); err != nil {
 		return nil, err
 	}
-	if im.anon, err = s.template(issueID, c, prefix, "", ""); err != nil {
+	if im.anon, err = s.template(issueID, im.content, prefix, prefs, "", ""); err != nil {
 		return nil, err
 	}
 	return im, nil
+}
+
+// variant is im for a reader whose copy starts at after.
+func (s *Service) variant(im *issueMail, issueID string, after time.Time) (*issueMail, error) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if v := im.variants[after]; v != nil {
+		return v, nil
+	}
+	c := *im.full
+	c.Email = s.forReader(c.Email, after)
+	v, err := s.prepare(issueID, &c, im.prefix, im.prefs)
+	if err != nil {
+		return nil, err
+	}
+	if im.variants == nil {
+		im.variants = map[time.Time]*issueMail{}
+	}
+	im.variants[after] = v
+	return v, nil
 }
 
 // template renders c twice, for the names name1 and name2 and the two
@@ -72,20 +106,20 @@ func (s *Service) prepare(issueID string, c *Content, prefix string) (*issueMail
 // second is the first with the values swapped, escaped in the HTML as fill
 // escapes them (nil otherwise: every copy is rendered in full). Empty
 // names: the name is no slot.
-func (s *Service) template(issueID string, c *Content, prefix, name1, name2 string) (*mail.Template, error) {
-	r1, err := s.render(issueID, c, &Recipient{Name: name1, UnsubscribeURL: prefix + slots1[1]})
+func (s *Service) template(issueID string, c *Content, prefix, prefs, name1, name2 string) (*mail.Template, error) {
+	r1, err := s.render(issueID, c, &Recipient{Name: name1, UnsubscribeURL: prefix + slots1[1], PreferencesURL: prefs + slots1[2]})
 	if err != nil {
 		return nil, err
 	}
-	r2, err := s.render(issueID, c, &Recipient{Name: name2, UnsubscribeURL: prefix + slots2[1]})
+	r2, err := s.render(issueID, c, &Recipient{Name: name2, UnsubscribeURL: prefix + slots2[1], PreferencesURL: prefs + slots2[2]})
 	if err != nil {
 		return nil, err
 	}
-	slots := []string{slots1[1]}
-	text := []string{slots1[1], slots2[1]}
-	html := []string{slots1[1], htmlText(slots2[1])}
+	slots := []string{slots1[1], slots1[2]}
+	text := []string{slots1[1], slots2[1], slots1[2], slots2[2]}
+	html := []string{slots1[1], htmlText(slots2[1]), slots1[2], htmlText(slots2[2])}
 	if name1 != "" {
-		slots = []string{name1, slots1[1]}
+		slots = []string{name1, slots1[1], slots1[2]}
 		text = append(text, name1, name2)
 		html = append(html, name1, htmlText(name2))
 	}
@@ -99,12 +133,16 @@ func (s *Service) template(issueID string, c *Content, prefix, name1, name2 stri
 
 // fill is the body of one copy, or nil when a value is one the splice
 // cannot reproduce (the caller then renders the copy in full).
-func (im *issueMail) fill(name, unsub string) mail.Body {
+func (im *issueMail) fill(name, unsub, prefs string) mail.Body {
 	token, ok := strings.CutPrefix(unsub, im.prefix)
 	if !ok || !spliceableURL(token) {
 		return nil
 	}
-	unsub = token
+	ptoken, ok := strings.CutPrefix(prefs, im.prefs)
+	if !ok || !spliceableURL(ptoken) {
+		return nil
+	}
+	unsub, prefs = token, ptoken
 	// The plain text is the HTML's text, entities decoded.
 	var (
 		b   mail.Body
@@ -112,9 +150,9 @@ func (im *issueMail) fill(name, unsub string) mail.Body {
 	)
 	switch {
 	case name == "" && im.anon != nil:
-		b, err = im.anon.Fill([]string{unsub}, []string{htmlText(unsub)})
+		b, err = im.anon.Fill([]string{unsub, prefs}, []string{htmlText(unsub), htmlText(prefs)})
 	case spliceableName(name) && im.named != nil:
-		b, err = im.named.Fill([]string{name, unsub}, []string{htmlText(name), htmlText(unsub)})
+		b, err = im.named.Fill([]string{name, unsub, prefs}, []string{htmlText(name), htmlText(unsub), htmlText(prefs)})
 	default:
 		return nil
 	}

@@ -172,6 +172,10 @@ func personaliseEqualsRender(t *testing.T, base string) {
 		if !strings.Contains(gp["text/plain"], unsub) || !strings.Contains(gp["text/html"], strings.ReplaceAll(unsub, "&", "&amp;")) {
 			t.Errorf("%q: the reader's unsubscribe URL is not in both parts", sub.Name)
 		}
+		prefs, _ := f.subs.PreferencesURL(sub)
+		if !strings.Contains(gp["text/plain"], prefs) || !strings.Contains(gp["text/html"], prefs) {
+			t.Errorf("%q: the reader's preferences URL is not in both parts", sub.Name)
+		}
 		_, body, _ := strings.Cut(string(raw), "\r\n\r\n")
 		for i, line := range strings.Split(body, "\r\n") {
 			if len(line) > 78 || strings.IndexFunc(line, func(r rune) bool { return r > 126 }) >= 0 {

@@ -13,39 +13,35 @@ import (
 // deliveries (retries, issues created on another replica).
 const DefaultPoll = time.Minute
 
-// Schedule is when one series' issue is created: a cron spec
-// (CRON_TZ= honoured), the series' digest_schedule.
-type Schedule struct {
-	Series string
-	Spec   string
-}
-
 // RunnerConfig is what a Runner needs. Service, Sender and Sched are
 // required.
 type RunnerConfig struct {
+	// Service gives the jobs (Service.Jobs: one per series and cadence it
+	// offers, on its schedule) and makes their issues.
 	Service *Service
 	Sender  *Sender
-	// Sched runs the job "digest-SERIES" of each Schedule, under the
-	// shared lock: one replica creates each issue.
-	Sched     *schedule.Scheduler
-	Schedules []Schedule
-	// CatchUp is how late a missed scheduled run is still made up at
-	// start (digest.catch_up); 0 makes up none.
+	// Sched runs each job under its name's shared lock: one replica makes
+	// each issue.
+	Sched *schedule.Scheduler
+	// CatchUp is how late a missed scheduled run of a job with CatchUp set
+	// (weekly and daily issues) is still made up at start
+	// (digest.catch_up); 0 makes up none.
 	CatchUp time.Duration
 	Poll    time.Duration // default DefaultPoll
 	Log     *slog.Logger
 }
 
-// Runner is the digest part of the daemon: each series' issue created on
-// its schedule (on one replica), the runs missed while no replica ran made
-// up at start, and delivery workers (on every replica) that send every
-// unfinished issue.
+// Runner is the digest part of the daemon: each series' issues of each
+// cadence made on their schedules (on one replica), the runs missed while
+// no replica ran made up at start, and delivery workers (on every replica)
+// that send every unfinished issue.
 type Runner struct {
 	cfg  RunnerConfig
+	jobs []Job
 	kick chan struct{}
 }
 
-// NewRunner checks cfg and adds each series' job to cfg.Sched.
+// NewRunner checks cfg and adds each of the service's jobs to cfg.Sched.
 func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Service == nil || cfg.Sender == nil || cfg.Sched == nil {
 		return nil, errors.New("digest: runner: Service, Sender and Sched are required")
@@ -56,10 +52,14 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	r := &Runner{cfg: cfg, kick: make(chan struct{}, 1)}
-	for _, s := range cfg.Schedules {
-		if err := cfg.Sched.Add(jobName(s.Series), s.Spec, func(ctx context.Context) error {
-			return r.CreateIssue(ctx, s.Series, cfg.Service.Now())
+	jobs, err := cfg.Service.Jobs()
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, jobs: jobs, kick: make(chan struct{}, 1)}
+	for _, j := range jobs {
+		if err := cfg.Sched.Add(j.Name, j.Spec, func(ctx context.Context) error {
+			return r.MakeDue(ctx, j, cfg.Service.Now())
 		}); err != nil {
 			return nil, err
 		}
@@ -67,32 +67,17 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	return r, nil
 }
 
-func jobName(series string) string { return "digest-" + series }
+// Jobs are the jobs the runner scheduled.
+func (r *Runner) Jobs() []Job { return r.jobs }
 
-// CreateIssue creates the issue of series due at time at (the issue of
-// the week at falls in, with the articles published up to then) and wakes
-// the delivery workers. No new articles or no active subscribers: no
-// issue, and no error.
-func (r *Runner) CreateIssue(ctx context.Context, series string, at time.Time) error {
-	svc, log := r.cfg.Service, r.cfg.Log
-	p, err := svc.PlanAt(ctx, series, svc.Week(at), time.Time{}, at)
-	if err != nil {
+// MakeDue makes the issue a run of j due at time at makes (see
+// Service.MakeDue) and wakes the delivery workers when there is one.
+// Nothing new, nobody to send it to, or stories still waiting for others:
+// no issue, and no error.
+func (r *Runner) MakeDue(ctx context.Context, j Job, at time.Time) error {
+	iss, err := r.cfg.Service.MakeDue(ctx, j, at, r.cfg.Log)
+	if err != nil || iss == nil {
 		return err
-	}
-	iss, created, err := svc.Create(ctx, p)
-	if errors.Is(err, ErrNoArticles) {
-		log.Info("digest: no new articles, no issue", "issue", p.Issue.ID)
-		return nil
-	}
-	if errors.Is(err, ErrNoRecipients) {
-		log.Info("digest: no active subscribers, no issue", "issue", p.Issue.ID)
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if created {
-		log.Info("digest issue created", "issue", iss.ID, "articles", len(p.Articles))
 	}
 	select {
 	case r.kick <- struct{}{}:
@@ -101,17 +86,20 @@ func (r *Runner) CreateIssue(ctx context.Context, series string, at time.Time) e
 	return nil
 }
 
-// CatchUp creates, for each series, the issue whose scheduled run was
-// missed while no replica ran, if it was due less than CatchUp before now.
-// It does what that run would have done, under the same shared lock; an
-// issue that exists is left as it is, so starting again creates and sends
-// nothing more.
+// CatchUp makes, for each job with CatchUp set, the issue whose scheduled
+// run was missed while no replica ran, if it was due less than
+// RunnerConfig.CatchUp before now. It does what that run would have done,
+// under the same shared lock; an issue that exists is left as it is, so
+// starting again creates and sends nothing more. (A story job's next run
+// picks up every story since the last story issue anyway.)
 func (r *Runner) CatchUp(ctx context.Context, now time.Time) {
-	for _, s := range r.cfg.Schedules {
-		name := jobName(s.Series)
-		if _, err := r.cfg.Sched.CatchUp(ctx, name, s.Spec, now, r.cfg.CatchUp,
-			func(ctx context.Context, due time.Time) error { return r.CreateIssue(ctx, s.Series, due) }); err != nil {
-			r.cfg.Log.Warn("digest catch-up", "job", name, "err", err)
+	for _, j := range r.jobs {
+		if !j.CatchUp {
+			continue
+		}
+		if _, err := r.cfg.Sched.CatchUp(ctx, j.Name, j.Spec, now, r.cfg.CatchUp,
+			func(ctx context.Context, due time.Time) error { return r.MakeDue(ctx, j, due) }); err != nil {
+			r.cfg.Log.Warn("digest catch-up", "job", j.Name, "err", err)
 		}
 	}
 }

@@ -2,7 +2,10 @@ package digest_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,26 +15,49 @@ import (
 	"github.com/syndicated/syndicated/schedule"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 type countingTransport struct{ n atomic.Int32 }
 
 func (c *countingTransport) Send(context.Context, *mail.Message) error { c.n.Add(1); return nil }
 
-// weekly is the default digest schedule: Mondays 09:00 in Shanghai.
-const weekly = "CRON_TZ=Asia/Shanghai 0 9 * * MON"
+// weeklySpec is the default digest schedule: Mondays 09:00 in Shanghai.
+const weeklySpec = "CRON_TZ=Asia/Shanghai 0 9 * * MON"
 
-// runner is a Runner over f as serve wires one: the weekly schedule, the
-// default day to catch up, a sender on tr.
+// runner is a Runner over f as serve wires one: the service's jobs (the
+// weekly one on weeklySpec when f's series has no schedules), the default
+// day to catch up, a sender on tr.
 func (f *fixture) runner(t *testing.T, st storage.Storage, tr mail.Transport) *digest.Runner {
 	t.Helper()
-	r, err := digest.NewRunner(digest.RunnerConfig{Service: f.dg, Sender: f.sender(tr, st, "runner"),
-		Sched: schedule.New(st, slog.New(slog.DiscardHandler)), Schedules: []digest.Schedule{{Series: series, Spec: weekly}},
-		CatchUp: 24 * time.Hour, Poll: time.Hour})
+	dg := f.dg
+	if f.cfg.Series[0].Schedules == nil {
+		cfg := f.cfg
+		cfg.Series = slices.Clone(cfg.Series)
+		cfg.Series[0].Schedules = map[digest.Cadence]string{weekly: weeklySpec}
+		var err error
+		if dg, err = digest.New(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := digest.NewRunner(digest.RunnerConfig{Service: dg, Sender: f.sender(tr, st, "runner"),
+		Sched: schedule.New(st, slog.New(slog.DiscardHandler)), CatchUp: 24 * time.Hour, Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// runnerJob is r's job of cadence c.
+func runnerJob(t *testing.T, r *digest.Runner, c digest.Cadence) digest.Job {
+	t.Helper()
+	for _, j := range r.Jobs() {
+		if j.Cadence == c {
+			return j
+		}
+	}
+	t.Fatalf("no %s job among %+v", c, r.Jobs())
+	return digest.Job{}
 }
 
 // The daemon was down on Monday 29 April 2019, 09:00 Shanghai, when the
@@ -112,12 +138,64 @@ func TestRunnerCatchesUpAMissedDigestOnce(t *testing.T) {
 	})
 }
 
+// A series that offers every cadence has a job for each; started 90
+// minutes after Monday's weekly run was due (and Sunday's daily run at
+// 18:00), the runner makes up the weekly and the daily issue, each for its
+// readers, and no story issue: a story run, every minute, picks up every
+// story since the last one anyway.
+func TestRunnerCatchesUpEveryCadence(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newCadenceFixture(t, st, "https://news.example.com")
+		f.put(t, story("sat", at(27, 10, 0)))
+		f.put(t, story("sun", at(28, 10, 0)))
+		readers := map[digest.Cadence]*subscribers.Subscriber{weekly: f.subscribe(t, "weekly@example.com"),
+			daily: f.subscribe(t, "daily@example.com"), storyC: f.subscribe(t, "story@example.com")}
+		for _, c := range []digest.Cadence{daily, storyC} {
+			if err := st.SetCadence(t.Context(), readers[c].ID, series, weekly, c, now0.Add(-30*24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clock.Add(90 * time.Minute)
+		r := f.runner(t, st, &countingTransport{})
+		var names []string
+		for _, j := range r.Jobs() {
+			names = append(names, fmt.Sprintf("%s catch-up:%v", j.Name, j.CatchUp))
+		}
+		if want := []string{"digest-shanghai-70th catch-up:true", "digest-daily/shanghai-70th catch-up:true",
+			"digest-story/shanghai-70th catch-up:false"}; !slices.Equal(names, want) {
+			t.Errorf("jobs %q, want %q", names, want)
+		}
+		r.CatchUp(t.Context(), f.clock.Now())
+		issues, err := st.ListIssues(t.Context(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, iss := range issues {
+			counts, err := st.DeliveryCounts(t.Context(), iss.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[iss.ID] = counts[digest.StatePending]
+		}
+		// One reader each: the weekly reader the week's issue, the daily
+		// reader Sunday's.
+		if want := map[string]int{series + "/2019-W18": 1, series + "/2019-04-28": 1}; !maps.Equal(got, want) {
+			t.Errorf("issues and their recipients %v, want %v", got, want)
+		}
+	})
+}
+
 // A scheduled run creates the issue due then, and only once whatever the
 // number of runs; with no new articles or no subscribers it creates none.
-func TestRunnerCreateIssue(t *testing.T) {
+func TestRunnerMakeDue(t *testing.T) {
 	st := storagetest.SQLite(t)
 	f := newFixture(t, st, "https://news.example.com")
 	r := f.runner(t, st, &countingTransport{})
+	job := runnerJob(t, r, weekly)
+	if job.Name != "digest-"+series || job.Spec != weeklySpec || !job.CatchUp {
+		t.Errorf("weekly job %+v, want digest-%s on %q, caught up", job, series, weeklySpec)
+	}
 	ctx := t.Context()
 	steps := []struct {
 		name    string
@@ -132,7 +210,7 @@ func TestRunnerCreateIssue(t *testing.T) {
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			s.prepare(t)
-			if err := r.CreateIssue(ctx, series, now0); err != nil {
+			if err := r.MakeDue(ctx, job, now0); err != nil {
 				t.Fatal(err)
 			}
 			issues, err := st.ListIssues(ctx, "")

@@ -23,8 +23,14 @@ type Series struct {
 	Title       string
 	Description string // the digest's intro
 	// Subject is the template of the issues' subject line (see
-	// SubjectData); empty: DefaultSubject.
+	// SubjectData); empty: DefaultSubject. Story issues' subject is
+	// StorySubject.
 	Subject string
+	// Cadences the series offers and its default (none: weekly only),
+	// and each one's schedule (a cron spec, for Jobs).
+	Cadences       []Cadence
+	DefaultCadence Cadence
+	Schedules      map[Cadence]string
 }
 
 // Config is what a Service needs.
@@ -71,6 +77,8 @@ type Service struct {
 	domain string
 	mu     sync.Mutex
 	mails  map[string]*issueMail // issue id → the issue rendered once, for sending
+
+	cadences CadenceStore // nil: weekly issues only, through Store
 }
 
 // ErrNoArticles is returned by Create when the series has no new articles:
@@ -98,6 +106,7 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, mails: map[string]*issueMail{}, domain: "syndicated.local"}
+	s.cadences, _ = cfg.Store.(CadenceStore)
 	if cfg.From != "" {
 		a, err := mail.ParseAddress(cfg.From)
 		if err != nil {
@@ -155,37 +164,14 @@ func (s *Service) PlanAt(ctx context.Context, series string, w Week, since, at t
 		return nil, err
 	}
 	id := IssueID(series, w)
-	if iss, err := s.cfg.Store.GetIssue(ctx, id); err == nil {
-		arts, err := s.Articles(ctx, iss)
-		if err != nil {
-			return nil, err
-		}
-		return &Plan{Issue: *iss, Articles: arts, Stored: true}, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return nil, err
+	if p, err := s.stored(ctx, id); p != nil || err != nil {
+		return p, err
 	}
-	until := w.End(s.cfg.Zone)
-	if at.Before(until) {
-		until = at
+	p, err := s.plan(ctx, series, id, since, earlier(at, w.End(s.cfg.Zone)), 7*24*time.Hour)
+	if err == nil {
+		p.Issue.Week = w
 	}
-	until = until.UTC().Truncate(time.Microsecond)
-	if since.IsZero() {
-		prev, err := s.cfg.Store.LastIssue(ctx, series, id)
-		switch {
-		case err == nil:
-			since = prev.Until
-		case errors.Is(err, ErrNotFound):
-			since = until.Add(-7 * 24 * time.Hour)
-		default:
-			return nil, err
-		}
-	}
-	iss := Issue{ID: id, Series: series, Week: w, Since: since.UTC().Truncate(time.Microsecond), Until: until}
-	arts, err := s.Articles(ctx, &iss)
-	if err != nil {
-		return nil, err
-	}
-	return &Plan{Issue: iss, Articles: arts}, nil
+	return p, err
 }
 
 // Stored returns the stored issue of series for week w with its articles;
@@ -212,6 +198,13 @@ func (s *Service) Create(ctx context.Context, p *Plan) (*Issue, bool, error) {
 	}
 	if len(p.Articles) == 0 {
 		return nil, false, fmt.Errorf("%s: %w", p.Issue.ID, ErrNoArticles)
+	}
+	se, err := s.Series(p.Issue.Series)
+	if err != nil {
+		return nil, false, err
+	}
+	if s.cadences != nil {
+		return s.createCadence(ctx, p, se)
 	}
 	c, err := s.Layout(p)
 	if err != nil {
@@ -261,6 +254,7 @@ func (s *Service) ArticleURL(a *article.Article) string {
 type Recipient struct {
 	Name           string
 	UnsubscribeURL string
+	PreferencesURL string
 }
 
 // Rendered is one issue rendered for one recipient.
@@ -274,11 +268,17 @@ type Rendered struct {
 // Renderer turns into HTML and plain text.
 type Email struct {
 	Title          string   // the series title
-	Intros         []string // the series description, the week's summary
+	Intros         []string // the series description, the issue's summary (the last)
 	Name           string   // the recipient's name, may be empty
 	ViewURL        string   // the "view in browser" page; empty in the browser copy
 	UnsubscribeURL string   // one-click unsubscribe; empty in the browser copy
+	PreferencesURL string   // the reader's preference page; empty in the browser copy
 	Articles       []ArticleView
+	// Since is the issue's: Articles published at or before it are only
+	// in the copies of readers catching up (zero in content laid out
+	// before it was kept: every article is everyone's).
+	Since   time.Time `json:",omitzero"`
+	Cadence string    `json:",omitempty"` // weekly, daily or story
 }
 
 // ArticleView is one article of an Email, its dates already in the
@@ -288,6 +288,11 @@ type ArticleView struct {
 	Date                        string // e.g. "Monday 22 April 2019, 09:00"
 	DateTime                    string // RFC 3339
 	Photo                       *article.Photo
+	// Published (UTC), Section (slug) and Lang are kept from the article
+	// as it was when the issue was made (zero in older content).
+	Published time.Time `json:",omitzero"`
+	Section   string    `json:",omitempty"`
+	Lang      string    `json:",omitempty"`
 }
 
 // Renderer renders an Email as HTML and plain text.
@@ -305,11 +310,17 @@ func (s *Service) Layout(p *Plan) (*Content, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.layout(p, se, nil)
+}
+
+// layout lays p out; extra are older stories (published at or before the
+// issue's Since, newest first) that only readers catching up get.
+func (s *Service) layout(p *Plan, se Series, extra []*article.Article) (*Content, error) {
 	subject, err := s.subject(p, se)
 	if err != nil {
 		return nil, err
 	}
-	return &Content{Subject: subject, Email: *s.email(p, se)}, nil
+	return &Content{Subject: subject, Email: *s.email(p, se, extra)}, nil
 }
 
 // Render renders the issue for rcpt (nil: the browser copy, without an
@@ -329,6 +340,7 @@ func (s *Service) render(issueID string, c *Content, rcpt *Recipient) (*Rendered
 		e.Name = rcpt.Name
 		e.ViewURL = s.ViewURL(issueID)
 		e.UnsubscribeURL = rcpt.UnsubscribeURL
+		e.PreferencesURL = rcpt.PreferencesURL
 	}
 	html, text, err := s.cfg.Renderer.RenderDigest(&e)
 	if err != nil {
@@ -357,7 +369,11 @@ func (s *Service) Message(p *Plan, sub *subscribers.Subscriber) (*smail.Message,
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.Render(p, &Recipient{Name: sub.Name, UnsubscribeURL: unsub})
+	prefs, err := s.cfg.Subscribers.PreferencesURL(sub)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.Render(p, &Recipient{Name: sub.Name, UnsubscribeURL: unsub, PreferencesURL: prefs})
 	if err != nil {
 		return nil, err
 	}
@@ -398,16 +414,25 @@ func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subs
 	if err != nil {
 		return nil, err
 	}
-	im, err := s.issueMail(ctx, iss, unsubscribePrefix(unsub))
+	prefs, err := s.cfg.Subscribers.PreferencesURL(sub)
 	if err != nil {
 		return nil, err
 	}
+	im, err := s.issueMail(ctx, iss, unsubscribePrefix(unsub), unsubscribePrefix(prefs))
+	if err != nil {
+		return nil, err
+	}
+	if after, ok := im.cutoffs[sub.ID]; ok {
+		if im, err = s.variant(im, iss.ID, after); err != nil {
+			return nil, err
+		}
+	}
 	m := s.envelope(iss, sub, unsub, im.content.Subject)
-	if body := im.fill(sub.Name, unsub); body != nil {
+	if body := im.fill(sub.Name, unsub, prefs); body != nil {
 		m.Body = body
 		return m, nil
 	}
-	r, err := s.render(iss.ID, im.content, &Recipient{Name: sub.Name, UnsubscribeURL: unsub})
+	r, err := s.render(iss.ID, im.content, &Recipient{Name: sub.Name, UnsubscribeURL: unsub, PreferencesURL: prefs})
 	if err != nil {
 		return nil, err
 	}
@@ -416,8 +441,9 @@ func (s *Service) Compose(ctx context.Context, iss *Issue, sub *subscribers.Subs
 }
 
 // issueMail returns the issue's content rendered once, from the cache;
-// prefix is the unsubscribe URLs' part before the token.
-func (s *Service) issueMail(ctx context.Context, iss *Issue, prefix string) (*issueMail, error) {
+// prefix and prefs are the unsubscribe and preferences URLs' parts before
+// their tokens.
+func (s *Service) issueMail(ctx context.Context, iss *Issue, prefix, prefs string) (*issueMail, error) {
 	s.mu.Lock()
 	im, ok := s.mails[iss.ID]
 	s.mu.Unlock()
@@ -434,9 +460,19 @@ func (s *Service) issueMail(ctx context.Context, iss *Issue, prefix string) (*is
 			return nil, err
 		}
 	}
-	im, err := s.prepare(iss.ID, c, prefix)
+	// The issue's own readers get its own stories; the older ones it
+	// holds are for readers catching up (variant).
+	own := *c
+	own.Email = s.forReader(c.Email, c.Email.Since)
+	im, err := s.prepare(iss.ID, &own, prefix, prefs)
 	if err != nil {
 		return nil, err
+	}
+	im.full = c
+	if s.cadences != nil {
+		if im.cutoffs, err = s.cadences.IssueCutoffs(ctx, iss.ID); err != nil {
+			return nil, err
+		}
 	}
 	s.mu.Lock()
 	if len(s.mails) > 16 {
@@ -464,5 +500,49 @@ func (s *Service) Issues(ctx context.Context, series string) ([]*Issue, error) {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b *Issue) int { return b.Until.Compare(a.Until) })
+	return out, nil
+}
+
+// IssuesPage lists the series' stored issues of every cadence, newest
+// first: limit of them after skipping offset. ErrUnknownSeries for a
+// series not configured.
+func (s *Service) IssuesPage(ctx context.Context, series string, limit, offset int) ([]*Issue, error) {
+	if _, err := s.Series(series); err != nil {
+		return nil, err
+	}
+	if s.cadences == nil {
+		all, err := s.Issues(ctx, series)
+		if err != nil {
+			return nil, err
+		}
+		return all[min(offset, len(all)):min(offset+limit, len(all))], nil
+	}
+	return s.cadences.SeriesIssues(ctx, series, limit, offset)
+}
+
+// Recipients are the readers the issue p plans would go to if it were
+// created now (for a dry run), as they are now.
+func (s *Service) Recipients(ctx context.Context, p *Plan) ([]*subscribers.Subscriber, error) {
+	se, err := s.Series(p.Issue.Series)
+	if err != nil {
+		return nil, err
+	}
+	if s.cadences == nil {
+		return s.cfg.Subscribers.List(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: p.Issue.Series})
+	}
+	ids, err := s.cadences.Recipients(ctx, recipientQuery(se, p.Issue.Cadence(), s.cfg.Now()))
+	if err != nil {
+		return nil, err
+	}
+	byID, err := s.cfg.Store.GetSubscribersByID(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*subscribers.Subscriber, 0, len(ids))
+	for _, id := range ids {
+		if sub := byID[id]; sub != nil {
+			out = append(out, sub)
+		}
+	}
 	return out, nil
 }

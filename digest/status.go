@@ -6,8 +6,6 @@ import (
 	"errors"
 	"slices"
 	"time"
-
-	"github.com/syndicated/syndicated/subscribers"
 )
 
 // Admin is what the operator's commands need of the outbox beyond Store.
@@ -74,12 +72,6 @@ func (s *Service) Issue(ctx context.Context, series string, w *Week) (*Issue, er
 		return s.cfg.Store.GetIssue(ctx, IssueID(series, *w))
 	}
 	return s.cfg.Store.LastIssue(ctx, series, "")
-}
-
-// Recipients are the subscribers an issue of series created now would be
-// sent to: the active ones with an active subscription to it.
-func (s *Service) Recipients(ctx context.Context, series string) ([]*subscribers.Subscriber, error) {
-	return s.cfg.Subscribers.List(ctx, subscribers.Filter{Status: subscribers.StatusActive, List: series})
 }
 
 // RetryFailed makes the issue's failed deliveries pending again (see

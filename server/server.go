@@ -51,8 +51,8 @@ type Options struct {
 	PublicMetrics bool
 	// Clients finds the client's address behind trusted proxies (nil: the
 	// connection's peer), for the loopback check of /metrics.
-	Clients  *clientip.Resolver
-	Feeds    http.Handler // serves /feeds/…
+	Clients *clientip.Resolver
+	Feeds   http.Handler // serves /feeds/…
 	// Audience is the operator's view of the feeds' audience, served at
 	// /audience where /metrics is (the admin listener; on the public one,
 	// to the same clients as /metrics); nil leaves it out.

@@ -41,6 +41,9 @@ type Storage interface {
 	article.ChangeLog
 	subscribers.Store
 	digest.Store
+	digest.CadenceStore
+	subscribers.PreferenceStore
+	subscribers.WelcomeOutbox
 	feedstate.Store
 	websub.Store
 	audience.Store

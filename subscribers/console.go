@@ -38,7 +38,9 @@ func (c *Console) Add(ctx context.Context, email, name string, lists []string, c
 }
 
 // List writes the subscribers f selects, one a line: address, status, the
-// lists they are active on, name, tab-separated.
+// lists they are active on (with the cadence they get a list at where it
+// offers several: "shanghai-70th:daily"), name, tab-separated, and a
+// last column "paused until TIME" for a paused reader.
 func (c *Console) List(ctx context.Context, f Filter) error {
 	if f.Status != "" && !f.Status.Valid() {
 		return fmt.Errorf("%w: --status %q is not pending, active, unsubscribed or bounced", cmdline.ErrUsage, f.Status)
@@ -47,14 +49,14 @@ func (c *Console) List(ctx context.Context, f Filter) error {
 	if err != nil {
 		return err
 	}
+	prefs, err := c.Service.Preferences(ctx, subs)
+	if err != nil {
+		return err
+	}
+	now := c.Service.Now()
 	for _, s := range subs {
-		var lists []string
-		for _, l := range s.Lists {
-			if l.Active {
-				lists = append(lists, l.List)
-			}
-		}
-		fmt.Fprintf(c.Stdout, "%s\t%s\t%s\t%s\n", s.Email, s.Status, strings.Join(lists, ","), s.Name)
+		lists, paused := c.listCadences(s, prefs[s.ID], now)
+		fmt.Fprintf(c.Stdout, "%s\t%s\t%s\t%s%s\n", s.Email, s.Status, lists, s.Name, paused)
 	}
 	if c.Terminal {
 		fmt.Fprintf(c.Stderr, "%d subscribers\n", len(subs))
@@ -137,4 +139,25 @@ func (c *Console) Export(ctx context.Context, path string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// listCadences is the lists column of List: each active list, with the
+// cadence the reader gets it at where the series offers several, and the
+// last column when they are paused.
+func (c *Console) listCadences(s *Subscriber, p Preferences, now time.Time) (lists, paused string) {
+	var out []string
+	for _, l := range s.Lists {
+		if !l.Active {
+			continue
+		}
+		if cl, ok := c.Service.list(l.List); ok && len(cl.Offer().Cadences) > 1 {
+			out = append(out, l.List+":"+string(cl.Offer().Effective(p.Cadences[l.List])))
+			continue
+		}
+		out = append(out, l.List)
+	}
+	if p.Paused(now) {
+		paused = "\tpaused until " + p.PausedUntil.UTC().Format(time.RFC3339)
+	}
+	return strings.Join(out, ","), paused
 }

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 )
 
 // headerScanLimit is how many records ImportCSV looks through for the header
@@ -31,6 +33,12 @@ type CSVRow struct {
 	Name   string
 	Lists  []string // as written; empty when the file has no lists column or the cell is blank
 	Status Status   // empty when the file has no status column or the cell is blank
+	// Cadences by list ("" for a cadence given for every list of the
+	// row), from a cadences column: "daily", or "slug:daily;slug2:story".
+	Cadences map[string]Cadence
+	// PausedUntil from a paused_until column (RFC 3339 or YYYY-MM-DD,
+	// UTC); zero when blank.
+	PausedUntil time.Time
 }
 
 // CSVReader reads subscriber rows from CSV. It finds the header row among the
@@ -146,6 +154,10 @@ func columnName(cell string) string {
 		return "lists"
 	case "status", "state":
 		return "status"
+	case "cadences", "cadence", "frequency":
+		return "cadences"
+	case "paused until", "paused":
+		return "paused_until"
 	}
 	return ""
 }
@@ -280,6 +292,58 @@ func (c *CSVReader) Next() (CSVRow, error) {
 			return CSVRow{}, &RowError{Line: line, Err: err}
 		}
 		row.Lists = SplitLists(cell("lists"))
+		if row.Cadences, err = ParseCadences(cell("cadences")); err != nil {
+			return CSVRow{}, &RowError{Line: line, Err: err}
+		}
+		if row.PausedUntil, err = parsePausedUntil(cell("paused_until")); err != nil {
+			return CSVRow{}, &RowError{Line: line, Err: err}
+		}
 		return row, nil
 	}
+}
+
+// ParseCadences reads a cadences cell: blank, a cadence for every list of
+// the row ("daily", key ""), or "slug:cadence" entries split like lists.
+func ParseCadences(cell string) (map[string]Cadence, error) {
+	out := map[string]Cadence{}
+	for _, f := range SplitLists(cell) {
+		slug, name, ok := strings.Cut(f, ":")
+		if !ok {
+			slug, name = "", f
+		}
+		c, err := ParseCadence(name)
+		if err != nil {
+			return nil, fmt.Errorf("cadences: %w", err)
+		}
+		out[slug] = c
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
+}
+
+// FormatCadences writes cadences as ParseCadences reads them, by slug.
+func FormatCadences(cadences map[string]Cadence) string {
+	var parts []string
+	for slug, c := range cadences {
+		parts = append(parts, listChoice(slug, c))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ";")
+}
+
+// parsePausedUntil reads a paused_until cell.
+func parsePausedUntil(cell string) (time.Time, error) {
+	cell = strings.TrimSpace(cell)
+	if cell == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, cell); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, cell); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("paused_until %q: want RFC 3339 or YYYY-MM-DD", cell)
 }

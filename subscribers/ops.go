@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,6 +189,7 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done
 	cr := NewCSVReader(r)
 	now := s.now().UTC()
 	batch := make([]*Subscriber, 0, ImportBatch)
+	prefs := map[string]Preferences{} // of the batch's rows that have any
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
@@ -202,6 +205,13 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done
 		}
 		rep.Inserted += ins
 		rep.Existing += skip
+		if len(prefs) > 0 && s.readers.prefs != nil {
+			// Only the rows just inserted (created now) take theirs.
+			if err := s.readers.prefs.SetImportedPreferences(ctx, prefs, now); err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			clear(prefs)
+		}
 		batch = batch[:0]
 		if progress != nil {
 			progress(rep.Rows)
@@ -230,6 +240,16 @@ func (s *Service) ImportCSV(ctx context.Context, r io.Reader, progress func(done
 		if err != nil {
 			rep.Bad = append(rep.Bad, &RowError{Line: row.Line, Err: err})
 			continue
+		}
+		p, err := s.importPreferences(lists, row)
+		if err != nil {
+			rep.Bad = append(rep.Bad, &RowError{Line: row.Line, Err: err})
+			continue
+		}
+		// An address repeated in the file keeps its first row, as the
+		// insert does.
+		if _, seen := prefs[Key(row.Email)]; !seen && (len(p.Cadences) > 0 || !p.PausedUntil.IsZero()) {
+			prefs[Key(row.Email)] = p
 		}
 		status := row.Status
 		if status == "" {
@@ -306,7 +326,8 @@ func (s *Service) dropSuppressed(ctx context.Context, batch []*Subscriber) ([]*S
 
 // ExportHeader is the header row ExportCSV writes; ImportCSV reads it back.
 func ExportHeader() []string {
-	return []string{"email", "name", "status", "lists", "created_at", "confirmed_at", "unsubscribed_at", "consent_source", "consent_at", "bounce_count"}
+	return []string{"email", "name", "status", "lists", "created_at", "confirmed_at", "unsubscribed_at", "consent_source", "consent_at", "bounce_count",
+		"cadences", "paused_until"}
 }
 
 // ExportCSV writes every subscriber as CSV, paging through the store. Cells
@@ -329,6 +350,10 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
+		prefs, err := s.Preferences(ctx, subs)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
 		for _, sub := range subs {
 			var lists []string
 			for _, l := range sub.Lists {
@@ -338,7 +363,7 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer) error {
 			}
 			rec := []string{escapeFormula(sub.Email), escapeFormula(sub.Name), string(sub.Status), strings.Join(lists, ";"),
 				ts(sub.CreatedAt), ts(sub.ConfirmedAt), ts(sub.UnsubscribedAt), sub.Consent.Source, ts(sub.Consent.At),
-				fmt.Sprint(sub.BounceCount)}
+				fmt.Sprint(sub.BounceCount), FormatCadences(prefs[sub.ID].Cadences), ts(prefs[sub.ID].PausedUntil)}
 			if err := cw.Write(rec); err != nil {
 				return fmt.Errorf("export: %w", err)
 			}
@@ -352,4 +377,32 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer) error {
 			return nil
 		}
 	}
+}
+
+// importPreferences checks a CSV row's cadences against its lists (a
+// cadence without a list applies to each) and what each list offers.
+func (s *Service) importPreferences(lists []string, row CSVRow) (Preferences, error) {
+	p := Preferences{PausedUntil: row.PausedUntil}
+	// A cadence for every list first, then those of one list.
+	slugs := slices.Sorted(maps.Keys(row.Cadences))
+	for _, slug := range slugs {
+		c := row.Cadences[slug]
+		targets := []string{slug}
+		if slug == "" {
+			targets = lists
+		} else if !slices.Contains(lists, slug) {
+			return p, fmt.Errorf("cadences: %s:%s names a list the row does not have", slug, c)
+		}
+		for _, t := range targets {
+			l, _ := s.list(t)
+			if !slices.Contains(l.Offer().Cadences, c) {
+				return p, fmt.Errorf("cadences: %s does not offer %s (it offers %v)", t, c, l.Offer().Cadences)
+			}
+			if p.Cadences == nil {
+				p.Cadences = map[string]Cadence{}
+			}
+			p.Cadences[t] = c
+		}
+	}
+	return p, nil
 }

@@ -39,6 +39,12 @@ var ErrUnknownList = errors.New("unknown list")
 type List struct {
 	Slug  string
 	Title string
+	// Description says what the series is (the preference page shows it).
+	Description string
+	// Cadences the series offers and its default (see Offer); none:
+	// weekly only.
+	Cadences       []Cadence
+	DefaultCadence Cadence
 }
 
 // Config builds a Service.
@@ -71,6 +77,9 @@ type Config struct {
 	SyncMail bool
 	// MailTimeout bounds a background confirmation send (default 2 min).
 	MailTimeout time.Duration
+	// Readers' preferences (cadences, pauses, the preference page, the
+	// welcome email): see ReaderConfig.
+	Readers ReaderConfig
 }
 
 // Service is double opt-in, unsubscribe and the operators' list tools. It is
@@ -102,6 +111,8 @@ type Service struct {
 
 	keyMu  sync.Mutex
 	supKey []byte // the suppression key, once loaded from the store
+
+	readers readers
 }
 
 type ipLimiter struct {
@@ -163,6 +174,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if err := s.setupReaders(cfg); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -326,6 +340,10 @@ type Request struct {
 	IP        string   // client IP, for the consent record and the rate limit
 	UserAgent string
 	Source    string // "web", "api"…
+
+	// Cadences the reader asks for, by list slug (lists not named get the
+	// list's default). They apply once the sign-up is confirmed.
+	Cadences map[string]Cadence
 }
 
 // Subscribe handles a sign-up with double opt-in. Its result is the same
@@ -360,6 +378,10 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if err != nil {
 		return err
 	}
+	cadences, err := s.cleanCadences(lists, r.Cadences)
+	if err != nil {
+		return err
+	}
 	ua := r.UserAgent
 	if len(ua) > 512 {
 		ua = ua[:512]
@@ -372,7 +394,9 @@ func (s *Service) Subscribe(ctx context.Context, r Request) error {
 	if source == "" {
 		source = "web"
 	}
-	req := Confirmation{Lists: lists, Name: name, Consent: Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}, IssuedAt: now}
+	// The cadences wait with the lists in the request (listChoice) and
+	// apply only when it is confirmed.
+	req := Confirmation{Lists: choices(lists, cadences), Name: name, Consent: Consent{At: now, IP: r.IP, UserAgent: ua, Source: source}, IssuedAt: now}
 	if !s.syncMail {
 		// Nothing above looked at the store: the answer is the same, in
 		// the same time, whatever the address's state.
@@ -423,7 +447,8 @@ func (s *Service) inBackground(ctx context.Context, work func(ctx context.Contex
 // request records a sign-up request for email and queues its confirmation
 // email; queued is false when there was nothing to confirm (suppressed,
 // already active on every list, or, with limit, within the per-address
-// interval). req gives the lists, name, consent and issue time.
+// interval). req gives the lists (with the cadences asked for them, see
+// listChoice), name, consent and issue time.
 func (s *Service) request(ctx context.Context, email string, req Confirmation, limit bool) (queued bool, err error) {
 	if sup, err := s.isSuppressed(ctx, email); err != nil {
 		return false, fmt.Errorf("subscribe: %w", err)
@@ -436,9 +461,9 @@ func (s *Service) request(ctx context.Context, email string, req Confirmation, l
 	var seq int64
 	sub, err := s.store.UpdateSubscriber(ctx, email, func(sub *Subscriber) error {
 		send = nil
-		var want []string
+		var want []string // choices (listChoice): a list and the cadence asked for it
 		for _, l := range req.Lists {
-			if sub.Status != StatusActive || !hasActive(sub, l) {
+			if slug, _ := splitChoice(l); sub.Status != StatusActive || !hasActive(sub, slug) {
 				want = append(want, l)
 			}
 		}
@@ -452,7 +477,8 @@ func (s *Service) request(ctx context.Context, email string, req Confirmation, l
 			// A new address: the request is all there is to know of it.
 			sub.CreatedAt, sub.Status, sub.Name, sub.Consent = now, StatusPending, req.Name, req.Consent
 			for _, l := range want {
-				setList(sub, l, false, now, false)
+				slug, _ := splitChoice(l)
+				setList(sub, slug, false, now, false)
 			}
 		}
 		// Bookkeeping only (the per-address limit, the order of events):
@@ -510,6 +536,9 @@ func (s *Service) Run(ctx context.Context, interval time.Duration) {
 		case <-t.C:
 			if _, err := s.sendDue(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("subscribe: confirmation outbox", "err", err)
+			}
+			if _, err := s.sendWelcomes(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("subscribe: welcome outbox", "err", err)
 			}
 		}
 	}
@@ -652,7 +681,7 @@ func (s *Service) sendConfirmation(ctx context.Context, sub *Subscriber, c Confi
 	link := s.URL("/confirm", url.Values{"token": {tok}})
 	titles := make([]string, len(lists))
 	for i, l := range lists {
-		titles[i] = s.listTitle(l)
+		titles[i] = s.choiceTitle(l)
 	}
 	// No visitor-supplied text goes into a message sent before consent: the
 	// name field would let anyone mail their words to any address.
@@ -694,7 +723,8 @@ func (s *Service) tokenSubscriber(ctx context.Context, id int64, created time.Ti
 }
 
 // checkConfirm verifies a confirmation token and finds its subscriber's
-// address and the lists that still exist.
+// address and the lists that still exist (with the cadences asked for
+// them, see listChoice).
 func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time) (ConfirmClaims, []string, error) {
 	c, err := s.signer.VerifyConfirm(token, now)
 	if err != nil {
@@ -702,7 +732,7 @@ func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time)
 	}
 	var lists []string
 	for _, l := range c.Lists {
-		if slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == l }) {
+		if slug, _ := splitChoice(l); slices.ContainsFunc(s.lists, func(x List) bool { return x.Slug == slug }) {
 			lists = append(lists, l)
 		}
 	}
@@ -723,7 +753,8 @@ func (s *Service) checkConfirm(ctx context.Context, token string, now time.Time)
 func (s *Service) listsOf(slugs []string) []List {
 	out := make([]List, len(slugs))
 	for i, l := range slugs {
-		out[i] = List{Slug: l, Title: s.listTitle(l)}
+		slug, _ := splitChoice(l)
+		out[i] = List{Slug: slug, Title: s.choiceTitle(l)}
 	}
 	return out
 }
@@ -751,6 +782,18 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 	if err != nil {
 		return ConfirmResult{}, err
 	}
+	var (
+		slugs    []string
+		cadences = map[string]Cadence{}
+		welcome  bool
+	)
+	for _, l := range lists {
+		slug, c := splitChoice(l)
+		slugs = append(slugs, slug)
+		if c != "" {
+			cadences[slug] = c
+		}
+	}
 	var req *Confirmation
 	if c.RequestID != 0 {
 		r, err := s.store.GetConfirmation(ctx, c.RequestID)
@@ -764,7 +807,7 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		}
 		req = &r
 	}
-	_, err = s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
+	sub, err := s.store.UpdateSubscriber(ctx, c.Email, func(sub *Subscriber) error {
 		if sub.ID == 0 || (c.ID != 0 && sub.ID != c.ID) {
 			return fmt.Errorf("%w: no such subscriber", ErrInvalidToken)
 		}
@@ -776,7 +819,9 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 		if req == nil && !sub.UnsubscribedAt.IsZero() && !sub.UnsubscribedAt.Truncate(time.Second).Before(c.IssuedAt) {
 			return fmt.Errorf("%w: unsubscribed after this link was sent", ErrInvalidToken)
 		}
-		for _, l := range lists {
+		welcome = false
+		for _, l := range slugs {
+			welcome = welcome || !hasActive(sub, l)
 			setList(sub, l, true, now, true)
 		}
 		if sub.Status != StatusActive {
@@ -797,6 +842,12 @@ func (s *Service) Confirm(ctx context.Context, token string) (ConfirmResult, err
 			return ConfirmResult{}, err
 		}
 		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+	}
+	if err := s.setCadences(ctx, sub.ID, cadences, now); err != nil {
+		return ConfirmResult{}, fmt.Errorf("confirm: %w", err)
+	}
+	if welcome { // not when the same link is followed again
+		s.queueWelcome(ctx, sub, slugs)
 	}
 	return ConfirmResult{Lists: s.listsOf(lists), Email: c.Email}, nil
 }

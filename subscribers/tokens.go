@@ -36,6 +36,7 @@ const (
 	purposeUnsub    = "unsubscribe"
 	purposeForm     = "form"
 	purposeSuppress = "suppress"
+	purposePrefs    = "preferences"
 )
 
 // Signer makes and verifies the HMAC-SHA256 tokens of this package. It is
@@ -50,7 +51,7 @@ func NewSigner(secret []byte) (*Signer, error) {
 		return nil, fmt.Errorf("subscribers: token secret must be at least %d bytes", MinKeyLen)
 	}
 	s := &Signer{keys: map[string][]byte{}}
-	for _, p := range []string{purposeConfirm, purposeUnsub, purposeForm, purposeSuppress} {
+	for _, p := range []string{purposeConfirm, purposeUnsub, purposeForm, purposeSuppress, purposePrefs} {
 		m := hmac.New(sha256.New, secret)
 		m.Write([]byte("syndicated/subscribers/v1/" + p))
 		s.keys[p] = m.Sum(nil)

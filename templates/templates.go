@@ -112,6 +112,9 @@ type Feed struct {
 	Slug, Title, Description string
 	Series                   bool
 	Links                    []FeedLink
+	// Cadences a series' readers may choose (weekly, daily, story); none
+	// or one: the weekly digest.
+	Cadences []string
 }
 
 // Site is what every page knows about the newsroom.
@@ -169,7 +172,7 @@ type Renderer struct {
 
 // Pages are the page names New parses (html/NAME.html).
 var Pages = []string{"index", "article", "error", "subscribe", "subscribe_sent", "subscribe_confirm", "subscribe_confirmed",
-	"subscribe_unsubscribe", "subscribe_unsubscribed", "digest_issue", "digest_list"}
+	"subscribe_unsubscribe", "subscribe_unsubscribed", "digest_issue", "digest_list", "preferences", "preferences_erased"}
 
 var hexColor = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}){1,2}$`)
 

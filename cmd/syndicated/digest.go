@@ -5,24 +5,37 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/cmdline"
 )
 
 // issueFlags pick the issues a digest command works on.
-type issueFlags struct{ series, week string }
+type issueFlags struct{ series, week, day, issues string }
 
-func (f *issueFlags) flags(fs *flag.FlagSet, weekDefault string) {
+// flags declares them; byID adds --issue, stored issues by id.
+func (f *issueFlags) flags(fs *flag.FlagSet, weekDefault string, byID bool) {
 	fs.StringVar(&f.series, "series", "", "series slug(s), comma-separated (default every configured series)")
 	fs.StringVar(&f.week, "week", "", "ISO week, e.g. 2019-W17 (default "+weekDefault+")")
+	fs.StringVar(&f.day, "day", "", "the daily issue of this day (YYYY-MM-DD in newsroom.zone) instead of a week's")
+	if byID {
+		fs.StringVar(&f.issues, "issue", "", "the stored issues with these ids (comma-separated), of any cadence (shanghai-70th/story/ID)")
+	}
 }
 
 func (f *issueFlags) selection(dg *digest.Service, args []string) (digest.Selection, error) {
 	if len(args) > 0 {
 		return digest.Selection{}, fmt.Errorf("%w: unexpected arguments %q", cmdline.ErrUsage, args)
 	}
-	return dg.Select(f.series, f.week)
+	sel, err := dg.Select(f.series, f.week)
+	if err == nil && f.day != "" {
+		sel, err = dg.SelectDay(sel, f.day)
+	}
+	for _, id := range cmdline.List(f.issues) {
+		sel.Issues = append(sel.Issues, strings.TrimSpace(id))
+	}
+	return sel, err
 }
 
 // planFlags are issueFlags with --since, for the commands that plan an
@@ -32,8 +45,8 @@ type planFlags struct {
 	since string
 }
 
-func (f *planFlags) flags(fs *flag.FlagSet) {
-	f.issueFlags.flags(fs, "the current week in newsroom.zone")
+func (f *planFlags) flags(fs *flag.FlagSet, byID bool) {
+	f.issueFlags.flags(fs, "the current week in newsroom.zone", byID)
 	fs.StringVar(&f.since, "since", "", "for a first issue: articles published after this date (YYYY-MM-DD) instead of the past 7 days")
 }
 
@@ -75,7 +88,7 @@ type digestPreviewCmd struct {
 }
 
 func (p *digestPreviewCmd) flags(fs *flag.FlagSet) {
-	p.planFlags.flags(fs)
+	p.planFlags.flags(fs, false)
 	fs.StringVar(&p.format, "format", "html", "html or text")
 	fs.StringVar(&p.out, "out", "", "write to this file instead of stdout (needs one --series)")
 }
@@ -114,7 +127,7 @@ type digestSendCmd struct {
 }
 
 func (s *digestSendCmd) flags(fs *flag.FlagSet) {
-	s.planFlags.flags(fs)
+	s.planFlags.flags(fs, true)
 	fs.BoolVar(&s.DryRun, "dry-run", false, "list the articles and recipients; store and send nothing")
 	fs.StringVar(&s.To, "to", "", "send one copy to this address only, without creating the issue")
 }
@@ -134,7 +147,7 @@ func (s *digestSendCmd) run(ctx context.Context, c *cli, args []string) error {
 type digestStatusCmd struct{ issueFlags }
 
 func (s *digestStatusCmd) flags(fs *flag.FlagSet) {
-	s.issueFlags.flags(fs, "each series' latest issue")
+	s.issueFlags.flags(fs, "each series' latest issue", true)
 }
 
 func (s *digestStatusCmd) run(ctx context.Context, c *cli, args []string) error {
@@ -149,7 +162,9 @@ func (s *digestStatusCmd) run(ctx context.Context, c *cli, args []string) error 
 
 type digestRetryCmd struct{ issueFlags }
 
-func (r *digestRetryCmd) flags(fs *flag.FlagSet) { r.issueFlags.flags(fs, "each series' latest issue") }
+func (r *digestRetryCmd) flags(fs *flag.FlagSet) {
+	r.issueFlags.flags(fs, "each series' latest issue", true)
+}
 
 func (r *digestRetryCmd) run(ctx context.Context, c *cli, args []string) error {
 	return c.withDigest(ctx, func(con *digest.Console) error {

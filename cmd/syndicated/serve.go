@@ -126,6 +126,7 @@ func (d *daemon) setupFeeds(ctx context.Context) error {
 	}
 	builds := metrics.NewBuilds(d.registry)
 	metrics.NewStoreCollector(d.registry, a.store, metrics.StoreOptions{Log: a.log})
+	metrics.NewCadenceCollector(d.registry, a.store, a.readerLists(), metrics.StoreOptions{Log: a.log})
 	// API pushes and content scans go through one importer, whose hooks
 	// count them and rebuild the feeds after a change.
 	im := a.importer(a.log, nil, a.cfg.ContentSection, metrics.NewIngest(d.registry).Hook, func(_ context.Context, e ingest.Event) {
@@ -248,11 +249,8 @@ func (d *daemon) setupMail() error {
 	d.route(web.Register)
 	d.route(digestweb.New(dg, a.log, pages).Register)
 
-	var schedules []digest.Schedule
-	for _, s := range a.cfg.Series {
-		schedules = append(schedules, digest.Schedule{Series: s.Slug, Spec: a.cfg.DigestSchedule(s)})
-	}
-	runner, err := digest.NewRunner(digest.RunnerConfig{Service: dg, Sched: d.sched, Schedules: schedules,
+	// A job per series and cadence (digest.Service.Jobs).
+	runner, err := digest.NewRunner(digest.RunnerConfig{Service: dg, Sched: d.sched,
 		CatchUp: a.cfg.Digest.CatchUp.Duration, Log: a.log,
 		Sender: a.digestSender(dg, m, metrics.NewDeliveries(d.registry).Observe)})
 	if err != nil {

@@ -101,6 +101,9 @@ func (a *app) pages() (*templates.Renderer, error) {
 		for _, ff := range feeds.Formats {
 			f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
+		if cs, ok := a.cfg.SeriesBySlug(s.Slug); ok && f.Series {
+			f.Cadences, _ = a.cfg.SeriesCadences(cs)
+		}
 		site.Feeds = append(site.Feeds, f)
 		if f.Series {
 			site.Digests = append(site.Digests, f)
@@ -242,9 +245,10 @@ func (a *app) renderer() *hermes.Renderer {
 // sends synchronously so that it can report a failure; the daemon sends in
 // the background so that a response's timing reveals nothing.
 func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
-	lists := make([]subscribers.List, 0, len(a.cfg.Series))
-	for _, s := range a.cfg.Series {
-		lists = append(lists, subscribers.List{Slug: s.Slug, Title: s.Title})
+	lists := a.readerLists()
+	readers := subscribers.ReaderConfig{PreferencesTTL: a.cfg.Subscribe.PreferencesTTL.Duration, LatestIssue: a.latestIssue}
+	if a.cfg.Subscribe.Welcome {
+		readers.Welcome = a.renderer()
 	}
 	return subscribers.New(subscribers.Config{
 		Store:           a.store,
@@ -259,22 +263,19 @@ func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 		IPBurst:         a.cfg.Subscribe.PerClientBurst,
 		Logger:          a.log,
 		SyncMail:        syncMail,
+		Readers:         readers,
 	})
 }
 
 // digestService builds the digest service on the subscriber service.
 func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
-	var series []digest.Series
-	for _, s := range a.cfg.Series {
-		series = append(series, digest.Series{Slug: s.Slug, Title: s.Title, Description: s.Description, Subject: s.DigestSubject})
-	}
 	returns, err := a.returns()
 	if err != nil {
 		return nil, err
 	}
 	return digest.New(digest.Config{
 		Zone:  a.cfg.Zone(),
-		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: series,
+		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: a.digestSeries(),
 		BaseURL:  a.cfg.BaseURL,
 		Renderer: a.renderer(),
 		From:     a.cfg.SMTP.From,

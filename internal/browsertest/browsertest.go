@@ -38,9 +38,17 @@ func Need(tb testing.TB, what string, candidates ...string) string {
 // browser context that lives until the test ends.
 func Chromium(tb testing.TB) context.Context {
 	tb.Helper()
+	return ChromiumWith(tb)
+}
+
+// ChromiumWith is Chromium with further options, e.g.
+// chromedp.Flag("host-resolver-rules", "MAP news.test 127.0.0.1") for a
+// daemon whose base_url names a host of its own.
+func ChromiumWith(tb testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
+	tb.Helper()
 	bin := Need(tb, "chromium", "chromium", "chromium-browser", "google-chrome")
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		append(chromedp.DefaultExecAllocatorOptions[:],
+		append(append(chromedp.DefaultExecAllocatorOptions[:],
 			chromedp.ExecPath(bin),
 			chromedp.NoSandbox,
 			chromedp.DisableGPU,
@@ -52,7 +60,7 @@ func Chromium(tb testing.TB) context.Context {
 			chromedp.Flag("disable-quic", true),
 			chromedp.UserDataDir(tb.TempDir()),
 			chromedp.WindowSize(1000, 900),
-		)...)
+		), extra...)...)
 	browser, cancelBrowser := chromedp.NewContext(allocCtx)
 	// Start the browser on a context without a deadline: a timeout on the
 	// first run would end the browser with it.

@@ -102,8 +102,8 @@ func SmallTargets(ctx context.Context) ([]string, error) {
     // A link inside a sentence is exempt (WCAG 2.5.8 "inline").
     if (el.tagName === "A" && el.closest("p, li, figcaption, aside") && !el.matches("nav a, .button, .kicker a, .site-footer a, .brand") && el.closest("p, li, figcaption, aside").textContent.trim() !== el.textContent.trim()) continue;
     let w = r.width, h = r.height;
-    // A checkbox counts with its label, which takes the taps.
-    const lab = el.type === "checkbox" && el.closest("label");
+    // A checkbox or radio button counts with its label, which takes the taps.
+    const lab = (el.type === "checkbox" || el.type === "radio") && el.closest("label");
     if (lab) { const lr = lab.getBoundingClientRect(); w = lr.width; h = lr.height; }
     if (w < 44 - 0.5 || h < 44 - 0.5)
       out.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") + " " + JSON.stringify((el.textContent || el.value || "").trim().slice(0, 30)) + " " + Math.round(w) + "x" + Math.round(h));

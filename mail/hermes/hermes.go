@@ -43,6 +43,8 @@ var (
 	themeHTML string
 	//go:embed theme.txt.html
 	themeText string
+	//go:embed welcome.html
+	welcomeHTML string
 
 	colorRE = regexp.MustCompile(`^#[0-9A-Fa-f]{6}$|^#[0-9A-Fa-f]{3}$`)
 	langRE  = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
@@ -65,8 +67,9 @@ func (t *theme) PlainTextTemplate() string { return t.text }
 // Renderer renders emails with the brand's hermes theme. It is safe for
 // concurrent use.
 type Renderer struct {
-	h    hm.Hermes
-	tmpl *template.Template
+	h       hm.Hermes
+	tmpl    *template.Template
+	welcome *template.Template
 }
 
 // generator returns a copy of the configured hermes value: hermes fills in
@@ -80,6 +83,7 @@ func (r *Renderer) generator() *hm.Hermes {
 var (
 	_ digest.Renderer                  = (*Renderer)(nil)
 	_ subscribers.ConfirmationRenderer = (*Renderer)(nil)
+	_ subscribers.WelcomeRenderer      = (*Renderer)(nil)
 )
 
 // New returns a Renderer for brand b.
@@ -115,16 +119,19 @@ func New(b Brand) *Renderer {
 			// Every style is inline already.
 			DisableCSSInlining: true,
 		},
-		tmpl: template.Must(template.New("articles").Parse(brand.Replace(articlesHTML))),
+		tmpl:    template.Must(template.New("articles").Parse(brand.Replace(articlesHTML))),
+		welcome: template.Must(template.New("welcome").Parse(brand.Replace(welcomeHTML))),
 	}
 }
 
 // RenderDigest renders an issue as HTML and plain text.
 func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) {
+	what, why := whyDigest(e)
 	data := struct {
-		ViewURL, UnsubscribeURL, SeriesTitle string
-		Articles                             []digest.ArticleView
-	}{ViewURL: e.ViewURL, UnsubscribeURL: e.UnsubscribeURL, SeriesTitle: e.Title, Articles: e.Articles}
+		ViewURL, UnsubscribeURL, PreferencesURL, SeriesTitle, What, Why string
+		Articles                                                        []digest.ArticleView
+	}{ViewURL: e.ViewURL, UnsubscribeURL: e.UnsubscribeURL, PreferencesURL: e.PreferencesURL, SeriesTitle: e.Title,
+		What: what, Why: why, Articles: e.Articles}
 	var b bytes.Buffer
 	if err := r.tmpl.Execute(&b, data); err != nil {
 		return "", "", err
@@ -147,7 +154,7 @@ func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) 
 	// markdown: an HTML table would turn into ASCII boxes.
 	var md strings.Builder
 	if e.ViewURL != "" {
-		fmt.Fprintf(&md, "View this digest in your browser: %s\n\n", e.ViewURL)
+		fmt.Fprintf(&md, "View %s in your browser: %s\n\n", what, e.ViewURL)
 	}
 	for _, v := range e.Articles {
 		fmt.Fprintf(&md, "### %s\n\n", mdEscape(v.Headline))
@@ -161,14 +168,28 @@ func (r *Renderer) RenderDigest(e *digest.Email) (html, text string, err error) 
 		fmt.Fprintf(&md, "%s\n\nRead it: %s\n\n", mdEscape(meta), v.URL)
 	}
 	if e.UnsubscribeURL != "" {
-		fmt.Fprintf(&md, "You receive this digest because you subscribed to %s. Unsubscribe with one click: %s\n",
-			mdEscape(e.Title), e.UnsubscribeURL)
+		fmt.Fprintf(&md, "%s Unsubscribe with one click: %s\n", mdEscape(why), e.UnsubscribeURL)
+	}
+	if e.PreferencesURL != "" {
+		fmt.Fprintf(&md, "\nYour preferences (how often, pause, more series): %s\n", e.PreferencesURL)
 	}
 	email.Body.FreeMarkdown = hm.Markdown(md.String())
 	if text, err = r.generator().GeneratePlainText(email); err != nil {
 		return "", "", err
 	}
 	return html, text, nil
+}
+
+// whyDigest names what kind of email e is ("this digest", "these
+// emails") and says why the reader gets it.
+func whyDigest(e *digest.Email) (what, why string) {
+	switch subscribers.Cadence(e.Cadence) {
+	case subscribers.CadenceStory:
+		return "this email", fmt.Sprintf("You receive an email for each new story of %s because you subscribed to it.", e.Title)
+	case subscribers.CadenceDaily:
+		return "this digest", fmt.Sprintf("You receive this daily digest because you subscribed to %s.", e.Title)
+	}
+	return "this digest", fmt.Sprintf("You receive this digest because you subscribed to %s.", e.Title)
 }
 
 // mdEscape makes s literal text in markdown (blackfriday honours a
@@ -218,4 +239,65 @@ func (r *Renderer) RenderConfirmation(d subscribers.ConfirmationData) (*mail.Mes
 		Text:    text,
 		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
 	}, nil
+}
+
+// RenderWelcome renders the email a reader gets once their sign-up is
+// confirmed: the series they chose, how often each arrives, a link to the
+// latest issue of each and to their preferences. The caller sets To and
+// List-Unsubscribe.
+func (r *Renderer) RenderWelcome(d subscribers.WelcomeData) (*mail.Message, error) {
+	var b bytes.Buffer
+	if err := r.welcome.Execute(&b, d); err != nil {
+		return nil, fmt.Errorf("welcome email: %w", err)
+	}
+	body := hm.Body{
+		Name:     strings.TrimSpace(d.Name),
+		Greeting: "Welcome",
+		Intros:   []string{fmt.Sprintf("You are now subscribed to %s by email. Here is what arrives, and when:", listWords(d.Lists))},
+		// The block passes through markdown untouched; the template
+		// escaped everything in it.
+		FreeMarkdown: hm.Markdown("\n" + strings.ReplaceAll(b.String(), "\n\n", "\n") + "\n"),
+		Actions: []hm.Action{{
+			Instructions: "Choose how often each series arrives (weekly, daily or each story), add or leave series, pause for a while or change your name:",
+			Button:       hm.Button{Text: "Your preferences", Link: d.PreferencesURL},
+		}},
+		Outros:    []string{"Every email has this link, and one to unsubscribe with one click."},
+		Signature: "The editors",
+	}
+	email := hm.Email{Body: body}
+	html, err := r.generator().GenerateHTML(email)
+	if err != nil {
+		return nil, fmt.Errorf("welcome email: %w", err)
+	}
+	var md strings.Builder
+	for _, l := range d.Lists {
+		fmt.Fprintf(&md, "### %s\n\n%s: %s.\n\n", mdEscape(l.Title), l.Cadence.Label(), mdEscape(l.Cadence.Describe()))
+		if l.Latest != nil {
+			fmt.Fprintf(&md, "Read the latest issue, %s: %s\n\n", mdEscape(l.Latest.Title), l.Latest.URL)
+		}
+	}
+	fmt.Fprintf(&md, "Unsubscribe with one click: %s\n", d.UnsubscribeURL)
+	email.Body.FreeMarkdown = hm.Markdown(md.String())
+	text, err := r.generator().GeneratePlainText(email)
+	if err != nil {
+		return nil, fmt.Errorf("welcome email: %w", err)
+	}
+	return &mail.Message{
+		Subject: "Welcome to " + r.h.Product.Name + ": " + listWords(d.Lists),
+		HTML:    html,
+		Text:    text,
+		Headers: map[string]string{"Auto-Submitted": "auto-generated"},
+	}, nil
+}
+
+// listWords names lists in a sentence: "A", "A and B", "A, B and C".
+func listWords(ls []subscribers.WelcomeList) string {
+	var names []string
+	for _, l := range ls {
+		names = append(names, l.Title)
+	}
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }

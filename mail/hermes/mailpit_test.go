@@ -44,10 +44,10 @@ type htmlCheck struct {
 	} `json:"Warnings"`
 }
 
-// TestEmailsPassMailpitHTMLCheck sends the digest and the confirmation
-// email through Mailpit over SMTP and asks Mailpit's html-check (the
-// caniemail.com data) how well mail clients support their HTML and CSS:
-// above 90% for both. The emails are then looked at in headless Chromium
+// TestEmailsPassMailpitHTMLCheck sends the digest, the confirmation and
+// the welcome email through Mailpit over SMTP and asks Mailpit's
+// html-check (the caniemail.com data) how well mail clients support their
+// HTML and CSS: above 90% for each. The emails are then looked at in headless Chromium
 // at a phone's and a desktop's width (screenshots kept as artifacts).
 func TestEmailsPassMailpitHTMLCheck(t *testing.T) {
 	mp := mailpittest.Start(t)
@@ -79,8 +79,17 @@ func TestEmailsPassMailpitHTMLCheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	confirm.To = "confirm@example.com"
+	welcome, err := r.RenderWelcome(subscribers.WelcomeData{Name: "Li Wei", PreferencesURL: "https://www.example.com/preferences?token=def",
+		UnsubscribeURL: "https://www.example.com/unsubscribe?token=ghi", Lists: []subscribers.WelcomeList{
+			{Title: "Shanghai 70th anniversary series", Cadence: subscribers.CadenceDaily,
+				Latest: &subscribers.IssueLink{Title: "Week 18, 2019", URL: "https://www.example.com/digests/shanghai-70th/2019-W18"}},
+			{Title: "City lights", Cadence: subscribers.CadenceWeekly}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	welcome.To = "welcome@example.com"
 
-	for _, m := range []*mail.Message{digestMsg, confirm} {
+	for _, m := range []*mail.Message{digestMsg, confirm, welcome} {
 		if err := mailer.Send(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}

@@ -52,6 +52,8 @@ var codes = []struct {
 	{subscribers.ErrInvalidEmail, http.StatusBadRequest, "", "email"},
 	{subscribers.ErrInvalidName, http.StatusBadRequest, "", "name"},
 	{subscribers.ErrUnknownList, http.StatusBadRequest, "", "lists"},
+	{subscribers.ErrUnknownCadence, http.StatusBadRequest, "", "cadences"},
+	{subscribers.ErrInvalidPause, http.StatusBadRequest, "", "weeks"},
 	{subscribers.ErrInvalidToken, http.StatusBadRequest, "", "token"}, // ErrTokenExpired too
 	{subscribers.ErrNotFound, http.StatusNotFound, "no such subscriber", ""},
 	{bounce.ErrUnauthenticated, http.StatusUnauthorized, "", ""},

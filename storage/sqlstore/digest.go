@@ -98,6 +98,65 @@ func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time
 	return stored, created, err
 }
 
+// CreateIssueWith implements digest.Store.
+func (s *Store) CreateIssueWith(ctx context.Context, iss digest.Issue, recipients []int64, now time.Time) (*digest.Issue, bool, error) {
+	if len(recipients) == 0 {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
+	}
+	var created bool
+	err := s.tx(ctx, func(q db) error {
+		var err error
+		created, err = s.createIssueTx(ctx, q, iss, recipients, now)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
+	}
+	stored, err := s.GetIssue(ctx, iss.ID)
+	return stored, created, err
+}
+
+// createIssueTx stores iss (status sending, with its content) and one
+// pending delivery per recipient (ascending subscriber ids), in q's
+// transaction;
+// when an issue with iss.ID exists it writes nothing and reports false.
+// Issues of every cadence are created through it.
+func (s *Store) createIssueTx(ctx context.Context, q db, iss digest.Issue, recipients []int64, now time.Time) (bool, error) {
+	content := ""
+	if iss.Content != nil {
+		b, err := json.Marshal(iss.Content)
+		if err != nil {
+			return false, fmt.Errorf("content: %w", err)
+		}
+		content = string(b)
+	}
+	n, err := q.execN(ctx, `INSERT INTO digest_issues (`+issueColumns+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) ON CONFLICT (id) DO NOTHING`,
+		iss.ID, iss.Series, iss.Week.String(), q.t(iss.Since), q.t(iss.Until), q.t(now), string(digest.IssueSending), content)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	// One statement for the lot: an array of ids on PostgreSQL, a JSON
+	// array on SQLite.
+	if s.d.Unnest {
+		_, err = q.exec(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
+			SELECT ?, r.id, 'pending', 0, ? FROM unnest(?::bigint[]) WITH ORDINALITY AS r(id, n) ORDER BY r.n`,
+			iss.ID, q.t(now), recipients)
+		return true, err
+	}
+	list := make([]byte, 0, 8*len(recipients))
+	list = append(list, '[')
+	for i, id := range recipients {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendInt(list, id, 10)
+	}
+	_, err = q.exec(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
+		SELECT ?, value, 'pending', 0, ? FROM json_each(?) ORDER BY key`, iss.ID, q.t(now), string(append(list, ']')))
+	return true, err
+}
+
 // GetIssue implements digest.Store.
 func (s *Store) GetIssue(ctx context.Context, id string) (*digest.Issue, error) {
 	iss, err := getIssue(ctx, s.read(), id)

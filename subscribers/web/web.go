@@ -105,6 +105,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /confirm", h.postConfirm)
 	mux.HandleFunc("GET /unsubscribe", h.getUnsubscribe)
 	mux.HandleFunc("POST /unsubscribe", h.postUnsubscribe)
+	mux.HandleFunc("GET /preferences", h.getPreferences)
+	mux.HandleFunc("POST /preferences", h.postPreferences)
 }
 
 // RemoteIP is the host part of r.RemoteAddr.
@@ -119,6 +121,7 @@ func RemoteIP(r *http.Request) string {
 type listOption struct {
 	Slug, Title string
 	Checked     bool
+	Options     []cadenceOption // the cadences it offers, when several
 }
 
 // pageData is what the subscriber pages show. Email is the address a
@@ -135,6 +138,8 @@ type pageData struct {
 	All            bool
 	SubscribeURL   string
 	Token          string // the confirmation token, posted back by the button
+	Prefs          *prefsPage
+	Cadences       bool // some list offers several cadences
 }
 
 func (h *Handler) render(w http.ResponseWriter, status int, page string, d pageData) {
@@ -167,7 +172,7 @@ func (h *Handler) errorPage(w http.ResponseWriter, status int, title, msg string
 	h.pages.ErrorPage(w, status, title, msg)
 }
 
-func (h *Handler) formData(email, name string, lists []string, errMsg string) pageData {
+func (h *Handler) formData(email, name string, lists []string, cadences map[string]subscribers.Cadence, errMsg string) pageData {
 	d := pageData{
 		Title: "Subscribe", Action: "/subscribe", Error: errMsg, Email: email, Name: name,
 		FormToken: h.svc.Signer().FormToken(h.svc.Now().Add(h.opts.FormTTL)),
@@ -177,7 +182,10 @@ func (h *Handler) formData(email, name string, lists []string, errMsg string) pa
 		for _, x := range lists {
 			checked = checked || x == l.Slug
 		}
-		d.Lists = append(d.Lists, listOption{Slug: l.Slug, Title: l.Title, Checked: checked})
+		o := l.Offer()
+		d.Lists = append(d.Lists, listOption{Slug: l.Slug, Title: l.Title, Checked: checked,
+			Options: cadenceOptions(o, o.Effective(cadences[l.Slug]))})
+		d.Cadences = d.Cadences || len(o.Cadences) > 1
 	}
 	return d
 }
@@ -187,7 +195,7 @@ func (h *Handler) getSubscribe(w http.ResponseWriter, r *http.Request) {
 	if l := r.URL.Query().Get("list"); l != "" {
 		pre = []string{l}
 	}
-	h.render(w, http.StatusOK, "subscribe", h.formData("", "", pre, ""))
+	h.render(w, http.StatusOK, "subscribe", h.formData("", "", pre, nil, ""))
 }
 
 // sameOrigin rejects cross-site form posts: Sec-Fetch-Site must be
@@ -221,6 +229,8 @@ type subscribeJSON struct {
 	Name    string   `json:"name"`
 	Lists   []string `json:"lists"`
 	Website string   `json:"website"` // honeypot
+	// Cadences by list slug: "weekly", "daily" or "story".
+	Cadences map[string]subscribers.Cadence `json:"cadences"`
 }
 
 const acceptedMsg = "If the address can receive mail, a message with a confirmation link is on its way."
@@ -286,7 +296,13 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 			fail(response.ErrForbidden, "This form has expired or did not come from this site. Please reload the page and try again.")
 			return
 		}
-		in = subscribeJSON{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Lists: r.PostForm["list"], Website: r.PostFormValue("website")}
+		in = subscribeJSON{Email: r.PostFormValue("email"), Name: r.PostFormValue("name"), Lists: r.PostForm["list"], Website: r.PostFormValue("website"),
+			Cadences: map[string]subscribers.Cadence{}}
+		for _, l := range h.svc.Lists() {
+			if c := r.PostFormValue("cadence-" + l.Slug); c != "" {
+				in.Cadences[l.Slug] = subscribers.Cadence(c)
+			}
+		}
 	default:
 		fail(response.ErrUnsupportedMediaType, "Send a form or JSON.")
 		return
@@ -310,6 +326,7 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 	err := h.svc.Subscribe(r.Context(), subscribers.Request{
 		Email: in.Email, Name: in.Name, Lists: in.Lists,
 		IP: h.opts.ClientIP(r), UserAgent: r.UserAgent(), Source: source,
+		Cadences: in.Cadences,
 	})
 	switch {
 	case err == nil:
@@ -317,13 +334,14 @@ func (h *Handler) postSubscribe(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, subscribers.ErrRateLimited):
 		w.Header().Set("Retry-After", "120")
 		fail(err, "Too many requests from your network. Please try again in a few minutes.")
-	case errors.Is(err, subscribers.ErrInvalidEmail), errors.Is(err, subscribers.ErrInvalidName), errors.Is(err, subscribers.ErrUnknownList):
+	case errors.Is(err, subscribers.ErrInvalidEmail), errors.Is(err, subscribers.ErrInvalidName), errors.Is(err, subscribers.ErrUnknownList),
+		errors.Is(err, subscribers.ErrUnknownCadence):
 		msg := userMessage(err)
 		if isJSON {
 			fail(err, msg)
 			return
 		}
-		d := h.formData(in.Email, in.Name, in.Lists, msg)
+		d := h.formData(in.Email, in.Name, in.Lists, in.Cadences, msg)
 		if !strings.ContainsAny(in.Email+in.Name, "\r\n") {
 			d.Email, d.Name = strings.TrimSpace(in.Email), strings.TrimSpace(in.Name)
 		} else {
@@ -343,6 +361,8 @@ func userMessage(err error) string {
 		return "Please enter a name on one line, or leave it empty."
 	case errors.Is(err, subscribers.ErrUnknownList):
 		return "Please choose lists from the form."
+	case errors.Is(err, subscribers.ErrUnknownCadence):
+		return "Please choose how often from the form."
 	}
 	return "Invalid request."
 }
