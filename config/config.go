@@ -7,20 +7,15 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"log/slog"
 	"net"
-	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	_ "time/tzdata" // newsroom.zone must resolve even without system zoneinfo
 
@@ -228,20 +223,7 @@ const HubBuiltin = "builtin"
 // HubCallbackPrefixes parses feeds.hub_allow_callbacks; a bare address is
 // a one-address prefix.
 func (f Feeds) HubCallbackPrefixes() ([]netip.Prefix, error) {
-	var out []netip.Prefix
-	for i, s := range f.HubAllowCallbacks {
-		s = strings.TrimSpace(s)
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p.Masked())
-			continue
-		}
-		a, err := netip.ParseAddr(s)
-		if err != nil {
-			return nil, fmt.Errorf("feeds.hub_allow_callbacks[%d]: %q is neither a CIDR such as 10.0.0.0/8 nor an IP address", i, s)
-		}
-		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
-	}
-	return out, nil
+	return ParsePrefixes("feeds.hub_allow_callbacks", f.HubAllowCallbacks)
 }
 
 // ArchivePeriodOf is the archive period of a section or series: its own
@@ -387,81 +369,6 @@ func (b Bounce) Inbound() bool { return b.Address != "" && (b.Listen != "" || b.
 // Webhooks reports whether a provider's webhook is configured.
 func (b Bounce) Webhooks() bool {
 	return len(b.SES.TopicARNs) > 0 || b.Mailgun.SigningKey != "" || b.SendGrid.PublicKey != "" || b.Postmark.Username != ""
-}
-
-// validate reports bounce.* problems.
-func (b Bounce) validate(bad func(key, format string, args ...any)) {
-	if b.Address != "" {
-		a, err := mail.ParseAddress(b.Address)
-		local, _, _ := strings.Cut(b.Address, "@")
-		switch {
-		case err != nil || a.Name != "" || strings.Contains(b.Address, "<"):
-			bad("bounce.address", "%q is not a bare email address such as bounces@bounce.example.org", b.Address)
-		case strings.Contains(local, "+"):
-			bad("bounce.address", "%q: the local part must not contain '+' (it separates each copy's token)", b.Address)
-		case len(local) > 20:
-			bad("bounce.address", "%q: the local part is longer than 20 characters, so tokens would not fit in an address", b.Address)
-		}
-	}
-	if b.Listen != "" {
-		if b.Address == "" {
-			bad("bounce.listen", "needs bounce.address (the domain it takes mail for)")
-		}
-		if _, port, err := net.SplitHostPort(b.Listen); err != nil {
-			bad("bounce.listen", "%q is not HOST:PORT: %v", b.Listen, err)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			bad("bounce.listen", "%q: port %q is not a number from 0 to 65535", b.Listen, port)
-		}
-	}
-	if (b.TLSCertFile == "") != (b.TLSKeyFile == "") {
-		bad("bounce.tls_cert_file", "STARTTLS needs bounce.tls_cert_file and bounce.tls_key_file both set")
-	}
-	for key, f := range map[string]string{"bounce.tls_cert_file": b.TLSCertFile, "bounce.tls_key_file": b.TLSKeyFile} {
-		if f != "" {
-			if _, err := os.Stat(f); err != nil {
-				bad(key, "%v", err)
-			}
-		}
-	}
-	if b.MaxMessageBytes < 64<<10 {
-		bad("bounce.max_message_bytes", "%d is below 65536", b.MaxMessageBytes)
-	}
-	if b.Mailbox != "" {
-		u, err := url.Parse(b.Mailbox)
-		_, hasPass := u.User.Password()
-		switch {
-		case err != nil || u.Scheme != "imaps" || u.Hostname() == "":
-			bad("bounce.mailbox", "must be imaps://USER:PASSWORD@HOST[:993]/MAILBOX (IMAP over TLS)")
-		case u.User.Username() == "" || !hasPass:
-			bad("bounce.mailbox", "needs a user and a password: imaps://USER:PASSWORD@HOST/MAILBOX")
-		}
-		if b.Address == "" {
-			bad("bounce.mailbox", "needs bounce.address (only copies sent from it can be matched)")
-		}
-	}
-	if b.SoftLimit < 1 {
-		bad("bounce.soft_limit", "%d must be at least 1", b.SoftLimit)
-	}
-	if b.SoftIssues < 1 || b.SoftIssues > b.SoftLimit {
-		bad("bounce.soft_issues", "%d must be from 1 to bounce.soft_limit (%d)", b.SoftIssues, b.SoftLimit)
-	}
-	if b.SoftWindow.Duration <= 0 {
-		bad("bounce.soft_window", "must be positive")
-	}
-	if b.ComplaintWarn <= 0 || b.ComplaintWarn >= 1 {
-		bad("bounce.complaint_warn", "%g must be a rate between 0 and 1 (0.001 is 0.1 %%)", b.ComplaintWarn)
-	}
-	for i, a := range b.SES.TopicARNs {
-		if !strings.HasPrefix(a, "arn:aws") || strings.Count(a, ":") != 5 {
-			bad(fmt.Sprintf("bounce.ses.topic_arns.%d", i), "%q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)", a)
-		}
-	}
-	if k := b.Mailgun.SigningKey; k != "" && len(k) < 16 {
-		bad("bounce.mailgun.signing_key", "is %d characters; paste Mailgun's HTTP webhook signing key", len(k))
-	}
-	if (b.Postmark.Username == "") != (b.Postmark.Password == "") || (b.Postmark.Password != "" && len(b.Postmark.Password) < 16) {
-		bad("bounce.postmark.password", "set bounce.postmark.username and a password of at least 16 characters, and the same in the webhook URL")
-	}
 }
 
 type Subscribe struct {
@@ -777,314 +684,10 @@ func (c *Config) Warnings() []string {
 	return w
 }
 
-// validateFeedScale checks the archive, author and tag feed, hub and
-// audience keys of [feeds] and the archive_period of sections and series.
-func (c *Config) validateFeedScale() []error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(key+": "+format, args...))
-	}
-	period := func(key, v string) {
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "", "month", "week", "day":
-		default:
-			bad(key, "%q is not month, week or day", v)
-		}
-	}
-	period("feeds.archive_period", c.Feeds.ArchivePeriod)
-	for i, s := range c.Sections {
-		period(fmt.Sprintf("sections[%d].archive_period", i), s.ArchivePeriod)
-	}
-	for i, s := range c.Series {
-		period(fmt.Sprintf("series[%d].archive_period", i), s.ArchivePeriod)
-	}
-	if c.Feeds.PageItems < 1 {
-		bad("feeds.page_items", "%d must be at least 1", c.Feeds.PageItems)
-	}
-	if c.Feeds.CacheMiB < 1 {
-		bad("feeds.cache_mib", "%d must be at least 1", c.Feeds.CacheMiB)
-	}
-	switch c.Feeds.Hub {
-	case "":
-	case HubBuiltin:
-		if c.Feeds.HubURL != "" {
-			bad("feeds.hub", "%q and feeds.hub_url %q both set: use one hub", c.Feeds.Hub, c.Feeds.HubURL)
-		}
-	default:
-		bad("feeds.hub", "%q: want \"builtin\" or empty (an external hub goes in feeds.hub_url)", c.Feeds.Hub)
-	}
-	if c.Feeds.HubMaxLease.Duration < time.Minute {
-		bad("feeds.hub_max_lease", "%s is shorter than a minute", c.Feeds.HubMaxLease.Duration)
-	}
-	if c.Feeds.HubLease.Duration < time.Minute || c.Feeds.HubLease.Duration > c.Feeds.HubMaxLease.Duration {
-		bad("feeds.hub_lease", "%s must be a minute or more and at most feeds.hub_max_lease (%s)", c.Feeds.HubLease.Duration, c.Feeds.HubMaxLease.Duration)
-	}
-	if _, err := c.Feeds.HubCallbackPrefixes(); err != nil {
-		errs = append(errs, err)
-	}
-	return errs
-}
-
-// MinSecretLen is the shortest secret serve accepts.
-const MinSecretLen = 16
-
-// Validate reports everything wrong, each problem naming its key (joined:
-// Problems splits them).
-func (c *Config) Validate() error {
-	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf(key+": "+format, args...))
-	}
-	checkURL := func(key, v string, required bool) {
-		if v == "" && !required {
-			return
-		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(key, "%q is not an absolute http(s) URL", v)
-		}
-	}
-	checkURL("base_url", c.BaseURL, true)
-	checkURL("feeds.hub_url", c.Feeds.HubURL, false)
-	checkURL("brand.link", c.Brand.Link, false)
-	checkURL("brand.logo", c.Brand.Logo, false)
-	if c.Secret != "" && len(c.Secret) < MinSecretLen {
-		bad("secret", "is %d character(s); it must be at least %d (or empty: one is generated)", len(c.Secret), MinSecretLen)
-	}
-	if c.HTTP.Listen == "" {
-		bad("http.listen", "is empty")
-	} else if _, port, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
-		bad("http.listen", "%q is not HOST:PORT: %v", c.HTTP.Listen, err)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		bad("http.listen", "%q: port %q is not a number from 0 to 65535", c.HTTP.Listen, port)
-	}
-	if _, err := c.HTTP.TrustedProxyPrefixes(); err != nil {
-		errs = append(errs, err)
-	}
-	if h := c.HTTP.ForwardedHeader; !strings.EqualFold(h, "X-Forwarded-For") && !strings.EqualFold(h, "Forwarded") {
-		bad("http.forwarded_header", "%q: want X-Forwarded-For or Forwarded", h)
-	}
-	if _, err := ParsePrefixes("probe_photos_allow", c.ProbePhotosAllow); err != nil {
-		errs = append(errs, err)
-	}
-	if _, err := time.Parse(time.DateOnly, c.Articles.Earliest); err != nil {
-		bad("articles.earliest", "%q is not a date such as 1980-01-01", c.Articles.Earliest)
-	}
-	if c.Articles.MaxAhead.Duration <= 0 {
-		bad("articles.max_ahead", "must be positive (e.g. 8784h, a year)")
-	}
-	if c.HTTP.AdminListen != "" {
-		if _, port, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
-			bad("http.admin_listen", "%q is not HOST:PORT: %v", c.HTTP.AdminListen, err)
-		} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-			bad("http.admin_listen", "%q: port %q is not a number from 0 to 65535", c.HTTP.AdminListen, port)
-		}
-	}
-	if c.HTTP.MaxBodyBytes < 1024 {
-		bad("http.max_body_bytes", "%d is below 1024", c.HTTP.MaxBodyBytes)
-	}
-	if _, err := c.Location(); err != nil {
-		errs = append(errs, err)
-	}
-	if !regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}){1,2}$`).MatchString(c.Brand.Color) {
-		errs = append(errs, fmt.Errorf("brand.color: %q is not a colour such as #8c1515", c.Brand.Color))
-	}
-	if c.Feeds.Items < 1 {
-		bad("feeds.items", "%d must be at least 1", c.Feeds.Items)
-	}
-	if _, err := ParseSchedule(c.Feeds.Schedule); err != nil {
-		bad("feeds.schedule", "%q: %v", c.Feeds.Schedule, err)
-	}
-	errs = append(errs, c.validateFeedScale()...)
-	errs = append(errs, checkDurations(reflect.ValueOf(c).Elem(), "")...)
-	checkDir := func(key, dir string, write bool) {
-		if dir == "" {
-			return
-		}
-		if err := usableDir(dir, write); err != nil {
-			bad(key, "%v", err)
-		}
-	}
-	checkDir("content_dir", c.ContentDir, false)
-	checkDir("feeds.output_dir", c.Feeds.OutputDir, true)
-	if v := c.Database.URL; v != "" {
-		scheme, _, _ := strings.Cut(v, ":")
-		switch scheme {
-		case "sqlite", "file", "postgres", "postgresql":
-		default:
-			bad("database.url", "scheme %q: want sqlite:PATH or postgres://…", scheme)
-		}
-	}
-	if c.SMTP.URL != "" {
-		u, err := url.Parse(c.SMTP.URL)
-		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			bad("smtp.url", "must be smtp://HOST:PORT or smtps://HOST:PORT")
-		}
-	}
-	if _, err := mail.ParseAddress(c.SMTP.From); err != nil {
-		bad("smtp.from", "%q is not an email address: %v", c.SMTP.From, err)
-	}
-	if c.SMTP.ReplyTo != "" {
-		if _, err := mail.ParseAddress(c.SMTP.ReplyTo); err != nil {
-			bad("smtp.reply_to", "%q is not an email address: %v", c.SMTP.ReplyTo, err)
-		}
-	}
-	if c.SMTP.UnsubscribeMailbox != "" {
-		if _, err := mail.ParseAddress(c.SMTP.UnsubscribeMailbox); err != nil || strings.Contains(c.SMTP.UnsubscribeMailbox, "<") {
-			bad("smtp.unsubscribe_mailbox", "%q is not a bare email address such as unsubscribe@example.com", c.SMTP.UnsubscribeMailbox)
-		}
-	}
-	if d := c.SMTP; (d.DKIMDomain != "" || d.DKIMSelector != "" || d.DKIMKeyFile != "") && (d.DKIMDomain == "" || d.DKIMSelector == "" || d.DKIMKeyFile == "") {
-		bad("smtp.dkim_domain", "DKIM signing needs smtp.dkim_domain, smtp.dkim_selector and smtp.dkim_key_file all set")
-	}
-	if c.SMTP.Connections < 1 {
-		bad("smtp.connections", "%d must be at least 1", c.SMTP.Connections)
-	}
-	if c.SMTP.RatePerSec < 0 {
-		bad("smtp.rate_per_second", "%g is negative (0 means no limit)", c.SMTP.RatePerSec)
-	}
-	c.Bounce.validate(bad)
-	if c.Subscribe.PerClientBurst < 1 {
-		bad("subscribe.per_client_burst", "%d must be at least 1", c.Subscribe.PerClientBurst)
-	}
-	if c.Log.Format != "text" && c.Log.Format != "json" {
-		bad("log.format", "%q: want text or json", c.Log.Format)
-	}
-	switch strings.ToLower(c.Log.Level) {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", "%q: want debug, info, warn or error", c.Log.Level)
-	}
-	slug := regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	seen := map[string]bool{}
-	for i, s := range c.Sections {
-		key := fmt.Sprintf("sections.%d.slug", i)
-		if !slug.MatchString(s.Slug) {
-			bad(key, "%q must be lower-case letters, digits and '-'", s.Slug)
-		}
-		if seen["section/"+s.Slug] {
-			bad(key, "%q is used twice", s.Slug)
-		}
-		seen["section/"+s.Slug] = true
-	}
-	c.validateSectionNames(bad)
-	for i, s := range c.Series {
-		key := fmt.Sprintf("series.%d.", i)
-		if !slug.MatchString(s.Slug) {
-			bad(key+"slug", "%q must be lower-case letters, digits and '-'", s.Slug)
-		}
-		if seen["series/"+s.Slug] {
-			bad(key+"slug", "%q is used twice", s.Slug)
-		}
-		seen["series/"+s.Slug] = true
-		if s.NotePattern != "" {
-			if _, err := regexp.Compile(s.NotePattern); err != nil {
-				bad(key+"note_pattern", "%v", err)
-			}
-		}
-		if s.DigestSchedule != "" {
-			if _, err := ParseSchedule(s.DigestSchedule); err != nil {
-				bad(key+"digest_schedule", "%q: %v", s.DigestSchedule, err)
-			}
-		}
-		if _, err := texttemplate.New("subject").Parse(s.DigestSubject); err != nil {
-			bad(key+"digest_subject", "%q: %v", s.DigestSubject, err)
-		}
-		errs = append(errs, c.validateCadences(key, s)...)
-	}
-	return errors.Join(errs...)
-}
-
-// validateCadences checks series s's cadences, default and schedules;
-// key is "series.N.".
-func (c *Config) validateCadences(key string, s Series) []error {
-	var errs []error
-	seen := map[string]bool{}
-	for i, name := range s.Cadences {
-		switch {
-		case !slices.Contains(cadenceNames, name):
-			errs = append(errs, fmt.Errorf("%scadences.%d: %q is not a cadence (want weekly, daily or story)", key, i, name))
-		case seen[name]:
-			errs = append(errs, fmt.Errorf("%scadences.%d: %q is listed twice", key, i, name))
-		}
-		seen[name] = true
-	}
-	offered, _ := c.SeriesCadences(s)
-	if s.DefaultCadence != "" && !slices.Contains(offered, s.DefaultCadence) {
-		errs = append(errs, fmt.Errorf("%sdefault_cadence: %q is not one of the series' cadences %v", key, s.DefaultCadence, offered))
-	}
-	for _, sc := range []struct{ name, spec string }{{"daily_schedule", s.DailySchedule}, {"story_schedule", s.StorySchedule}} {
-		if sc.spec == "" {
-			continue
-		}
-		if _, err := ParseSchedule(sc.spec); err != nil {
-			errs = append(errs, fmt.Errorf("%s%s: %q: %v", key, sc.name, sc.spec, err))
-		}
-	}
-	return errs
-}
-
 // tomlKey is the TOML key of a config struct field, if it has one.
 func tomlKey(f reflect.StructField) (string, bool) {
 	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
 	return name, name != "" && name != "-"
-}
-
-// checkDurations reports every Duration field holding text that is not a
-// duration, or a negative one.
-func checkDurations(v reflect.Value, prefix string) []error {
-	var errs []error
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name, ok := tomlKey(t.Field(i))
-		if !ok {
-			continue
-		}
-		switch fv := v.Field(i); {
-		case fv.Type() == reflect.TypeFor[Duration]():
-			d := fv.Interface().(Duration)
-			if d.invalid != "" {
-				errs = append(errs, fmt.Errorf("%s%s: %q is not a duration (e.g. 90s, 5m, 72h)", prefix, name, d.invalid))
-			} else if d.Duration < 0 {
-				errs = append(errs, fmt.Errorf("%s%s: %s is negative", prefix, name, d.Duration))
-			}
-		case fv.Kind() == reflect.Struct:
-			errs = append(errs, checkDurations(fv, prefix+name+".")...)
-		}
-	}
-	return errs
-}
-
-// usableDir reports why dir cannot be read (or, with write, written).
-func usableDir(dir string, write bool) error {
-	fi, err := os.Stat(dir)
-	if errors.Is(err, fs.ErrNotExist) && write {
-		return nil // created on first write
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	_, err = f.ReadDir(1)
-	f.Close()
-	if err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%s: %w", dir, err)
-	}
-	if write {
-		tmp, err := os.CreateTemp(dir, ".syndicated-check-*")
-		if err != nil {
-			return fmt.Errorf("%s is not writable: %w", dir, err)
-		}
-		tmp.Close()
-		os.Remove(tmp.Name())
-	}
-	return nil
 }
 
 // applyEnv walks the config struct and sets every field whose environment
@@ -1194,34 +797,6 @@ func (c *Config) SeriesBySlug(slug string) (Series, bool) {
 		}
 	}
 	return Series{}, false
-}
-
-// validateSectionNames checks that no name (slug, title, alias) of a
-// section names another section too, and that content_section is one.
-func (c *Config) validateSectionNames(bad func(key, format string, args ...any)) {
-	owner := map[string]string{}
-	for i, s := range c.Sections {
-		names := append([]string{s.Slug, s.Title}, s.Aliases...)
-		for j, n := range names {
-			key := article.SectionKey(n)
-			if key == "" {
-				if j >= 2 {
-					bad(fmt.Sprintf("sections.%d.aliases", i), "alias %d is empty", j-2)
-				}
-				continue
-			}
-			if o, ok := owner[key]; ok && o != s.Slug {
-				bad(fmt.Sprintf("sections.%d.aliases", i), "%q also names section %q", n, o)
-				continue
-			}
-			owner[key] = s.Slug
-		}
-	}
-	if c.ContentSection != "" {
-		if _, ok := article.ResolveSection(c.SectionRules(), c.ContentSection); !ok {
-			bad("content_section", "%q is not a configured section (a slug, title or alias of [[sections]])", c.ContentSection)
-		}
-	}
 }
 
 // SectionRules turns the configured sections into the rules the importer

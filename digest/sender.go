@@ -410,9 +410,9 @@ const maxGroup = 256
 // groupWait is how long the recorder waits for the other workers'
 // outcomes before it writes a group that has fewer than one per worker.
 // Meanwhile a worker holds only its next message's final "." (its
-// transaction is under way), and groups of about one outcome per worker,
-// rather than one or two, take a tenth off the database's CPU and the
-// sender's (scripts/digest-bench.sh).
+// transaction is under way). Groups of about one outcome per worker,
+// rather than one or two, cost the database and the sender less CPU per
+// message (scripts/digest-bench.sh; figures: docs/benchmarks.md).
 const groupWait = 300 * time.Microsecond
 
 // startRecorder starts the recorder. After each group it logs one warning

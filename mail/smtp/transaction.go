@@ -44,9 +44,9 @@ type outcome struct {
 // data clears the buffers).
 //
 // BDAT (RFC 3030 CHUNKING) would put the commands and the message in one
-// write, but Postfix (3.7, which offers it) answers a pipelined chunk
-// about 40 ms late (its small replies wait on a delayed ACK): a message
-// took 44 ms where DATA takes 2-3 ms, so CHUNKING is not used.
+// write, but Postfix, which offers it, holds its reply to a pipelined
+// chunk for a delayed ACK, so a message takes many times as long as with
+// DATA (figures: docs/benchmarks.md); CHUNKING is not used.
 //
 // With m.Hold open, the message is written but its final "." waits for
 // Hold (see mail.Message.Hold): until then the server has committed to
