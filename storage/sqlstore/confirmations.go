@@ -1,12 +1,10 @@
 package sqlstore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -51,64 +49,20 @@ func (s *Store) EnqueueConfirmation(ctx context.Context, c subscribers.Confirmat
 	return id, nil
 }
 
+// confirmations is the confirmation emails' outbox.
+var confirmations = mailOutbox[subscribers.Confirmation]{table: "confirmation_outbox", columns: confirmationColumns,
+	what: "confirmation", scan: func(r *sql.Rows) (subscribers.Confirmation, error) { return scanConfirmation(r) },
+	id: func(c subscribers.Confirmation) int64 { return c.ID }}
+
 // ClaimConfirmations implements subscribers.ConfirmationOutbox; the rows
 // come back by id.
 func (s *Store) ClaimConfirmations(ctx context.Context, limit int, now time.Time, lease time.Duration) ([]subscribers.Confirmation, error) {
-	var out []subscribers.Confirmation
-	err := s.tx(ctx, func(q db) error {
-		var ids []any
-		for _, due := range []string{
-			`state = 'sending' AND claimed_until <= ? ORDER BY next_attempt_at, id`,
-			`state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id`,
-		} {
-			got, err := collect(func(r *sql.Rows) (any, error) {
-				var id int64
-				return id, r.Scan(&id)
-			})(q.query(ctx, `SELECT id FROM confirmation_outbox WHERE `+due+` LIMIT ?`+s.d.SkipLocked, q.t(now), limit-len(ids)))
-			if err != nil {
-				return err
-			}
-			if ids = append(ids, got...); len(ids) == limit {
-				break
-			}
-		}
-		if len(ids) == 0 {
-			return nil
-		}
-		var err error
-		out, err = collect(func(r *sql.Rows) (subscribers.Confirmation, error) { return scanConfirmation(r) })(q.query(ctx, `UPDATE confirmation_outbox
-			SET state = 'sending', claimed_until = ?, attempts = attempts + 1
-			WHERE id IN `+values(1, len(ids))+` RETURNING `+confirmationColumns,
-			append([]any{q.t(now.Add(lease))}, ids...)...))
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("claim confirmations: %w", err)
-	}
-	slices.SortFunc(out, func(a, b subscribers.Confirmation) int { return cmp.Compare(a.ID, b.ID) })
-	return out, nil
+	return confirmations.claim(ctx, s, limit, now, lease)
 }
 
 // FinishConfirmation implements subscribers.ConfirmationOutbox.
 func (s *Store) FinishConfirmation(ctx context.Context, id int64, state subscribers.ConfirmationState, lastError string, next, now time.Time) error {
-	err := s.tx(ctx, func(q db) error {
-		var err error
-		switch state {
-		case subscribers.ConfirmationSent:
-			_, err = q.exec(ctx, `UPDATE confirmation_outbox SET state = 'sent', sent_at = ?, last_error = '', claimed_until = NULL
-				WHERE id = ?`, q.t(now), id)
-		case subscribers.ConfirmationPending, subscribers.ConfirmationFailed:
-			_, err = q.exec(ctx, `UPDATE confirmation_outbox SET state = ?, last_error = ?, next_attempt_at = ?, claimed_until = NULL
-				WHERE id = ? AND state = 'sending'`, string(state), lastError, q.t(orNow(next, now)), id)
-		default:
-			err = fmt.Errorf("state %q is no outcome", state)
-		}
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("record confirmation %d: %w", id, err)
-	}
-	return nil
+	return confirmations.finish(ctx, s, id, state, lastError, next, now)
 }
 
 // ListConfirmations implements subscribers.ConfirmationOutbox.
