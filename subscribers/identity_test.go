@@ -203,6 +203,33 @@ func TestConfirmationOfTheSameSecondAsAnUnsubscribe(t *testing.T) {
 	})
 }
 
+// An unsubscribe by mail (a List-Unsubscribe mailto: or a complaint that
+// bounce intake applies) voids a confirmation issued before it, as the
+// one-click link does.
+func TestConfirmationBeforeAnUnsubscribeByMail(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		ctx := context.Background()
+		e := newEnv(t, st, func(c *subscribers.Config) { c.IPEvery = -1 })
+		sub, err := e.svc.Add(ctx, "mailer@example.com", "", []string{"shanghai-70th"}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.subscribe(ctx, subscribers.Request{Email: "mailer@example.com", Lists: []string{"society"}}); err != nil {
+			t.Fatal(err)
+		}
+		link := confirmToken(t, e.out.Take()[0])
+		if changed, err := e.svc.UnsubscribeList(ctx, sub.ID, subscribers.AllLists, e.clock.Now()); err != nil || !changed {
+			t.Fatalf("unsubscribe by mail: %v, %v", changed, err)
+		}
+		if _, err := e.svc.Confirm(ctx, link); !errors.Is(err, subscribers.ErrInvalidToken) {
+			t.Errorf("a link issued before the unsubscribe by mail: %v, want refused", err)
+		}
+		if s := get(t, st, "mailer@example.com"); s.Status != subscribers.StatusUnsubscribed || activeLists(s) != "" {
+			t.Errorf("re-subscribed: %+v", s)
+		}
+	})
+}
+
 // The suppression list survives a change of secret: its hashes are keyed
 // by a key kept in the store, created from the secret of the time (so
 // hashes recorded before it existed still match) and never changed by the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -89,19 +88,7 @@ func (s *Service) unsubscribeID(ctx context.Context, email string, id int64, lis
 		if sub.ID != id {
 			return nil // erased (ID 0: nothing is written) or another subscriber since
 		}
-		for i := range sub.Lists {
-			if sub.Lists[i].Active && (list == AllLists || sub.Lists[i].List == list) {
-				sub.Lists[i].Active = false
-				sub.Lists[i].ChangedAt = now
-				changed = true
-			}
-		}
-		anyActive := slices.ContainsFunc(sub.Lists, func(l Subscription) bool { return l.Active })
-		if !anyActive && (sub.Status == StatusActive || sub.Status == StatusPending) {
-			sub.Status = StatusUnsubscribed
-			sub.UnsubscribedAt = now
-			changed = true
-		}
+		changed = sub.leave(list, now)
 		return nil
 	})
 	return changed, err

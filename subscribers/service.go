@@ -908,27 +908,11 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 		if sub.ID != c.ID {
 			return fmt.Errorf("%w: wrong subscriber", ErrInvalidToken)
 		}
-		changed := false
-		for i := range sub.Lists {
-			if sub.Lists[i].Active && (all || sub.Lists[i].List == c.List) {
-				sub.Lists[i].Active = false
-				sub.Lists[i].ChangedAt = now
-				changed = true
-			}
+		list := c.List
+		if all {
+			list = AllLists
 		}
-		anyActive := slices.ContainsFunc(sub.Lists, func(l Subscription) bool { return l.Active })
-		if !anyActive && (sub.Status == StatusActive || sub.Status == StatusPending) {
-			sub.Status = StatusUnsubscribed
-			sub.UnsubscribedAt = now
-			changed = true
-		}
-		if changed && sub.Status == StatusUnsubscribed {
-			sub.UnsubscribedAt = now
-		}
-		// Every request made before this unsubscribe is void, even one
-		// issued in the same second.
-		sub.EventSeq++
-		sub.UnsubscribedSeq = sub.EventSeq
+		sub.leave(list, now)
 		return nil
 	})
 	if err != nil {
@@ -941,4 +925,30 @@ func (s *Service) Unsubscribe(ctx context.Context, token string, all bool) (Unsu
 		return UnsubscribeResult{All: true, Email: email}, nil
 	}
 	return UnsubscribeResult{List: List{Slug: c.List, Title: s.listTitle(c.List)}, Email: email}, nil
+}
+
+// leave takes sub off list (AllLists: every list) at now, unsubscribed
+// once no list is left, and voids every request made before it, even one
+// issued in the same second (EventSeq). It reports whether a list or the
+// status changed.
+func (sub *Subscriber) leave(list string, now time.Time) bool {
+	changed := false
+	for i := range sub.Lists {
+		if sub.Lists[i].Active && (list == AllLists || sub.Lists[i].List == list) {
+			sub.Lists[i].Active = false
+			sub.Lists[i].ChangedAt = now
+			changed = true
+		}
+	}
+	anyActive := slices.ContainsFunc(sub.Lists, func(l Subscription) bool { return l.Active })
+	if !anyActive && (sub.Status == StatusActive || sub.Status == StatusPending) {
+		sub.Status = StatusUnsubscribed
+		changed = true
+	}
+	if changed && sub.Status == StatusUnsubscribed {
+		sub.UnsubscribedAt = now
+	}
+	sub.EventSeq++
+	sub.UnsubscribedSeq = sub.EventSeq
+	return changed
 }
