@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -51,24 +50,7 @@ type cadenceReading struct {
 // NewCadenceCollector registers a collector over store for lists (the
 // configured series with their offers) on reg.
 func NewCadenceCollector(reg prometheus.Registerer, store CadenceStore, lists []subscribers.List, opts StoreOptions) *CadenceCollector {
-	if opts.TTL <= 0 {
-		opts.TTL = 5 * time.Second
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.SubscriberStep == 0 {
-		opts.SubscriberStep = DefaultSubscriberStep
-	}
-	if opts.SubscriberEvery <= 0 {
-		opts.SubscriberEvery = DefaultSubscriberEvery
-	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	c := &CadenceCollector{store: store, lists: lists, opts: opts,
 		by: prometheus.NewDesc("syndicated_series_subscribers",
 			"Active subscribers of each series by the cadence they get it at (weekly, daily, story), paused ones included, "+coarse(opts), []string{"series", "cadence"}, nil),

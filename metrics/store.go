@@ -40,6 +40,29 @@ type StoreOptions struct {
 	Log             *slog.Logger
 }
 
+// withDefaults fills what o leaves zero.
+func (o StoreOptions) withDefaults() StoreOptions {
+	if o.TTL <= 0 {
+		o.TTL = 5 * time.Second
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.SubscriberStep == 0 {
+		o.SubscriberStep = DefaultSubscriberStep
+	}
+	if o.SubscriberEvery <= 0 {
+		o.SubscriberEvery = DefaultSubscriberEvery
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
 // Defaults of StoreOptions' subscriber coarseness.
 const (
 	DefaultSubscriberStep  = 10
@@ -89,24 +112,7 @@ var (
 
 // NewStoreCollector registers a collector over store on reg.
 func NewStoreCollector(reg prometheus.Registerer, store Store, opts StoreOptions) *StoreCollector {
-	if opts.TTL <= 0 {
-		opts.TTL = 5 * time.Second
-	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = 5 * time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.SubscriberStep == 0 {
-		opts.SubscriberStep = DefaultSubscriberStep
-	}
-	if opts.SubscriberEvery <= 0 {
-		opts.SubscriberEvery = DefaultSubscriberEvery
-	}
-	if opts.Log == nil {
-		opts.Log = slog.New(slog.DiscardHandler)
-	}
+	opts = opts.withDefaults()
 	c := &StoreCollector{
 		store: store, opts: opts,
 		subs: prometheus.NewDesc("syndicated_subscribers",
