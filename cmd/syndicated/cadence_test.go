@@ -51,7 +51,7 @@ func TestCadenceCommands(t *testing.T) {
 		!strings.Contains(out, "Four decades on the Huangpu ferry") || !strings.Contains(out, "daily digest") {
 		t.Errorf("preview of a day: %d\n%s\n%s", code, out, errs)
 	}
-	if code, out, errs = run(t, ctx, env, append([]string{"digest", "send", "--week", "2019-W22"}, day...)...); code != 2 || !strings.Contains(errs, "not both") {
+	if code, _, errs = run(t, ctx, env, append([]string{"digest", "send", "--week", "2019-W22"}, day...)...); code != 2 || !strings.Contains(errs, "not both") {
 		t.Errorf("--week and --day: %d %s", code, errs)
 	}
 	if code, out, errs = run(t, ctx, env, append([]string{"digest", "send"}, day...)...); code != 0 || !strings.Contains(out, "shanghai-70th/2019-05-13: created, 1 articles, 1 recipients") {
