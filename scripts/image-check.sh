@@ -173,7 +173,11 @@ module_proxy() {
   local dir=$1 cache
   cache="$(go env GOMODCACHE)/cache/download"
   go mod download
-  GOMODCACHE="$tmp/modcache" GOPROXY="file://$cache" GOFLAGS=-modcacherw go mod download
+  # The toolchain that runs here, named by path: with GOTOOLCHAIN set to
+  # a release (as .ci/run sets it) the go command would look for that
+  # release in the empty module cache and try to verify it on the network.
+  GOTOOLCHAIN=local GOMODCACHE="$tmp/modcache" GOPROXY="file://$cache" GOFLAGS=-modcacherw \
+    "$(go env GOROOT)/bin/go" mod download
   mkdir -p "$dir"
   tar -C "$tmp/modcache/cache/download" --exclude='*.lock' --exclude='*.partial' -cf - . | tar -C "$dir" -xf -
   rm -rf "$tmp/modcache"
