@@ -509,6 +509,10 @@ wait_sent() { # COUNT SECONDS
     [ "$(wc -l <"$tmp/rcpt")" -ge "$1" ] && return 0
     sleep 0.2
   done
+  for r in a b; do
+    echo "--- docker logs syndicated-$id-$r (last 30 lines)" >&2
+    docker logs "syndicated-$id-$r" 2>&1 | tail -30 >&2
+  done
   fail "the sink got $(wc -l <"$tmp/rcpt") messages within $2 s, want $1"
 }
 wait_sent 50 120

@@ -29,7 +29,8 @@ import (
 // release must be called once the job is done; calling it again is a no-op.
 //
 // On PostgreSQL the lock is a session advisory lock, exclusive across every
-// process sharing the database. On SQLite it is exclusive within one Store
+// process sharing the database schema (deployments in other schemas of the
+// same database have locks of their own). On SQLite it is exclusive within one Store
 // only, which is enough because SQLite serves a single process.
 type Locker interface {
 	TryLock(ctx context.Context, name string) (release func(), ok bool, err error)

@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"hash/fnv"
 	"runtime"
 	"sync"
 	"time"
@@ -94,12 +93,13 @@ func OpenAt(ctx context.Context, connString string, version int) (*Store, error)
 	return s, nil
 }
 
-// lockKey maps a lock name to the bigint key space of advisory locks.
-func lockKey(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte("syndicated:" + name))
-	return int64(h.Sum64())
-}
+// tryLock takes the session advisory lock of a job name in the current
+// schema, and returns its key for the unlock. The key hashes the schema with
+// the name: advisory locks belong to the whole database, and two
+// deployments in two schemas of one database (staging beside production)
+// must not hold each other's jobs.
+const tryLock = `SELECT k, pg_try_advisory_lock(k)
+	FROM (SELECT hashtextextended('syndicated:' || coalesce(current_schema(), '') || ':' || $1, 0) AS k) AS key`
 
 // TryLock takes a session advisory lock on a connection it keeps out of the
 // pool until release, so the lock lives exactly as long as the job. If the
@@ -109,9 +109,11 @@ func (s *Store) TryLock(ctx context.Context, name string) (func(), bool, error) 
 	if err != nil {
 		return nil, false, fmt.Errorf("lock %s: %w", name, err)
 	}
-	key := lockKey(name)
-	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
+	var (
+		key int64
+		ok  bool
+	)
+	if err := conn.QueryRowContext(ctx, tryLock, name).Scan(&key, &ok); err != nil || !ok {
 		conn.Close()
 		if err != nil {
 			return nil, false, fmt.Errorf("lock %s: %w", name, err)

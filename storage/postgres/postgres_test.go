@@ -72,3 +72,24 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 		t.Errorf("schema_migrations rows = %d, %v; want %d (one per migration)", n, err, len(ms))
 	}
 }
+
+// TestLocksAreSchemaScoped: two deployments in two schemas of one database
+// (staging beside production, or two test runs) each run their own
+// scheduled jobs; a job lock held in one schema does not stop the other's.
+func TestLocksAreSchemaScoped(t *testing.T) {
+	a, b := storagetest.Postgres(t), storagetest.Postgres(t)
+	ctx := context.Background()
+	release, ok, err := a.TryLock(ctx, "digest:shanghai-70th")
+	if err != nil || !ok {
+		t.Fatalf("TryLock in the first schema: %v, %v", ok, err)
+	}
+	defer release()
+	if _, again, err := a.TryLock(ctx, "digest:shanghai-70th"); err != nil || again {
+		t.Fatalf("second TryLock in the same schema: ok=%v err=%v, want refused", again, err)
+	}
+	other, ok, err := b.TryLock(ctx, "digest:shanghai-70th")
+	if err != nil || !ok {
+		t.Fatalf("TryLock of the same name in another schema: ok=%v err=%v, want granted", ok, err)
+	}
+	other()
+}
