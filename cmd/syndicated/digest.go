@@ -9,6 +9,8 @@ import (
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/cmdline"
+	"github.com/syndicated/syndicated/mail"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // issueFlags pick the issues a digest command works on.
@@ -60,26 +62,14 @@ func (f *planFlags) selection(dg *digest.Service, args []string) (sel digest.Sel
 // withDigest opens what the digest commands need and runs fn on the
 // digest console.
 func (c *cli) withDigest(ctx context.Context, fn func(*digest.Console) error) error {
-	a, err := c.openApp(ctx)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	m, err := a.mailer(c.sendsMail)
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	subs, err := a.subscriberService(m, true)
-	if err != nil {
-		return err
-	}
-	dg, err := a.digestService(subs)
-	if err != nil {
-		return err
-	}
-	return fn(&digest.Console{Service: dg, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal,
-		Transport: m, Sender: a.digestSender(dg, m, nil), Later: a.laterReport})
+	return c.withMail(ctx, func(a *app, m mail.Mailer, subs *subscribers.Service) error {
+		dg, err := a.digestService(subs)
+		if err != nil {
+			return err
+		}
+		return fn(&digest.Console{Service: dg, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal,
+			Transport: m, Sender: a.digestSender(dg, m, nil), Later: a.laterReport})
+	})
 }
 
 type digestPreviewCmd struct {

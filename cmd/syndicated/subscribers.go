@@ -8,11 +8,13 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/internal/cmdline"
+	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
-// withSubscribers opens the app and runs fn on the subscribers console.
-func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Console) error) error {
+// withMail opens the app, its mailer and the subscriber service, runs fn
+// on them, and closes what it opened.
+func (c *cli) withMail(ctx context.Context, fn func(*app, mail.Mailer, *subscribers.Service) error) error {
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return err
@@ -27,7 +29,14 @@ func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Co
 	if err != nil {
 		return err
 	}
-	return fn(a, &subscribers.Console{Service: svc, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal})
+	return fn(a, m, svc)
+}
+
+// withSubscribers opens the app and runs fn on the subscribers console.
+func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Console) error) error {
+	return c.withMail(ctx, func(a *app, _ mail.Mailer, svc *subscribers.Service) error {
+		return fn(a, &subscribers.Console{Service: svc, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal})
+	})
 }
 
 type subscribersAddCmd struct {
