@@ -110,9 +110,23 @@ func (m *FeedRequests) counter(k requestKey) prometheus.Counter {
 // is answered.
 func (m *FeedRequests) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Behind server.Server, w records the status already: read it
+		// there rather than allocate a recorder of our own per request.
+		if sr, ok := w.(statusRecorder); ok {
+			next.ServeHTTP(w, r)
+			m.counter(requestKey{m.labels(r.URL.Path), sr.Status()}).Inc()
+			return
+		}
 		var rec response.Recorder
 		rec.Reset(w)
 		next.ServeHTTP(&rec, r)
 		m.counter(requestKey{m.labels(r.URL.Path), rec.Status()}).Inc()
 	})
+}
+
+// statusRecorder is a ResponseWriter that knows the status it sent
+// (response.Recorder): 200 when the handler wrote none.
+type statusRecorder interface {
+	http.ResponseWriter
+	Status() int
 }

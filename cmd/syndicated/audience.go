@@ -61,7 +61,7 @@ func (a *app) audienceCounter() (*audience.Counter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return audience.NewCounter(audience.Options{Store: a.store, Location: a.cfg.Zone(), Log: a.log, ClientIP: clients.String})
+	return audience.NewCounter(audience.Options{Store: a.store, Location: a.cfg.Zone(), Log: a.log, ClientIP: clients.Addr})
 }
 
 type audienceCmd struct {

@@ -7,8 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -16,6 +16,8 @@ import (
 
 	"github.com/axiomhq/hyperloglog"
 	"github.com/dchest/siphash"
+
+	"github.com/syndicated/syndicated/server/clientip"
 )
 
 // Options configure a Counter. Store is required.
@@ -25,9 +27,10 @@ type Options struct {
 	Location *time.Location
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
-	// ClientIP names the client of a request (behind trusted proxies, the
-	// forwarded address); the connection's peer when nil.
-	ClientIP func(*http.Request) string
+	// ClientIP is the client's address (behind trusted proxies, the
+	// forwarded one: clientip.Resolver's Addr); the connection's peer when
+	// nil. An address, not its text, so that counting allocates nothing.
+	ClientIP func(*http.Request) netip.Addr
 	// MaxFeeds bounds the feeds counted separately (default 2,000); the
 	// requests of any more are counted under OtherFeed.
 	MaxFeeds int
@@ -109,7 +112,7 @@ func NewCounter(o Options) (*Counter, error) {
 		o.Now = time.Now
 	}
 	if o.ClientIP == nil {
-		o.ClientIP = peer
+		o.ClientIP = clientip.Peer
 	}
 	if o.MaxFeeds <= 0 {
 		o.MaxFeeds = 2000
@@ -126,14 +129,6 @@ func NewCounter(o Options) (*Counter, error) {
 	c := &Counter{o: o, keys: map[string][2]uint64{}}
 	c.day.Store(&dayKey{})
 	return c, nil
-}
-
-func peer(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // Day is the day t falls in, in the counter's zone: "2019-04-24".
@@ -192,7 +187,10 @@ func (c *Counter) Observe(feed, format string, r *http.Request) {
 		return // no key for the day yet (Run fetches it): not counted
 	}
 	var buf [640]byte
-	b := append(buf[:0], c.o.ClientIP(r)...)
+	b := buf[:0]
+	if a := c.o.ClientIP(r); a.IsValid() {
+		b, _ = a.AppendText(b) // the address's text, as hashed before: today's count goes on
+	}
 	b = append(b, 0)
 	if len(ua) > maxAgentBytes {
 		ua = ua[:maxAgentBytes]

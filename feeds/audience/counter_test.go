@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/syndicated/syndicated/feeds/audience"
+	"github.com/syndicated/syndicated/server/clientip"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
@@ -146,5 +148,26 @@ func TestMemoryBound(t *testing.T) {
 	}
 	if len(got) != 6 || got[len(got)-1].Feed != audience.OtherFeed || got[len(got)-1].Clients[0].Clients != 1 {
 		t.Errorf("%d feeds kept: %+v", len(got), got)
+	}
+}
+
+// TestObserveAllocatesNothing: counting an individual's poll, the client
+// found by a clientip.Resolver behind a trusted proxy, allocates nothing
+// (it runs on every feed request).
+func TestObserveAllocatesNothing(t *testing.T) {
+	st := storagetest.SQLite(t)
+	res, err := clientip.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, clientip.XForwardedFor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := audience.NewCounter(audience.Options{Store: st, ClientIP: res.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, c)
+	r := request("127.0.0.1", "NetNewsWire (RSS Reader; https://netnewswire.com/)")
+	r.Header.Set("X-Forwarded-For", "198.51.100.7")
+	if allocs := testing.AllocsPerRun(100, func() { c.Observe("/feeds/society", "rss", r) }); allocs != 0 {
+		t.Errorf("Observe: %v allocations, want 0", allocs)
 	}
 }

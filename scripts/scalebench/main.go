@@ -45,9 +45,13 @@ func main() {
 	dbURL := flag.String("db", "sqlite:scale.db", "database URL (sqlite:PATH or postgres://…)")
 	n := flag.Int("n", 1_000_000, "articles")
 	seed := flag.Bool("seed", false, "seed the store first (an empty one)")
+	seedOnly := flag.Bool("seedonly", false, "seed the store and stop (measure in another run, without -seed)")
 	rounds := flag.Int("rounds", 7, "builds after one new story")
 	walk := flag.Bool("walk", true, "check every story is on exactly one archive document (renders them all)")
 	heapProfile := flag.String("heapprofile", "", "write a heap profile after the serving phase")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving phase")
+	hub := flag.Bool("hub", true, "time a push through the built-in hub")
+	requests := flag.Int("requests", 3000, "requests of the serving phase")
 	flag.Parse()
 	ctx := context.Background()
 	st, err := storage.Open(ctx, *dbURL, os.TempDir())
@@ -56,8 +60,11 @@ func main() {
 	}
 	defer st.Close()
 	end := time.Date(2026, 12, 1, 0, 0, 0, 0, shanghai)
-	if *seed {
+	if *seed || *seedOnly {
 		seedStore(ctx, st, *n, end)
+	}
+	if *seedOnly {
+		return
 	}
 	now := end.Add(15 * time.Hour) // 15:00 on the last day: a busy day under way
 	clock := func() time.Time { return now }
@@ -104,9 +111,18 @@ func main() {
 	defer srv.Close()
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ms runtime.MemStats
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	t0, c0 = time.Now(), cpu()
 	served := 0
-	for i := range 3000 {
+	for i := range *requests {
 		var p string
 		switch i % 3 {
 		case 0:
@@ -127,6 +143,9 @@ func main() {
 			served++
 		}
 	}
+	if *cpuProfile != "" {
+		pprof.StopCPUProfile()
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	if *heapProfile != "" {
@@ -138,10 +157,12 @@ func main() {
 		f.Close()
 	}
 	docs, bytes := set.CacheStats()
-	fmt.Printf("3000 requests (archive days, author and tag feeds; 301s followed): %d answered 200 in %s wall, %s CPU; cache %d documents, %.1f MiB; heap in use %.1f MiB\n",
-		served, time.Since(t0).Round(time.Millisecond), (cpu() - c0).Round(time.Millisecond), docs, float64(bytes)/(1<<20), float64(ms.HeapInuse)/(1<<20))
+	fmt.Printf("%d requests (archive days, author and tag feeds; 301s followed): %d answered 200 in %s wall, %s CPU; cache %d documents, %.1f MiB; heap in use %.1f MiB\n",
+		*requests, served, time.Since(t0).Round(time.Millisecond), (cpu() - c0).Round(time.Millisecond), docs, float64(bytes)/(1<<20), float64(ms.HeapInuse)/(1<<20))
 
-	hubPush(ctx, st, set, b, &now)
+	if *hub {
+		hubPush(ctx, st, set, b, &now)
+	}
 
 	if *walk {
 		walkArchive(ctx, st, set, now)
@@ -296,10 +317,12 @@ func seedStore(ctx context.Context, st storage.Storage, n int, end time.Time) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range n {
 		var at time.Time
+		// Steps first, then multiples: i × 24 h overflows a Duration
+		// (292 years) from i = 106,752 on.
 		if i < busy {
-			at = end.Add(-time.Duration(i) * 24 * time.Hour / 150)
+			at = end.Add(-time.Duration(i) * (24 * time.Hour / 150))
 		} else {
-			at = end.AddDate(-15, 0, 0).Add(-time.Duration(i-busy+1) * 5 * 365 * 24 * time.Hour / time.Duration(max(quiet, 1)))
+			at = end.AddDate(-15, 0, 0).Add(-time.Duration(i-busy+1) * (5 * 365 * 24 * time.Hour / time.Duration(max(quiet, 1))))
 		}
 		batch = append(batch, benchArticle(i, at, rng.Uint64()))
 		if len(batch) == cap(batch) || i == n-1 {
@@ -307,7 +330,7 @@ func seedStore(ctx context.Context, st storage.Storage, n int, end time.Time) {
 				log.Fatal(err)
 			}
 			batch = batch[:0]
-			if i%100_000 < 2000 {
+			if i%20_000 < cap(batch) {
 				fmt.Fprintf(os.Stderr, "seeded %d in %s\n", i+1, time.Since(t0).Round(time.Second))
 			}
 		}

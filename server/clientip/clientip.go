@@ -91,7 +91,8 @@ func (r *Resolver) Addr(req *http.Request) netip.Addr {
 	if r == nil || len(r.trusted) == 0 || !peer.IsValid() || !r.isTrusted(peer) {
 		return peer
 	}
-	hops := r.hops(req.Header)
+	var buf [8]string // most requests pass a proxy or two: no allocation
+	hops := r.hops(req.Header, buf[:0])
 	addr := peer
 	for i := len(hops) - 1; i >= 0; i-- {
 		hop, err := netip.ParseAddr(hops[i])
@@ -118,9 +119,8 @@ func (r *Resolver) String(req *http.Request) string {
 
 // hops lists the addresses recorded in the configured header, first hop
 // first, from every instance of the header in order. Ports and IPv6
-// brackets are taken off.
-func (r *Resolver) hops(h http.Header) []string {
-	var hops []string
+// brackets are taken off. They are appended to hops.
+func (r *Resolver) hops(h http.Header, hops []string) []string {
 	if r.header == Forwarded {
 		for _, v := range h.Values(Forwarded) {
 			for elem := range strings.SplitSeq(v, ",") {
@@ -145,8 +145,12 @@ func (r *Resolver) hops(h http.Header) []string {
 // hostOnly takes the port and brackets off "[2001:db8::1]:4711" or
 // "192.0.2.1:80"; a bare address is returned as it is.
 func hostOnly(s string) string {
-	if host, _, err := net.SplitHostPort(s); err == nil {
-		return host
+	// Only what may carry a port goes to SplitHostPort, whose error for a
+	// bare address would be an allocation on every request.
+	if strings.HasPrefix(s, "[") || strings.Count(s, ":") == 1 {
+		if host, _, err := net.SplitHostPort(s); err == nil {
+			return host
+		}
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 }

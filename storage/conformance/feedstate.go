@@ -87,7 +87,8 @@ func testFeedState(t *testing.T, s storage.Storage) {
 }
 
 // testArticleListRange: PublishedFrom is inclusive and PublishedUntil
-// exclusive, for sections and series, in list and count alike.
+// exclusive, for sections and series, in list and count alike, also
+// together with PublishedBefore (inclusive).
 func testArticleListRange(t *testing.T, s storage.Storage) {
 	apr := time.Date(2019, 4, 1, 0, 0, 0, 0, shanghai)
 	may := apr.AddDate(0, 1, 0)
@@ -112,6 +113,32 @@ func testArticleListRange(t *testing.T, s storage.Storage) {
 		n, err := s.CountArticles(ctx(t), q)
 		if err != nil || n != 3 {
 			t.Errorf("count %+v = %d, %v; want 3", q, n, err)
+		}
+		// With PublishedBefore (inclusive) too, the tighter bound holds,
+		// whichever it is (the store may keep only that one).
+		for _, c := range []struct {
+			before time.Time
+			want   []string
+		}{
+			{at["mid"], []string{"first", "mid"}},
+			{at["last"], []string{"first", "mid", "last"}},
+			{may, []string{"first", "mid", "last"}},
+			{may.Add(-time.Nanosecond), []string{"first", "mid", "last"}},
+			{may.Add(time.Hour), []string{"first", "mid", "last"}},
+			{apr, []string{"first"}},
+		} {
+			q.PublishedBefore = c.before
+			list, err := s.ListArticles(ctx(t), q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := ids(list); !slices.Equal(got, c.want) {
+				t.Errorf("%+v: %v, want %v", q, got, c.want)
+			}
+			n, err := s.CountArticles(ctx(t), q)
+			if err != nil || n != len(c.want) {
+				t.Errorf("count %+v = %d, %v; want %d", q, n, err, len(c.want))
+			}
 		}
 	}
 }

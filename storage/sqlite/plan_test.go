@@ -37,6 +37,33 @@ func TestFeedQueryPlans(t *testing.T) {
 		{"series list", article.Query{Series: "shanghai-70th", Status: article.StatusPublished, PublishedBefore: now, Limit: 50}, false,
 			"SEARCH s USING COVERING INDEX article_series_status (series=? AND status=? AND published<?)"},
 	}
+	// An archive document's day, long before now: the range is that day,
+	// not the day to now (one upper bound on published, the day's end).
+	day := time.Date(2008, 1, 3, 0, 0, 0, 0, time.UTC)
+	dayQ := article.Query{Section: "society", Status: article.StatusPublished, PublishedBefore: now,
+		PublishedFrom: day, PublishedUntil: day.AddDate(0, 0, 1)}
+	tagQ := dayQ
+	tagQ.Section, tagQ.Tag, tagQ.Oldest, tagQ.Limit = "", "topic", true, 100
+	cases = append(cases, []struct {
+		name  string
+		q     article.Query
+		count bool
+		want  string
+	}{
+		{"archive day count", dayQ, true,
+			"SEARCH a USING COVERING INDEX articles_section_status (section=? AND status=? AND published>? AND published<?)"},
+		{"archive tag day list", tagQ, false,
+			"SEARCH s USING COVERING INDEX article_tags_status (slug=? AND status=? AND published>? AND published<?)"},
+	}...)
+	for _, q := range []article.Query{dayQ, tagQ} {
+		query, _ := sqlq.Articles(dialect.Query, q, false)
+		if n := strings.Count(query, "published <"); n != 1 {
+			t.Errorf("%s: %d upper bounds on published, want 1 (the day's end)", query, n)
+		}
+		if !strings.Contains(query, "published < ") {
+			t.Errorf("%s: the upper bound is not the day's end", query)
+		}
+	}
 	for _, tc := range cases {
 		query, args := sqlq.Articles(dialect.Query, tc.q, tc.count)
 		plan := explain(t, s, query, args)

@@ -61,13 +61,29 @@ func (s *Store) PutArticles(ctx context.Context, as []*article.Article, now time
 		if err != nil {
 			return nil, err
 		}
-		if len(as) >= bulkRows && s.d.AfterBulkArticles != "" {
-			if _, err := s.w.ExecContext(ctx, s.d.AfterBulkArticles); err != nil {
+		if len(as) >= bulkRows && s.d.AfterBulkArticles != "" && s.articleMaint.add(len(as)) {
+			if err := s.afterBulkArticles(ctx); err != nil {
 				return nil, fmt.Errorf("put articles: %w", err)
 			}
 		}
 		return out, nil
 	}
+}
+
+// afterBulkArticles runs the dialect's AfterBulkArticles and counts the
+// articles for the next decision of s.articleMaint.
+func (s *Store) afterBulkArticles(ctx context.Context) error {
+	var rows int64 = -1
+	defer func() { s.articleMaint.done(rows) }()
+	if _, err := s.w.ExecContext(ctx, s.d.AfterBulkArticles); err != nil {
+		return err
+	}
+	var n int64
+	if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM articles`).Scan(&n); err != nil {
+		return err
+	}
+	rows = n
+	return nil
 }
 
 // logArticleChanges increases the articles revision inside the write

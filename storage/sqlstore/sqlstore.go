@@ -48,13 +48,56 @@ type Dialect struct {
 	// Types replaces {{NAME}} in migrations.
 	Types map[string]string
 	// AfterBulkArticles and AfterBulkSubscribers run, when set, outside the
-	// transaction after a bulk write of at least bulkRows rows.
+	// transaction after a bulk write of at least bulkRows rows;
+	// AfterBulkArticles only once the articles written in bulk since it
+	// last ran reach a quarter of the table (see bulkMaintenance).
 	AfterBulkArticles, AfterBulkSubscribers string
 }
 
 // bulkRows is the batch size from which PutArticles and InsertSubscribers
 // run the dialect's statistics refresh.
 const bulkRows = 1000
+
+// bulkMaintenance spaces out a maintenance statement whose cost grows with
+// the table (VACUUM reads every page not yet all-visible): it is due after
+// a bulk write when the rows written in bulk since it last ran are at
+// least a quarter of the rows the table had then. Seeding a million
+// articles in batches of 2,000 so runs it some thirty times rather than
+// 500, each on a table at most a quarter bigger than its statistics say,
+// and the total work stays linear in the rows written instead of
+// quadratic. Autovacuum keeps up with smaller writes.
+type bulkMaintenance struct {
+	mu      sync.Mutex
+	pending int64 // rows written in bulk since the last run
+	base    int64 // the table's rows at the last run; 0 before one
+	running bool  // one writer runs it at a time; others leave it to that one
+}
+
+// add counts n rows written in bulk and reports whether the maintenance is
+// due; the caller then runs it and calls done.
+func (m *bulkMaintenance) add(n int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending += int64(n)
+	if m.running || (m.base > 0 && m.pending*4 < m.base) {
+		return false
+	}
+	m.running, m.pending = true, 0
+	return true
+}
+
+// done records a run that left the table with rows rows (-1 when the run
+// failed: it is due again after the next bulk write).
+func (m *bulkMaintenance) done(rows int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.running = false
+	if rows < 0 {
+		m.base = 0
+		return
+	}
+	m.base = max(rows, 1)
+}
 
 // Store implements the article, subscriber and digest stores, PutArticles
 // and Secret. Reads go to r, write transactions to w (the same pool where
@@ -65,6 +108,8 @@ type Store struct {
 	// stmts holds statements prepared once on a pool (stmtKey → *sql.Stmt)
 	// for the digest's hot queries; SQLite would parse them every time.
 	stmts sync.Map
+	// articleMaint spaces out the dialect's AfterBulkArticles.
+	articleMaint bulkMaintenance
 }
 
 // New returns a Store on the given pools; call Migrate before use.

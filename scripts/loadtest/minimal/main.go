@@ -2,7 +2,8 @@
 // net/http server can do to serve one feed from memory: the same body and
 // response headers as syndicated sends (so both put the same bytes on the
 // wire), gzip when asked, 304 on a matching If-None-Match. It has no
-// routing, timeouts, metrics or conditional-request parsing of its own.
+// routing, metrics or conditional-request parsing of its own; with
+// -timeouts it has syndicated's server limits.
 package main
 
 import (
@@ -24,7 +25,7 @@ func main() {
 	ctype := flag.String("type", "application/rss+xml; charset=utf-8", "Content-Type")
 	lastMod := flag.String("last-modified", "", "Last-Modified header")
 	cacheControl := flag.String("cache-control", "", "Cache-Control header")
-	timeouts := flag.Bool("timeouts", false, "set the same server timeouts as syndicated (to see what they cost)")
+	timeouts := flag.Bool("timeouts", false, "set the same server limits as syndicated: timeouts and header size (scripts/load.sh does)")
 	flag.Parse()
 	plain, err := os.ReadFile(*plainPath)
 	if err != nil {
@@ -56,7 +57,9 @@ func main() {
 	})
 	srv := &http.Server{Addr: *listen}
 	if *timeouts {
+		// server.HTTPServer's, with config's default http.*_timeout.
 		srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 5*time.Second, 10*time.Second, 30*time.Second, 2*time.Minute
+		srv.MaxHeaderBytes = 64 << 10
 	}
 	log.Fatal(srv.ListenAndServe())
 }
