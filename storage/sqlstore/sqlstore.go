@@ -65,6 +65,8 @@ type Store struct {
 	// stmts holds statements prepared once on a pool (stmtKey → *sql.Stmt)
 	// for the digest's hot queries; SQLite would parse them every time.
 	stmts sync.Map
+	// chunks holds chunks of digest snapshots, which never change.
+	chunks chunkCache
 }
 
 // New returns a Store on the given pools; call Migrate before use.
