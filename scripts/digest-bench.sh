@@ -12,6 +12,9 @@
 #   SYNDICATED_TEST_POSTGRES_URL, default the one test.sh uses (each run
 #   uses a fresh schema).
 #   RAW=0 skips the raw sender and the floor (for memory runs with a million subscribers).
+#   BASELINE=REV also builds syndicated (and the seeder) at git revision REV
+#   and, in each round, sends the same issue with it from a database of its
+#   own (seeded alike) right before this tree's: a before/after in one run.
 #   ROUNDS=R runs both R times in turn (each digest send a new issue) and
 #   prints the median of the rate ratios: one run on a shared machine can
 #   be off by 15%.
@@ -26,11 +29,24 @@ export SYNDICATED_TEST_POSTGRES_URL="${SYNDICATED_TEST_POSTGRES_URL:-postgres://
 port="${SINK_PORT:-25250}"
 tmp="$(mktemp -d)"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$tmp"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ ! -d "$tmp/base-src" ] || git worktree remove --force "$tmp/base-src" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 
 go build -o "$tmp/syndicated" ./cmd/syndicated
 go build -o "$tmp/digestbench" ./scripts/digestbench
+# variants: this tree's binary (suffix ""), and the baseline's ("-base").
+variants=("")
+if [ -n "${BASELINE:-}" ]; then
+  git worktree add --detach "$tmp/base-src" "$BASELINE" >/dev/null 2>&1
+  (cd "$tmp/base-src" && go build -o "$tmp/syndicated-base" ./cmd/syndicated &&
+    go build -o "$tmp/digestbench-base" ./scripts/digestbench)
+  git worktree remove --force "$tmp/base-src"
+  variants=("-base" "")
+fi
 "$tmp/digestbench" sink -listen "127.0.0.1:$port" >"$tmp/sink.log" &
 pids+=($!)
 sleep 0.5
@@ -97,19 +113,27 @@ measure() {
 }
 
 for backend in $backends; do
+  declare -A dbs=()
+  schemas=()
+  for v in "${variants[@]}"; do
+    data="$tmp/data-$backend$v"
+    db=""
+    if [ "$backend" = postgres ]; then
+      schema="digestbench_$$${v//-/_}"
+      schemas+=("$schema")
+      psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
+      sep='?'; case "$SYNDICATED_TEST_POSTGRES_URL" in *\?*) sep='&';; esac
+      db="${SYNDICATED_TEST_POSTGRES_URL}${sep}search_path=$schema"
+    fi
+    dbs["x$v"]="$db"
+    export SYNDICATED_DATABASE_URL="$db"
+    "$tmp/digestbench$v" seed -db "$db" -data "$data" -n "$n" -list shanghai-70th | sed "s/^/$backend$v: /"
+    # feeds build imports the shipped samples; the issue holds the
+    # shanghai-70th stories of April and May 2019.
+    "$tmp/syndicated$v" feeds build --config "$tmp/syndicated.toml" --data "$data" --out "$tmp/public-$backend$v" >/dev/null 2>&1
+  done
   data="$tmp/data-$backend"
-  db=""
-  if [ "$backend" = postgres ]; then
-    schema="digestbench_$$"
-    psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema" >/dev/null
-    sep='?'; case "$SYNDICATED_TEST_POSTGRES_URL" in *\?*) sep='&';; esac
-    db="${SYNDICATED_TEST_POSTGRES_URL}${sep}search_path=$schema"
-  fi
-  export SYNDICATED_DATABASE_URL="$db"
-  "$tmp/digestbench" seed -db "$db" -data "$data" -n "$n" -list shanghai-70th | sed "s/^/$backend: /"
-  # feeds build imports the shipped samples; the issue holds the
-  # shanghai-70th stories of April and May 2019.
-  "$tmp/syndicated" feeds build --config "$tmp/syndicated.toml" --data "$data" --out "$tmp/public-$backend" >/dev/null 2>&1
+  export SYNDICATED_DATABASE_URL="${dbs[x]}"
   "$tmp/syndicated" digest preview --config "$tmp/syndicated.toml" --data "$data" --series shanghai-70th \
     --week 2019-W22 --since 2019-04-01 --out "$tmp/body.html" 2>/dev/null
   echo "== $backend, $n subscribers, $conns connections"
@@ -126,8 +150,12 @@ for backend in $backends; do
       # CPU an SMTP client spends per message that way here).
       measure "floor: bare pipelining" "$tmp/digestbench" floor -smtp "127.0.0.1:$port" -n "$n" -conns "$conns" -body "$tmp/body.html"
     fi
-    measure "syndicated digest send" "$tmp/syndicated" digest send --config "$tmp/syndicated.toml" --data "$data" \
-      --series shanghai-70th --week "$week" --since 2019-04-01
+    for v in "${variants[@]}"; do
+      label="syndicated digest send"
+      [ -z "$v" ] || label="baseline ($BASELINE) send"
+      measure "$label" env SYNDICATED_DATABASE_URL="${dbs[x$v]}" "$tmp/syndicated$v" digest send \
+        --config "$tmp/syndicated.toml" --data "$tmp/data-$backend$v" --series shanghai-70th --week "$week" --since 2019-04-01
+    done
     if [ "${RAW:-1}" != 0 ]; then
       ratios+=("$(awk -v a="$(cat "$tmp/rate")" -v b="$raw_rate" 'BEGIN { printf "%.2f", a / b }')")
       echo "    rate of digest send / raw sender: ${ratios[-1]}"
@@ -136,7 +164,8 @@ for backend in $backends; do
   if [ "${#ratios[@]}" -gt 1 ]; then
     echo "$backend: median rate ratio of $rounds rounds: $(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') (each: ${ratios[*]})"
   fi
-  if [ "$backend" = postgres ]; then
+  for schema in "${schemas[@]}"; do
     psql "$SYNDICATED_TEST_POSTGRES_URL" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
-  fi
+  done
+  unset dbs
 done

@@ -541,3 +541,74 @@ func compareFailures(a, b digest.Failure) int {
 	}
 	return map[bool]int{true: -1, false: 1}[a.Error < b.Error]
 }
+
+// testDigestTakeover: a claim whose worker died is taken over with only
+// its recipients that have no outcome recorded (the mail that was in
+// flight), and across more recipients than one chunk of the snapshot; an
+// erased recipient is neither sent nor waited for.
+func testDigestTakeover(t *testing.T, s storage.Storage) {
+	const n = 2100 // three chunks of the snapshot
+	iss := seedIssue(t, s, n)
+	dead, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 1500, digestNow, time.Minute)
+	if err != nil || len(dead) != 1500 {
+		t.Fatalf("claim = %d, %v", len(dead), err)
+	}
+	var done []digest.Completion
+	for i, d := range dead {
+		if i%3 != 0 {
+			done = append(done, digest.Completion{SubscriberID: d.SubscriberID,
+				Outcome: digest.Outcome{State: digest.StateSent, MessageID: fmt.Sprintf("m%d@x", i)}})
+		}
+	}
+	if ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "dead", done, digestNow); err != nil || !slices.Equal(ok, slices.Repeat([]bool{true}, len(done))) {
+		t.Fatalf("CompleteDeliveries = %v", err)
+	}
+	if err := s.DeleteSubscriber(ctx(t), "r003@example.com", ""); err != nil { // never sent
+		t.Fatal(err)
+	}
+	later := digestNow.Add(time.Minute)
+	live, err := s.ClaimDeliveries(ctx(t), iss.ID, "live", 10000, later, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed := map[int64]bool{}
+	for _, d := range live {
+		claimed[d.SubscriberID] = true
+	}
+	var want []int64
+	for i, d := range dead {
+		if i%3 == 0 && i != 3 {
+			want = append(want, d.SubscriberID)
+		}
+	}
+	all, _ := s.ListDeliveries(ctx(t), iss.ID)
+	if len(all) != n-1 {
+		t.Errorf("ListDeliveries = %d, want %d (the erased one left out)", len(all), n-1)
+	}
+	for _, d := range all[1500-1:] {
+		want = append(want, d.SubscriberID) // never claimed
+	}
+	slices.Sort(want)
+	if got := subscriberIDs(live); !slices.Equal(got, want) {
+		t.Fatalf("taken over %d deliveries, want the %d without an outcome", len(got), len(want))
+	}
+	if counts, _ := s.DeliveryCounts(ctx(t), iss.ID); counts[digest.StateSent] != len(done) || counts[digest.StateSending] != len(want) {
+		t.Errorf("counts = %v; want %d sent, %d sending", counts, len(done), len(want))
+	}
+	if finished, err := s.FinishIssue(ctx(t), iss.ID, later); err != nil || finished {
+		t.Fatalf("FinishIssue with deliveries left = %v, %v", finished, err)
+	}
+	done = done[:0]
+	for _, d := range live {
+		done = append(done, digest.Completion{SubscriberID: d.SubscriberID, Outcome: digest.Outcome{State: digest.StateSent, MessageID: "y"}})
+	}
+	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", done, later); err != nil {
+		t.Fatal(err)
+	}
+	if finished, err := s.FinishIssue(ctx(t), iss.ID, later); err != nil || !finished {
+		t.Fatalf("FinishIssue = %v, %v", finished, err)
+	}
+	if counts, _ := s.DeliveryCounts(ctx(t), iss.ID); counts[digest.StateSent] != n-1 || len(counts) != 1 {
+		t.Errorf("counts = %v; want %d sent", counts, n-1)
+	}
+}

@@ -60,16 +60,19 @@ func (s *Store) OpenDeliveryCounts(ctx context.Context, now time.Time) (byState 
 	// claims (a few rows an issue, not one a recipient): positions not
 	// yet claimed are pending and due; a claim counts as many deliveries
 	// as it took, sending (pending when handed back), due once its lease
-	// ran out. A claim still held counts the recipients it has recorded
-	// already twice: at most a batch a worker.
+	// ran out, less its recipients that have a row (counted by state
+	// above). A recipient erased since the snapshot counts until a claim
+	// finds it gone.
 	var unclaimed, held, back, lapsed int
 	err = q.row(ctx, `SELECT COALESCE(SUM(sn.total - sn.claimed_to), 0) FROM digest_issues i
 		JOIN digest_snapshots sn ON sn.issue_id = i.id WHERE i.status = 'sending'`).Scan(&unclaimed)
 	if err == nil {
-		err = q.row(ctx, `SELECT COALESCE(SUM(CASE WHEN c.claimed_by <> '' THEN c.n ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN c.claimed_by = '' THEN c.n ELSE 0 END), 0),
-			COALESCE(SUM(CASE WHEN c.claimed_by <> '' AND c.claimed_until <= ? THEN c.n ELSE 0 END), 0)
-			FROM digest_issues i JOIN digest_claims c ON c.issue_id = i.id WHERE i.status = 'sending'`, q.t(now)).
+		err = q.row(ctx, `SELECT COALESCE(SUM(CASE WHEN c.claimed_by <> '' THEN c.n - c.recorded ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.claimed_by = '' THEN c.n - c.recorded ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.claimed_by <> '' AND c.claimed_until <= ? THEN c.n - c.recorded ELSE 0 END), 0)
+			FROM (SELECT c.n, c.claimed_by, c.claimed_until, (SELECT COUNT(*) FROM digest_deliveries d
+					WHERE d.issue_id = c.issue_id AND d.subscriber_id BETWEEN c.first_id AND c.last_id) AS recorded
+				FROM digest_issues i JOIN digest_claims c ON c.issue_id = i.id WHERE i.status = 'sending') c`, q.t(now)).
 			Scan(&held, &back, &lapsed)
 	}
 	if err != nil {

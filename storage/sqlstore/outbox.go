@@ -220,6 +220,15 @@ func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, lim
 // it is the record that a message may be on its way, before any SMTP
 // transaction, even across a crash of the database server.
 func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.ClaimRequest) (digest.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return digest.Batch{}, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
+	}
+	// Once begun, the claim is not cut short by ctx: a cancellation
+	// during its COMMIT could leave the client unsure whether it
+	// committed, and the sender would hand back its claims before the
+	// server had finished writing this one (which would then wait for
+	// its lease to run out). The claim is a few short statements.
+	ctx = context.WithoutCancel(ctx)
 	var b digest.Batch
 	err := s.tx(ctx, func(q db) error {
 		b = digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
