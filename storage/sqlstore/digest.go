@@ -168,7 +168,6 @@ func (s *Store) ListIssues(ctx context.Context, status digest.IssueStatus) ([]*d
 	return out, nil
 }
 
-
 // scanRecipient scans a row that ends with sqlq.SubscriberColumns and a
 // list's (list, active, changed_at; NULL when the subscriber has none),
 // after the columns scanned into prefix, and adds the subscriber and list

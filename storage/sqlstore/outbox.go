@@ -317,13 +317,21 @@ func (s *Store) claimTx(ctx context.Context, q db, issueID string, req digest.Cl
 		}
 		add(left, c.attempts+1, at)
 	}
-	// Rows due: retries, and issues from before the snapshot.
-	if len(out) < req.Limit {
+	// Rows due: retries, and issues from before the snapshot. A retry is
+	// due a minute or more after its failure, so they are looked for with
+	// the lapsed leases, and when the snapshot has nothing left.
+	claimRowsDue := func() error {
+		if len(out) >= req.Limit {
+			return nil
+		}
 		rows, err := claimRows(ctx, q, issueID, req, req.Limit-len(out))
-		if err != nil {
+		out = append(out, rows...)
+		return err
+	}
+	if !req.SkipExpired {
+		if err := claimRowsDue(); err != nil {
 			return nil, err
 		}
-		out = append(out, rows...)
 	}
 	// The snapshot's next positions.
 	for len(out) < req.Limit {
@@ -348,6 +356,11 @@ func (s *Store) claimTx(ctx context.Context, q db, issueID string, req digest.Cl
 			return nil, err
 		}
 		add(ids, 1, created)
+	}
+	if req.SkipExpired {
+		if err := claimRowsDue(); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }
@@ -415,13 +428,21 @@ func insertSent(n int) string {
 		WHERE digest_deliveries.state <> 'sent'`
 }
 
-// doneClaims deletes worker's claims overlapping subscriber ids lo … hi
-// whose every recipient has a row (arguments: issue id, worker, hi, lo).
-// A claim with an erased recipient stays until FinishIssue, a release or
-// a takeover finds it has nothing left.
-const doneClaims = `DELETE FROM digest_claims WHERE issue_id = ? AND claimed_by = ? AND first_id <= ? AND last_id >= ?
-	AND (SELECT COUNT(*) FROM digest_deliveries d WHERE d.issue_id = digest_claims.issue_id
-		AND d.subscriber_id BETWEEN digest_claims.first_id AND digest_claims.last_id) >= n`
+// doneClaims deletes those of worker's claims holding these n subscriber
+// ids whose every recipient has a row (arguments: issue id, worker, issue
+// id, the ids). Each id's claim is found by a backward step of the
+// primary key from the id (claims do not overlap): the deleted claims'
+// entries, which stay in the indexes until a vacuum, are not stepped
+// over. A claim with an erased recipient stays until FinishIssue, a
+// release or a takeover finds it has nothing left.
+func doneClaims(n int) string {
+	return `DELETE FROM digest_claims WHERE issue_id = ? AND claimed_by = ? AND first_id IN (
+			SELECT (SELECT c.first_id FROM digest_claims c WHERE c.issue_id = ? AND c.first_id <= v.column1
+				ORDER BY c.first_id DESC LIMIT 1)
+			FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT)), `, n), ", ") + `) v)
+		AND (SELECT COUNT(*) FROM digest_deliveries d WHERE d.issue_id = digest_claims.issue_id
+			AND d.subscriber_id BETWEEN digest_claims.first_id AND digest_claims.last_id) >= n`
+}
 
 // CompleteDeliveries implements digest.Store: one transaction for the lot
 // (group commit), one INSERT for the sent ones; on PostgreSQL a group of
@@ -433,11 +454,11 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 	}
 	var (
 		sentArgs []any
+		ids      = make([]any, len(done))
 		at       = map[int64]int{}
-		lo, hi   = done[0].SubscriberID, done[0].SubscriberID
 	)
 	for i, c := range done {
-		lo, hi = min(lo, c.SubscriberID), max(hi, c.SubscriberID)
+		ids[i] = c.SubscriberID
 		if c.Outcome.State == digest.StateSent {
 			sentArgs = append(sentArgs, c.SubscriberID, c.Outcome.MessageID)
 			at[c.SubscriberID] = i
@@ -464,11 +485,11 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		// statement inserts are not visible to its own DELETE, which
 		// counts them from the INSERT's RETURNING instead (xmax = 0: a
 		// new row, not a retry's row made sent).
-		args := slices.Concat(head, sentArgs, []any{issueID, worker, hi, lo})
+		args := slices.Concat(head, sentArgs, []any{issueID, worker, issueID}, ids)
 		err := markSent(q0.query(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
 			ins AS (`+strings.Replace(insertSent(nSent), "WHERE true", "WHERE (SELECT v FROM async) = 'off'", 1)+`
 				RETURNING subscriber_id, xmax = 0 AS fresh),
-			done AS (`+strings.Replace(doneClaims, ">= n", `+ (SELECT COUNT(*) FROM ins WHERE ins.fresh
+			done AS (`+strings.Replace(doneClaims(len(ids)), ">= n", `+ (SELECT COUNT(*) FROM ins WHERE ins.fresh
 				AND ins.subscriber_id BETWEEN digest_claims.first_id AND digest_claims.last_id) >= n`, 1)+`)
 			SELECT subscriber_id FROM ins`, args...))
 		if err != nil {
@@ -498,7 +519,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 				}
 			}
 		}
-		_, err := q.exec(ctx, doneClaims, issueID, worker, hi, lo)
+		_, err := q.exec(ctx, doneClaims(len(ids)), slices.Concat([]any{issueID, worker, issueID}, ids)...)
 		return err
 	})
 	if err != nil {

@@ -51,3 +51,14 @@ CREATE INDEX digest_claims_worker ON digest_claims (issue_id, claimed_by);
 DROP INDEX digest_deliveries_due;
 CREATE INDEX digest_deliveries_due ON digest_deliveries (issue_id, state, next_attempt_at, subscriber_id)
     WHERE state IN ('pending', 'sending');
+
+-- Rows are now inserted as outcomes come (they were inserted with the
+-- issue and updated since), and on PostgreSQL a foreign key check per
+-- inserted row (a SELECT … FOR KEY SHARE, locking the referenced row and
+-- writing WAL for it) cost more than the insert. Issues are never
+-- deleted, and erasing a subscriber deletes their rows itself
+-- (DeleteSubscriber; merging subscribers moves or deletes them); the
+-- INSERT of an outcome joins subscribers, so a row is written only for a
+-- subscriber who exists. SQLite checks foreign keys in-process and keeps
+-- them.
+--postgres ALTER TABLE digest_deliveries DROP CONSTRAINT digest_deliveries_issue_id_fkey, DROP CONSTRAINT digest_deliveries_subscriber_id_fkey;
