@@ -232,6 +232,14 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 	var b digest.Batch
 	err := s.tx(ctx, func(q db) error {
 		b = digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
+		if s.d.Name == "postgres" {
+			// The statements below take arrays and times as parameters:
+			// left to choose, PostgreSQL plans them anew at every claim,
+			// for the same plan.
+			if _, err := q.exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
+				return err
+			}
+		}
 		var err error
 		b.Deliveries, err = s.claimTx(ctx, q, issueID, req)
 		if err != nil || len(b.Deliveries) == 0 {
