@@ -43,7 +43,7 @@ type SenderConfig struct {
 	Workers   int           // concurrent sends; default 4
 	// Batch is how many deliveries one claim takes; default 64 (or
 	// 2 × Workers if more). A claim costs the database about the same
-	// whatever its size (one row for the lease, see docs/outbox.md), so
+	// whatever its size (one row for the lease, see docs/digest.md, "The outbox"), so
 	// fewer, larger claims cost less a message. A process killed
 	// mid-issue strands its claim until the lease runs out; what it had
 	// not sent is then sent by another, and only the messages in flight

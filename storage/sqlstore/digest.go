@@ -15,7 +15,7 @@ import (
 )
 
 // The digest outbox: issues, and the snapshot of their recipients. The
-// claims, outcomes and counts are in outbox.go (design: docs/outbox.md).
+// claims, outcomes and counts are in outbox.go (design: docs/digest.md, "The outbox").
 
 const issueColumns = `id, series, week, since, until, created_at, status, finished_at, content`
 

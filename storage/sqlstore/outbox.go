@@ -17,7 +17,7 @@ import (
 	"github.com/syndicated/syndicated/subscribers"
 )
 
-// The digest outbox (docs/outbox.md). An issue's recipients are a snapshot
+// The digest outbox (docs/digest.md, "The outbox"). An issue's recipients are a snapshot
 // of subscriber ids in ascending order (digest_recipients, chunks of
 // chunkSize ids), written once with the issue. A claim takes the next
 // positions of the snapshot (one UPDATE of the issue's cursor in

@@ -1,5 +1,5 @@
 -- The digest outbox without a row per recipient until there is something
--- to record (docs/outbox.md). An issue's recipients are a snapshot of
+-- to record (docs/digest.md, "The outbox"). An issue's recipients are a snapshot of
 -- subscriber ids in ascending order, in chunks of up to 1,000 ids (a JSON
 -- array of integers as text, on both backends); a cursor hands out the
 -- next positions of the snapshot to claims, each a row of digest_claims
