@@ -505,10 +505,22 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		}
 		return ok, nil
 	}
-	err := s.outcomeTx(ctx, func(q db) error {
+	// Prepared once for each group size (SQLite would parse them at
+	// every group), before the transaction: SQLite's write pool has one
+	// connection, which the transaction holds.
+	var sentSt *sql.Stmt
+	doneSt, err := s.prepared(ctx, s.w, doneClaims(len(ids)))
+	if err == nil && nSent > 0 {
+		sentSt, err = s.prepared(ctx, s.w, insertSent(nSent)+` RETURNING subscriber_id`)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	err = s.outcomeTx(ctx, func(q db) error {
 		clear(ok)
+		tx := q.c.(*sql.Tx)
 		if nSent > 0 {
-			if err := markSent(q.query(ctx, insertSent(nSent)+` RETURNING subscriber_id`, slices.Concat(head, sentArgs)...)); err != nil {
+			if err := markSent(tx.StmtContext(ctx, sentSt).QueryContext(ctx, slices.Concat(head, sentArgs)...)); err != nil {
 				return err
 			}
 		}
@@ -527,7 +539,7 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 				}
 			}
 		}
-		_, err := q.exec(ctx, doneClaims(len(ids)), slices.Concat([]any{issueID, worker, issueID}, ids)...)
+		_, err := tx.StmtContext(ctx, doneSt).ExecContext(ctx, slices.Concat([]any{issueID, worker, issueID}, ids)...)
 		return err
 	})
 	if err != nil {
