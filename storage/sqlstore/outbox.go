@@ -227,8 +227,10 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 	// during its COMMIT could leave the client unsure whether it
 	// committed, and the sender would hand back its claims before the
 	// server had finished writing this one (which would then wait for
-	// its lease to run out). The claim is a few short statements.
-	ctx = context.WithoutCancel(ctx)
+	// its lease to run out). The claim is a few short statements; a
+	// minute bounds it all the same.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
 	var b digest.Batch
 	err := s.tx(ctx, func(q db) error {
 		b = digest.Batch{Subscribers: map[int64]*subscribers.Subscriber{}}
