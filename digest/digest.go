@@ -109,13 +109,13 @@ type ClaimRequest struct {
 	Limit  int
 	Now    time.Time
 	Lease  time.Duration
-	// After: only pending deliveries after this position are taken. A
-	// sender passes where its previous claim ended, so that it does not
-	// step again over the deliveries claimed since the send began (on
-	// PostgreSQL their old index entries stay until a vacuum, and a claim
-	// from the start would cost more the further the send has gone). The
-	// zero position is the start. What it passes over (deliveries handed
-	// back by a worker that stopped) a claim from the start finds.
+	// After: only pending deliveries kept as rows (retries) after this
+	// position are taken. A sender passes where its previous claim ended,
+	// so that it does not step again over the rows claimed since (on
+	// PostgreSQL their old index entries stay until a vacuum). The zero
+	// position is the start. What it passes over a claim from the start
+	// finds. The recipients of the snapshot that were never tried
+	// are taken in order whatever After says (storage keeps a cursor).
 	After ClaimPosition
 	// SkipExpired: lapsed leases (of a worker that died) are not looked
 	// for. They can only appear a lease after their worker stopped, so a

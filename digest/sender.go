@@ -41,9 +41,13 @@ type SenderConfig struct {
 	Transport mail.Transport
 	Limiter   *rate.Limiter // nil: no limit
 	Workers   int           // concurrent sends; default 4
-	// Batch is how many deliveries one claim takes; default 2 × Workers:
-	// about as many as are in flight (one in each worker, the next batch
-	// being handed out), so that a process killed mid-issue strands few.
+	// Batch is how many deliveries one claim takes; default 64 (or
+	// 2 × Workers if more). A claim costs the database about the same
+	// whatever its size (one row for the lease, see docs/digest.md, "The outbox"), so
+	// fewer, larger claims cost less a message. A process killed
+	// mid-issue strands its claim until the lease runs out; what it had
+	// not sent is then sent by another, and only the messages in flight
+	// (at most one a worker) can go out twice.
 	Batch int
 	// Lease is how long a claim holds before another worker may take the
 	// delivery over. The sender renews its claims every Lease/3 while it
@@ -76,7 +80,7 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.Workers = 4
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = 2 * cfg.Workers
+		cfg.Batch = max(DefaultBatch, 2*cfg.Workers)
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
@@ -108,6 +112,9 @@ func NewSender(cfg SenderConfig) *Sender {
 	cfg.Faults = cfg.Faults.withDefaults()
 	return &Sender{cfg: cfg}
 }
+
+// DefaultBatch is how many deliveries a claim takes by default.
+const DefaultBatch = 64
 
 // DefaultLease is how long a claim holds without a heartbeat.
 const DefaultLease = 30 * time.Second

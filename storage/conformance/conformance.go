@@ -75,6 +75,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestContentAndRecipients", testDigestContentAndRecipients},
 		{"DigestHeartbeatAndGroups", testDigestHeartbeatAndGroups},
 		{"DigestClaimBatch", testDigestClaimBatch},
+		{"DigestTakeover", testDigestTakeover},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 		{"CreateIssueWith", testCreateIssueWith},

@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/syndicated/syndicated/bounce"
@@ -27,7 +29,32 @@ func (s *Store) SubscriberDeliveries(ctx context.Context, subscriberID int64, li
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of subscriber %d: %w", subscriberID, err)
 	}
-	return out, nil
+	// Copies of issues still being sent that have no row yet.
+	open, err := openCopies(ctx, s.read(), subscriberID)
+	if err != nil {
+		return nil, fmt.Errorf("deliveries of subscriber %d: %w", subscriberID, err)
+	}
+	if len(open) == 0 {
+		return out, nil
+	}
+	created := map[string]time.Time{}
+	for _, c := range open {
+		created[c.issueID] = c.createdAt
+		out = append(out, bounce.Delivery{IssueID: c.issueID, Series: c.series, SubscriberID: subscriberID, State: string(c.state)})
+	}
+	ids := make([]string, 0, len(out))
+	for _, d := range out {
+		if _, ok := created[d.IssueID]; !ok {
+			ids = append(ids, d.IssueID)
+		}
+	}
+	if err := s.issueTimes(ctx, ids, created); err != nil {
+		return nil, fmt.Errorf("deliveries of subscriber %d: %w", subscriberID, err)
+	}
+	slices.SortFunc(out, func(a, b bounce.Delivery) int {
+		return cmp.Or(created[b.IssueID].Compare(created[a.IssueID]), cmp.Compare(b.IssueID, a.IssueID))
+	})
+	return out[:min(len(out), limit)], nil
 }
 
 const eventColumns = `id, event_key, source, kind, issue_id, COALESCE(subscriber_id, 0), status, code, diagnostic,
@@ -139,6 +166,18 @@ func recordUnbounces(ctx context.Context, q db, ids []int64, now time.Time) erro
 			q.t(now), q.t(now), "active again", q.t(now)); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// issueTimes adds the creation times of these issues to at.
+func (s *Store) issueTimes(ctx context.Context, ids []string, at map[string]time.Time) error {
+	for _, id := range ids {
+		iss, err := getIssue(ctx, s.read(), id)
+		if err != nil {
+			return err
+		}
+		at[id] = iss.CreatedAt
 	}
 	return nil
 }

@@ -233,6 +233,15 @@ func (s *Store) SubscriberActivity(ctx context.Context, subscriberID int64) ([]s
 			return nil, fmt.Errorf("activity of subscriber %d: %w", subscriberID, err)
 		}
 	}
+	// Issues still being sent whose snapshot holds the subscriber, not yet
+	// tried (no row).
+	open, err := openCopies(ctx, q, subscriberID)
+	if err != nil {
+		return nil, fmt.Errorf("activity of subscriber %d: %w", subscriberID, err)
+	}
+	for _, c := range open {
+		out = append(out, subscribers.Activity{Kind: "issue", At: c.createdAt, Ref: c.issueID, State: string(c.state)})
+	}
 	return out, nil
 }
 

@@ -37,7 +37,8 @@ func countBy[K ~string](rows *sql.Rows, err error) (map[K]int, error) {
 // (status sending) by state, and how many of them a worker could claim at
 // now: pending ones whose next attempt has come and sending ones whose
 // lease ran out. Finished issues are not read, so the cost follows the
-// open issues only (ranges of digest_deliveries_due).
+// open issues only (ranges of digest_deliveries_due, and the cursors and
+// claims of their snapshots).
 func (s *Store) OpenDeliveryCounts(ctx context.Context, now time.Time) (byState map[digest.State]int, due int, err error) {
 	byState = map[digest.State]int{}
 	q := s.read()
@@ -55,11 +56,41 @@ func (s *Store) OpenDeliveryCounts(ctx context.Context, now time.Time) (byState 
 	if err != nil {
 		return nil, 0, fmt.Errorf("count open deliveries: %w", err)
 	}
+	// The snapshots' recipients without a row, from the cursors and the
+	// claims (a few rows an issue, not one a recipient): positions not
+	// yet claimed are pending and due; a claim counts as many deliveries
+	// as it took, sending (pending when handed back), due once its lease
+	// ran out, less its recipients that have a row (counted by state
+	// above). A recipient erased since the snapshot counts until a claim
+	// finds it gone.
+	var unclaimed, held, back, lapsed int
+	err = q.row(ctx, `SELECT COALESCE(SUM(sn.total - sn.claimed_to), 0) FROM digest_issues i
+		JOIN digest_snapshots sn ON sn.issue_id = i.id WHERE i.status = 'sending'`).Scan(&unclaimed)
+	if err == nil {
+		err = q.row(ctx, `SELECT COALESCE(SUM(CASE WHEN c.claimed_by <> '' THEN c.n - c.recorded ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.claimed_by = '' THEN c.n - c.recorded ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN c.claimed_by <> '' AND c.claimed_until <= ? THEN c.n - c.recorded ELSE 0 END), 0)
+			FROM (SELECT c.n, c.claimed_by, c.claimed_until, (SELECT COUNT(*) FROM digest_deliveries d
+					WHERE d.issue_id = c.issue_id AND d.subscriber_id BETWEEN c.first_id AND c.last_id) AS recorded
+				FROM digest_issues i JOIN digest_claims c ON c.issue_id = i.id WHERE i.status = 'sending') c`, q.t(now)).
+			Scan(&held, &back, &lapsed)
+	}
+	if err != nil {
+		return nil, 0, fmt.Errorf("count open deliveries: %w", err)
+	}
+	if unclaimed+back > 0 {
+		byState[digest.StatePending] += unclaimed + back
+	}
+	if held > 0 {
+		byState[digest.StateSending] += held
+	}
+	due += unclaimed + back + lapsed
 	return byState, due, nil
 }
 
 // SummarizeDeliveries implements digest.Store: three aggregate queries
-// over the issue's rows, whatever their number.
+// over the issue's rows, whatever their number, and the recipients of its
+// snapshot that have none yet, a chunk at a time.
 func (s *Store) SummarizeDeliveries(ctx context.Context, issueID string, now time.Time) (*digest.IssueReport, error) {
 	q := s.read()
 	r := &digest.IssueReport{}
@@ -81,6 +112,28 @@ func (s *Store) SummarizeDeliveries(ctx context.Context, issueID string, now tim
 		return nil, fmt.Errorf("summarize deliveries of %s: %w", issueID, err)
 	}
 	r.MaxTries = int(maxTries.Int64)
+	// The snapshot's recipients without a row, chunk by chunk.
+	err = s.unsent(ctx, q, issueID, func(d digest.Delivery) {
+		r.Counts[d.State]++
+		r.MaxTries = max(r.MaxTries, d.Attempts)
+		switch {
+		case d.State == digest.StateSending:
+			r.Leased++
+			if d.ClaimedUntil.After(r.LeaseUntil) {
+				r.LeaseUntil = d.ClaimedUntil
+			}
+		case d.NextAttemptAt.After(now):
+			r.Waiting++
+			if r.NextRetry.IsZero() || d.NextAttemptAt.Before(r.NextRetry) {
+				r.NextRetry = d.NextAttemptAt
+			}
+		default:
+			r.Due++
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("summarize deliveries of %s: %w", issueID, err)
+	}
 	r.Failures, err = collect(func(rows *sql.Rows) (digest.Failure, error) {
 		var f digest.Failure
 		return f, rows.Scan(&f.State, &f.Error, &f.Count)

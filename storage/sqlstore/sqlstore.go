@@ -110,6 +110,8 @@ type Store struct {
 	stmts sync.Map
 	// articleMaint spaces out the dialect's AfterBulkArticles.
 	articleMaint bulkMaintenance
+	// chunks holds chunks of digest snapshots, which never change.
+	chunks chunkCache
 }
 
 // New returns a Store on the given pools; call Migrate before use.
