@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/syndicated/syndicated/feeds"
@@ -95,48 +93,12 @@ func (ac *audienceCmd) run(ctx context.Context, c *cli, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(all)
 	}
-	return writeAudience(c.stdout, all)
+	return audience.WriteText(c.stdout, all)
 }
 
-// writeAudience prints one line per feed: aggregators' subscribers (each
-// named), distinct clients of each day, hub and email subscribers.
-func writeAudience(w io.Writer, all []audience.FeedAudience) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprint(tw, "feed\taggregator subscribers\tclients a day (newest first)\twebsub\temail\n")
-	for _, fa := range all {
-		var aggs []string
-		for _, ag := range fa.Aggregators {
-			aggs = append(aggs, fmt.Sprintf("%s %d", ag.Name, ag.Subscribers))
-		}
-		agg := fmt.Sprint(fa.Subscribers)
-		if len(aggs) > 0 {
-			agg += " (" + strings.Join(aggs, ", ") + ")"
-		}
-		var days []string
-		for _, d := range fa.Clients {
-			days = append(days, fmt.Sprintf("%s %d", d.Day[5:], d.Clients))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", fa.Feed, agg, strings.Join(days, ", "), fa.WebSub, fa.Email)
-	}
-	return tw.Flush()
-}
-
-// audienceHandler serves the operator's view of the audience: the
-// command's table, or JSON when asked (?format=json or Accept).
+// audienceHandler serves the operator's view of the last 7 days.
 func (a *app) audienceHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		all, err := a.audience(r.Context(), time.Now(), 7)
-		if err != nil {
-			http.Error(w, "audience: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		if r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(all)
-			return
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_ = writeAudience(w, all)
+	return audience.Handler(func(ctx context.Context) ([]audience.FeedAudience, error) {
+		return a.audience(ctx, time.Now(), 7)
 	})
 }

@@ -5,11 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/bounce/mailbox"
@@ -126,25 +124,10 @@ func (a *app) webhookProviders() ([]webhook.Provider, error) {
 	return out, nil
 }
 
-// laterReport writes what came back for an issue after its copies were
-// sent: hard and soft bounces, policy refusals, complaints (with their
-// rate, warned above bounce.complaint_warn) and unsubscribes by mail
-// (digest status, after the deliveries).
-func (a *app) laterReport(ctx context.Context, w io.Writer, iss *digest.Issue, sent int) error {
-	n, err := a.store.IssueEventCounts(ctx, iss.ID)
-	if err != nil {
-		return err
-	}
-	rate := 0.0
-	if sent > 0 {
-		rate = float64(n[bounce.KindComplaint]) / float64(sent)
-	}
-	fmt.Fprintf(w, "  later: hard bounces %d, soft bounces %d, refused by policy %d, complaints %d (%.2f %% of %d sent), unsubscribed by mail %d\n",
-		n[bounce.KindHard], n[bounce.KindSoft], n[bounce.KindRejected], n[bounce.KindComplaint], 100*rate, sent, n[bounce.KindUnsubscribe])
-	if warn := a.cfg.Bounce.ComplaintWarn; rate > warn {
-		fmt.Fprintf(w, "  WARN complaint rate %.2f %% is above %.2f %% (bounce.complaint_warn); mailbox providers filter bulk senders above 0.3 %%\n", 100*rate, 100*warn)
-	}
-	return nil
+// bounceReport reports what came back, for digest status and
+// subscribers events.
+func (a *app) bounceReport() bounce.Console {
+	return bounce.Console{Events: a.store, ComplaintWarn: a.cfg.Bounce.ComplaintWarn, Zone: a.cfg.Zone()}
 }
 
 type subscribersEventsCmd struct{ noFlags }
@@ -165,30 +148,8 @@ func (*subscribersEventsCmd) run(ctx context.Context, c *cli, args []string) err
 		if err != nil {
 			return err
 		}
-		zone := a.cfg.Zone()
 		fmt.Fprintf(c.stdout, "%s\t%s\t%d bounces\n", sub.Email, sub.Status, sub.BounceCount)
-		evs, err := a.store.SubscriberEvents(ctx, id)
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			issue, code := e.IssueID, e.Status
-			if issue == "" {
-				issue = "-"
-			}
-			if e.Code != 0 {
-				code = strings.TrimSpace(fmt.Sprintf("%d %s", e.Code, e.Status))
-			}
-			if code == "" {
-				code = "-"
-			}
-			fmt.Fprintf(c.stdout, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.ReceivedAt.In(zone).Format(time.DateTime), e.Source, e.Kind, issue, code,
-				e.Action, e.Diagnostic)
-		}
-		if len(evs) == 0 {
-			fmt.Fprintln(c.stdout, "no events")
-		}
-		return nil
+		return a.bounceReport().SubscriberEvents(ctx, c.stdout, id)
 	})
 }
 

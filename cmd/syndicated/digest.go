@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -68,7 +69,9 @@ func (c *cli) withDigest(ctx context.Context, fn func(*digest.Console) error) er
 			return err
 		}
 		return fn(&digest.Console{Service: dg, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal,
-			Transport: m, Sender: a.digestSender(dg, m, nil), Later: a.laterReport})
+			Transport: m, Sender: a.digestSender(dg, m, nil), Later: func(ctx context.Context, w io.Writer, iss *digest.Issue, sent int) error {
+				return a.bounceReport().Later(ctx, w, iss.ID, sent)
+			}})
 	})
 }
 
