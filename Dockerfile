@@ -15,11 +15,14 @@ ARG BUILD_IMAGE=golang:1.27.3-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 FROM ${BUILD_IMAGE} AS build
+# What `syndicated --version` prints (the build context has no .git):
+# docker build --build-arg VERSION="$(git describe --always --dirty)" …
+ARG VERSION=""
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags="-s -w" -o /out/syndicated ./cmd/syndicated
+RUN CGO_ENABLED=0 GOTOOLCHAIN=local go build -trimpath -ldflags="-s -w -X main.stampedVersion=${VERSION}" -o /out/syndicated ./cmd/syndicated
 # The data directory, owned by the user the image runs as.
 RUN mkdir -p /out/data && chown 65532:65532 /out/data
 

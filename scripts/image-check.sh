@@ -552,4 +552,23 @@ done
 for r in a b; do stop_gracefully "syndicated-$id-$r" 30; done
 say "check 2 passed in $((SECONDS - t0)) s: one issue, each of $readers readers exactly once across a stop and start"
 
+# --- 3. the version stamp ------------------------------------------------------------
+
+# The build context has no .git, so the binary has no VCS revision: the
+# VERSION build argument stamps it (the layers before the go build come
+# from the cache of the first build).
+t0=$SECONDS
+stamp="image-check-$id"
+build="$(render "$T_BUILD_OFFLINE" "$image-stamped" - - - -)"
+build="${build/docker build /docker build --build-arg VERSION=$stamp }"
+echo "  \$ $build" >&3
+if ! (cd "$repo" && eval "$build") >"$tmp/stamped.log" 2>&1; then
+  tail -30 "$tmp/stamped.log" >&2
+  fail "docker build with VERSION=$stamp"
+fi
+images+=("$image-stamped")
+stamped="$(docker run --rm --network none "$image-stamped" --version)"
+[ "$stamped" = "syndicated $stamp" ] || fail "--version of the image built with VERSION=$stamp: '$stamped'"
+say "3. built with --build-arg VERSION=$stamp in $((SECONDS - t0)) s: --version prints '$stamped'"
+
 say "PASS in $((SECONDS - started)) s; image $(awk -v b="$size" 'BEGIN { printf "%.1f MB", b / 1e6 }')"

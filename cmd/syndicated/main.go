@@ -89,8 +89,17 @@ func (c *cli) program() *cmdline.Program {
 	}
 }
 
-// version is the module version and VCS revision the binary was built from.
+// stampedVersion is set at link time where the build has no VCS data (the
+// container image: -ldflags "-X main.stampedVersion=…" from its VERSION
+// build argument). It is never written at run time.
+var stampedVersion string
+
+// version is the stamped version, else the module version and VCS revision
+// the binary was built from.
 func version() string {
+	if stampedVersion != "" {
+		return stampedVersion
+	}
 	v := "(devel)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		v = bi.Main.Version
