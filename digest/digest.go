@@ -178,29 +178,23 @@ type Store interface {
 	// ListIssues returns the issues with this status (every issue when
 	// empty), oldest first.
 	ListIssues(ctx context.Context, status IssueStatus) ([]*Issue, error)
-	// ClaimDeliveries leases up to limit deliveries of the issue to worker
-	// until now+lease: pending ones whose NextAttemptAt has come, and
-	// sending ones whose lease ran out (their worker died). They become
-	// sending, with Attempts incremented. Two claimers never get the same
-	// delivery while its lease holds.
-	ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]Delivery, error)
-	// ClaimBatch is ClaimDeliveries as a sender runs it (see ClaimRequest),
-	// the subscribers loaded with the claim: on PostgreSQL in the same
-	// statement, on SQLite in the same transaction. A failure claims
-	// nothing.
+	// ClaimBatch leases up to req.Limit deliveries of the issue to
+	// req.Worker until req.Now+req.Lease: pending ones whose NextAttemptAt
+	// has come, and sending ones whose lease ran out (their worker died).
+	// They become sending, with Attempts incremented; two claimers never
+	// get the same delivery while its lease holds. The subscribers are
+	// loaded with the claim: on PostgreSQL in the same statement, on SQLite
+	// in the same transaction. A failure claims nothing.
 	ClaimBatch(ctx context.Context, issueID string, req ClaimRequest) (Batch, error)
-	// CompleteDelivery records the outcome of a delivery claimed by worker.
-	// A sent delivery is never changed again. It reports false when the
-	// delivery is no longer this worker's (its lease ran out and another
-	// claimed it), in which case a non-sent outcome is not written.
-	CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o Outcome, now time.Time) (bool, error)
 	// RenewClaims extends the lease of every delivery of the issue that
 	// worker holds to now+lease (the live worker's heartbeat), and returns
 	// how many it holds.
 	RenewClaims(ctx context.Context, issueID, worker string, now time.Time, lease time.Duration) (int, error)
-	// CompleteDeliveries records several outcomes in one transaction, as
-	// CompleteDelivery does each; ok[i] is CompleteDelivery's report for
-	// done[i].
+	// CompleteDeliveries records outcomes of deliveries claimed by worker,
+	// in one transaction. A sent delivery is never changed again. ok[i] is
+	// false when done[i]'s delivery is no longer this worker's (its lease
+	// ran out and another claimed it), in which case a non-sent outcome is
+	// not written.
 	CompleteDeliveries(ctx context.Context, issueID, worker string, done []Completion, now time.Time) (ok []bool, err error)
 	// NextLeaseEnd is the earliest claimed_until of the issue's sending
 	// deliveries held by workers other than worker (zero when there is

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/internal/smtptest"
 	"github.com/syndicated/syndicated/mail/hermes"
 	smtpmail "github.com/syndicated/syndicated/mail/smtp"
@@ -288,7 +289,7 @@ func TestStatusTellsRetriesFromLeases(t *testing.T) {
 		f.subscribe(t, "ok@example.org")
 		iss := f.createIssue(t)
 		// Another worker holds the first delivery.
-		held, err := st.ClaimDeliveries(t.Context(), iss.ID, "other-replica", 1, f.clock.Now(), 10*time.Minute)
+		held, err := digesttest.Claim(t.Context(), st, iss.ID, "other-replica", 1, f.clock.Now(), 10*time.Minute)
 		if err != nil || len(held) != 1 {
 			t.Fatal(held, err)
 		}

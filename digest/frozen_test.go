@@ -10,6 +10,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -35,7 +36,7 @@ func TestIssueFrozenAtCreation(t *testing.T) {
 	// withdrawn; then the rest is sent.
 	s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		Workers: 1, Batch: 1, Worker: "w", Now: f.clock.Now})
-	first, err := st.ClaimDeliveries(t.Context(), iss.ID, "other", 1, f.clock.Now(), time.Hour)
+	first, err := digesttest.Claim(t.Context(), st, iss.ID, "other", 1, f.clock.Now(), time.Hour)
 	if err != nil || len(first) != 1 {
 		t.Fatalf("claim = %v, %v", first, err)
 	}

@@ -163,20 +163,6 @@ type crashStore struct {
 
 var errCrashed = errors.New("process crashed")
 
-func (c crashStore) ClaimDeliveries(ctx context.Context, id, w string, n int, now time.Time, l time.Duration) ([]digest.Delivery, error) {
-	if c.crashed.Load() {
-		return nil, errCrashed
-	}
-	return c.Store.ClaimDeliveries(ctx, id, w, n, now, l)
-}
-
-func (c crashStore) CompleteDelivery(ctx context.Context, id string, sub int64, w string, o digest.Outcome, now time.Time) (bool, error) {
-	if c.crashed.Load() {
-		return false, errCrashed
-	}
-	return c.Store.CompleteDelivery(ctx, id, sub, w, o, now)
-}
-
 func (c crashStore) CompleteDeliveries(ctx context.Context, id, w string, done []digest.Completion, now time.Time) ([]bool, error) {
 	if c.crashed.Load() {
 		return nil, errCrashed

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/metrics"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
@@ -119,7 +120,7 @@ func TestStoreCollectorCountsFromTheStore(t *testing.T) {
 		// claim leases up to limit deliveries to worker at at and expects n.
 		claim := func(worker string, limit, n int, at time.Time) []digest.Delivery {
 			t.Helper()
-			ds, err := s.ClaimDeliveries(ctx, iss.ID, worker, limit, at, time.Minute)
+			ds, err := digesttest.Claim(ctx, s, iss.ID, worker, limit, at, time.Minute)
 			if err != nil || len(ds) != n {
 				t.Fatalf("claim by %s: %v, %d deliveries, want %d", worker, err, len(ds), n)
 			}
@@ -127,7 +128,7 @@ func TestStoreCollectorCountsFromTheStore(t *testing.T) {
 		}
 		complete := func(worker string, d digest.Delivery, o digest.Outcome, at time.Time) {
 			t.Helper()
-			if ok, err := s.CompleteDelivery(ctx, iss.ID, d.SubscriberID, worker, o, at); !ok || err != nil {
+			if ok, err := digesttest.Complete(ctx, s, iss.ID, d.SubscriberID, worker, o, at); !ok || err != nil {
 				t.Fatalf("complete by %s: %v %v", worker, ok, err)
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
@@ -171,7 +172,7 @@ func BenchmarkClaim(b *testing.B) {
 					now := time.Now()
 					b.ResetTimer()
 					for b.Loop() {
-						ds, err := s.ClaimDeliveries(ctx, iss, "bench", batch, now, time.Minute)
+						ds, err := digesttest.Claim(ctx, s, iss, "bench", batch, now, time.Minute)
 						if err != nil || len(ds) != batch || ds[0].SubscriberID != int64(sent+1) {
 							b.Fatalf("claimed %d: %v", len(ds), err)
 						}

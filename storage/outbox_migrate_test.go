@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
@@ -108,7 +109,7 @@ func TestMigrationKeepsIssuesInFlight(t *testing.T) {
 			if done, err := s.FinishIssue(ctx, issue, now); err != nil || done {
 				t.Fatalf("FinishIssue with deliveries left = %v, %v", done, err)
 			}
-			ds, err := s.ClaimDeliveries(ctx, issue, "w", 10, now, time.Minute)
+			ds, err := digesttest.Claim(ctx, s, issue, "w", 10, now, time.Minute)
 			got := make([]int64, len(ds))
 			for i, d := range ds {
 				got[i] = d.SubscriberID
@@ -125,7 +126,7 @@ func TestMigrationKeepsIssuesInFlight(t *testing.T) {
 			if ok, err := s.CompleteDeliveries(ctx, issue, "w", done, now); err != nil || !slices.Equal(ok, []bool{true, true}) {
 				t.Fatalf("CompleteDeliveries = %v, %v", ok, err)
 			}
-			if more, err := s.ClaimDeliveries(ctx, issue, "w", 10, now.Add(time.Hour), time.Minute); err != nil || len(more) != 0 {
+			if more, err := digesttest.Claim(ctx, s, issue, "w", 10, now.Add(time.Hour), time.Minute); err != nil || len(more) != 0 {
 				t.Fatalf("claimed again: %v, %v", more, err)
 			}
 			if done, err := s.FinishIssue(ctx, issue, now); err != nil || !done {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -22,11 +23,11 @@ func bounceEvent(key string, kind bounce.Kind, issue string, sub int64, at time.
 
 func testBounceEvents(t *testing.T, s storage.Storage) {
 	iss := seedIssue(t, s, 3)
-	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "w", 3, digestNow, time.Minute)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "w", 3, digestNow, time.Minute)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim: %v %v", ds, err)
 	}
-	if ok, err := s.CompleteDelivery(ctx(t), iss.ID, ds[0].SubscriberID, "w", digest.Outcome{State: digest.StateSent, MessageID: "m0@example.com"}, digestNow); err != nil || !ok {
+	if ok, err := digesttest.Complete(ctx(t), s, iss.ID, ds[0].SubscriberID, "w", digest.Outcome{State: digest.StateSent, MessageID: "m0@example.com"}, digestNow); err != nil || !ok {
 		t.Fatalf("complete: %v %v", ok, err)
 	}
 	sub := ds[0].SubscriberID

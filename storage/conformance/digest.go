@@ -12,6 +12,7 @@ import (
 
 	"github.com/syndicated/syndicated/article"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -158,7 +159,7 @@ func testDigestClaimExclusive(t *testing.T, s storage.Storage) {
 	for _, w := range []string{"w1", "w2"} {
 		wg.Go(func() {
 			for {
-				ds, err := s.ClaimDeliveries(ctx(t), iss.ID, w, 3, digestNow, time.Minute)
+				ds, err := digesttest.Claim(ctx(t), s, iss.ID, w, 3, digestNow, time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -189,15 +190,15 @@ func testDigestClaimExclusive(t *testing.T, s storage.Storage) {
 
 func testDigestLease(t *testing.T, s storage.Storage) {
 	iss := seedIssue(t, s, 3)
-	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 10, digestNow, time.Minute)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "dead", 10, digestNow, time.Minute)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("claim = %d, %v", len(ds), err)
 	}
-	if ds, _ := s.ClaimDeliveries(ctx(t), iss.ID, "live", 10, digestNow.Add(59*time.Second), time.Minute); len(ds) != 0 {
+	if ds, _ := digesttest.Claim(ctx(t), s, iss.ID, "live", 10, digestNow.Add(59*time.Second), time.Minute); len(ds) != 0 {
 		t.Fatalf("claimed %d while the lease holds", len(ds))
 	}
 	later := digestNow.Add(time.Minute)
-	ds, err = s.ClaimDeliveries(ctx(t), iss.ID, "live", 10, later, time.Minute)
+	ds, err = digesttest.Claim(ctx(t), s, iss.ID, "live", 10, later, time.Minute)
 	if err != nil || len(ds) != 3 {
 		t.Fatalf("re-claim after the lease = %d, %v; want 3", len(ds), err)
 	}
@@ -208,16 +209,16 @@ func testDigestLease(t *testing.T, s storage.Storage) {
 	}
 	// The dead worker comes back: its failure is not recorded (no longer
 	// its claim), but mail it did send is.
-	ok, err := s.CompleteDelivery(ctx(t), iss.ID, ds[0].SubscriberID, "dead", digest.Outcome{State: digest.StateFailed, Error: "x"}, later)
+	ok, err := digesttest.Complete(ctx(t), s, iss.ID, ds[0].SubscriberID, "dead", digest.Outcome{State: digest.StateFailed, Error: "x"}, later)
 	if err != nil || ok {
 		t.Errorf("stale worker's failure recorded = %v, %v", ok, err)
 	}
-	ok, err = s.CompleteDelivery(ctx(t), iss.ID, ds[1].SubscriberID, "dead", digest.Outcome{State: digest.StateSent, MessageID: "m1@x"}, later)
+	ok, err = digesttest.Complete(ctx(t), s, iss.ID, ds[1].SubscriberID, "dead", digest.Outcome{State: digest.StateSent, MessageID: "m1@x"}, later)
 	if err != nil || !ok {
 		t.Errorf("stale worker's send recorded = %v, %v", ok, err)
 	}
 	// The live worker's failure after a sent one does not undo it.
-	ok, _ = s.CompleteDelivery(ctx(t), iss.ID, ds[1].SubscriberID, "live", digest.Outcome{State: digest.StateFailed}, later)
+	ok, _ = digesttest.Complete(ctx(t), s, iss.ID, ds[1].SubscriberID, "live", digest.Outcome{State: digest.StateFailed}, later)
 	if ok {
 		t.Error("a sent delivery was changed")
 	}
@@ -242,7 +243,7 @@ func testDigestLease(t *testing.T, s storage.Storage) {
 
 func testDigestTransitions(t *testing.T, s storage.Storage) {
 	iss := seedIssue(t, s, 4)
-	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, digestNow, time.Minute)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "w", 10, digestNow, time.Minute)
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim = %d, %v", len(ds), err)
 	}
@@ -254,7 +255,7 @@ func testDigestTransitions(t *testing.T, s storage.Storage) {
 		{State: digest.StateSkipped, Error: "unsubscribed"},
 	}
 	for i, o := range outcomes {
-		ok, err := s.CompleteDelivery(ctx(t), iss.ID, ds[i].SubscriberID, "w", o, digestNow)
+		ok, err := digesttest.Complete(ctx(t), s, iss.ID, ds[i].SubscriberID, "w", o, digestNow)
 		if err != nil || !ok {
 			t.Fatalf("complete %d = %v, %v", i, ok, err)
 		}
@@ -281,14 +282,14 @@ func testDigestTransitions(t *testing.T, s storage.Storage) {
 		t.Errorf("FinishIssue with a retry pending = %v, %v", done, err)
 	}
 	// The retry waits for its time.
-	if ds, _ := s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, retryAt.Add(-time.Second), time.Minute); len(ds) != 0 {
+	if ds, _ := digesttest.Claim(ctx(t), s, iss.ID, "w", 10, retryAt.Add(-time.Second), time.Minute); len(ds) != 0 {
 		t.Errorf("claimed %d before the retry time", len(ds))
 	}
-	ds, err = s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, retryAt, time.Minute)
+	ds, err = digesttest.Claim(ctx(t), s, iss.ID, "w", 10, retryAt, time.Minute)
 	if err != nil || len(ds) != 1 || ds[0].Attempts != 2 || ds[0].LastError == "" {
 		t.Fatalf("retry claim = %+v, %v", ds, err)
 	}
-	if _, err := s.CompleteDelivery(ctx(t), iss.ID, ds[0].SubscriberID, "w", digest.Outcome{State: digest.StateSent, MessageID: "b@x"}, retryAt); err != nil {
+	if _, err := digesttest.Complete(ctx(t), s, iss.ID, ds[0].SubscriberID, "w", digest.Outcome{State: digest.StateSent, MessageID: "b@x"}, retryAt); err != nil {
 		t.Fatal(err)
 	}
 	if done, err := s.FinishIssue(ctx(t), iss.ID, retryAt); err != nil || !done {
@@ -363,7 +364,7 @@ func testDigestClaimBatch(t *testing.T, s storage.Storage) {
 		t.Fatalf("deliveries = %d, %v", len(all), err)
 	}
 	ids := subscriberIDs(all)
-	if ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 1, digestNow, time.Minute); err != nil || len(ds) != 1 || ds[0].SubscriberID != ids[0] {
+	if ds, err := digesttest.Claim(ctx(t), s, iss.ID, "dead", 1, digestNow, time.Minute); err != nil || len(ds) != 1 || ds[0].SubscriberID != ids[0] {
 		t.Fatalf("first claim = %+v, %v; want subscriber %d", ds, err, ids[0])
 	}
 	if err := s.DeleteSubscriber(ctx(t), "b002@example.com", ""); err != nil {
@@ -423,7 +424,7 @@ func testDigestClaimBatch(t *testing.T, s storage.Storage) {
 // of a batch load at once.
 func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
 	iss := seedIssue(t, s, 6)
-	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "live", 4, digestNow, time.Minute)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "live", 4, digestNow, time.Minute)
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim = %d, %v", len(ds), err)
 	}
@@ -439,7 +440,7 @@ func testDigestHeartbeatAndGroups(t *testing.T, s storage.Storage) {
 	}
 	// Past the first lease, before the renewed one: only the two never
 	// claimed are free.
-	if got, _ := s.ClaimDeliveries(ctx(t), iss.ID, "other", 10, digestNow.Add(90*time.Second), time.Minute); len(got) != 2 {
+	if got, _ := digesttest.Claim(ctx(t), s, iss.ID, "other", 10, digestNow.Add(90*time.Second), time.Minute); len(got) != 2 {
 		t.Fatalf("claimed %d past the first lease, want the 2 unclaimed", len(got))
 	}
 	ids := subscriberIDs(ds)
@@ -549,7 +550,7 @@ func compareFailures(a, b digest.Failure) int {
 func testDigestTakeover(t *testing.T, s storage.Storage) {
 	const n = 2100 // three chunks of the snapshot
 	iss := seedIssue(t, s, n)
-	dead, err := s.ClaimDeliveries(ctx(t), iss.ID, "dead", 1500, digestNow, time.Minute)
+	dead, err := digesttest.Claim(ctx(t), s, iss.ID, "dead", 1500, digestNow, time.Minute)
 	if err != nil || len(dead) != 1500 {
 		t.Fatalf("claim = %d, %v", len(dead), err)
 	}
@@ -567,7 +568,7 @@ func testDigestTakeover(t *testing.T, s storage.Storage) {
 		t.Fatal(err)
 	}
 	later := digestNow.Add(time.Minute)
-	live, err := s.ClaimDeliveries(ctx(t), iss.ID, "live", 10000, later, time.Minute)
+	live, err := digesttest.Claim(ctx(t), s, iss.ID, "live", 10000, later, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

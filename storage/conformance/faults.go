@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -15,7 +16,7 @@ import (
 // makes failed deliveries due again and the issue sending.
 func testDigestRetryAndUnbounce(t *testing.T, s storage.Storage) {
 	iss := seedIssue(t, s, 4)
-	ds, err := s.ClaimDeliveries(ctx(t), iss.ID, "w", 4, digestNow, time.Minute)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "w", 4, digestNow, time.Minute)
 	if err != nil || len(ds) != 4 {
 		t.Fatalf("claim: %v, %v", ds, err)
 	}
@@ -29,7 +30,7 @@ func testDigestRetryAndUnbounce(t *testing.T, s storage.Storage) {
 		} else if i == 2 {
 			o = digest.Outcome{State: digest.StateFailed, Error: "554 5.7.1 relay denied"}
 		}
-		if ok, err := s.CompleteDelivery(ctx(t), iss.ID, d.SubscriberID, "w", o, at); err != nil || !ok {
+		if ok, err := digesttest.Complete(ctx(t), s, iss.ID, d.SubscriberID, "w", o, at); err != nil || !ok {
 			t.Fatalf("complete: %v %v", ok, err)
 		}
 	}
@@ -68,7 +69,7 @@ func testDigestRetryAndUnbounce(t *testing.T, s storage.Storage) {
 	if counts[digest.StatePending] != 3 || counts[digest.StateSent] != 1 {
 		t.Errorf("counts %v", counts)
 	}
-	ds, err = s.ClaimDeliveries(ctx(t), iss.ID, "w", 10, later, time.Minute)
+	ds, err = digesttest.Claim(ctx(t), s, iss.ID, "w", 10, later, time.Minute)
 	if err != nil || len(ds) != 3 || ds[0].Attempts != 1 {
 		t.Fatalf("claim after RetryFailed: %+v, %v", ds, err)
 	}

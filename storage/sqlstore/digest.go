@@ -270,7 +270,7 @@ func (s *Store) prepared(ctx context.Context, pool *sql.DB, query string) (*sql.
 // (a second copy, never a skip). Waiting for the flush would put a disk
 // sync on every group of outcomes.
 //
-// The claim itself (ClaimDeliveries) and the heartbeat (RenewClaims) do not
+// The claim itself (ClaimBatch) and the heartbeat (RenewClaims) do not
 // use it: they commit as the server is configured (synchronous_commit on by
 // default, waiting for the flush), as the claim is the durable record that
 // a message may be on its way, and a lost renewal would let another worker

@@ -205,13 +205,6 @@ func scanDelivery(r *sql.Rows) (digest.Delivery, error) {
 	return d, err
 }
 
-// ClaimDeliveries implements digest.Store: ClaimBatch from the start of
-// the claim order, its subscribers left aside.
-func (s *Store) ClaimDeliveries(ctx context.Context, issueID, worker string, limit int, now time.Time, lease time.Duration) ([]digest.Delivery, error) {
-	b, err := s.ClaimBatch(ctx, issueID, digest.ClaimRequest{Worker: worker, Limit: limit, Now: now, Lease: lease})
-	return b.Deliveries, err
-}
-
 // ClaimBatch implements digest.Store, in one transaction: lapsed claims
 // taken over first (unless req.SkipExpired), then rows due (retries, and
 // the rows of issues created before the snapshot) after req.After, then
@@ -410,15 +403,6 @@ func claimRows(ctx context.Context, q db, issueID string, req digest.ClaimReques
 		}
 	}
 	return out, nil
-}
-
-// CompleteDelivery implements digest.Store.
-func (s *Store) CompleteDelivery(ctx context.Context, issueID string, subscriberID int64, worker string, o digest.Outcome, now time.Time) (bool, error) {
-	ok, err := s.CompleteDeliveries(ctx, issueID, worker, []digest.Completion{{SubscriberID: subscriberID, Outcome: o}}, now)
-	if err != nil {
-		return false, err
-	}
-	return ok[0], nil
 }
 
 // insertSent is the INSERT of n sent deliveries (arguments: issue id

@@ -15,6 +15,7 @@ import (
 
 	"github.com/syndicated/syndicated/bounce"
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/mail/hermes"
 	"github.com/syndicated/syndicated/storage"
@@ -115,13 +116,13 @@ func (f *Fixture) Issue(t testing.TB, series string, w int) *digest.Issue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ds, err := f.Store.ClaimDeliveries(ctx, iss.ID, "bouncetest", 1000, start.Add(time.Hour), time.Minute)
+	ds, err := digesttest.Claim(ctx, f.Store, iss.ID, "bouncetest", 1000, start.Add(time.Hour), time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range ds {
 		o := digest.Outcome{State: digest.StateSent, MessageID: MessageID(iss.ID, d.SubscriberID)}
-		if ok, err := f.Store.CompleteDelivery(ctx, iss.ID, d.SubscriberID, "bouncetest", o, start.Add(time.Hour)); err != nil || !ok {
+		if ok, err := digesttest.Complete(ctx, f.Store, iss.ID, d.SubscriberID, "bouncetest", o, start.Add(time.Hour)); err != nil || !ok {
 			t.Fatalf("complete delivery: %v %v", ok, err)
 		}
 	}
