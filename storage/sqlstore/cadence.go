@@ -390,14 +390,7 @@ func (s *Store) CreateCadenceIssue(ctx context.Context, iss digest.Issue, rq dig
 		}
 		return nil
 	})
-	if errors.Is(err, errNoRecipients) {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
-	}
-	stored, err := s.GetIssue(ctx, iss.ID)
-	return stored, created, err
+	return s.createdIssue(ctx, iss.ID, created, err)
 }
 
 // Recipients implements digest.CadenceStore.

@@ -78,14 +78,7 @@ func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time
 		}
 		return writeSnapshot(ctx, q, iss.ID, ids, now)
 	})
-	if errors.Is(err, errNoRecipients) {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
-	}
-	stored, err := s.GetIssue(ctx, iss.ID)
-	return stored, created, err
+	return s.createdIssue(ctx, iss.ID, created, err)
 }
 
 // CreateIssueWith implements digest.Store.
@@ -99,10 +92,20 @@ func (s *Store) CreateIssueWith(ctx context.Context, iss digest.Issue, recipient
 		created, err = s.createIssueTx(ctx, q, iss, recipients, now)
 		return err
 	})
-	if err != nil {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, err)
+	return s.createdIssue(ctx, iss.ID, created, err)
+}
+
+// createdIssue ends an issue's creation: err (errNoRecipients as
+// digest.ErrNoRecipients) wrapped with the issue's id, else the stored
+// issue and whether this call created it.
+func (s *Store) createdIssue(ctx context.Context, id string, created bool, err error) (*digest.Issue, bool, error) {
+	if errors.Is(err, errNoRecipients) {
+		err = digest.ErrNoRecipients
 	}
-	stored, err := s.GetIssue(ctx, iss.ID)
+	if err != nil {
+		return nil, false, fmt.Errorf("create digest issue %s: %w", id, err)
+	}
+	stored, err := s.GetIssue(ctx, id)
 	return stored, created, err
 }
 
