@@ -76,6 +76,11 @@ type Delivery struct {
 	LastError     string
 	MessageID     string
 	SentAt        time.Time
+	// Claim names the claim the delivery was handed out with (a store's
+	// key, never 0), or is 0 for a delivery kept as a row of its own (a
+	// retry). The sender ends a claim once each of its deliveries has an
+	// outcome (Completion.EndsClaim).
+	Claim int64
 }
 
 // Position is where d stands in the order claims take pending
@@ -146,6 +151,15 @@ type Outcome struct {
 type Completion struct {
 	SubscriberID int64
 	Outcome      Outcome
+	// Attempts is the delivery's (Delivery.Attempts), kept with a sent
+	// one's record; 0 counts as 1.
+	Attempts int
+	// EndsClaim, when not 0, is the Delivery.Claim this outcome is the
+	// last of: every other delivery handed out with it has its outcome
+	// recorded. The store deletes the claim in the same transaction, if
+	// the worker still holds it; one left behind is deleted when the
+	// issue finishes, is released or is taken over.
+	EndsClaim int64
 }
 
 // ErrNotFound is returned for an unknown issue.

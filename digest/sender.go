@@ -187,7 +187,8 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	hb.Go(func() { s.heartbeat(hbCtx, iss) })
 	defer func() { stopHeartbeat(); hb.Wait() }()
 
-	rec := s.startRecorder(bg, iss, count)
+	claims := &openClaims{left: map[int64]int{}}
+	rec := s.startRecorder(bg, iss, claims, count)
 	// The next batch is claimed while the workers send the last of this
 	// one: a job waiting for each worker gives the claim (a durable
 	// commit) the time of two messages a worker to come back in.
@@ -196,7 +197,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 	for range s.cfg.Workers {
 		workers.Go(func() { s.work(ctx, iss, jobs, rec) })
 	}
-	claimErr := s.claimLoop(ctx, iss, jobs)
+	claimErr := s.claimLoop(ctx, iss, jobs, claims)
 	close(jobs)
 	workers.Wait()
 	rec.close()
@@ -227,7 +228,7 @@ func (s *Sender) SendIssue(ctx context.Context, iss *Issue, progress func(r Repo
 // (a lease lapses only a Lease after its worker stopped renewing it). A
 // claim that comes up short is repeated from the start, lapsed leases
 // included, before the loop concludes that nothing is due.
-func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) error {
+func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job, claims *openClaims) error {
 	var (
 		after     ClaimPosition // where the last claim of pending deliveries only ended
 		checkedAt time.Time     // when lapsed leases were last looked for
@@ -255,6 +256,7 @@ func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job) err
 				}
 			}
 		}
+		claims.add(batch.Deliveries) // before any of them can have an outcome
 		for _, d := range batch.Deliveries {
 			select {
 			case jobs <- job{d: d, sub: batch.Subscribers[d.SubscriberID]}:
@@ -426,7 +428,7 @@ const groupWait = 300 * time.Microsecond
 // for the failures classified since the previous group (batchDone): a
 // group holds about one outcome per worker, as a worker sends its next
 // message only once its previous outcome is written.
-func (s *Sender) startRecorder(ctx context.Context, iss *Issue, count func(result string)) *recorder {
+func (s *Sender) startRecorder(ctx context.Context, iss *Issue, claims *openClaims, count func(result string)) *recorder {
 	r := &recorder{in: make(chan recorded, maxGroup)}
 	r.done.Go(func() {
 		group := make([]recorded, 0, maxGroup)
@@ -460,7 +462,7 @@ func (s *Sender) startRecorder(ctx context.Context, iss *Issue, count func(resul
 				}
 			}
 			wait.Stop()
-			s.record(ctx, iss, group, count)
+			s.record(ctx, iss, group, claims, count)
 			s.batchDone(ctx, iss)
 		}
 	})
@@ -479,13 +481,22 @@ func (r *recorder) close() {
 	r.done.Wait()
 }
 
-// record writes a group of outcomes in one transaction.
-func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, count func(result string)) {
+// record writes a group of outcomes in one transaction, ending the
+// claims whose last outcome it holds.
+func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, claims *openClaims, count func(result string)) {
 	cs := make([]Completion, len(group))
 	for i, x := range group {
-		cs[i] = Completion{SubscriberID: x.d.SubscriberID, Outcome: x.o}
+		cs[i] = Completion{SubscriberID: x.d.SubscriberID, Outcome: x.o, Attempts: x.d.Attempts}
+		if claims.done(x.d.Claim) {
+			cs[i].EndsClaim = x.d.Claim
+		}
 	}
 	ok, err := s.cfg.Store.CompleteDeliveries(ctx, iss.ID, s.cfg.Worker, cs, s.cfg.Now())
+	if err != nil {
+		for _, x := range group {
+			claims.lose(x.d.Claim)
+		}
+	}
 	for i, x := range group {
 		switch {
 		case err != nil:
@@ -501,6 +512,58 @@ func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, count
 		close(x.written.done)
 		count(resultOf(x.o))
 	}
+}
+
+// openClaims counts, for each claim this run was handed, its deliveries
+// without a recorded outcome, so that the group holding the last one
+// also ends the claim (Completion.EndsClaim): the store need not count
+// a claim's rows to know it is done.
+type openClaims struct {
+	mu   sync.Mutex
+	left map[int64]int // claim → deliveries without an outcome; -1: lost
+}
+
+// add counts a batch's deliveries, before any has an outcome.
+func (c *openClaims) add(ds []Delivery) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range ds {
+		if d.Claim == 0 || c.left[d.Claim] < 0 {
+			continue
+		}
+		c.left[d.Claim]++
+	}
+}
+
+// done counts one outcome of claim and reports whether it was the
+// claim's last.
+func (c *openClaims) done(claim int64) bool {
+	if claim == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.left[claim]
+	if n <= 0 {
+		return false
+	}
+	if n == 1 {
+		delete(c.left, claim)
+		return true
+	}
+	c.left[claim] = n - 1
+	return false
+}
+
+// lose marks claim as not to be ended by this run: an outcome of it was
+// not recorded (the claim stays, for a takeover or the issue's end).
+func (c *openClaims) lose(claim int64) {
+	if claim == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.left[claim] = -1
 }
 
 // resultOf labels an outcome for the metric and the report.

@@ -369,3 +369,75 @@ func TestResume(t *testing.T) {
 		t.Errorf("after Resume: issue %s, %d messages", got.Status, srv.total())
 	}
 }
+
+// endsStore watches the outcomes a sender records and, as the issue
+// finishes, whether any claim was left for FinishIssue to clean up.
+type endsStore struct {
+	digest.Store
+	mu       sync.Mutex
+	claimOf  map[int64]int64 // subscriber → claim, from the deliveries claimed
+	ended    map[int64]int   // claim → times named by EndsClaim
+	recorded map[int64]int   // claim → outcomes recorded
+	leftOver time.Time       // NextLeaseEnd for another worker, as FinishIssue starts
+}
+
+func (e *endsStore) ClaimBatch(ctx context.Context, id string, req digest.ClaimRequest) (digest.Batch, error) {
+	b, err := e.Store.ClaimBatch(ctx, id, req)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, d := range b.Deliveries {
+		e.claimOf[d.SubscriberID] = d.Claim
+	}
+	return b, err
+}
+
+func (e *endsStore) CompleteDeliveries(ctx context.Context, id, w string, done []digest.Completion, now time.Time) ([]bool, error) {
+	e.mu.Lock()
+	for _, c := range done {
+		e.recorded[e.claimOf[c.SubscriberID]]++
+		if c.EndsClaim != 0 {
+			e.ended[c.EndsClaim]++
+		}
+	}
+	e.mu.Unlock()
+	return e.Store.CompleteDeliveries(ctx, id, w, done, now)
+}
+
+func (e *endsStore) FinishIssue(ctx context.Context, id string, now time.Time) (bool, error) {
+	end, err := e.Store.NextLeaseEnd(ctx, id, "another")
+	if err != nil {
+		return false, err
+	}
+	e.mu.Lock()
+	e.leftOver = end
+	e.mu.Unlock()
+	return e.Store.FinishIssue(ctx, id, now)
+}
+
+// TestSenderEndsClaims: the sender ends each claim with the group that
+// records its last outcome, so no claim is left for the issue's end.
+func TestSenderEndsClaims(t *testing.T) {
+	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		srv := startSMTP(t)
+		all := subscribeMany(t, f, 30)
+		iss := f.createIssue(t)
+		es := &endsStore{Store: st, claimOf: map[int64]int64{}, ended: map[int64]int{}, recorded: map[int64]int{}}
+		rep, err := f.sender(srv.transport(t), es, "w").SendIssue(t.Context(), iss, nil)
+		if err != nil || !rep.Finished || rep.Sent != len(all) {
+			t.Fatalf("SendIssue = %+v, %v", rep, err)
+		}
+		if len(es.recorded) != 5 { // 30 readers, claims of 6
+			t.Errorf("outcomes of %d claims, want 5: %v", len(es.recorded), es.recorded)
+		}
+		for claim, n := range es.recorded {
+			if claim == 0 || n != 6 || es.ended[claim] != 1 {
+				t.Errorf("claim %d: %d outcomes, ended %d times; want 6 outcomes, ended once", claim, n, es.ended[claim])
+			}
+		}
+		if !es.leftOver.IsZero() {
+			t.Errorf("as the issue finished a claim was still held until %v", es.leftOver)
+		}
+	})
+}

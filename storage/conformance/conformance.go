@@ -76,6 +76,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestHeartbeatAndGroups", testDigestHeartbeatAndGroups},
 		{"DigestClaimBatch", testDigestClaimBatch},
 		{"DigestTakeover", testDigestTakeover},
+		{"DigestEndsClaim", testDigestEndsClaim},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 		{"CreateIssueWith", testCreateIssueWith},

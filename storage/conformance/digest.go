@@ -613,3 +613,58 @@ func testDigestTakeover(t *testing.T, s storage.Storage) {
 		t.Errorf("counts = %v; want %d sent", counts, n-1)
 	}
 }
+
+// testDigestEndsClaim: a claim's deliveries name it; the outcome that
+// ends it deletes it (another worker no longer waits for its lease) when
+// its worker still holds it, and the record keeps the attempts given.
+func testDigestEndsClaim(t *testing.T, s storage.Storage) {
+	iss := seedIssue(t, s, 5)
+	ds, err := digesttest.Claim(ctx(t), s, iss.ID, "live", 3, digestNow, time.Minute)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("claim = %d, %v", len(ds), err)
+	}
+	claim := ds[0].Claim
+	for _, d := range ds {
+		if d.Claim == 0 || d.Claim != claim {
+			t.Fatalf("deliveries of one claim name claims %d and %d", claim, d.Claim)
+		}
+	}
+	sent := func(d digest.Delivery, ends int64) digest.Completion {
+		return digest.Completion{SubscriberID: d.SubscriberID, Attempts: 2, EndsClaim: ends,
+			Outcome: digest.Outcome{State: digest.StateSent, MessageID: fmt.Sprint(d.SubscriberID, "@x")}}
+	}
+	waitFor := func(step string, want time.Time) {
+		t.Helper()
+		if end, err := s.NextLeaseEnd(ctx(t), iss.ID, "other"); err != nil || !end.Equal(want) {
+			t.Errorf("%s: NextLeaseEnd = %v, %v; want %v", step, end, err, want)
+		}
+	}
+	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{sent(ds[0], 0)}, digestNow); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("claim open", digestNow.Add(time.Minute))
+	// Named by a worker that does not hold the claim: it stays.
+	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "late", []digest.Completion{sent(ds[1], claim)}, digestNow); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("ended by another worker", digestNow.Add(time.Minute))
+	// A retry and the last sent one, in one group with its holder.
+	ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{
+		{SubscriberID: ds[2].SubscriberID, Outcome: digest.Outcome{State: digest.StatePending, Error: "451", NextAttemptAt: digestNow.Add(time.Hour)},
+			EndsClaim: claim},
+	}, digestNow)
+	if err != nil || !slices.Equal(ok, []bool{true}) {
+		t.Fatalf("CompleteDeliveries = %v, %v", ok, err)
+	}
+	waitFor("claim ended", time.Time{})
+	rows, _ := s.ListDeliveries(ctx(t), iss.ID)
+	for _, d := range rows[:2] {
+		if d.State != digest.StateSent || d.Attempts != 2 {
+			t.Errorf("delivery %d = %s after %d attempts, want sent after 2", d.SubscriberID, d.State, d.Attempts)
+		}
+	}
+	// The rest of the issue is claimed as before.
+	if rest, err := digesttest.Claim(ctx(t), s, iss.ID, "other", 10, digestNow, time.Minute); err != nil || len(rest) != 2 {
+		t.Fatalf("claim after the ended claim = %d, %v; want the 2 never claimed", len(rest), err)
+	}
+}

@@ -278,10 +278,12 @@ func (s *Store) claimTx(ctx context.Context, q db, issueID string, req digest.Cl
 		}
 		return created, nil
 	}
-	add := func(ids []int64, attempts int, at time.Time) {
+	// A claim's key is its first subscriber id (its primary key with the
+	// issue's).
+	add := func(claim int64, ids []int64, attempts int, at time.Time) {
 		for _, id := range ids {
 			out = append(out, digest.Delivery{IssueID: issueID, SubscriberID: id, State: digest.StateSending,
-				Attempts: attempts, NextAttemptAt: at, ClaimedBy: req.Worker, ClaimedUntil: until})
+				Attempts: attempts, NextAttemptAt: at, ClaimedBy: req.Worker, ClaimedUntil: until, Claim: claim})
 		}
 	}
 	// Lapsed claims (and claims handed back): their recipients without a
@@ -318,7 +320,7 @@ func (s *Store) claimTx(ctx context.Context, q db, issueID string, req digest.Cl
 		if err != nil {
 			return nil, err
 		}
-		add(left, c.attempts+1, at)
+		add(c.firstID, left, c.attempts+1, at)
 	}
 	// Rows due: retries, and issues from before the snapshot. A retry is
 	// due a minute or more after its failure, so they are looked for with
@@ -358,7 +360,7 @@ func (s *Store) claimTx(ctx context.Context, q db, issueID string, req digest.Cl
 			VALUES (?, ?, ?, ?, ?, 1, ?, ?)`, issueID, ids[0], ids[len(ids)-1], from, len(ids), req.Worker, q.t(until)); err != nil {
 			return nil, err
 		}
-		add(ids, 1, created)
+		add(ids[0], ids, 1, created)
 	}
 	if req.SkipExpired {
 		if err := claimRowsDue(); err != nil {
@@ -405,42 +407,30 @@ func claimRows(ctx context.Context, q db, issueID string, req digest.ClaimReques
 	return out, nil
 }
 
-// insertSent is the INSERT of n sent deliveries (arguments: issue id
-// twice, now twice, then subscriber id and Message-ID for each): a row
-// each, or a retry's row made sent; a sent row is left as it is. The
-// attempts are those of the claim the delivery came from. Mail that went
-// out is recorded even if the lease was lost.
+// insertSent is the INSERT of n sent deliveries (arguments: issue id,
+// now twice, then subscriber id, Message-ID and attempts for each): a row
+// each, or a retry's row made sent; a sent row is left as it is. Mail
+// that went out is recorded even if the lease was lost.
 func insertSent(n int) string {
 	return `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, message_id, sent_at)
-		SELECT ?, v.column1, 'sent', COALESCE((SELECT CASE WHEN c.last_id >= v.column1 THEN c.attempts END
-			FROM digest_claims c WHERE c.issue_id = ? AND c.first_id <= v.column1 ORDER BY c.first_id DESC LIMIT 1), 1),
-			?, v.column2, ?
-		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS TEXT)), `, n), ", ") + `) v
+		SELECT ?, v.column1, 'sent', v.column3, ?, v.column2, ?
+		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER)), `, n), ", ") + `) v
 		JOIN subscribers s ON s.id = v.column1 WHERE true
 		ON CONFLICT (issue_id, subscriber_id) DO UPDATE SET state = 'sent', message_id = excluded.message_id,
 			sent_at = excluded.sent_at, last_error = '', claimed_by = '', claimed_until = NULL
 		WHERE digest_deliveries.state <> 'sent'`
 }
 
-// doneClaims deletes those of worker's claims holding these n subscriber
-// ids whose every recipient has a row (arguments: issue id, worker, issue
-// id, the ids). Each id's claim is found by a backward step of the
-// primary key from the id (claims do not overlap): the deleted claims'
-// entries, which stay in the indexes until a vacuum, are not stepped
-// over. A claim with an erased recipient stays until FinishIssue, a
-// release or a takeover finds it has nothing left.
-func doneClaims(n int) string {
-	return `DELETE FROM digest_claims WHERE issue_id = ? AND claimed_by = ? AND first_id IN (
-			SELECT (SELECT c.first_id FROM digest_claims c WHERE c.issue_id = ? AND c.first_id <= v.column1
-				ORDER BY c.first_id DESC LIMIT 1)
-			FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT)), `, n), ", ") + `) v)
-		AND (SELECT COUNT(*) FROM digest_deliveries d WHERE d.issue_id = digest_claims.issue_id
-			AND d.subscriber_id BETWEEN digest_claims.first_id AND digest_claims.last_id) >= n`
+// endClaims deletes n of worker's claims, each every outcome of which
+// is recorded (arguments: issue id, worker, the claims' first ids).
+func endClaims(n int) string {
+	return `DELETE FROM digest_claims WHERE issue_id = ? AND claimed_by = ? AND first_id IN (` +
+		strings.TrimSuffix(strings.Repeat(`?, `, n), ", ") + `)`
 }
 
 // CompleteDeliveries implements digest.Store: one transaction for the lot
-// (group commit), one INSERT for the sent ones; on PostgreSQL a group of
-// sent ones only is one statement.
+// (group commit), one INSERT for the sent ones, the claims they end
+// deleted; on PostgreSQL a group of sent ones only is one statement.
 func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, done []digest.Completion, now time.Time) ([]bool, error) {
 	ok := make([]bool, len(done))
 	if len(done) == 0 {
@@ -448,19 +438,21 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 	}
 	var (
 		sentArgs []any
-		ids      = make([]any, len(done))
+		ends     []any
 		at       = map[int64]int{}
 	)
 	for i, c := range done {
-		ids[i] = c.SubscriberID
 		if c.Outcome.State == digest.StateSent {
-			sentArgs = append(sentArgs, c.SubscriberID, c.Outcome.MessageID)
+			sentArgs = append(sentArgs, c.SubscriberID, c.Outcome.MessageID, max(c.Attempts, 1))
 			at[c.SubscriberID] = i
 		}
+		if c.EndsClaim != 0 && !slices.Contains(ends, any(c.EndsClaim)) {
+			ends = append(ends, c.EndsClaim)
+		}
 	}
-	nSent := len(sentArgs) / 2
+	nSent := len(sentArgs) / 3
 	q0 := db{s.w, s.d}
-	head := []any{issueID, issueID, q0.t(now), q0.t(now)}
+	head := []any{issueID, q0.t(now), q0.t(now)}
 	markSent := func(rows *sql.Rows, err error) error {
 		got, err := collect(func(r *sql.Rows) (int64, error) {
 			var id int64
@@ -475,16 +467,16 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		// The common group: one statement, committed on its own and
 		// asynchronously (its first CTE sets synchronous_commit off for
 		// this transaction, as outcomeTx does): a lost outcome means a
-		// resend after the lease, never a lost message. The rows the
-		// statement inserts are not visible to its own DELETE, which
-		// counts them from the INSERT's RETURNING instead (xmax = 0: a
-		// new row, not a retry's row made sent).
-		args := slices.Concat(head, sentArgs, []any{issueID, worker, issueID}, ids)
+		// resend after the lease, never a lost message.
+		args := slices.Concat(head, sentArgs)
+		end := ""
+		if len(ends) > 0 {
+			end = `, ended AS (` + endClaims(len(ends)) + `)`
+			args = slices.Concat(args, []any{issueID, worker}, ends)
+		}
 		err := markSent(q0.query(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
 			ins AS (`+strings.Replace(insertSent(nSent), "WHERE true", "WHERE (SELECT v FROM async) = 'off'", 1)+`
-				RETURNING subscriber_id, xmax = 0 AS fresh),
-			done AS (`+strings.Replace(doneClaims(len(ids)), ">= n", `+ (SELECT COUNT(*) FROM ins WHERE ins.fresh
-				AND ins.subscriber_id BETWEEN digest_claims.first_id AND digest_claims.last_id) >= n`, 1)+`)
+				RETURNING subscriber_id)`+end+`
 			SELECT subscriber_id FROM ins`, args...))
 		if err != nil {
 			return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
@@ -494,10 +486,13 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 	// Prepared once for each group size (SQLite would parse them at
 	// every group), before the transaction: SQLite's write pool has one
 	// connection, which the transaction holds.
-	var sentSt *sql.Stmt
-	doneSt, err := s.prepared(ctx, s.w, doneClaims(len(ids)))
-	if err == nil && nSent > 0 {
+	var sentSt, endSt *sql.Stmt
+	var err error
+	if nSent > 0 {
 		sentSt, err = s.prepared(ctx, s.w, insertSent(nSent)+` RETURNING subscriber_id`)
+	}
+	if err == nil && len(ends) > 0 {
+		endSt, err = s.prepared(ctx, s.w, endClaims(len(ends)))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
@@ -525,7 +520,10 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 				}
 			}
 		}
-		_, err := tx.StmtContext(ctx, doneSt).ExecContext(ctx, slices.Concat([]any{issueID, worker, issueID}, ids)...)
+		if endSt == nil {
+			return nil
+		}
+		_, err := tx.StmtContext(ctx, endSt).ExecContext(ctx, slices.Concat([]any{issueID, worker}, ends)...)
 		return err
 	})
 	if err != nil {
