@@ -151,15 +151,18 @@ type Outcome struct {
 type Completion struct {
 	SubscriberID int64
 	Outcome      Outcome
-	// Attempts is the delivery's (Delivery.Attempts), kept with a sent
-	// one's record; 0 counts as 1.
+	// Attempts and Claim are the delivery's (Delivery.Attempts and
+	// Delivery.Claim). A sent one keeps its attempts (0 counts as 1); one
+	// from a claim has no record yet, unless another worker that took the
+	// claim over wrote one meanwhile.
 	Attempts int
-	// EndsClaim, when not 0, is the Delivery.Claim this outcome is the
-	// last of: every other delivery handed out with it has its outcome
-	// recorded. The store deletes the claim in the same transaction, if
-	// the worker still holds it; one left behind is deleted when the
-	// issue finishes, is released or is taken over.
-	EndsClaim int64
+	Claim    int64
+	// EndsClaim: this outcome is the last of its claim (every other
+	// delivery handed out with it has its outcome recorded). The store
+	// deletes the claim in the same transaction, if the worker still
+	// holds it; one left behind is deleted when the issue finishes, is
+	// released or is taken over.
+	EndsClaim bool
 }
 
 // ErrNotFound is returned for an unknown issue.

@@ -41,10 +41,13 @@ type SenderConfig struct {
 	Transport mail.Transport
 	Limiter   *rate.Limiter // nil: no limit
 	Workers   int           // concurrent sends; default 4
-	// Batch is how many deliveries one claim takes; default 64 (or
-	// 2 × Workers if more). A claim costs the database about the same
-	// whatever its size (one row for the lease, see docs/digest.md, "The outbox"), so
-	// fewer, larger claims cost less a message. A process killed
+	// Batch is how many deliveries one claim takes; default 256 (or
+	// 2 × Workers if more), but with a Limiter no more than about two
+	// seconds of sending at its rate, so that replicas sharing an issue
+	// under a rate cap each have their part. A claim costs the database
+	// a few statements whatever its size, and a read of its subscribers
+	// (one row for the lease, see docs/digest.md, "The outbox"), so fewer,
+	// larger claims cost less a message. A process killed
 	// mid-issue strands its claim until the lease runs out; what it had
 	// not sent is then sent by another, and only the messages in flight
 	// (at most one a worker) can go out twice.
@@ -80,7 +83,11 @@ func NewSender(cfg SenderConfig) *Sender {
 		cfg.Workers = 4
 	}
 	if cfg.Batch <= 0 {
-		cfg.Batch = max(DefaultBatch, 2*cfg.Workers)
+		cfg.Batch = DefaultBatch
+		if cfg.Limiter != nil && cfg.Limiter.Limit() != rate.Inf {
+			cfg.Batch = min(cfg.Batch, int(2*cfg.Limiter.Limit()))
+		}
+		cfg.Batch = max(cfg.Batch, 2*cfg.Workers)
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease
@@ -114,7 +121,7 @@ func NewSender(cfg SenderConfig) *Sender {
 }
 
 // DefaultBatch is how many deliveries a claim takes by default.
-const DefaultBatch = 64
+const DefaultBatch = 256
 
 // DefaultLease is how long a claim holds without a heartbeat.
 const DefaultLease = 30 * time.Second
@@ -486,10 +493,8 @@ func (r *recorder) close() {
 func (s *Sender) record(ctx context.Context, iss *Issue, group []recorded, claims *openClaims, count func(result string)) {
 	cs := make([]Completion, len(group))
 	for i, x := range group {
-		cs[i] = Completion{SubscriberID: x.d.SubscriberID, Outcome: x.o, Attempts: x.d.Attempts}
-		if claims.done(x.d.Claim) {
-			cs[i].EndsClaim = x.d.Claim
-		}
+		cs[i] = Completion{SubscriberID: x.d.SubscriberID, Outcome: x.o, Attempts: x.d.Attempts,
+			Claim: x.d.Claim, EndsClaim: claims.done(x.d.Claim)}
 	}
 	ok, err := s.cfg.Store.CompleteDeliveries(ctx, iss.ID, s.cfg.Worker, cs, s.cfg.Now())
 	if err != nil {

@@ -395,8 +395,8 @@ func (e *endsStore) CompleteDeliveries(ctx context.Context, id, w string, done [
 	e.mu.Lock()
 	for _, c := range done {
 		e.recorded[e.claimOf[c.SubscriberID]]++
-		if c.EndsClaim != 0 {
-			e.ended[c.EndsClaim]++
+		if c.EndsClaim {
+			e.ended[c.Claim]++
 		}
 	}
 	e.mu.Unlock()
@@ -440,4 +440,50 @@ func TestSenderEndsClaims(t *testing.T) {
 			t.Errorf("as the issue finished a claim was still held until %v", es.leftOver)
 		}
 	})
+}
+
+// limitStore records the size of each claim a sender asks for.
+type limitStore struct {
+	digest.Store
+	mu     sync.Mutex
+	limits []int
+}
+
+func (l *limitStore) ClaimBatch(ctx context.Context, id string, req digest.ClaimRequest) (digest.Batch, error) {
+	l.mu.Lock()
+	l.limits = append(l.limits, req.Limit)
+	l.mu.Unlock()
+	return l.Store.ClaimBatch(ctx, id, req)
+}
+
+// TestClaimSize: claims are large unless a rate cap would make one
+// outlast a couple of seconds (replicas under a cap each get a part).
+func TestClaimSize(t *testing.T) {
+	srv := startSMTP(t)
+	for _, c := range []struct {
+		name    string
+		limiter *rate.Limiter
+		workers int
+		want    int
+	}{
+		{"no cap", nil, 4, digest.DefaultBatch},
+		{"uncapped limiter", rate.NewLimiter(rate.Inf, 1), 4, digest.DefaultBatch},
+		{"25 a second", rate.NewLimiter(25, 3), 4, 50},
+		{"1 a second, 8 workers", rate.NewLimiter(1, 3), 8, 16},
+	} {
+		st := storagetest.SQLite(t)
+		f := newFixture(t, st, "https://news.example.com")
+		f.seedArticles(t)
+		subscribeMany(t, f, 3)
+		ls := &limitStore{Store: st}
+		iss := f.createIssue(t)
+		s := digest.NewSender(digest.SenderConfig{Store: ls, Compose: f.dg.Compose, Transport: srv.transport(t),
+			Limiter: c.limiter, Workers: c.workers, Now: f.clock.Now})
+		if _, err := s.SendIssue(t.Context(), iss, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(ls.limits) == 0 || ls.limits[0] != c.want {
+			t.Errorf("%s: claims of %v, want %d", c.name, ls.limits, c.want)
+		}
+	}
 }

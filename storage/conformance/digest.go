@@ -629,8 +629,8 @@ func testDigestEndsClaim(t *testing.T, s storage.Storage) {
 			t.Fatalf("deliveries of one claim name claims %d and %d", claim, d.Claim)
 		}
 	}
-	sent := func(d digest.Delivery, ends int64) digest.Completion {
-		return digest.Completion{SubscriberID: d.SubscriberID, Attempts: 2, EndsClaim: ends,
+	sent := func(d digest.Delivery, ends bool) digest.Completion {
+		return digest.Completion{SubscriberID: d.SubscriberID, Attempts: 2, Claim: d.Claim, EndsClaim: ends,
 			Outcome: digest.Outcome{State: digest.StateSent, MessageID: fmt.Sprint(d.SubscriberID, "@x")}}
 	}
 	waitFor := func(step string, want time.Time) {
@@ -639,19 +639,25 @@ func testDigestEndsClaim(t *testing.T, s storage.Storage) {
 			t.Errorf("%s: NextLeaseEnd = %v, %v; want %v", step, end, err, want)
 		}
 	}
-	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{sent(ds[0], 0)}, digestNow); err != nil {
+	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{sent(ds[0], false)}, digestNow); err != nil {
 		t.Fatal(err)
 	}
 	waitFor("claim open", digestNow.Add(time.Minute))
-	// Named by a worker that does not hold the claim: it stays.
-	if _, err := s.CompleteDeliveries(ctx(t), iss.ID, "late", []digest.Completion{sent(ds[1], claim)}, digestNow); err != nil {
-		t.Fatal(err)
+	// From a worker that no longer holds the claim, with one delivery
+	// recorded already (a duplicate key for the insert without upsert):
+	// the new one is recorded, the sent one stays as it was, the claim
+	// stays.
+	again := sent(ds[0], false)
+	again.Outcome.MessageID = "again@x"
+	ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "late", []digest.Completion{again, sent(ds[1], true)}, digestNow)
+	if err != nil || !slices.Equal(ok, []bool{false, true}) {
+		t.Fatalf("CompleteDeliveries with one recorded already = %v, %v; want [false true]", ok, err)
 	}
 	waitFor("ended by another worker", digestNow.Add(time.Minute))
 	// A retry and the last sent one, in one group with its holder.
-	ok, err := s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{
+	ok, err = s.CompleteDeliveries(ctx(t), iss.ID, "live", []digest.Completion{
 		{SubscriberID: ds[2].SubscriberID, Outcome: digest.Outcome{State: digest.StatePending, Error: "451", NextAttemptAt: digestNow.Add(time.Hour)},
-			EndsClaim: claim},
+			Claim: claim, EndsClaim: true},
 	}, digestNow)
 	if err != nil || !slices.Equal(ok, []bool{true}) {
 		t.Fatalf("CompleteDeliveries = %v, %v", ok, err)
@@ -659,8 +665,8 @@ func testDigestEndsClaim(t *testing.T, s storage.Storage) {
 	waitFor("claim ended", time.Time{})
 	rows, _ := s.ListDeliveries(ctx(t), iss.ID)
 	for _, d := range rows[:2] {
-		if d.State != digest.StateSent || d.Attempts != 2 {
-			t.Errorf("delivery %d = %s after %d attempts, want sent after 2", d.SubscriberID, d.State, d.Attempts)
+		if want := fmt.Sprint(d.SubscriberID, "@x"); d.State != digest.StateSent || d.Attempts != 2 || d.MessageID != want {
+			t.Errorf("delivery %d = %s %s after %d attempts, want sent %s after 2", d.SubscriberID, d.State, d.MessageID, d.Attempts, want)
 		}
 	}
 	// The rest of the issue is claimed as before.

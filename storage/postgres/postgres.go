@@ -8,12 +8,14 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/syndicated/syndicated/storage/internal/sqlq"
@@ -38,6 +40,10 @@ var dialect = &sqlstore.Dialect{
 	ForUpdate:  " FOR UPDATE",
 	SkipLocked: " FOR UPDATE SKIP LOCKED",
 	LockKey:    fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, hashtext(?))", lockClassSubscriber),
+	Duplicate: func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505" // unique_violation
+	},
 	// Replicas starting together take turns; the second finds everything
 	// applied.
 	MigrateLock: fmt.Sprintf("SELECT pg_advisory_xact_lock(%d, 0)", lockClassMigrate),

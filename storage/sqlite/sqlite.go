@@ -12,6 +12,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
@@ -19,7 +20,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers driver "sqlite"
+	"modernc.org/sqlite" // registers driver "sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/syndicated/syndicated/storage/internal/sqlq"
 	"github.com/syndicated/syndicated/storage/sqlstore"
@@ -33,6 +35,10 @@ var dialect = &sqlstore.Dialect{
 	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`,
 	Batch: 500,
+	Duplicate: func(err error) bool {
+		var se *sqlite.Error
+		return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
+	},
 	Types: map[string]string{"TIME": "INTEGER", "JSON": "TEXT", "BOOL": "INTEGER", "BIGINT": "INTEGER",
 		"ID": "INTEGER PRIMARY KEY AUTOINCREMENT"},
 }

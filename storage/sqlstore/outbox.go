@@ -409,16 +409,22 @@ func claimRows(ctx context.Context, q db, issueID string, req digest.ClaimReques
 
 // insertSent is the INSERT of n sent deliveries (arguments: issue id,
 // now twice, then subscriber id, Message-ID and attempts for each): a row
-// each, or a retry's row made sent; a sent row is left as it is. Mail
-// that went out is recorded even if the lease was lost.
-func insertSent(n int) string {
-	return `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, message_id, sent_at)
+// each. With upsert, a retry's row is made sent and a sent row is left as
+// it is; without, a delivery that has a row is a duplicate key error
+// (deliveries from a claim have none, unless another worker took the
+// claim over meanwhile). Mail that went out is recorded even if the lease
+// was lost.
+func insertSent(n int, upsert bool) string {
+	q := `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, message_id, sent_at)
 		SELECT ?, v.column1, 'sent', v.column3, ?, v.column2, ?
 		FROM (VALUES ` + strings.TrimSuffix(strings.Repeat(`(CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS INTEGER)), `, n), ", ") + `) v
-		JOIN subscribers s ON s.id = v.column1 WHERE true
-		ON CONFLICT (issue_id, subscriber_id) DO UPDATE SET state = 'sent', message_id = excluded.message_id,
+		JOIN subscribers s ON s.id = v.column1 WHERE true`
+	if upsert {
+		q += ` ON CONFLICT (issue_id, subscriber_id) DO UPDATE SET state = 'sent', message_id = excluded.message_id,
 			sent_at = excluded.sent_at, last_error = '', claimed_by = '', claimed_until = NULL
 		WHERE digest_deliveries.state <> 'sent'`
+	}
+	return q
 }
 
 // endClaims deletes n of worker's claims, each every outcome of which
@@ -428,60 +434,81 @@ func endClaims(n int) string {
 		strings.TrimSuffix(strings.Repeat(`?, `, n), ", ") + `)`
 }
 
+// outcomeGroup is a group of outcomes as CompleteDeliveries writes it.
+type outcomeGroup struct {
+	issueID, worker string
+	done            []digest.Completion
+	now             time.Time
+	sentArgs        []any // subscriber id, Message-ID, attempts of each sent one
+	ends            []any // first ids of the claims the group ends
+	at              map[int64]int
+	// fresh: every sent one is from a claim, and is inserted without an
+	// upsert (cheaper: no speculative insertion), falling back to one on
+	// a duplicate key.
+	fresh bool
+}
+
 // CompleteDeliveries implements digest.Store: one transaction for the lot
 // (group commit), one INSERT for the sent ones, the claims they end
 // deleted; on PostgreSQL a group of sent ones only is one statement.
 func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, done []digest.Completion, now time.Time) ([]bool, error) {
-	ok := make([]bool, len(done))
 	if len(done) == 0 {
-		return ok, nil
+		return []bool{}, nil
 	}
-	var (
-		sentArgs []any
-		ends     []any
-		at       = map[int64]int{}
-	)
+	g := outcomeGroup{issueID: issueID, worker: worker, done: done, now: now, at: map[int64]int{}, fresh: true}
 	for i, c := range done {
 		if c.Outcome.State == digest.StateSent {
-			sentArgs = append(sentArgs, c.SubscriberID, c.Outcome.MessageID, max(c.Attempts, 1))
-			at[c.SubscriberID] = i
+			g.sentArgs = append(g.sentArgs, c.SubscriberID, c.Outcome.MessageID, max(c.Attempts, 1))
+			g.at[c.SubscriberID] = i
+			g.fresh = g.fresh && c.Claim != 0
 		}
-		if c.EndsClaim != 0 && !slices.Contains(ends, any(c.EndsClaim)) {
-			ends = append(ends, c.EndsClaim)
+		if c.EndsClaim && c.Claim != 0 && !slices.Contains(g.ends, any(c.Claim)) {
+			g.ends = append(g.ends, c.Claim)
 		}
 	}
-	nSent := len(sentArgs) / 3
+	ok, err := s.completeGroup(ctx, g)
+	if err != nil && g.fresh && s.d.Duplicate != nil && s.d.Duplicate(err) {
+		g.fresh = false
+		ok, err = s.completeGroup(ctx, g)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+	}
+	return ok, nil
+}
+
+func (s *Store) completeGroup(ctx context.Context, g outcomeGroup) ([]bool, error) {
+	ok := make([]bool, len(g.done))
+	nSent := len(g.sentArgs) / 3
+	upsert := !g.fresh || s.d.Duplicate == nil
 	q0 := db{s.w, s.d}
-	head := []any{issueID, q0.t(now), q0.t(now)}
+	head := []any{g.issueID, q0.t(g.now), q0.t(g.now)}
 	markSent := func(rows *sql.Rows, err error) error {
 		got, err := collect(func(r *sql.Rows) (int64, error) {
 			var id int64
 			return id, r.Scan(&id)
 		})(rows, err)
 		for _, id := range got {
-			ok[at[id]] = true
+			ok[g.at[id]] = true
 		}
 		return err
 	}
-	if s.d.Name == "postgres" && nSent == len(done) {
+	if s.d.Name == "postgres" && nSent == len(g.done) {
 		// The common group: one statement, committed on its own and
 		// asynchronously (its first CTE sets synchronous_commit off for
 		// this transaction, as outcomeTx does): a lost outcome means a
 		// resend after the lease, never a lost message.
-		args := slices.Concat(head, sentArgs)
+		args := slices.Concat(head, g.sentArgs)
 		end := ""
-		if len(ends) > 0 {
-			end = `, ended AS (` + endClaims(len(ends)) + `)`
-			args = slices.Concat(args, []any{issueID, worker}, ends)
+		if len(g.ends) > 0 {
+			end = `, ended AS (` + endClaims(len(g.ends)) + `)`
+			args = slices.Concat(args, []any{g.issueID, g.worker}, g.ends)
 		}
 		err := markSent(q0.query(ctx, `WITH async AS (SELECT set_config('synchronous_commit', 'off', true) AS v),
-			ins AS (`+strings.Replace(insertSent(nSent), "WHERE true", "WHERE (SELECT v FROM async) = 'off'", 1)+`
+			ins AS (`+strings.Replace(insertSent(nSent, upsert), "WHERE true", "WHERE (SELECT v FROM async) = 'off'", 1)+`
 				RETURNING subscriber_id)`+end+`
 			SELECT subscriber_id FROM ins`, args...))
-		if err != nil {
-			return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
-		}
-		return ok, nil
+		return ok, err
 	}
 	// Prepared once for each group size (SQLite would parse them at
 	// every group), before the transaction: SQLite's write pool has one
@@ -489,33 +516,33 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 	var sentSt, endSt *sql.Stmt
 	var err error
 	if nSent > 0 {
-		sentSt, err = s.prepared(ctx, s.w, insertSent(nSent)+` RETURNING subscriber_id`)
+		sentSt, err = s.prepared(ctx, s.w, insertSent(nSent, upsert)+` RETURNING subscriber_id`)
 	}
-	if err == nil && len(ends) > 0 {
-		endSt, err = s.prepared(ctx, s.w, endClaims(len(ends)))
+	if err == nil && len(g.ends) > 0 {
+		endSt, err = s.prepared(ctx, s.w, endClaims(len(g.ends)))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
+		return nil, err
 	}
 	err = s.outcomeTx(ctx, func(q db) error {
 		clear(ok)
 		tx := q.c.(*sql.Tx)
 		if nSent > 0 {
-			if err := markSent(tx.StmtContext(ctx, sentSt).QueryContext(ctx, slices.Concat(head, sentArgs)...)); err != nil {
+			if err := markSent(tx.StmtContext(ctx, sentSt).QueryContext(ctx, slices.Concat(head, g.sentArgs)...)); err != nil {
 				return err
 			}
 		}
-		for i, c := range done {
+		for i, c := range g.done {
 			if c.Outcome.State == digest.StateSent {
 				continue
 			}
 			var err error
-			if ok[i], err = s.recordException(ctx, q, issueID, worker, c, now); err != nil {
+			if ok[i], err = s.recordException(ctx, q, g.issueID, g.worker, c, g.now); err != nil {
 				return err
 			}
 			if ok[i] && c.Outcome.Bounced {
 				if _, err := q.exec(ctx, `UPDATE subscribers SET status = 'bounced', bounce_count = bounce_count + 1,
-					bounced_at = ? WHERE id = ?`, q.t(now), c.SubscriberID); err != nil {
+					bounced_at = ? WHERE id = ?`, q.t(g.now), c.SubscriberID); err != nil {
 					return err
 				}
 			}
@@ -523,13 +550,10 @@ func (s *Store) CompleteDeliveries(ctx context.Context, issueID, worker string, 
 		if endSt == nil {
 			return nil
 		}
-		_, err := tx.StmtContext(ctx, endSt).ExecContext(ctx, slices.Concat([]any{issueID, worker}, ends)...)
+		_, err := tx.StmtContext(ctx, endSt).ExecContext(ctx, slices.Concat([]any{g.issueID, g.worker}, g.ends)...)
 		return err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("record %d deliveries of %s: %w", len(done), issueID, err)
-	}
-	return ok, nil
+	return ok, err
 }
 
 // recordException records an outcome other than sent (a retry, failed,

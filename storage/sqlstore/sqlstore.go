@@ -35,6 +35,10 @@ type Dialect struct {
 	// read with the address as its one argument, so that callers take
 	// turns even when the row does not exist yet.
 	LockKey string
+	// Duplicate reports whether err is a unique constraint's violation.
+	// Where it is set, outcomes of deliveries that cannot have a row yet
+	// are inserted without an upsert, and again with one on a duplicate.
+	Duplicate func(err error) bool
 	// MigrateLock runs first in the migration transaction, when set.
 	MigrateLock string
 	// MigrationsTable creates schema_migrations if needed.
