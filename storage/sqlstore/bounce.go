@@ -13,8 +13,9 @@ import (
 )
 
 // SubscriberDeliveries implements bounce.Store: the subscriber's
-// deliveries with their issue's series, newest issue first (an index range
-// of digest_deliveries_subscriber, then the issues by key).
+// deliveries with their issue's series, newest issue first (issue by
+// issue, a lookup of the deliveries' primary key each: there is no index
+// by subscriber, migration 0061).
 func (s *Store) SubscriberDeliveries(ctx context.Context, subscriberID int64, limit int) ([]bounce.Delivery, error) {
 	if limit <= 0 {
 		limit = 100

@@ -74,12 +74,16 @@ func mergeRecords(ctx context.Context, q db, ids []int64, now time.Time) error {
 		if _, err := q.exec(ctx, `UPDATE confirmation_outbox SET subscriber_id = ? WHERE subscriber_id = ?`, kept.ID, r.ID); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `UPDATE digest_deliveries SET subscriber_id = ? WHERE subscriber_id = ?
-			AND issue_id NOT IN (SELECT issue_id FROM digest_deliveries WHERE subscriber_id = ?)`, kept.ID, r.ID, kept.ID); err != nil {
+		// Issue by issue through the primary key (no index by subscriber:
+		// migration 0061).
+		if _, err := q.exec(ctx, `UPDATE digest_deliveries SET subscriber_id = ?
+			WHERE issue_id IN (SELECT id FROM digest_issues) AND subscriber_id = ?
+			AND NOT EXISTS (SELECT 1 FROM digest_deliveries k WHERE k.issue_id = digest_deliveries.issue_id AND k.subscriber_id = ?)`,
+			kept.ID, r.ID, kept.ID); err != nil {
 			return err
 		}
 		for _, stmt := range []string{
-			`DELETE FROM digest_deliveries WHERE subscriber_id = ?`,
+			`DELETE FROM digest_deliveries WHERE issue_id IN (SELECT id FROM digest_issues) AND subscriber_id = ?`,
 			`DELETE FROM subscriptions WHERE subscriber_id = ?`,
 			`DELETE FROM subscribers WHERE id = ?`,
 		} {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -240,21 +241,7 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 		if err != nil || len(b.Deliveries) == 0 {
 			return err
 		}
-		ids := make([]int64, len(b.Deliveries))
-		for i, d := range b.Deliveries {
-			ids[i] = d.SubscriberID
-		}
-		cond, arg := q.idsIn("s.id", ids)
-		rows, err := q.query(ctx, `SELECT `+sqlq.SubscriberColumns+`, l.list, l.active, l.changed_at
-			FROM subscribers s LEFT JOIN subscriptions l ON l.subscriber_id = s.id
-			WHERE `+cond+` ORDER BY s.id, l.list`, arg)
-		if err != nil {
-			return err
-		}
-		_, err = collectRows(rows, func(r *sql.Rows) (struct{}, error) {
-			return struct{}{}, scanRecipient(r, nil, b.Subscribers)
-		})
-		return err
+		return s.claimedSubscribers(ctx, q, b)
 	})
 	if err != nil {
 		return digest.Batch{}, fmt.Errorf("claim deliveries of %s: %w", issueID, err)
@@ -264,6 +251,48 @@ func (s *Store) ClaimBatch(ctx context.Context, issueID string, req digest.Claim
 	b.Deliveries = slices.DeleteFunc(b.Deliveries, func(d digest.Delivery) bool { return b.Subscribers[d.SubscriberID] == nil })
 	slices.SortFunc(b.Deliveries, func(a, b digest.Delivery) int { return cmp.Compare(a.SubscriberID, b.SubscriberID) })
 	return b, nil
+}
+
+// claimedSubscribers loads the subscribers of b's deliveries into
+// b.Subscribers. A claim of the snapshot's positions holds ids in order,
+// mostly consecutive: when they fill at least half of the range they
+// span, the range is read (one walk of each primary key, the two joined
+// in order) and the ids not claimed are left out here; otherwise each
+// id is looked up.
+func (s *Store) claimedSubscribers(ctx context.Context, q db, b digest.Batch) error {
+	ids := make([]int64, len(b.Deliveries))
+	for i, d := range b.Deliveries {
+		ids[i] = d.SubscriberID
+	}
+	lo, hi := slices.Min(ids), slices.Max(ids)
+	var rows *sql.Rows
+	var err error
+	if hi-lo < 2*int64(len(ids)) {
+		rows, err = q.query(ctx, `SELECT `+sqlq.SubscriberColumns+`, l.list, l.active, l.changed_at
+			FROM subscribers s LEFT JOIN subscriptions l ON l.subscriber_id = s.id AND l.subscriber_id BETWEEN ? AND ?
+			WHERE s.id BETWEEN ? AND ? ORDER BY s.id, l.list`, lo, hi, lo, hi)
+	} else {
+		cond, arg := q.idsIn("s.id", ids)
+		rows, err = q.query(ctx, `SELECT `+sqlq.SubscriberColumns+`, l.list, l.active, l.changed_at
+			FROM subscribers s LEFT JOIN subscriptions l ON l.subscriber_id = s.id
+			WHERE `+cond+` ORDER BY s.id, l.list`, arg)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := collectRows(rows, func(r *sql.Rows) (struct{}, error) {
+		return struct{}{}, scanRecipient(r, nil, b.Subscribers)
+	}); err != nil {
+		return err
+	}
+	if len(b.Subscribers) > len(ids) {
+		claimed := make(map[int64]bool, len(ids))
+		for _, id := range ids {
+			claimed[id] = true
+		}
+		maps.DeleteFunc(b.Subscribers, func(id int64, _ *subscribers.Subscriber) bool { return !claimed[id] })
+	}
+	return nil
 }
 
 // claimTx is ClaimBatch's claim, without the subscribers.

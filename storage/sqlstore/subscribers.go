@@ -279,8 +279,9 @@ func (s *Store) DeleteSubscriber(ctx context.Context, email, suppressionHash str
 			`DELETE FROM subscriptions WHERE subscriber_id = ?`,
 			`DELETE FROM confirmation_outbox WHERE subscriber_id = ?`,
 			`DELETE FROM subscriber_merges WHERE kept_id = ?`,
-			// No foreign key on PostgreSQL (migration 0060).
-			`DELETE FROM digest_deliveries WHERE subscriber_id = ?`,
+			// No foreign key on PostgreSQL (migration 0060); issue by
+			// issue through the primary key (migration 0061).
+			`DELETE FROM digest_deliveries WHERE issue_id IN (SELECT id FROM digest_issues) AND subscriber_id = ?`,
 			`DELETE FROM subscribers WHERE id = ?`,
 		} {
 			if _, err := q.exec(ctx, del, id); err != nil {

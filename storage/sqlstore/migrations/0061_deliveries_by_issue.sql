@@ -1,0 +1,9 @@
+-- digest_deliveries gets a row per recipient per issue, and its index by
+-- subscriber is the one every outcome's INSERT writes out of order (the
+-- ids of this issue land between those of every issue before it): a
+-- random leaf per row, and the largest index of the database. The few
+-- queries by subscriber (erasure, a merge, a subscriber's events) go
+-- issue by issue through the primary key (issue_id, subscriber_id)
+-- instead, one lookup an issue. SQLite keeps the index: its foreign key
+-- to subscribers looks rows up by subscriber when one is deleted.
+--postgres DROP INDEX digest_deliveries_subscriber;
