@@ -77,6 +77,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimBatch", testDigestClaimBatch},
 		{"DigestTakeover", testDigestTakeover},
 		{"DigestEndsClaim", testDigestEndsClaim},
+		{"DigestClaimSubscribers", testDigestClaimSubscribers},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
 		{"CreateIssueWith", testCreateIssueWith},

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -672,5 +674,55 @@ func testDigestEndsClaim(t *testing.T, s storage.Storage) {
 	// The rest of the issue is claimed as before.
 	if rest, err := digesttest.Claim(ctx(t), s, iss.ID, "other", 10, digestNow, time.Minute); err != nil || len(rest) != 2 {
 		t.Fatalf("claim after the ended claim = %d, %v; want the 2 never claimed", len(rest), err)
+	}
+}
+
+// testDigestClaimSubscribers: a claim loads the subscribers of its
+// deliveries and only those, whether its ids are dense (one range read)
+// or sparse (a lookup each), with every list of each.
+func testDigestClaimSubscribers(t *testing.T, s storage.Storage) {
+	var subs []*subscribers.Subscriber
+	for i := range 40 {
+		// Readers of s1 at ids 1, 2, 3, 5, 6 …, with one of every four on
+		// s2 only (a range read passes over them); and from 20 on, s1
+		// only at every tenth id (sparse).
+		lists := []subscribers.Subscription{{List: "s1", Active: true, ChangedAt: t0}}
+		if i%4 == 3 || (i >= 20 && i%10 != 0) {
+			lists = []subscribers.Subscription{{List: "s2", Active: true, ChangedAt: t0}}
+		} else if i%2 == 0 {
+			lists = append(lists, subscribers.Subscription{List: "s2", Active: false, ChangedAt: t0})
+		}
+		subs = append(subs, &subscribers.Subscriber{Email: fmt.Sprintf("c%03d@example.com", i), Status: subscribers.StatusActive,
+			CreatedAt: t0, Lists: lists})
+	}
+	if _, _, err := s.InsertSubscribers(ctx(t), subs); err != nil {
+		t.Fatal(err)
+	}
+	iss, _, err := s.CreateIssue(ctx(t), testIssue("s1"), digestNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{8, 100} { // dense first, then the sparse rest
+		b, err := s.ClaimBatch(ctx(t), iss.ID, digest.ClaimRequest{Worker: "w", Limit: size, Now: digestNow, Lease: time.Minute})
+		if err != nil || len(b.Deliveries) == 0 {
+			t.Fatalf("claim of %d = %d, %v", size, len(b.Deliveries), err)
+		}
+		if len(b.Subscribers) != len(b.Deliveries) {
+			t.Errorf("claim of %d: %d deliveries, %d subscribers loaded", size, len(b.Deliveries), len(b.Subscribers))
+		}
+		for _, d := range b.Deliveries {
+			sub := b.Subscribers[d.SubscriberID]
+			if sub == nil {
+				t.Errorf("claim of %d: subscriber %d not loaded", size, d.SubscriberID)
+				continue
+			}
+			want := 1
+			if n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(sub.Email, "c"), "@example.com")); n%2 == 0 {
+				want = 2
+			}
+			if len(sub.Lists) != want || sub.Lists[0].List != "s1" {
+				t.Errorf("claim of %d: %s has lists %+v, want %d with s1 first", size, sub.Email, sub.Lists, want)
+			}
+		}
 	}
 }
