@@ -67,13 +67,13 @@ func (i *importCmd) run(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	if i.dryRun {
-		return ingest.RunDryRun(ctx, a.importer(nil, nil, i.section), c.stdout, i.format, args...)
+		return ingest.RunDryRun(ctx, a.Importer(nil, nil, i.section), c.stdout, i.format, args...)
 	}
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importer(slog.New(ingest.OnlyParseWarnings(a.log.Handler())), func(done, total int) {
+	rep, err := a.Importer(slog.New(ingest.OnlyParseWarnings(a.Log.Handler())), func(done, total int) {
 		p.SetTotal(total)
 		p.Set(done)
 	}, i.section).ImportPaths(ctx, args...)
@@ -103,12 +103,12 @@ func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.importSamples(ctx); err != nil {
+	if err := a.ImportSamples(ctx); err != nil {
 		return err
 	}
-	set, err := a.feedSet()
+	set, err := a.FeedSet()
 	if err != nil {
 		return err
 	}
-	return set.WriteSite(ctx, cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public")), c.stdout)
+	return set.WriteSite(ctx, cmp.Or(f.out, a.Config.Feeds.OutputDir, filepath.Join(a.DataDir, "public")), c.stdout)
 }

@@ -56,7 +56,7 @@ func TestUnsendableConfirmationIsQueuedAndExplained(t *testing.T) {
 	if strings.Contains(logs.String(), "queued.reader") {
 		t.Errorf("the address was logged:\n%s", logs)
 	}
-	pending, err := openIn(t, env, data).store.ListConfirmations(context.Background(), subscribers.ConfirmationPending)
+	pending, err := openIn(t, env, data).Store.ListConfirmations(context.Background(), subscribers.ConfirmationPending)
 	if err != nil || len(pending) != 1 || !strings.Contains(pending[0].LastError, "STARTTLS") {
 		t.Errorf("outbox: %+v %v", pending, err)
 	}
