@@ -78,7 +78,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestTakeover", testDigestTakeover},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
-		{"CreateIssueWith", testCreateIssueWith},
+		{"CreateIssueSnapshot", testCreateIssueSnapshot},
 		{"CadencePreferences", testCadencePreferences},
 		{"CadenceRecipients", testCadenceRecipients},
 		{"CadenceSwitch", testCadenceSwitch},
