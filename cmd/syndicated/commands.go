@@ -34,6 +34,7 @@ func (c *cli) commands() []cmdline.Spec {
 		spec("digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }),
 		spec("digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }),
 		spec("digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }),
+		spec("digest deliveries", "", "list an issue's deliveries: who got it, when, under which Message-ID", func() command { return &digestDeliveriesCmd{} }),
 		spec("digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }),
 		spec("backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }),
 		spec("migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }),

@@ -169,3 +169,27 @@ func (r *digestRetryCmd) run(ctx context.Context, c *cli, args []string) error {
 		return con.RetryFailed(ctx, sel)
 	})
 }
+
+type digestDeliveriesCmd struct {
+	issueFlags
+	state string
+}
+
+func (d *digestDeliveriesCmd) flags(fs *flag.FlagSet) {
+	d.issueFlags.flags(fs, "the series' latest issue", true)
+	fs.StringVar(&d.state, "state", "", "only deliveries in this state: pending, sending, sent, failed, skipped")
+}
+
+func (d *digestDeliveriesCmd) run(ctx context.Context, c *cli, args []string) error {
+	state, err := digest.ParseState(d.state)
+	if err != nil {
+		return err
+	}
+	return c.withDigest(ctx, func(con *digest.Console) error {
+		sel, err := d.selection(con.Service, args)
+		if err != nil {
+			return err
+		}
+		return con.Deliveries(ctx, sel, state)
+	})
+}
