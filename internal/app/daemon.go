@@ -109,7 +109,8 @@ func (d *Daemon) setupFeeds(ctx context.Context) error {
 		}
 	})
 	cfg := feeds.RunnerConfig{Set: set, Sched: d.sched, Schedule: a.Config.Feeds.Schedule, Revision: a.Store.ArticlesRevision,
-		PollInterval: a.Config.Feeds.PollInterval.Duration, OutputDir: a.Config.Feeds.OutputDir, OnBuild: builds.Observe, Log: a.Log}
+		NextPublication: a.Store.NextPublication,
+		PollInterval:    a.Config.Feeds.PollInterval.Duration, OutputDir: a.Config.Feeds.OutputDir, OnBuild: builds.Observe, Log: a.Log}
 	if dir := a.Config.ContentDir; dir != "" {
 		cfg.Scan = func(ctx context.Context) error { return im.Scan(ctx, dir) }
 	}
