@@ -11,7 +11,7 @@ import (
 	"github.com/syndicated/syndicated/subscribers"
 )
 
-// audience reads every feed's audience as the replicas counted it, with
+// Audience reads every feed's audience as the replicas counted it, with
 // the days from today back days-1, the built-in hub's subscriptions and
 // the series' email subscribers.
 func (a *App) Audience(ctx context.Context, now time.Time, days int) ([]audience.FeedAudience, error) {

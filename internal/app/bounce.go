@@ -121,7 +121,7 @@ func (a *App) webhookProviders() ([]webhook.Provider, error) {
 	return out, nil
 }
 
-// bounceReport reports what came back, for digest status and
+// BounceReport reports what came back, for digest status and
 // subscribers events.
 func (a *App) BounceReport() bounce.Console {
 	return bounce.Console{Events: a.Store, ComplaintWarn: a.Config.Bounce.ComplaintWarn, Zone: a.Config.Zone()}

@@ -26,7 +26,7 @@ import (
 	"github.com/syndicated/syndicated/templates"
 )
 
-// importer returns the article importer the config describes, logging to
+// Importer returns the article importer the config describes, logging to
 // log, telling progress how far an import is, and hooks what it did.
 // defaultSection is the section of a file that names none.
 func (a *App) Importer(log *slog.Logger, progress func(done, total int), defaultSection string, hooks ...ingest.Hook) *ingest.Importer {
@@ -49,7 +49,7 @@ func (a *App) Importer(log *slog.Logger, progress func(done, total int), default
 	return ingest.New(a.Store, opts)
 }
 
-// feedSpecs maps the configured sections and series onto feed specs.
+// FeedSpecs maps the configured sections and series onto feed specs.
 func (a *App) FeedSpecs() []feeds.Spec {
 	var specs []feeds.Spec
 	for _, s := range a.Config.Sections {
@@ -71,7 +71,7 @@ func (a *App) feedSpec(s feeds.Spec, period string) feeds.Spec {
 	return s
 }
 
-// hubURL is the WebSub hub the feeds name: the built-in one, the external
+// HubURL is the WebSub hub the feeds name: the built-in one, the external
 // feeds.hub_url, or none.
 func (a *App) HubURL() string {
 	if a.Config.Feeds.Hub == config.HubBuiltin {
@@ -80,7 +80,7 @@ func (a *App) HubURL() string {
 	return a.Config.Feeds.HubURL
 }
 
-// pages is the site's page renderer: the brand, the newsroom's zone, and
+// Pages is the site's page renderer: the brand, the newsroom's zone, and
 // every section and series with its feeds.
 func (a *App) Pages() (*templates.Renderer, error) {
 	zone, err := a.Config.Location()
@@ -145,7 +145,7 @@ func (a *App) builtinHub(set *feeds.Set) (*websub.Hub, error) {
 	})
 }
 
-// feedSet builds the feed Set (not yet built: call Rebuild).
+// FeedSet builds the feed Set (not yet built: call Rebuild).
 func (a *App) FeedSet() (*feeds.Set, error) {
 	ttl, err := feeds.ScheduleInterval(a.Config.Feeds.Schedule)
 	if err != nil {
@@ -166,7 +166,7 @@ func (a *App) FeedSet() (*feeds.Set, error) {
 		CacheBytes: int64(a.Config.Feeds.CacheMiB) << 20}), nil
 }
 
-// importSamples imports the shipped sample articles into an empty store,
+// ImportSamples imports the shipped sample articles into an empty store,
 // so that a fresh checkout shows real-looking feeds at once.
 func (a *App) ImportSamples(ctx context.Context) error {
 	if !a.Config.Samples {
@@ -183,7 +183,7 @@ func (a *App) ImportSamples(ctx context.Context) error {
 	return err
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool under the
+// Mailer opens the transport smtp.url names, or the .eml spool under the
 // data directory when it is empty; it does not connect yet. For a command
 // that sends mail (sends), real mail is refused while base_url is loopback
 // (see config.CheckRealMail) and where mail goes is logged at info level
@@ -241,7 +241,7 @@ func (a *App) renderer() *hermes.Renderer {
 		Color: a.Config.Brand.Color, Language: a.Config.Language})
 }
 
-// subscriberService builds the subscriber service on transport t. The CLI
+// SubscriberService builds the subscriber service on transport t. The CLI
 // sends synchronously so that it can report a failure; the daemon sends in
 // the background so that a response's timing reveals nothing.
 func (a *App) SubscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
@@ -267,7 +267,7 @@ func (a *App) SubscriberService(t mail.Transport, syncMail bool) (*subscribers.S
 	})
 }
 
-// digestService builds the digest service on the subscriber service.
+// DigestService builds the digest service on the subscriber service.
 func (a *App) DigestService(subs *subscribers.Service) (*digest.Service, error) {
 	returns, err := a.returns()
 	if err != nil {
@@ -287,7 +287,7 @@ func (a *App) DigestService(subs *subscribers.Service) (*digest.Service, error) 
 	})
 }
 
-// digestSender builds a sender with smtp.connections workers and the
+// DigestSender builds a sender with smtp.connections workers and the
 // smtp.rate_per_second limit. Both digest send and serve wait for claims
 // a killed process left until their lease runs out, and finish the issue.
 func (a *App) DigestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
