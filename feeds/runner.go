@@ -211,9 +211,7 @@ func (r *Runner) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := r.nextDue(ctx, now); err != nil {
-		return err
-	}
+	r.nextDue(ctx, now)
 	// Written on every build, not only on changes: the first build after
 	// a restart reports no change for bytes already announced, and files
 	// holding the same bytes are left alone anyway.
@@ -234,14 +232,18 @@ func (r *Runner) build(ctx context.Context) error {
 }
 
 // nextDue records the next publication after now and has Run set its
-// timer for it.
-func (r *Runner) nextDue(ctx context.Context, now time.Time) error {
+// timer for it. A failure to read it is logged and keeps the timer set
+// before: the build itself succeeded, and its output and hub pings go on.
+func (r *Runner) nextDue(ctx context.Context, now time.Time) {
 	if r.cfg.NextPublication == nil {
-		return nil
+		return
 	}
 	next, err := r.cfg.NextPublication(ctx, now)
 	if err != nil {
-		return err
+		if ctx.Err() == nil {
+			r.cfg.Log.Warn("next publication time", "err", err)
+		}
+		return
 	}
 	r.dueMu.Lock()
 	r.due = next
@@ -250,7 +252,6 @@ func (r *Runner) nextDue(ctx context.Context, now time.Time) error {
 	case r.rearm <- struct{}{}:
 	default: // Run has yet to read the previous one: it reads r.due then
 	}
-	return nil
 }
 
 // timer fires when the next publication is due; nil when none is.
