@@ -110,7 +110,7 @@ type CadenceStore interface {
 	// CreateCadenceIssue creates iss for the recipients q selects, in one
 	// transaction under the list's issue lock (which a change of cadence
 	// also takes): the recipients, in subscriber order, become the
-	// issue's deliveries (as CreateIssueWith does). A recipient whose mail
+	// issue's deliveries (as CreateIssue does). A recipient whose mail
 	// of the list has gone past iss.Since (they changed cadence) gets a
 	// cutoff there, and one whose mail has reached iss.Until is left out;
 	// one who moved to a more frequent cadence gets a cutoff back where

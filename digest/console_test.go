@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/internal/cmdline"
@@ -155,6 +156,48 @@ func TestConsole(t *testing.T) {
 		}
 		if len(srv.received("li@example.com")) != 1 {
 			t.Errorf("li@example.com got %d copies, want 1", len(srv.received("li@example.com")))
+		}
+	})
+	testkit.Step(t, "deliveries", func(t *testing.T) {
+		r := run(func(ctx context.Context, c *digest.Console) error { return c.Deliveries(ctx, this, "") })
+		lines := strings.Split(strings.TrimSuffix(r.out, "\n"), "\n")
+		if r.err != nil || len(lines) != 2 {
+			t.Fatalf("deliveries: %v, stdout:\n%s", r.err, r.out)
+		}
+		// One line each, in subscriber order: li sent, perm failed.
+		li, perm := strings.Split(lines[0], "\t"), strings.Split(lines[1], "\t")
+		if len(li) != 6 || len(perm) != 6 {
+			t.Fatalf("want 6 tab-separated fields a line:\n%s", r.out)
+		}
+		got := srv.received("li@example.com")
+		if li[0] != "li@example.com" || li[1] != "sent" || li[2] != "1" || li[5] != "" || len(got) != 1 ||
+			"<"+li[4]+">" != got[0].Header.Get("Message-Id") {
+			t.Errorf("li's delivery: %q, want its Message-ID as received", li)
+		}
+		if _, err := time.Parse(time.RFC3339, li[3]); err != nil || !strings.HasSuffix(li[3], "+08:00") {
+			t.Errorf("li's sent_at %q: %v", li[3], err)
+		}
+		if perm[0] != "perm@example.com" || perm[1] != "failed" || perm[3] != "-" || !strings.Contains(perm[5], "no such user") {
+			t.Errorf("perm's delivery: %q", perm)
+		}
+		r = run(func(ctx context.Context, c *digest.Console) error { return c.Deliveries(ctx, this, digest.StateFailed) })
+		if r.err != nil || r.out != lines[1]+"\n" {
+			t.Errorf("--state failed: %v, %q, want %q", r.err, r.out, lines[1])
+		}
+		r = run(func(ctx context.Context, c *digest.Console) error {
+			return c.Deliveries(ctx, digest.Selection{Issues: []string{"shanghai-70th/2019-W18"}}, digest.StateSent)
+		})
+		if r.err != nil || r.out != lines[0]+"\n" {
+			t.Errorf("--issue, --state sent: %v, %q, want %q", r.err, r.out, lines[0])
+		}
+		r = run(func(ctx context.Context, c *digest.Console) error {
+			return c.Deliveries(ctx, digest.Selection{Issues: []string{"a/2019-W18", "b/2019-W18"}}, "")
+		})
+		if !errors.Is(r.err, cmdline.ErrUsage) {
+			t.Errorf("two issues: %v, want a usage error", r.err)
+		}
+		if _, err := digest.ParseState("delivered"); !errors.Is(err, cmdline.ErrUsage) {
+			t.Errorf("ParseState(delivered) = %v, want a usage error", err)
 		}
 	})
 	testkit.Step(t, "send again", func(t *testing.T) {

@@ -183,10 +183,6 @@ type Store interface {
 	// issue with iss.ID exists nothing changes: it returns the stored issue
 	// and created false.
 	CreateIssue(ctx context.Context, iss Issue, now time.Time) (stored *Issue, created bool, err error)
-	// CreateIssueWith is CreateIssue for these recipients, subscriber ids
-	// in ascending order as a store query gives them (the order claims
-	// take): one pending delivery each (ErrNoRecipients for none).
-	CreateIssueWith(ctx context.Context, iss Issue, recipients []int64, now time.Time) (stored *Issue, created bool, err error)
 	// GetIssue returns ErrNotFound for an unknown id.
 	GetIssue(ctx context.Context, id string) (*Issue, error)
 	// LastIssue is the series' issue with the latest Until other than

@@ -43,7 +43,18 @@ type RunnerConfig struct {
 	// OnBuild observes every build (metrics): how long it took, when it
 	// ended, and its error.
 	OnBuild func(took time.Duration, end time.Time, err error)
-	Log     *slog.Logger
+	// NextPublication, when set, gives the earliest publication after t
+	// among published articles, zero when there is none
+	// (article.Store.NextPublication). After each build the runner sets a
+	// timer for it, so that a future-dated (embargoed) article is in the
+	// feeds when it comes due rather than at the next scheduled build.
+	NextPublication func(ctx context.Context, t time.Time) (time.Time, error)
+	// Now is the clock the feeds are built by (the Builder's), time.Now
+	// when nil; After makes the timer of a publication due in d,
+	// time.After when nil.
+	Now   func() time.Time
+	After func(d time.Duration) <-chan time.Time
+	Log   *slog.Logger
 }
 
 // Runner keeps a Set built: at start (Build), at every scheduled tick, as
@@ -68,6 +79,12 @@ type Runner struct {
 	builtRev    int64
 	building    bool
 	buildingRev int64
+
+	// dueMu guards due, the next publication after the last build (zero:
+	// none); rearm tells Run to set its timer for it again.
+	dueMu sync.Mutex
+	due   time.Time
+	rearm chan struct{}
 }
 
 // NewRunner checks cfg and adds the scheduled build to cfg.Sched.
@@ -81,7 +98,13 @@ func NewRunner(cfg RunnerConfig) (*Runner, error) {
 	if cfg.OnBuild == nil {
 		cfg.OnBuild = func(time.Duration, time.Time, error) {}
 	}
-	r := &Runner{cfg: cfg, kick: make(chan struct{}, 1)}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.After == nil {
+		cfg.After = time.After
+	}
+	r := &Runner{cfg: cfg, kick: make(chan struct{}, 1), rearm: make(chan struct{}, 1)}
 	if err := cfg.Sched.AddLocal("feeds", cfg.Schedule, func(context.Context) error {
 		r.requestBuild()
 		return nil
@@ -106,19 +129,28 @@ func (r *Runner) requestBuild() {
 	}
 }
 
-// Run builds on every request and polls the revision until ctx ends, then
-// waits for the hub pings under way.
+// Run builds on every request and when the next future-dated article
+// comes due, and polls the revision, until ctx ends; then it waits for the
+// hub pings under way.
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	if every := r.cfg.PollInterval; every > 0 {
 		wg.Go(func() { r.poll(ctx, every) })
 	}
+	var due <-chan time.Time
 	for done := false; !done; {
 		select {
 		case <-ctx.Done():
 			done = true
 		case <-r.kick:
 			r.Build(ctx)
+		case <-r.rearm:
+			due = r.timer()
+		case <-due:
+			due = nil
+			r.cfg.Log.Debug("a future-dated article came due")
+			// Its period's archive page changes too.
+			r.Changed()
 		}
 	}
 	wg.Wait()
@@ -165,6 +197,10 @@ func (r *Runner) build(ctx context.Context) error {
 		// replica of (another replica's, seen first by this build).
 		r.cfg.Set.Invalidate()
 	}
+	// Read before building too: an article published between now and the
+	// build's own clock is both built and due, which costs one more build
+	// and misses none.
+	now := r.cfg.Now()
 	changes, err := r.cfg.Set.Rebuild(ctx)
 	r.revMu.Lock()
 	r.building = false
@@ -175,6 +211,7 @@ func (r *Runner) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.nextDue(ctx, now)
 	// Written on every build, not only on changes: the first build after
 	// a restart reports no change for bytes already announced, and files
 	// holding the same bytes are left alone anyway.
@@ -192,6 +229,40 @@ func (r *Runner) build(ctx context.Context) error {
 		r.pings.Go(func() { r.publish(ctx, changes) })
 	}
 	return nil
+}
+
+// nextDue records the next publication after now and has Run set its
+// timer for it. A failure to read it is logged and keeps the timer set
+// before: the build itself succeeded, and its output and hub pings go on.
+func (r *Runner) nextDue(ctx context.Context, now time.Time) {
+	if r.cfg.NextPublication == nil {
+		return
+	}
+	next, err := r.cfg.NextPublication(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Log.Warn("next publication time", "err", err)
+		}
+		return
+	}
+	r.dueMu.Lock()
+	r.due = next
+	r.dueMu.Unlock()
+	select {
+	case r.rearm <- struct{}{}:
+	default: // Run has yet to read the previous one: it reads r.due then
+	}
+}
+
+// timer fires when the next publication is due; nil when none is.
+func (r *Runner) timer() <-chan time.Time {
+	r.dueMu.Lock()
+	due := r.due
+	r.dueMu.Unlock()
+	if due.IsZero() {
+		return nil
+	}
+	return r.cfg.After(due.Sub(r.cfg.Now()))
 }
 
 // publish tells the hub of each change and records it, so that a restart

@@ -69,7 +69,11 @@ type runnerSite struct {
 
 func newRunnerSite(t *testing.T, st storage.Storage, hubURL string, cfg RunnerConfig) *runnerSite {
 	t.Helper()
-	b, err := NewBuilder(st, testSpecs(hubURL), Options{Now: func() time.Time { return fixedNow }})
+	now := cfg.Now
+	if now == nil {
+		now = func() time.Time { return fixedNow }
+	}
+	b, err := NewBuilder(st, testSpecs(hubURL), Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,4 +421,96 @@ func TestRunnerBuildDropsStaleArchivePages(t *testing.T) {
 	if !s.serves(t, page, edited.Headline) {
 		t.Errorf("%s still serves the old headline after a build that saw the edit", page)
 	}
+}
+
+// fakeClock is a settable clock whose timers fire when it is moved past
+// them.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers map[time.Time][]chan time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.timers[c.now.Add(d)] = append(c.timers[c.now.Add(d)], ch)
+	return ch
+}
+
+// set moves the clock to t and fires the timers due by then.
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+	for at, chs := range c.timers {
+		if !at.After(t) {
+			for _, ch := range chs {
+				ch <- t
+			}
+			delete(c.timers, at)
+		}
+	}
+}
+
+// armed reports whether a timer waits for t.
+func (c *fakeClock) armed(t time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers[t]) > 0
+}
+
+// A future-dated (embargoed) article is in the feeds when it comes due,
+// not at the next scheduled build (hourly here, on the real clock): after
+// each build the runner sets a timer for the next publication, and again
+// after the build that timer started.
+func TestRunnerBuildsAnArticleWhenItComesDue(t *testing.T) {
+	st := storagetest.SQLite(t)
+	seed(t, st, seedArticles())
+	noon, one := fixedNow.Add(time.Hour), fixedNow.Add(2*time.Hour)
+	for _, a := range []*article.Article{runnerStory("at-noon", "Embargoed until noon"), runnerStory("at-one", "Embargoed until one")} {
+		a.Published = noon
+		if a.ID == "at-one" {
+			a.Published = one
+		}
+		if _, err := st.PutArticle(context.Background(), a, fixedNow); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk := &fakeClock{now: fixedNow, timers: map[time.Time][]chan time.Time{}}
+	s := newRunnerSite(t, st, "", RunnerConfig{NextPublication: st.NextPublication, Now: clk.Now, After: clk.After})
+	s.start(t)
+	if s.serves(t, "/feeds/society.atom", "Embargoed until") {
+		t.Fatal("an article is served before its publication time")
+	}
+	eventually(t, "a timer for noon", func() bool { return clk.armed(noon) })
+
+	clk.set(noon.Add(-time.Minute))
+	if s.serves(t, "/feeds/society.atom", "Embargoed until noon") {
+		t.Error("the article is served a minute early")
+	}
+	clk.set(noon)
+	eventually(t, "the noon article built at noon", func() bool { return s.serves(t, "/feeds/society.atom", "Embargoed until noon") })
+	if s.serves(t, "/feeds/society.atom", "Embargoed until one") {
+		t.Error("the one o'clock article is served at noon")
+	}
+	eventually(t, "a timer for one o'clock", func() bool { return clk.armed(one) })
+	clk.set(one)
+	eventually(t, "the one o'clock article built", func() bool { return s.serves(t, "/feeds/society.atom", "Embargoed until one") })
+	// OnBuild is told once the build that served it returns.
+	eventually(t, "three builds: the first and one at each publication", func() bool {
+		builds, failed := s.counts()
+		return builds == 3 && failed == 0
+	})
 }

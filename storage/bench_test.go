@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
@@ -199,7 +198,7 @@ func seedSentIssue(b *testing.B, s storage.Storage, backend string, sent, pendin
 		epoch = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 	}
 	rows := fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) `, sent+pending)
-	db := s.(interface{ DB() *sql.DB }).DB()
+	db := storagetest.DB(b, s)
 	exec := func(stmt string) {
 		if _, err := db.ExecContext(ctx, stmt); err != nil {
 			b.Fatalf("seed: %v", err)

@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -30,7 +29,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			db := s.(interface{ DB() *sql.DB }).DB()
+			db := storagetest.OpenDB(t, u)
 			var before int
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&before); err != nil {
 				t.Fatal(err)
@@ -42,7 +41,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reopen: %v", err)
 			}
-			db = s.(interface{ DB() *sql.DB }).DB()
+			db = storagetest.OpenDB(t, u)
 			var after, known int
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MAX(version) FROM schema_migrations`).Scan(&after, &known); err != nil {
 				t.Fatal(err)

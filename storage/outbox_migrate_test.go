@@ -2,7 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"database/sql"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -25,31 +24,31 @@ import (
 func TestMigrationKeepsIssuesInFlight(t *testing.T) {
 	type backend struct {
 		url    func(t *testing.T) string
-		openAt func(ctx context.Context, url string, version int) (*sql.DB, func(), error)
+		openAt func(ctx context.Context, url string, version int) (func(), error)
 		open   func(u string) string
 		time   func(time.Time) any
 	}
 	backends := map[string]backend{
 		"sqlite": {
 			url: func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
-			openAt: func(ctx context.Context, u string, v int) (*sql.DB, func(), error) {
+			openAt: func(ctx context.Context, u string, v int) (func(), error) {
 				s, err := sqlite.OpenAt(ctx, u, v)
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
-				return s.DB(), func() { s.Close() }, nil
+				return func() { s.Close() }, nil
 			},
 			open: func(u string) string { return "sqlite://" + u },
 			time: func(t time.Time) any { return t.UnixMicro() },
 		},
 		"postgres": {
 			url: func(t *testing.T) string { return storagetest.PostgresURL(t) },
-			openAt: func(ctx context.Context, u string, v int) (*sql.DB, func(), error) {
+			openAt: func(ctx context.Context, u string, v int) (func(), error) {
 				s, err := postgres.OpenAt(ctx, u, v)
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
-				return s.DB(), func() { s.Close() }, nil
+				return func() { s.Close() }, nil
 			},
 			open: func(u string) string { return u },
 			time: func(t time.Time) any { return t },
@@ -63,10 +62,11 @@ func TestMigrationKeepsIssuesInFlight(t *testing.T) {
 			b := backends[name]
 			ctx := context.Background()
 			u := b.url(t)
-			db, closeOld, err := b.openAt(ctx, u, 50)
+			closeOld, err := b.openAt(ctx, u, 50)
 			if err != nil {
 				t.Fatal(err)
 			}
+			db := storagetest.OpenDB(t, u) // seeds the schema of version 50
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := db.ExecContext(ctx, q, args...); err != nil {

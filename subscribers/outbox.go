@@ -55,9 +55,6 @@ type ConfirmationOutbox interface {
 	// ConfirmationSent (SentAt is now), ConfirmationPending again (due at
 	// next, lastError kept) or ConfirmationFailed (lastError kept).
 	FinishConfirmation(ctx context.Context, id int64, state ConfirmationState, lastError string, next, now time.Time) error
-	// ListConfirmations returns the outbox's rows in state (every row for
-	// ""), by id.
-	ListConfirmations(ctx context.Context, state ConfirmationState) ([]Confirmation, error)
 	// GetConfirmation returns one request; ErrNotFound when there is none.
 	GetConfirmation(ctx context.Context, id int64) (Confirmation, error)
 }

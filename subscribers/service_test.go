@@ -425,10 +425,10 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 		if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "does not offer STARTTLS") || !strings.Contains(logs.String(), "will retry") {
 			t.Errorf("the log does not say why at WARN:\n%s", logs.String())
 		}
-		pending, err := st.ListConfirmations(ctx, subscribers.ConfirmationPending)
-		if err != nil || len(pending) != 1 || pending[0].Attempts != 1 || !pending[0].NextAttemptAt.Equal(e.clock.Now().Add(time.Minute)) ||
+		pending := storagetest.Confirmations(t, st, subscribers.ConfirmationPending)
+		if len(pending) != 1 || pending[0].Attempts != 1 || !pending[0].NextAttemptAt.Equal(e.clock.Now().Add(time.Minute)) ||
 			!strings.Contains(pending[0].LastError, "STARTTLS") {
-			t.Fatalf("outbox after the failure: %+v %v", pending, err)
+			t.Fatalf("outbox after the failure: %+v", pending)
 		}
 		// The visitor asking again within the per-address interval adds
 		// nothing: the outbox already has their email.
@@ -436,7 +436,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
-		if all, _ := st.ListConfirmations(ctx, ""); len(all) != 1 {
+		if all := storagetest.Confirmations(t, st, ""); len(all) != 1 {
 			t.Errorf("%d confirmations queued for one address", len(all))
 		}
 		// Not due yet: nothing is sent. The second failure waits longer.
@@ -447,7 +447,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 		if n, _ := e.svc.SendDue(ctx); n != 0 {
 			t.Fatalf("sent %d while the server still fails", n)
 		}
-		if p, _ := st.ListConfirmations(ctx, subscribers.ConfirmationPending); len(p) != 1 || p[0].Attempts != 2 || !p[0].NextAttemptAt.Equal(e.clock.Now().Add(5*time.Minute)) {
+		if p := storagetest.Confirmations(t, st, subscribers.ConfirmationPending); len(p) != 1 || p[0].Attempts != 2 || !p[0].NextAttemptAt.Equal(e.clock.Now().Add(5*time.Minute)) {
 			t.Fatalf("after the second failure: %+v", p)
 		}
 		// The server is fixed: the retry sends the link, which confirms.
@@ -463,7 +463,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 		if _, err := e.svc.Confirm(ctx, confirmToken(t, msgs[0])); err != nil {
 			t.Fatalf("the retried link: %v", err)
 		}
-		if sent, _ := st.ListConfirmations(ctx, subscribers.ConfirmationSent); len(sent) != 1 {
+		if sent := storagetest.Confirmations(t, st, subscribers.ConfirmationSent); len(sent) != 1 {
 			t.Errorf("sent rows: %+v", sent)
 		}
 
@@ -473,7 +473,7 @@ func TestMailFailureIsRetriedFromTheOutbox(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.svc.Wait()
-		failed, _ := st.ListConfirmations(ctx, subscribers.ConfirmationFailed)
+		failed := storagetest.Confirmations(t, st, subscribers.ConfirmationFailed)
 		if len(failed) != 1 || !strings.Contains(failed[0].LastError, "550") {
 			t.Fatalf("permanent failure: %+v", failed)
 		}

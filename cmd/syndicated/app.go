@@ -5,55 +5,24 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/syndicated/syndicated/config"
+	"github.com/syndicated/syndicated/internal/app"
 	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/mail/smtp"
 	"github.com/syndicated/syndicated/storage"
 )
 
-// app is what every command that touches data needs: the configuration,
-// a logger, and the open store.
-type app struct {
-	cfg     config.Config
-	dataDir string
-	log     *slog.Logger
-	store   storage.Storage
-	secret  []byte
-}
-
 func (c *cli) loadConfig() (config.Config, error) {
 	return config.Load(c.configPath, c.environ)
 }
 
-// openApp loads config, creates the data directory, opens the store and
-// resolves the HMAC secret (which may live in the store).
-func (c *cli) openApp(ctx context.Context) (*app, error) {
-	cfg, err := c.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(c.dataDir, 0o750); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	st, err := storage.Open(ctx, cfg.Database.URL, c.dataDir)
-	if err != nil {
-		return nil, err
-	}
-	log := cfg.Log.Logger(c.stderr)
-	secret, source, err := storage.HMACKey(ctx, cfg.Secret, c.dataDir, st)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	log.Debug("hmac secret", "source", source) // never the value
-	return &app{cfg: cfg, dataDir: c.dataDir, log: log, store: st, secret: secret}, nil
+// openApp opens what the configuration describes (app.Open), logging to
+// stderr.
+func (c *cli) openApp(ctx context.Context) (*app.App, error) {
+	return app.Open(ctx, app.Options{ConfigPath: c.configPath, Environ: c.environ, DataDir: c.dataDir, Logs: c.stderr, Version: version()})
 }
-
-func (a *app) Close() error { return a.store.Close() }
 
 type configCheckCmd struct{ smtp bool }
 
@@ -76,12 +45,12 @@ func (cc *configCheckCmd) run(ctx context.Context, c *cli, args []string) error 
 		}
 		return fmt.Errorf("%d problem(s) in the configuration: %w", len(problems), cmdline.ErrReported)
 	}
-	mail := "none: messages are written to " + spoolDir(c.dataDir) + "/*.eml"
+	mail := "none: messages are written to " + app.SpoolDir(c.dataDir) + "/*.eml"
 	if cfg.SMTP.URL != "" {
 		mail = storage.Redact(cfg.SMTP.URL)
 	}
 	cfg.WriteCheck(c.stdout, c.stderr, config.Placement{File: c.configPath, Database: storage.Describe(cfg.Database.URL, c.dataDir), Mail: mail,
-		Bounces: describeBounce(cfg.Bounce)})
+		Bounces: app.DescribeBounce(cfg.Bounce)})
 	if !cc.smtp {
 		return nil
 	}

@@ -34,6 +34,7 @@ func (c *cli) commands() []cmdline.Spec {
 		spec("digest preview", "", "render a digest issue for a sample reader, without sending or storing it", func() command { return &digestPreviewCmd{} }),
 		spec("digest send", "", "create a digest issue and send it to the list's active subscribers", func() command { return &digestSendCmd{} }),
 		spec("digest status", "", "show an issue's deliveries: counts by state, retries, failures with the server's reply", func() command { return &digestStatusCmd{} }),
+		spec("digest deliveries", "", "list an issue's deliveries: who got it, when, under which Message-ID", func() command { return &digestDeliveriesCmd{} }),
 		spec("digest retry-failed", "", "make an issue's failed deliveries pending again", func() command { return &digestRetryCmd{} }),
 		spec("backup", "", "write a consistent copy of the SQLite database while serve runs (PostgreSQL: use pg_dump)", func() command { return &backupCmd{} }),
 		spec("migrate", "", "apply pending database migrations and print the schema version", func() command { return &migrateCmd{} }),
@@ -67,13 +68,13 @@ func (i *importCmd) run(ctx context.Context, c *cli, args []string) error {
 	}
 	defer a.Close()
 	if i.dryRun {
-		return ingest.RunDryRun(ctx, a.importer(nil, nil, i.section), c.stdout, i.format, args...)
+		return ingest.RunDryRun(ctx, a.Importer(nil, nil, i.section), c.stdout, i.format, args...)
 	}
 	// The command prints one line per file itself; the importer's own log
 	// lines would only repeat them, but for its warnings about what it
 	// changed in a file it kept (a Markdown link dropped).
 	p := c.progress("importing articles", 0)
-	rep, err := a.importer(slog.New(ingest.OnlyParseWarnings(a.log.Handler())), func(done, total int) {
+	rep, err := a.Importer(slog.New(ingest.OnlyParseWarnings(a.Log.Handler())), func(done, total int) {
 		p.SetTotal(total)
 		p.Set(done)
 	}, i.section).ImportPaths(ctx, args...)
@@ -103,12 +104,12 @@ func (f *feedsBuildCmd) run(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	defer a.Close()
-	if err := a.importSamples(ctx); err != nil {
+	if err := a.ImportSamples(ctx); err != nil {
 		return err
 	}
-	set, err := a.feedSet()
+	set, err := a.FeedSet()
 	if err != nil {
 		return err
 	}
-	return set.WriteSite(ctx, cmp.Or(f.out, a.cfg.Feeds.OutputDir, filepath.Join(a.dataDir, "public")), c.stdout)
+	return set.WriteSite(ctx, cmp.Or(f.out, a.Config.Feeds.OutputDir, filepath.Join(a.DataDir, "public")), c.stdout)
 }

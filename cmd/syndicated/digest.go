@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/syndicated/syndicated/digest"
+	"github.com/syndicated/syndicated/internal/app"
 	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
@@ -63,14 +64,14 @@ func (f *planFlags) selection(dg *digest.Service, args []string) (sel digest.Sel
 // withDigest opens what the digest commands need and runs fn on the
 // digest console.
 func (c *cli) withDigest(ctx context.Context, fn func(*digest.Console) error) error {
-	return c.withMail(ctx, func(a *app, m mail.Mailer, subs *subscribers.Service) error {
-		dg, err := a.digestService(subs)
+	return c.withMail(ctx, func(a *app.App, m mail.Mailer, subs *subscribers.Service) error {
+		dg, err := a.DigestService(subs)
 		if err != nil {
 			return err
 		}
 		return fn(&digest.Console{Service: dg, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal,
-			Transport: m, Sender: a.digestSender(dg, m, nil), Later: func(ctx context.Context, w io.Writer, iss *digest.Issue, sent int) error {
-				return a.bounceReport().Later(ctx, w, iss.ID, sent)
+			Transport: m, Sender: a.DigestSender(dg, m, nil), Later: func(ctx context.Context, w io.Writer, iss *digest.Issue, sent int) error {
+				return a.BounceReport().Later(ctx, w, iss.ID, sent)
 			}})
 	})
 }
@@ -166,5 +167,29 @@ func (r *digestRetryCmd) run(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		return con.RetryFailed(ctx, sel)
+	})
+}
+
+type digestDeliveriesCmd struct {
+	issueFlags
+	state string
+}
+
+func (d *digestDeliveriesCmd) flags(fs *flag.FlagSet) {
+	d.issueFlags.flags(fs, "the series' latest issue", true)
+	fs.StringVar(&d.state, "state", "", "only deliveries in this state: pending, sending, sent, failed, skipped")
+}
+
+func (d *digestDeliveriesCmd) run(ctx context.Context, c *cli, args []string) error {
+	state, err := digest.ParseState(d.state)
+	if err != nil {
+		return err
+	}
+	return c.withDigest(ctx, func(con *digest.Console) error {
+		sel, err := d.selection(con.Service, args)
+		if err != nil {
+			return err
+		}
+		return con.Deliveries(ctx, sel, state)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func emls(t *testing.T, data string) int {
@@ -82,5 +83,66 @@ func TestServeDigestPagesAndMetric(t *testing.T) {
 	resp, body := get(t, base+"/metrics")
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `syndicated_digest_deliveries_total{result="sent"} 0`) {
 		t.Errorf("metrics lack syndicated_digest_deliveries_total")
+	}
+}
+
+// digest deliveries is the record of who got which issue, with the
+// Message-ID each copy went out under: the real binary on SQLite.
+func TestDigestDeliveriesCommand(t *testing.T) {
+	dir := t.TempDir()
+	samples, err := filepath.Abs("../../samples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(args ...string) result {
+		t.Helper()
+		r := runBinary(t, dir, nil, args...)
+		if r.code != 0 {
+			t.Fatalf("%v: exit %d\n%s", args, r.code, r.stderr)
+		}
+		return r
+	}
+	must("import", samples)
+	must("subscribers", "add", "--confirmed", "wang@example.com")
+	must("subscribers", "add", "--confirmed", "li@example.com")
+	must("digest", "send", "--week", "2019-W22", "--since", "2019-05-01")
+
+	r := must("digest", "deliveries", "--issue", "shanghai-70th/2019-W22")
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want a line per recipient:\n%s", r.stdout)
+	}
+	for i, email := range []string{"wang@example.com", "li@example.com"} { // in the order they subscribed
+		f := strings.Split(lines[i], "\t")
+		if len(f) != 6 || f[0] != email || f[1] != "sent" || f[2] != "1" || f[5] != "" {
+			t.Errorf("line %d: %q, want %s sent once", i, lines[i], email)
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, f[3]); err != nil {
+			t.Errorf("%s: sent_at %q: %v", email, f[3], err)
+		}
+		// The copy in the spool carries that Message-ID.
+		ms, _ := filepath.Glob(filepath.Join(dir, "data", "mail", "*.eml"))
+		found := false
+		for _, m := range ms {
+			b, _ := os.ReadFile(m)
+			found = found || strings.Contains(string(b), "Message-ID: <"+f[4]+">") && strings.Contains(string(b), email)
+		}
+		if !found {
+			t.Errorf("%s: no copy in the spool with Message-ID <%s>", email, f[4])
+		}
+	}
+	// Its latest issue by default; a state filters.
+	if r := must("digest", "deliveries", "--state", "sent"); r.stdout != strings.Join(lines, "\n")+"\n" {
+		t.Errorf("the latest issue's sent deliveries:\n%s\nwant:\n%s", r.stdout, strings.Join(lines, "\n"))
+	}
+	if r := must("digest", "deliveries", "--state", "failed"); r.stdout != "" {
+		t.Errorf("--state failed: %q, want nothing", r.stdout)
+	}
+	if r := runBinary(t, dir, nil, "digest", "deliveries", "--state", "delivered"); r.code != 2 || !strings.Contains(r.stderr, "--state") {
+		t.Errorf("--state delivered: exit %d, %q; want 2 and a word on --state", r.code, r.stderr)
+	}
+	if r := must("digest", "deliveries", "--issue", "shanghai-70th/2019-W10"); r.stdout != "shanghai-70th/2019-W10: no issue\n" {
+		t.Errorf("an issue never made: %q", r.stdout)
 	}
 }

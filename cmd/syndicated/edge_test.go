@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/syndicated/syndicated/internal/app"
 	"github.com/syndicated/syndicated/internal/browsertest"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -58,12 +59,12 @@ func signUp(t *testing.T, base, email string, hdr ...string) int {
 
 // subscriberStatus is the stored subscriber's status and consent address;
 // it waits for a sign-up to be recorded (that happens after its answer).
-func subscriberStatus(t *testing.T, a *app, email string) (subscribers.Status, string) {
+func subscriberStatus(t *testing.T, a *app.App, email string) (subscribers.Status, string) {
 	t.Helper()
 	var s *subscribers.Subscriber
 	var err error
 	waitFor(t, email+" recorded", func() bool {
-		s, err = a.store.GetSubscriber(context.Background(), email)
+		s, err = a.Store.GetSubscriber(context.Background(), email)
 		return !errors.Is(err, subscribers.ErrNotFound)
 	})
 	if err != nil {
@@ -250,7 +251,7 @@ func TestImportMarkdownLinks(t *testing.T) {
 	if !strings.Contains(errs, `harbour.md:9: link \"javascript:alert(1)\" dropped`) {
 		t.Errorf("no warning about the dropped link:\n%s", errs)
 	}
-	a, err := openIn(t, env, data).store.GetArticle(context.Background(), "harbour-links")
+	a, err := openIn(t, env, data).Store.GetArticle(context.Background(), "harbour-links")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/syndicated/syndicated/internal/app"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
 // openIn opens the app as a command would, with data as its data directory.
-func openIn(t *testing.T, environ []string, data string) *app {
+func openIn(t *testing.T, environ []string, data string) *app.App {
 	t.Helper()
 	var errb bytes.Buffer
 	c := &cli{stdout: io.Discard, stderr: &errb, environ: append(environ[:len(environ):len(environ)], "SYNDICATED_LOG_LEVEL=debug")}
@@ -27,10 +28,10 @@ func openIn(t *testing.T, environ []string, data string) *app {
 		t.Fatalf("openApp: %v\n%s", err, errb.String())
 	}
 	t.Cleanup(func() { a.Close() })
-	if len(a.secret) < 32 {
-		t.Fatalf("secret of %d bytes, want at least 32", len(a.secret))
+	if len(a.Secret) < 32 {
+		t.Fatalf("secret of %d bytes, want at least 32", len(a.Secret))
 	}
-	if bytes.Contains(errb.Bytes(), a.secret) {
+	if bytes.Contains(errb.Bytes(), a.Secret) {
 		t.Errorf("the secret was logged:\n%s", errb.String())
 	}
 	return a
@@ -57,7 +58,7 @@ var confirmLink = regexp.MustCompile(`/confirm\?token=[A-Za-z0-9_.~%-]+`)
 func checkSharedSecret(t *testing.T, env []string) {
 	t.Helper()
 	dataA, dataB := t.TempDir(), t.TempDir()
-	if a, b := openIn(t, env, dataA), openIn(t, env, dataB); !bytes.Equal(a.secret, b.secret) {
+	if a, b := openIn(t, env, dataA), openIn(t, env, dataB); !bytes.Equal(a.Secret, b.Secret) {
 		t.Fatal("two apps on one store resolved different secrets")
 	}
 	a := servingIn(t, env, dataA)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/internal/smtptest"
+	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -56,8 +57,8 @@ func TestUnsendableConfirmationIsQueuedAndExplained(t *testing.T) {
 	if strings.Contains(logs.String(), "queued.reader") {
 		t.Errorf("the address was logged:\n%s", logs)
 	}
-	pending, err := openIn(t, env, data).store.ListConfirmations(context.Background(), subscribers.ConfirmationPending)
-	if err != nil || len(pending) != 1 || !strings.Contains(pending[0].LastError, "STARTTLS") {
-		t.Errorf("outbox: %+v %v", pending, err)
+	pending := storagetest.Confirmations(t, openIn(t, env, data).Store, subscribers.ConfirmationPending)
+	if len(pending) != 1 || !strings.Contains(pending[0].LastError, "STARTTLS") {
+		t.Errorf("outbox: %+v", pending)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/syndicated/syndicated/internal/app"
 	"github.com/syndicated/syndicated/internal/cmdline"
 	"github.com/syndicated/syndicated/mail"
 	"github.com/syndicated/syndicated/subscribers"
@@ -14,18 +15,18 @@ import (
 
 // withMail opens the app, its mailer and the subscriber service, runs fn
 // on them, and closes what it opened.
-func (c *cli) withMail(ctx context.Context, fn func(*app, mail.Mailer, *subscribers.Service) error) error {
+func (c *cli) withMail(ctx context.Context, fn func(*app.App, mail.Mailer, *subscribers.Service) error) error {
 	a, err := c.openApp(ctx)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	m, err := a.mailer(c.sendsMail)
+	m, err := a.Mailer(c.sendsMail)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	svc, err := a.subscriberService(m, true)
+	svc, err := a.SubscriberService(m, true)
 	if err != nil {
 		return err
 	}
@@ -33,8 +34,8 @@ func (c *cli) withMail(ctx context.Context, fn func(*app, mail.Mailer, *subscrib
 }
 
 // withSubscribers opens the app and runs fn on the subscribers console.
-func (c *cli) withSubscribers(ctx context.Context, fn func(*app, *subscribers.Console) error) error {
-	return c.withMail(ctx, func(a *app, _ mail.Mailer, svc *subscribers.Service) error {
+func (c *cli) withSubscribers(ctx context.Context, fn func(*app.App, *subscribers.Console) error) error {
+	return c.withMail(ctx, func(a *app.App, _ mail.Mailer, svc *subscribers.Service) error {
 		return fn(a, &subscribers.Console{Service: svc, Stdout: c.stdout, Stderr: c.stderr, Terminal: c.isTerminal})
 	})
 }
@@ -56,7 +57,7 @@ func (s *subscribersAddCmd) run(ctx context.Context, c *cli, args []string) erro
 	if len(args) != 1 {
 		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error {
+	return c.withSubscribers(ctx, func(_ *app.App, con *subscribers.Console) error {
 		return con.Add(ctx, args[0], s.name, cmdline.List(s.list), s.confirmed)
 	})
 }
@@ -72,7 +73,7 @@ func (s *subscribersListCmd) run(ctx context.Context, c *cli, args []string) err
 	if err := cmdline.NoArgs("subscribers list", args); err != nil {
 		return err
 	}
-	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error {
+	return c.withSubscribers(ctx, func(_ *app.App, con *subscribers.Console) error {
 		return con.List(ctx, subscribers.Filter{Status: subscribers.Status(s.status), List: s.list})
 	})
 }
@@ -83,7 +84,7 @@ func (*subscribersRemoveCmd) run(ctx context.Context, c *cli, args []string) err
 	if len(args) != 1 {
 		return fmt.Errorf("%w: give exactly one EMAIL", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Remove(ctx, args[0]) })
+	return c.withSubscribers(ctx, func(_ *app.App, con *subscribers.Console) error { return con.Remove(ctx, args[0]) })
 }
 
 type subscribersUnbounceCmd struct{ allSince string }
@@ -96,11 +97,11 @@ func (s *subscribersUnbounceCmd) run(ctx context.Context, c *cli, args []string)
 	if (len(args) == 0) == (s.allSince == "") {
 		return fmt.Errorf("%w: give EMAIL... or --all-since TIME", cmdline.ErrUsage)
 	}
-	return c.withSubscribers(ctx, func(a *app, con *subscribers.Console) error {
+	return c.withSubscribers(ctx, func(a *app.App, con *subscribers.Console) error {
 		var since time.Time
 		if s.allSince != "" {
 			var err error
-			if since, err = cmdline.ParseTime("all-since", s.allSince, a.cfg.Zone()); err != nil {
+			if since, err = cmdline.ParseTime("all-since", s.allSince, a.Config.Zone()); err != nil {
 				return err
 			}
 		}
@@ -119,7 +120,7 @@ func (*subscribersImportCmd) run(ctx context.Context, c *cli, args []string) err
 		return err
 	}
 	defer f.Close()
-	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Import(ctx, args[0], f) })
+	return c.withSubscribers(ctx, func(_ *app.App, con *subscribers.Console) error { return con.Import(ctx, args[0], f) })
 }
 
 type subscribersExportCmd struct{ out string }
@@ -132,5 +133,5 @@ func (s *subscribersExportCmd) run(ctx context.Context, c *cli, args []string) e
 	if err := cmdline.NoArgs("subscribers export", args); err != nil {
 		return err
 	}
-	return c.withSubscribers(ctx, func(_ *app, con *subscribers.Console) error { return con.Export(ctx, s.out) })
+	return c.withSubscribers(ctx, func(_ *app.App, con *subscribers.Console) error { return con.Export(ctx, s.out) })
 }

@@ -2,7 +2,6 @@ package audience_test
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/syndicated/syndicated/feeds/audience"
 	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
 type httpRequest = http.Request
@@ -26,13 +26,10 @@ func runOnce(t *testing.T, c *audience.Counter) {
 
 func dumpTables(t *testing.T, st storage.Storage, tables ...string) string {
 	t.Helper()
-	db, ok := st.(interface{ DB() *sql.DB })
-	if !ok {
-		t.Fatal("store without DB()")
-	}
+	db := storagetest.DB(t, st)
 	var b strings.Builder
 	for _, table := range tables {
-		rows, err := db.DB().Query(`SELECT * FROM ` + table)
+		rows, err := db.Query(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatal(err)
 		}

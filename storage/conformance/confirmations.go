@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/storage"
+	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 )
 
@@ -47,9 +48,9 @@ func testConfirmationOutbox(t *testing.T, s storage.Storage) {
 	if len(due) != 1 || due[0].ID != later {
 		t.Fatalf("at +2m want only the later row: %+v", due)
 	}
-	pending, err := s.ListConfirmations(ctx(t), subscribers.ConfirmationPending)
-	if err != nil || len(pending) != 1 || pending[0].LastError != "STARTTLS not offered" || !pending[0].NextAttemptAt.Equal(now.Add(5*time.Minute)) {
-		t.Fatalf("pending after a failure: %+v %v", pending, err)
+	pending := storagetest.Confirmations(t, s, subscribers.ConfirmationPending)
+	if len(pending) != 1 || pending[0].LastError != "STARTTLS not offered" || !pending[0].NextAttemptAt.Equal(now.Add(5*time.Minute)) {
+		t.Fatalf("pending after a failure: %+v", pending)
 	}
 	// The later row's sender dies: its lease runs out and it is claimed
 	// again, with the first row now due too.
@@ -63,7 +64,7 @@ func testConfirmationOutbox(t *testing.T, s storage.Storage) {
 	if err := s.FinishConfirmation(ctx(t), later, subscribers.ConfirmationFailed, "550 no such user", time.Time{}, now.Add(6*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := s.ListConfirmations(ctx(t), "")
+	all := storagetest.Confirmations(t, s, "")
 	if len(all) != 2 || all[0].State != subscribers.ConfirmationSent || !all[0].SentAt.Equal(now.Add(6*time.Minute)) || all[0].LastError != "" ||
 		all[1].State != subscribers.ConfirmationFailed || all[1].LastError != "550 no such user" {
 		t.Fatalf("outbox at the end: %+v", all)
@@ -78,7 +79,7 @@ func testConfirmationOutbox(t *testing.T, s storage.Storage) {
 	if err := s.DeleteSubscriber(ctx(t), b.Email, "hash"); err != nil {
 		t.Fatal(err)
 	}
-	left, _ := s.ListConfirmations(ctx(t), "")
+	left := storagetest.Confirmations(t, s, "")
 	if len(left) != 1 || left[0].SubscriberID != a.ID {
 		t.Errorf("after removing b: %+v", left)
 	}

@@ -80,7 +80,7 @@ func RunTests(t *testing.T, newStorage func(t *testing.T) storage.Storage) {
 		{"DigestClaimSubscribers", testDigestClaimSubscribers},
 		{"ConfirmationOutbox", testConfirmationOutbox},
 		{"ConfirmationClaimExclusive", testConfirmationClaimExclusive},
-		{"CreateIssueWith", testCreateIssueWith},
+		{"CreateIssueSnapshot", testCreateIssueSnapshot},
 		{"CadencePreferences", testCadencePreferences},
 		{"CadenceRecipients", testCadenceRecipients},
 		{"CadenceSwitch", testCadenceSwitch},

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/syndicated/syndicated/article"
-	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -16,7 +15,8 @@ import (
 // not after every batch, which made seeding quadratic (each VACUUM reads
 // the whole table). pg_stat_user_tables counts the VACUUMs of articles.
 func TestBulkPutArticlesSpacesVacuum(t *testing.T) {
-	st := storagetest.Postgres(t).(*postgres.Store)
+	st := storagetest.Postgres(t)
+	db := storagetest.DB(t, st)
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	next := 0
@@ -39,7 +39,7 @@ func TestBulkPutArticlesSpacesVacuum(t *testing.T) {
 	vacuums := func() int64 {
 		t.Helper()
 		var n int64
-		if err := st.DB().QueryRowContext(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'articles'::regclass`).Scan(&n); err != nil {
+		if err := db.QueryRowContext(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'articles'::regclass`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

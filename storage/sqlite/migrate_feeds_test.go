@@ -65,7 +65,7 @@ func TestMigrationBackfillsAuthorTagFeeds(t *testing.T) {
 		"article_authors": {"he-wei/a1=published", "he-wei/a2=withdrawn", "pan-rui/a1=published"},
 		"article_tags":    {"pudong/a2=withdrawn", "urban-planning/a1=published", "urban-planning/a2=withdrawn"},
 	} {
-		rows, err := s.DB().QueryContext(ctx, `SELECT slug || '/' || article_id || '=' || status FROM `+table+` ORDER BY 1`)
+		rows, err := readDB(t, s).QueryContext(ctx, `SELECT slug || '/' || article_id || '=' || status FROM `+table+` ORDER BY 1`)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func TestMigrationBackfillsSeriesStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows, err := s.DB().QueryContext(ctx, `SELECT series || '/' || article_id || '=' || status FROM article_series ORDER BY 1`)
+	rows, err := readDB(t, s).QueryContext(ctx, `SELECT series || '/' || article_id || '=' || status FROM article_series ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}

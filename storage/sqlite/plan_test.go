@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -82,9 +83,21 @@ func TestFeedQueryPlans(t *testing.T) {
 	}
 }
 
+// readDB opens a read-only pool of its own on s's file, closed at
+// cleanup: the store lends none of its pools.
+func readDB(t *testing.T, s *Store) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", dsn(s.Path(), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func explain(t *testing.T, s *Store, query string, args []any) []string {
 	t.Helper()
-	rows, err := s.DB().Query("EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := readDB(t, s).Query("EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,16 +65,6 @@ func (s *Store) FinishConfirmation(ctx context.Context, id int64, state subscrib
 	return confirmations.finish(ctx, s, id, state, lastError, next, now)
 }
 
-// ListConfirmations implements subscribers.ConfirmationOutbox.
-func (s *Store) ListConfirmations(ctx context.Context, state subscribers.ConfirmationState) ([]subscribers.Confirmation, error) {
-	out, err := collect(func(r *sql.Rows) (subscribers.Confirmation, error) { return scanConfirmation(r) })(s.read().query(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox
-		WHERE ? = '' OR state = ? ORDER BY id`, string(state), string(state)))
-	if err != nil {
-		return nil, fmt.Errorf("list confirmations: %w", err)
-	}
-	return out, nil
-}
-
 // GetConfirmation implements subscribers.ConfirmationOutbox.
 func (s *Store) GetConfirmation(ctx context.Context, id int64) (subscribers.Confirmation, error) {
 	c, err := scanConfirmation(s.read().row(ctx, `SELECT `+confirmationColumns+` FROM confirmation_outbox WHERE id = ?`, id))

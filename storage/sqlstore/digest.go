@@ -81,20 +81,6 @@ func (s *Store) CreateIssue(ctx context.Context, iss digest.Issue, now time.Time
 	return s.createdIssue(ctx, iss.ID, created, err)
 }
 
-// CreateIssueWith implements digest.Store.
-func (s *Store) CreateIssueWith(ctx context.Context, iss digest.Issue, recipients []int64, now time.Time) (*digest.Issue, bool, error) {
-	if len(recipients) == 0 {
-		return nil, false, fmt.Errorf("create digest issue %s: %w", iss.ID, digest.ErrNoRecipients)
-	}
-	var created bool
-	err := s.tx(ctx, func(q db) error {
-		var err error
-		created, err = s.createIssueTx(ctx, q, iss, recipients, now)
-		return err
-	})
-	return s.createdIssue(ctx, iss.ID, created, err)
-}
-
 // createdIssue ends an issue's creation: err (errNoRecipients as
 // digest.ErrNoRecipients) wrapped with the issue's id, else the stored
 // issue and whether this call created it.

@@ -121,9 +121,6 @@ type Store struct {
 // New returns a Store on the given pools; call Migrate before use.
 func New(d *Dialect, r, w *sql.DB) *Store { return &Store{d: d, r: r, w: w} }
 
-// DB returns the write pool, for tests and benchmarks that seed in bulk.
-func (s *Store) DB() *sql.DB { return s.w }
-
 // Ping checks both pools can reach the database.
 func (s *Store) Ping(ctx context.Context) error {
 	for _, db := range []*sql.DB{s.w, s.r} {

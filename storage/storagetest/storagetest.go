@@ -14,6 +14,7 @@ package storagetest
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -23,11 +24,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/syndicated/syndicated/internal/testkit"
 	"github.com/syndicated/syndicated/storage"
 	"github.com/syndicated/syndicated/storage/postgres"
 	"github.com/syndicated/syndicated/storage/sqlite"
+	"github.com/syndicated/syndicated/subscribers"
 )
 
 // PostgresURLEnv names the variable holding the test database URL.
@@ -94,7 +97,90 @@ func Postgres(tb testing.TB) storage.Storage {
 		tb.Fatalf("storagetest: %v", err)
 	}
 	tb.Cleanup(func() { s.Close() }) // runs before the schema is dropped
-	return s
+	return &pgStore{Store: s, conn: conn}
+}
+
+// pgStore is a PostgreSQL store with the connection string it was opened
+// with (its schema in search_path), for DB.
+type pgStore struct {
+	*postgres.Store
+	conn string
+}
+
+// DB opens a database/sql pool of its own on the database of s, a store
+// that SQLite or Postgres opened (or any SQLite store: one with Path),
+// for tests that seed in bulk or read rows no method of the store
+// returns. It is closed at cleanup.
+func DB(tb testing.TB, s storage.Storage) *sql.DB {
+	tb.Helper()
+	switch s := s.(type) {
+	case *pgStore:
+		return OpenDB(tb, s.conn)
+	case interface{ Path() string }:
+		return OpenDB(tb, "sqlite:"+s.Path())
+	}
+	tb.Fatalf("storagetest: DB of a %T, which storagetest did not open", s)
+	return nil
+}
+
+// Confirmations is the confirmation outbox's rows in state (every row
+// when empty), by id, each read as the store reads one (GetConfirmation).
+func Confirmations(tb testing.TB, s storage.Storage, state subscribers.ConfirmationState) []subscribers.Confirmation {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db := DB(tb, s)
+	defer db.Close()
+	rows, err := db.QueryContext(ctx, `SELECT id FROM confirmation_outbox WHERE $1 = '' OR state = $2 ORDER BY id`, string(state), string(state))
+	if err != nil {
+		tb.Fatalf("storagetest: confirmations: %v", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			tb.Fatalf("storagetest: confirmations: %v", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		tb.Fatalf("storagetest: confirmations: %v", err)
+	}
+	out := make([]subscribers.Confirmation, 0, len(ids))
+	for _, id := range ids {
+		c, err := s.GetConfirmation(ctx, id)
+		if err != nil {
+			tb.Fatalf("storagetest: %v", err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// OpenDB opens a database/sql pool of its own on the database dbURL names:
+// postgres://… (a pgx connection string, search_path included) or
+// sqlite:PATH (an existing file; a bare path is taken as one too). It is
+// closed at cleanup, before the cleanups registered earlier (the drop of
+// PostgresURL's schema).
+func OpenDB(tb testing.TB, dbURL string) *sql.DB {
+	tb.Helper()
+	var db *sql.DB
+	if strings.HasPrefix(dbURL, "postgres://") || strings.HasPrefix(dbURL, "postgresql://") {
+		cfg, err := pgx.ParseConfig(dbURL)
+		if err != nil {
+			tb.Fatalf("storagetest: %v", err)
+		}
+		db = stdlib.OpenDB(*cfg)
+	} else {
+		path := strings.TrimPrefix(strings.TrimPrefix(dbURL, "sqlite://"), "sqlite:")
+		var err error
+		if db, err = storage.OpenSQLiteFile(path); err != nil {
+			tb.Fatalf("storagetest: %v", err)
+		}
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
 
 // PostgresURL creates a new, empty schema in the database named by

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -26,37 +26,37 @@ import (
 	"github.com/syndicated/syndicated/templates"
 )
 
-// importer returns the article importer the config describes, logging to
+// Importer returns the article importer the config describes, logging to
 // log, telling progress how far an import is, and hooks what it did.
 // defaultSection is the section of a file that names none.
-func (a *app) importer(log *slog.Logger, progress func(done, total int), defaultSection string, hooks ...ingest.Hook) *ingest.Importer {
+func (a *App) Importer(log *slog.Logger, progress func(done, total int), defaultSection string, hooks ...ingest.Hook) *ingest.Importer {
 	opts := ingest.Options{
-		Rules:          a.cfg.SeriesRules(),
-		Sections:       a.cfg.SectionRules(),
+		Rules:          a.Config.SeriesRules(),
+		Sections:       a.Config.SectionRules(),
 		DefaultSection: defaultSection,
-		GUIDAuthority:  a.cfg.GUIDAuthority,
-		Zone:           a.cfg.Zone(),
+		GUIDAuthority:  a.Config.GUIDAuthority,
+		Zone:           a.Config.Zone(),
 		Logger:         log,
 		Progress:       progress,
 		Hooks:          hooks,
-		Earliest:       a.cfg.Articles.EarliestDate(),
-		MaxAhead:       a.cfg.Articles.MaxAhead.Duration,
+		Earliest:       a.Config.Articles.EarliestDate(),
+		MaxAhead:       a.Config.Articles.MaxAhead.Duration,
 	}
-	if a.cfg.ProbePhotos {
-		allow, _ := config.ParsePrefixes("probe_photos_allow", a.cfg.ProbePhotosAllow) // Validate checked them
+	if a.Config.ProbePhotos {
+		allow, _ := config.ParsePrefixes("probe_photos_allow", a.Config.ProbePhotosAllow) // Validate checked them
 		opts.PhotoProbe = ingest.HTTPPhotoProbe(ingest.PhotoProbeClient(allow))
 	}
-	return ingest.New(a.store, opts)
+	return ingest.New(a.Store, opts)
 }
 
-// feedSpecs maps the configured sections and series onto feed specs.
-func (a *app) feedSpecs() []feeds.Spec {
+// FeedSpecs maps the configured sections and series onto feed specs.
+func (a *App) FeedSpecs() []feeds.Spec {
 	var specs []feeds.Spec
-	for _, s := range a.cfg.Sections {
+	for _, s := range a.Config.Sections {
 		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSection, Title: s.Title,
 			Description: s.Description}, s.ArchivePeriod))
 	}
-	for _, s := range a.cfg.Series {
+	for _, s := range a.Config.Series {
 		specs = append(specs, a.feedSpec(feeds.Spec{Slug: s.Slug, Kind: feeds.KindSeries, Title: s.Title,
 			Description: s.Description}, s.ArchivePeriod))
 	}
@@ -64,35 +64,35 @@ func (a *app) feedSpecs() []feeds.Spec {
 }
 
 // feedSpec fills what every feed shares from the config.
-func (a *app) feedSpec(s feeds.Spec, period string) feeds.Spec {
-	s.BaseURL, s.Language, s.HubURL, s.Limit, s.Author = a.cfg.BaseURL, a.cfg.Language, a.hubURL(), a.cfg.Feeds.Items, a.cfg.Brand.Name
-	s.PageItems = a.cfg.Feeds.PageItems
-	s.Period, _ = feeds.ParsePeriodKind(a.cfg.ArchivePeriodOf(period)) // config.Validate checked it
+func (a *App) feedSpec(s feeds.Spec, period string) feeds.Spec {
+	s.BaseURL, s.Language, s.HubURL, s.Limit, s.Author = a.Config.BaseURL, a.Config.Language, a.HubURL(), a.Config.Feeds.Items, a.Config.Brand.Name
+	s.PageItems = a.Config.Feeds.PageItems
+	s.Period, _ = feeds.ParsePeriodKind(a.Config.ArchivePeriodOf(period)) // config.Validate checked it
 	return s
 }
 
-// hubURL is the WebSub hub the feeds name: the built-in one, the external
+// HubURL is the WebSub hub the feeds name: the built-in one, the external
 // feeds.hub_url, or none.
-func (a *app) hubURL() string {
-	if a.cfg.Feeds.Hub == config.HubBuiltin {
-		return strings.TrimRight(a.cfg.BaseURL, "/") + websub.HubPath
+func (a *App) HubURL() string {
+	if a.Config.Feeds.Hub == config.HubBuiltin {
+		return strings.TrimRight(a.Config.BaseURL, "/") + websub.HubPath
 	}
-	return a.cfg.Feeds.HubURL
+	return a.Config.Feeds.HubURL
 }
 
-// pages is the site's page renderer: the brand, the newsroom's zone, and
+// Pages is the site's page renderer: the brand, the newsroom's zone, and
 // every section and series with its feeds.
-func (a *app) pages() (*templates.Renderer, error) {
-	zone, err := a.cfg.Location()
+func (a *App) Pages() (*templates.Renderer, error) {
+	zone, err := a.Config.Location()
 	if err != nil {
 		return nil, err
 	}
-	b := a.cfg.Brand
+	b := a.Config.Brand
 	site := templates.Site{
 		Brand: templates.Brand{Name: b.Name, Link: b.Link, Logo: b.Logo, Color: b.Color, Copyright: b.Copyright},
-		Lang:  a.cfg.Language, Zone: zone, BaseURL: a.cfg.BaseURL,
+		Lang:  a.Config.Language, Zone: zone, BaseURL: a.Config.BaseURL,
 	}
-	for _, s := range a.feedSpecs() {
+	for _, s := range a.FeedSpecs() {
 		s, err := s.Normalize()
 		if err != nil {
 			return nil, err
@@ -101,8 +101,8 @@ func (a *app) pages() (*templates.Renderer, error) {
 		for _, ff := range feeds.Formats {
 			f.Links = append(f.Links, templates.FeedLink{Format: ff.Name(), Path: s.FeedPath(ff), Type: ff.MediaType()})
 		}
-		if cs, ok := a.cfg.SeriesBySlug(s.Slug); ok && f.Series {
-			f.Cadences, _ = a.cfg.SeriesCadences(cs)
+		if cs, ok := a.Config.SeriesBySlug(s.Slug); ok && f.Series {
+			f.Cadences, _ = a.Config.SeriesCadences(cs)
 		}
 		site.Feeds = append(site.Feeds, f)
 		if f.Series {
@@ -130,73 +130,73 @@ func articleFeeds(set *feeds.Set) func(*article.Article) []templates.Feed {
 
 // builtinHub makes the built-in WebSub hub over the feed set (feeds.hub =
 // "builtin"): subscriptions in the store, content from the set.
-func (a *app) builtinHub(set *feeds.Set) (*websub.Hub, error) {
-	allow, err := a.cfg.Feeds.HubCallbackPrefixes()
+func (a *App) builtinHub(set *feeds.Set) (*websub.Hub, error) {
+	allow, err := a.Config.Feeds.HubCallbackPrefixes()
 	if err != nil {
 		return nil, err
 	}
 	return websub.NewHub(websub.HubOptions{
-		Store: a.store, URL: a.hubURL(), BaseURL: a.cfg.BaseURL,
+		Store: a.Store, URL: a.HubURL(), BaseURL: a.Config.BaseURL,
 		Content: func(ctx context.Context, path string) ([]byte, string, error) {
 			body, f, err := set.Get(ctx, path)
 			return body, f.ContentType(), err
 		},
-		Lease: a.cfg.Feeds.HubLease.Duration, MaxLease: a.cfg.Feeds.HubMaxLease.Duration, Allow: allow, Log: a.log,
+		Lease: a.Config.Feeds.HubLease.Duration, MaxLease: a.Config.Feeds.HubMaxLease.Duration, Allow: allow, Log: a.Log,
 	})
 }
 
-// feedSet builds the feed Set (not yet built: call Rebuild).
-func (a *app) feedSet() (*feeds.Set, error) {
-	ttl, err := feeds.ScheduleInterval(a.cfg.Feeds.Schedule)
+// FeedSet builds the feed Set (not yet built: call Rebuild).
+func (a *App) FeedSet() (*feeds.Set, error) {
+	ttl, err := feeds.ScheduleInterval(a.Config.Feeds.Schedule)
 	if err != nil {
 		return nil, fmt.Errorf("feeds.schedule: %w", err)
 	}
-	br := a.cfg.Brand
-	opts := feeds.Options{Version: version(), TTL: ttl, Location: a.cfg.Zone(), Webfeeds: a.cfg.Feeds.Webfeeds,
+	br := a.Config.Brand
+	opts := feeds.Options{Version: a.version, TTL: ttl, Location: a.Config.Zone(), Webfeeds: a.Config.Feeds.Webfeeds,
 		Brand: feeds.Brand{Icon: br.Icon, Logo: br.Logo, AccentColor: br.AccentColor, Copyright: br.Copyright}}
-	if a.cfg.Feeds.AuthorTagFeeds {
+	if a.Config.Feeds.AuthorTagFeeds {
 		people := a.feedSpec(feeds.Spec{}, "")
 		opts.People = &people
 	}
-	b, err := feeds.NewBuilder(a.store, a.feedSpecs(), opts)
+	b, err := feeds.NewBuilder(a.Store, a.FeedSpecs(), opts)
 	if err != nil {
 		return nil, err
 	}
-	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.cfg.HTTP.CacheMaxAge.Duration, State: a.store,
-		CacheBytes: int64(a.cfg.Feeds.CacheMiB) << 20}), nil
+	return feeds.NewSet(b, feeds.SetOptions{MaxAge: a.Config.HTTP.CacheMaxAge.Duration, State: a.Store,
+		CacheBytes: int64(a.Config.Feeds.CacheMiB) << 20}), nil
 }
 
-// importSamples imports the shipped sample articles into an empty store,
+// ImportSamples imports the shipped sample articles into an empty store,
 // so that a fresh checkout shows real-looking feeds at once.
-func (a *app) importSamples(ctx context.Context) error {
-	if !a.cfg.Samples {
+func (a *App) ImportSamples(ctx context.Context) error {
+	if !a.Config.Samples {
 		return nil
 	}
-	n, refused, err := samples.Seed(ctx, a.store, a.importer(a.log, nil, ""))
+	n, refused, err := samples.Seed(ctx, a.Store, a.Importer(a.Log, nil, ""))
 	for _, f := range refused {
 		// A sample filed in a section this configuration lacks.
-		a.log.Warn("a shipped sample article was not imported", "file", f.File, "err", f.Err)
+		a.Log.Warn("a shipped sample article was not imported", "file", f.File, "err", f.Err)
 	}
 	if n > 0 {
-		a.log.Info("imported the shipped sample articles", "articles", n)
+		a.Log.Info("imported the shipped sample articles", "articles", n)
 	}
 	return err
 }
 
-// mailer opens the transport smtp.url names, or the .eml spool under the
+// Mailer opens the transport smtp.url names, or the .eml spool under the
 // data directory when it is empty; it does not connect yet. For a command
 // that sends mail (sends), real mail is refused while base_url is loopback
 // (see config.CheckRealMail) and where mail goes is logged at info level
 // (never the password); the others (list, export…) log only warnings.
-func (a *app) mailer(sends bool) (mail.Mailer, error) {
-	log := a.log
+func (a *App) Mailer(sends bool) (mail.Mailer, error) {
+	log := a.Log
 	if !sends {
-		log = slog.New(warnOnly{a.log.Handler()})
-	} else if err := a.cfg.CheckRealMail(); err != nil {
+		log = slog.New(warnOnly{a.Log.Handler()})
+	} else if err := a.Config.CheckRealMail(); err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(a.cfg.SMTP.URL) == "" {
-		f, err := spool.New(spoolDir(a.dataDir), a.cfg.SMTP.From, a.cfg.SMTP.ReplyTo, nil)
+	if strings.TrimSpace(a.Config.SMTP.URL) == "" {
+		f, err := spool.New(SpoolDir(a.DataDir), a.Config.SMTP.From, a.Config.SMTP.ReplyTo, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -204,17 +204,17 @@ func (a *app) mailer(sends bool) (mail.Mailer, error) {
 		return f, nil
 	}
 	var dkim *smtp.DKIM
-	if c := a.cfg.SMTP; c.DKIMKeyFile != "" {
+	if c := a.Config.SMTP; c.DKIMKeyFile != "" {
 		dkim = &smtp.DKIM{Domain: c.DKIMDomain, Selector: c.DKIMSelector, KeyFile: c.DKIMKeyFile}
 	}
 	s, err := smtp.New(smtp.Config{
-		URL:         a.cfg.SMTP.URL,
-		From:        a.cfg.SMTP.From,
-		ReplyTo:     a.cfg.SMTP.ReplyTo,
-		Timeout:     a.cfg.SMTP.Timeout.Duration,
-		DataTimeout: a.cfg.SMTP.DataTimeout.Duration,
+		URL:         a.Config.SMTP.URL,
+		From:        a.Config.SMTP.From,
+		ReplyTo:     a.Config.SMTP.ReplyTo,
+		Timeout:     a.Config.SMTP.Timeout.Duration,
+		DataTimeout: a.Config.SMTP.DataTimeout.Duration,
 		DKIM:        dkim,
-		Conns:       a.cfg.SMTP.Connections,
+		Conns:       a.Config.SMTP.Connections,
 		Logger:      log,
 	})
 	if err != nil {
@@ -224,8 +224,8 @@ func (a *app) mailer(sends bool) (mail.Mailer, error) {
 	return s, nil
 }
 
-// spoolDir is where mail goes as .eml files without smtp.url.
-func spoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
+// SpoolDir is where mail goes as .eml files without smtp.url.
+func SpoolDir(dataDir string) string { return filepath.Join(dataDir, "mail") }
 
 // warnOnly passes on records at warning level and above.
 type warnOnly struct{ slog.Handler }
@@ -236,63 +236,63 @@ func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 
 // renderer renders the digest and the confirmation email with the
 // configured brand.
-func (a *app) renderer() *hermes.Renderer {
-	return hermes.New(hermes.Brand{Name: a.cfg.Brand.Name, Link: a.cfg.Brand.Link, Logo: a.cfg.Brand.Logo, Copyright: a.cfg.Brand.Copyright,
-		Color: a.cfg.Brand.Color, Language: a.cfg.Language})
+func (a *App) renderer() *hermes.Renderer {
+	return hermes.New(hermes.Brand{Name: a.Config.Brand.Name, Link: a.Config.Brand.Link, Logo: a.Config.Brand.Logo, Copyright: a.Config.Brand.Copyright,
+		Color: a.Config.Brand.Color, Language: a.Config.Language})
 }
 
-// subscriberService builds the subscriber service on transport t. The CLI
+// SubscriberService builds the subscriber service on transport t. The CLI
 // sends synchronously so that it can report a failure; the daemon sends in
 // the background so that a response's timing reveals nothing.
-func (a *app) subscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
+func (a *App) SubscriberService(t mail.Transport, syncMail bool) (*subscribers.Service, error) {
 	lists := a.readerLists()
-	readers := subscribers.ReaderConfig{PreferencesTTL: a.cfg.Subscribe.PreferencesTTL.Duration, LatestIssue: a.latestIssue}
-	if a.cfg.Subscribe.Welcome {
+	readers := subscribers.ReaderConfig{PreferencesTTL: a.Config.Subscribe.PreferencesTTL.Duration, LatestIssue: a.latestIssue}
+	if a.Config.Subscribe.Welcome {
 		readers.Welcome = a.renderer()
 	}
 	return subscribers.New(subscribers.Config{
-		Store:           a.store,
+		Store:           a.Store,
 		Mailer:          t,
-		Secret:          a.secret,
-		BaseURL:         a.cfg.BaseURL,
+		Secret:          a.Secret,
+		BaseURL:         a.Config.BaseURL,
 		Confirmation:    a.renderer(),
 		Lists:           lists,
-		ConfirmTTL:      a.cfg.Subscribe.ConfirmTTL.Duration,
-		AddressInterval: a.cfg.Subscribe.PerAddressInterval.Duration,
-		IPEvery:         a.cfg.Subscribe.PerClientEvery.Duration,
-		IPBurst:         a.cfg.Subscribe.PerClientBurst,
-		Logger:          a.log,
+		ConfirmTTL:      a.Config.Subscribe.ConfirmTTL.Duration,
+		AddressInterval: a.Config.Subscribe.PerAddressInterval.Duration,
+		IPEvery:         a.Config.Subscribe.PerClientEvery.Duration,
+		IPBurst:         a.Config.Subscribe.PerClientBurst,
+		Logger:          a.Log,
 		SyncMail:        syncMail,
 		Readers:         readers,
 	})
 }
 
-// digestService builds the digest service on the subscriber service.
-func (a *app) digestService(subs *subscribers.Service) (*digest.Service, error) {
+// DigestService builds the digest service on the subscriber service.
+func (a *App) DigestService(subs *subscribers.Service) (*digest.Service, error) {
 	returns, err := a.returns()
 	if err != nil {
 		return nil, err
 	}
 	return digest.New(digest.Config{
-		Zone:  a.cfg.Zone(),
-		Store: a.store, Admin: a.store, Articles: a.store, Subscribers: subs, Series: a.digestSeries(),
-		BaseURL:  a.cfg.BaseURL,
+		Zone:  a.Config.Zone(),
+		Store: a.Store, Admin: a.Store, Articles: a.Store, Subscribers: subs, Series: a.digestSeries(),
+		BaseURL:  a.Config.BaseURL,
 		Renderer: a.renderer(),
-		From:     a.cfg.SMTP.From,
-		Log:      a.log,
+		From:     a.Config.SMTP.From,
+		Log:      a.Log,
 		// mailto: only when a processed mailbox is configured.
-		UnsubscribeMailbox: a.cfg.SMTP.UnsubscribeMailbox,
+		UnsubscribeMailbox: a.Config.SMTP.UnsubscribeMailbox,
 		// VERP (bounce.address): each copy's envelope sender and mailto:.
 		Returns: returns,
 	})
 }
 
-// digestSender builds a sender with smtp.connections workers and the
+// DigestSender builds a sender with smtp.connections workers and the
 // smtp.rate_per_second limit. Both digest send and serve wait for claims
 // a killed process left until their lease runs out, and finish the issue.
-func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
+func (a *App) DigestSender(dg *digest.Service, t mail.Transport, onResult func(string)) *digest.Sender {
 	var lim *rate.Limiter
-	if r := a.cfg.SMTP.RatePerSec; r > 0 {
+	if r := a.Config.SMTP.RatePerSec; r > 0 {
 		lim = rate.NewLimiter(rate.Limit(r), 1)
 	}
 	// The transport's own timeouts (smtp.timeout, smtp.data_timeout) end
@@ -302,18 +302,18 @@ func (a *app) digestSender(dg *digest.Service, t mail.Transport, onResult func(s
 		sendTimeout = m.MaxSendTime() + 30*time.Second
 	}
 	return digest.NewSender(digest.SenderConfig{
-		Store: a.store, Compose: dg.Compose, Transport: t,
-		Limiter: lim, Workers: a.cfg.SMTP.Connections, Log: a.log, OnResult: onResult, WaitForLeases: true,
+		Store: a.Store, Compose: dg.Compose, Transport: t,
+		Limiter: lim, Workers: a.Config.SMTP.Connections, Log: a.Log, OnResult: onResult, WaitForLeases: true,
 		SendTimeout: sendTimeout,
-		Faults:      digest.Faults{MaxRetryAge: a.cfg.Digest.MaxRetryAge.Duration},
+		Faults:      digest.Faults{MaxRetryAge: a.Config.Digest.MaxRetryAge.Duration},
 	})
 }
 
 // clientResolver finds client addresses behind http.trusted_proxies.
-func (a *app) clientResolver() (*clientip.Resolver, error) {
-	proxies, err := a.cfg.HTTP.TrustedProxyPrefixes()
+func (a *App) clientResolver() (*clientip.Resolver, error) {
+	proxies, err := a.Config.HTTP.TrustedProxyPrefixes()
 	if err != nil {
 		return nil, err
 	}
-	return clientip.New(proxies, a.cfg.HTTP.ForwardedHeader)
+	return clientip.New(proxies, a.Config.HTTP.ForwardedHeader)
 }
