@@ -335,8 +335,8 @@ func (s *stallingStore) ListArticles(ctx context.Context, q article.Query) ([]*a
 }
 
 func (s *stallingStore) ArticlesRevision(ctx context.Context) (int64, error) {
-	//lint:ignore SA2001 an empty critical section: it waits while a test holds polls
 	s.polls.Lock()
+	//lint:ignore SA2001 an empty critical section: it waits while a test holds polls
 	s.polls.Unlock()
 	s.mu.Lock()
 	s.revisions++
