@@ -239,6 +239,7 @@ func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job, cla
 	var (
 		after     ClaimPosition // where the last claim of pending deliveries only ended
 		checkedAt time.Time     // when lapsed leases were last looked for
+		waited    bool          // the wait for another worker's claims was logged
 	)
 	for ctx.Err() == nil {
 		now := s.cfg.Now()
@@ -282,9 +283,14 @@ func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job, cla
 			return err
 		}
 		// Another worker holds claims: they come back when its lease runs
-		// out (it died), or it finishes them (it is alive and renewing).
-		wait := min(max(end.Sub(s.cfg.Now()), 0)+100*time.Millisecond, s.cfg.Lease/3)
-		s.cfg.Log.Info("digest: waiting for deliveries claimed by another worker", "issue", iss.ID, "wait", wait.Round(time.Millisecond))
+		// out (it died), or it finishes them (it is alive and renewing; it
+		// deletes each claim as its last outcome is recorded, so a look
+		// every second sees the issue done soon after).
+		wait := min(max(end.Sub(s.cfg.Now()), 0)+100*time.Millisecond, s.cfg.Lease/3, leaseLook)
+		if !waited {
+			s.cfg.Log.Info("digest: waiting for deliveries claimed by another worker", "issue", iss.ID, "lease_end", end)
+			waited = true
+		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
@@ -292,6 +298,10 @@ func (s *Sender) claimLoop(ctx context.Context, iss *Issue, jobs chan<- job, cla
 	}
 	return nil
 }
+
+// leaseLook is how often a sender with nothing left to claim looks again
+// at the claims another worker holds.
+const leaseLook = time.Second
 
 // heartbeat renews this worker's claims on the issue every Lease/3.
 func (s *Sender) heartbeat(ctx context.Context, iss *Issue) {

@@ -487,3 +487,44 @@ func TestClaimSize(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaWaitsBriefly: a replica with nothing left to claim while
+// another still sends (a live worker renewing its 30 s lease) finishes
+// soon after the other does, not a third of a lease later.
+func TestReplicaWaitsBriefly(t *testing.T) {
+	st := storagetest.SQLite(t)
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	subscribeMany(t, f, 12)
+	iss := f.createIssue(t)
+	claimed := make(chan struct{})
+	slow := &slowTransport{Transport: srv.transport(t), onSend: func(n int64) {
+		if n == 1 {
+			close(claimed)
+		}
+	}}
+	newSender := func(tr mail.Transport, worker string) *digest.Sender {
+		return digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: tr, Workers: 1,
+			Batch: 12, Lease: 30 * time.Second, Worker: worker, Now: time.Now, WaitForLeases: true})
+	}
+	var slowDone time.Time
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Takes every delivery in one claim, at 20 ms each.
+		if _, err := newSender(slow, "slow").SendIssue(t.Context(), iss, nil); err != nil {
+			t.Error(err)
+		}
+		slowDone = time.Now()
+	})
+	<-claimed
+	rep, err := newSender(srv.transport(t), "waiting").SendIssue(t.Context(), iss, nil)
+	waitedDone := time.Now()
+	wg.Wait()
+	if err != nil || rep.Sent != 0 || !rep.Finished {
+		t.Fatalf("waiting replica: %+v, %v; want the issue finished by the other", rep, err)
+	}
+	if late := waitedDone.Sub(slowDone); late > 5*time.Second {
+		t.Errorf("the waiting replica finished %v after the other, want within a couple of seconds (a lease is 30 s)", late)
+	}
+}
