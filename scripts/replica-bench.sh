@@ -56,7 +56,7 @@ ticks() {
 
 # send LABEL K WEEK: K senders of WEEK's issue started together.
 send() {
-  local label="$1" k="$2" week="$3" i app start end pids=() cpu=0 backends=0
+  local label="$1" k="$2" week="$3" i start end lastmsg pids=() cpu=0 backends=0
   : >"$tmp/received"
   declare -A last=()
   start=$(date +%s.%N)
@@ -86,10 +86,10 @@ send() {
   done
   for p in "${pids[@]}"; do wait "$p" || { cat "$tmp"/out.*; return 1; }; done
   end=$(date +%s.%N)
-  last=$(stat -c %.9Y "$tmp/received") # the sink's last message
+  lastmsg=$(stat -c %.9Y "$tmp/received") # the sink's last message
   for i in "${!own[@]}"; do cpu=$((cpu + own[$i])); done
   for p in "${!last[@]}"; do backends=$((backends + last[$p])); done
-  awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v m="$last" -v c="$cpu" -v b="$backends" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+  awk -v l="$label" -v n="$n" -v s="$start" -v e="$end" -v m="$lastmsg" -v c="$cpu" -v b="$backends" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     el = e - s; sp = m - s
     printf "%-22s %6d msgs  %6.2f s to the last message (%6.0f msg/s), %6.2f s to the last exit  senders %4.0f us/msg, their backends %4.1f us/msg\n",
       l, n, sp, n / sp, el, c / hz / n * 1e6, b / hz / n * 1e6 }'
