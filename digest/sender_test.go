@@ -211,6 +211,16 @@ func (c *crashTransport) Send(ctx context.Context, m *mail.Message) error {
 	return err
 }
 
+// newSendFixture is a fixture with the stories seeded, n readers
+// (subscribeMany), a recording SMTP server, and the week's issue.
+func newSendFixture(t *testing.T, st storage.Storage, n int) (*fixture, *smtpServer, []string, *digest.Issue) {
+	f := newFixture(t, st, "https://news.example.com")
+	f.seedArticles(t)
+	srv := startSMTP(t)
+	all := subscribeMany(t, f, n)
+	return f, srv, all, f.createIssue(t)
+}
+
 func subscribeMany(t *testing.T, f *fixture, n int) []string {
 	var out []string
 	for i := range n {
@@ -226,11 +236,7 @@ func subscribeMany(t *testing.T, f *fixture, n int) []string {
 // lease: everyone gets the issue, only the in-flight ones twice.
 func TestCrashResume(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
-		f := newFixture(t, st, "https://news.example.com")
-		f.seedArticles(t)
-		srv := startSMTP(t)
-		all := subscribeMany(t, f, 30)
-		iss := f.createIssue(t)
+		f, srv, all, iss := newSendFixture(t, st, 30)
 
 		var crashed atomic.Bool
 		dead := f.sender(&crashTransport{Transport: srv.transport(t), after: 10, crashed: &crashed},
@@ -300,11 +306,7 @@ func (s *slowTransport) Send(ctx context.Context, m *mail.Message) error {
 // (no lease to wait for) sends each reader exactly one copy.
 func TestShutdownHandsBack(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
-		f := newFixture(t, st, "https://news.example.com")
-		f.seedArticles(t)
-		srv := startSMTP(t)
-		all := subscribeMany(t, f, 24)
-		iss := f.createIssue(t)
+		f, srv, all, iss := newSendFixture(t, st, 24)
 		ctx, cancel := context.WithCancel(t.Context())
 		tr := &slowTransport{Transport: srv.transport(t), onSend: func(n int64) {
 			if n == 8 {
@@ -337,11 +339,7 @@ func TestShutdownHandsBack(t *testing.T) {
 // TestRateLimit: the limiter spaces sends.
 func TestRateLimit(t *testing.T) {
 	st := storagetest.SQLite(t)
-	f := newFixture(t, st, "https://news.example.com")
-	f.seedArticles(t)
-	srv := startSMTP(t)
-	subscribeMany(t, f, 6)
-	iss := f.createIssue(t)
+	f, srv, _, iss := newSendFixture(t, st, 6)
 	s := digest.NewSender(digest.SenderConfig{Store: st, Compose: f.dg.Compose, Transport: srv.transport(t),
 		Limiter: rate.NewLimiter(20, 1), Workers: 4, Now: f.clock.Now})
 	start := time.Now()
@@ -357,11 +355,7 @@ func TestRateLimit(t *testing.T) {
 // TestResume sends every unfinished issue, as serve does at start-up.
 func TestResume(t *testing.T) {
 	st := storagetest.SQLite(t)
-	f := newFixture(t, st, "https://news.example.com")
-	f.seedArticles(t)
-	srv := startSMTP(t)
-	subscribeMany(t, f, 3)
-	iss := f.createIssue(t)
+	f, srv, _, iss := newSendFixture(t, st, 3)
 	if err := f.sender(srv.transport(t), st, "r").Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -418,11 +412,7 @@ func (e *endsStore) FinishIssue(ctx context.Context, id string, now time.Time) (
 // records its last outcome, so no claim is left for the issue's end.
 func TestSenderEndsClaims(t *testing.T) {
 	storagetest.ForEach(t, func(t *testing.T, st storage.Storage) {
-		f := newFixture(t, st, "https://news.example.com")
-		f.seedArticles(t)
-		srv := startSMTP(t)
-		all := subscribeMany(t, f, 30)
-		iss := f.createIssue(t)
+		f, srv, all, iss := newSendFixture(t, st, 30)
 		es := &endsStore{Store: st, claimOf: map[int64]int64{}, ended: map[int64]int{}, recorded: map[int64]int{}}
 		rep, err := f.sender(srv.transport(t), es, "w").SendIssue(t.Context(), iss, nil)
 		if err != nil || !rep.Finished || rep.Sent != len(all) {
@@ -493,11 +483,7 @@ func TestClaimSize(t *testing.T) {
 // soon after the other does, not a third of a lease later.
 func TestReplicaWaitsBriefly(t *testing.T) {
 	st := storagetest.SQLite(t)
-	f := newFixture(t, st, "https://news.example.com")
-	f.seedArticles(t)
-	srv := startSMTP(t)
-	subscribeMany(t, f, 12)
-	iss := f.createIssue(t)
+	f, srv, _, iss := newSendFixture(t, st, 12)
 	claimed := make(chan struct{})
 	slow := &slowTransport{Transport: srv.transport(t), onSend: func(n int64) {
 		if n == 1 {
