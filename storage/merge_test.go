@@ -3,14 +3,11 @@ package storage_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/syndicated/syndicated/storage"
-	"github.com/syndicated/syndicated/storage/postgres"
-	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/storage/storagetest"
 	"github.com/syndicated/syndicated/subscribers"
 )
@@ -22,79 +19,45 @@ import (
 // the copies' confirmation requests and digest deliveries to it, and
 // reports each merge; on both backends.
 func TestMigrationMergesCaseDuplicates(t *testing.T) {
-	type backend struct {
-		url    func(t *testing.T) string
-		openAt func(ctx context.Context, url string, version int) (func(), error)
-		time   func(time.Time) any
-	}
-	backends := map[string]backend{
-		"sqlite": {
-			url: func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
-			openAt: func(ctx context.Context, u string, v int) (func(), error) {
-				s, err := sqlite.OpenAt(ctx, u, v)
-				if err != nil {
-					return nil, err
-				}
-				return func() { s.Close() }, nil
-			},
-			time: func(t time.Time) any { return t.UnixMicro() },
-		},
-		"postgres": {
-			url: func(t *testing.T) string { return storagetest.PostgresURL(t) },
-			openAt: func(ctx context.Context, u string, v int) (func(), error) {
-				s, err := postgres.OpenAt(ctx, u, v)
-				if err != nil {
-					return nil, err
-				}
-				return func() { s.Close() }, nil
-			},
-			time: func(t time.Time) any { return t },
-		},
-	}
 	day := func(m, d int) time.Time { return time.Date(2019, time.Month(m), d, 8, 0, 0, 0, time.UTC) }
 	for _, name := range storagetest.Names {
 		t.Run(name, func(t *testing.T) {
-			b := backends[name]
 			ctx := context.Background()
-			u := b.url(t)
-			closeOld, err := b.openAt(ctx, u, 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := storagetest.OpenDB(t, u) // seeds the schema of version 10
+			b := openOldSchema(t, name, 10)
+			db := b.DB
 			ids := map[string]int64{}
 			addSub := func(email, name, status string, created time.Time, ip string, confirmed, unsubscribed any, lists map[string]bool) {
 				t.Helper()
 				var id int64
 				err := db.QueryRowContext(ctx, `INSERT INTO subscribers (email, name, status, consent_at, consent_ip, consent_source,
 					created_at, confirmed_at, unsubscribed_at) VALUES ($1, $2, $3, $4, $5, 'web', $6, $7, $8) RETURNING id`,
-					email, name, status, b.time(created), ip, b.time(created), confirmed, unsubscribed).Scan(&id)
+					email, name, status, b.Time(created), ip, b.Time(created), confirmed, unsubscribed).Scan(&id)
 				if err != nil {
 					t.Fatalf("insert %s: %v", email, err)
 				}
 				ids[email] = id
 				for l, active := range lists {
 					if _, err := db.ExecContext(ctx, `INSERT INTO subscriptions (subscriber_id, list, active, changed_at) VALUES ($1, $2, $3, $4)`,
-						id, l, active, b.time(created)); err != nil {
+						id, l, active, b.Time(created)); err != nil {
 						t.Fatal(err)
 					}
 				}
 			}
-			addSub("Reader@Example.COM", "Reader", "unsubscribed", day(1, 1), "192.0.2.1", nil, b.time(day(2, 1)), map[string]bool{"shanghai-70th": false})
-			addSub("reader@example.com", "", "active", day(3, 1), "192.0.2.2", b.time(day(3, 1)), nil, map[string]bool{"shanghai-70th": true})
+			addSub("Reader@Example.COM", "Reader", "unsubscribed", day(1, 1), "192.0.2.1", nil, b.Time(day(2, 1)), map[string]bool{"shanghai-70th": false})
+			addSub("reader@example.com", "", "active", day(3, 1), "192.0.2.2", b.Time(day(3, 1)), nil, map[string]bool{"shanghai-70th": true})
 			addSub("READER@EXAMPLE.COM", "R.", "pending", day(4, 1), "192.0.2.3", nil, nil, map[string]bool{"society": false})
-			addSub("other@example.com", "Other", "active", day(1, 2), "192.0.2.4", b.time(day(1, 2)), nil, map[string]bool{"shanghai-70th": true})
-			addSub("Élise@example.com", "Élise", "active", day(1, 3), "192.0.2.5", b.time(day(1, 3)), nil, map[string]bool{"society": true})
+			addSub("other@example.com", "Other", "active", day(1, 2), "192.0.2.4", b.Time(day(1, 2)), nil, map[string]bool{"shanghai-70th": true})
+			addSub("Élise@example.com", "Élise", "active", day(1, 3), "192.0.2.5", b.Time(day(1, 3)), nil, map[string]bool{"society": true})
 			addSub("élise@example.com", "", "pending", day(5, 3), "192.0.2.6", nil, nil, map[string]bool{"shanghai-70th": false})
 			if _, err := db.ExecContext(ctx, `INSERT INTO confirmation_outbox (subscriber_id, lists, issued_at, state, next_attempt_at)
-				VALUES ($1, 'society', $2, 'sent', $2)`, ids["READER@EXAMPLE.COM"], b.time(day(4, 1))); err != nil {
+				VALUES ($1, 'society', $2, 'sent', $2)`, ids["READER@EXAMPLE.COM"], b.Time(day(4, 1))); err != nil {
 				t.Fatal(err)
 			}
 			// Two issues: the kept copy and a folded one got the first, only
 			// the folded one the second.
 			for _, issue := range []string{"shanghai-70th/2019-W10", "shanghai-70th/2019-W11"} {
 				if _, err := db.ExecContext(ctx, `INSERT INTO digest_issues (id, series, week, since, until, created_at, status)
-					VALUES ($1, 'shanghai-70th', $2, $3, $3, $3, 'sent')`, issue, issue[len(issue)-8:], b.time(day(3, 10))); err != nil {
+					VALUES ($1, 'shanghai-70th', $2, $3, $3, $3, 'sent')`, issue, issue[len(issue)-8:], b.Time(day(3, 10))); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -102,17 +65,12 @@ func TestMigrationMergesCaseDuplicates(t *testing.T) {
 				issue, email string
 			}{{"shanghai-70th/2019-W10", "Reader@Example.COM"}, {"shanghai-70th/2019-W10", "reader@example.com"}, {"shanghai-70th/2019-W11", "reader@example.com"}} {
 				if _, err := db.ExecContext(ctx, `INSERT INTO digest_deliveries (issue_id, subscriber_id, state, next_attempt_at)
-					VALUES ($1, $2, 'sent', $3)`, d.issue, ids[d.email], b.time(day(3, 10))); err != nil {
+					VALUES ($1, $2, 'sent', $3)`, d.issue, ids[d.email], b.Time(day(3, 10))); err != nil {
 					t.Fatal(err)
 				}
 			}
-			closeOld()
 
-			u2 := u
-			if name == "sqlite" {
-				u2 = "sqlite://" + u
-			}
-			s, err := storage.Open(ctx, u2, t.TempDir())
+			s, err := storage.Open(ctx, b.URL, t.TempDir())
 			if err != nil {
 				t.Fatalf("migrate: %v", err)
 			}
@@ -161,7 +119,7 @@ func TestMigrationMergesCaseDuplicates(t *testing.T) {
 			if strings.Join(report, "\n") != strings.Join(wantReport, "\n") {
 				t.Errorf("merge report:\n%s\nwant\n%s", strings.Join(report, "\n"), strings.Join(wantReport, "\n"))
 			}
-			after := storagetest.OpenDB(t, u2)
+			after := storagetest.OpenDB(t, b.URL)
 			var cs []int64
 			rows, err := after.QueryContext(ctx, `SELECT subscriber_id FROM confirmation_outbox ORDER BY id`)
 			if err != nil {

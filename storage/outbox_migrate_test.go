@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"maps"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -11,8 +10,6 @@ import (
 	"github.com/syndicated/syndicated/digest"
 	"github.com/syndicated/syndicated/digest/digesttest"
 	"github.com/syndicated/syndicated/storage"
-	"github.com/syndicated/syndicated/storage/postgres"
-	"github.com/syndicated/syndicated/storage/sqlite"
 	"github.com/syndicated/syndicated/storage/storagetest"
 )
 
@@ -22,51 +19,14 @@ import (
 // sent and failed rows stay as they are, and it finishes; on both
 // backends.
 func TestMigrationKeepsIssuesInFlight(t *testing.T) {
-	type backend struct {
-		url    func(t *testing.T) string
-		openAt func(ctx context.Context, url string, version int) (func(), error)
-		open   func(u string) string
-		time   func(time.Time) any
-	}
-	backends := map[string]backend{
-		"sqlite": {
-			url: func(t *testing.T) string { return filepath.Join(t.TempDir(), "old.db") },
-			openAt: func(ctx context.Context, u string, v int) (func(), error) {
-				s, err := sqlite.OpenAt(ctx, u, v)
-				if err != nil {
-					return nil, err
-				}
-				return func() { s.Close() }, nil
-			},
-			open: func(u string) string { return "sqlite://" + u },
-			time: func(t time.Time) any { return t.UnixMicro() },
-		},
-		"postgres": {
-			url: func(t *testing.T) string { return storagetest.PostgresURL(t) },
-			openAt: func(ctx context.Context, u string, v int) (func(), error) {
-				s, err := postgres.OpenAt(ctx, u, v)
-				if err != nil {
-					return nil, err
-				}
-				return func() { s.Close() }, nil
-			},
-			open: func(u string) string { return u },
-			time: func(t time.Time) any { return t },
-		},
-	}
 	created := time.Date(2019, 6, 3, 1, 0, 0, 0, time.UTC)
 	now := created.Add(time.Hour)
 	const issue = "shanghai-70th/2019-W23"
 	for _, name := range storagetest.Names {
 		t.Run(name, func(t *testing.T) {
-			b := backends[name]
 			ctx := context.Background()
-			u := b.url(t)
-			closeOld, err := b.openAt(ctx, u, 50)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := storagetest.OpenDB(t, u) // seeds the schema of version 50
+			b := openOldSchema(t, name, 50)
+			db := b.DB
 			exec := func(q string, args ...any) {
 				t.Helper()
 				if _, err := db.ExecContext(ctx, q, args...); err != nil {
@@ -77,26 +37,25 @@ func TestMigrationKeepsIssuesInFlight(t *testing.T) {
 			for _, e := range []string{"sent@example.com", "pending@example.com", "lapsed@example.com", "failed@example.com"} {
 				var id int64
 				if err := db.QueryRowContext(ctx, `INSERT INTO subscribers (email, email_key, status, consent_source, created_at)
-					VALUES ($1, $1, 'active', 'web', $2) RETURNING id`, e, b.time(created)).Scan(&id); err != nil {
+					VALUES ($1, $1, 'active', 'web', $2) RETURNING id`, e, b.Time(created)).Scan(&id); err != nil {
 					t.Fatal(err)
 				}
 				exec(`INSERT INTO subscriptions (subscriber_id, list, active, changed_at) VALUES ($1, 'shanghai-70th', $2, $3)`,
-					id, true, b.time(created))
+					id, true, b.Time(created))
 				ids = append(ids, id)
 			}
 			exec(`INSERT INTO digest_issues (id, series, week, since, until, created_at, status)
-				VALUES ($1, 'shanghai-70th', '2019-W23', $2, $2, $2, 'sending')`, issue, b.time(created))
+				VALUES ($1, 'shanghai-70th', '2019-W23', $2, $2, $2, 'sending')`, issue, b.Time(created))
 			exec(`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, message_id, sent_at)
-				VALUES ($1, $2, 'sent', 1, $3, 'kept@example.com', $3)`, issue, ids[0], b.time(created))
+				VALUES ($1, $2, 'sent', 1, $3, 'kept@example.com', $3)`, issue, ids[0], b.Time(created))
 			exec(`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at)
-				VALUES ($1, $2, 'pending', 0, $3)`, issue, ids[1], b.time(created))
+				VALUES ($1, $2, 'pending', 0, $3)`, issue, ids[1], b.Time(created))
 			exec(`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, claimed_by, claimed_until)
-				VALUES ($1, $2, 'sending', 1, $3, 'dead', $3)`, issue, ids[2], b.time(created.Add(time.Minute)))
+				VALUES ($1, $2, 'sending', 1, $3, 'dead', $3)`, issue, ids[2], b.Time(created.Add(time.Minute)))
 			exec(`INSERT INTO digest_deliveries (issue_id, subscriber_id, state, attempts, next_attempt_at, last_error)
-				VALUES ($1, $2, 'failed', 1, $3, '550 no such user')`, issue, ids[3], b.time(created))
-			closeOld()
+				VALUES ($1, $2, 'failed', 1, $3, '550 no such user')`, issue, ids[3], b.Time(created))
 
-			s, err := storage.Open(ctx, b.open(u), t.TempDir())
+			s, err := storage.Open(ctx, b.URL, t.TempDir())
 			if err != nil {
 				t.Fatalf("migrate: %v", err)
 			}
